@@ -1,0 +1,178 @@
+"""The tour: every public estimator demonstrated on real, bundled data.
+
+Each subpackage registers its demonstrations in its own ``_tour.py`` with the
+:func:`register` decorator; ``python -m skrep`` imports those modules, runs
+the entries and prints one table. A demonstration is a function that takes
+the output folder, runs skrep's estimator and a baseline on the same data,
+may save figures there, and returns a :class:`TourResult`.
+"""
+
+import importlib
+import importlib.util
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from skrep.utils.discovery import PUBLIC_MODULES
+
+__all__ = ["TourEntry", "TourResult", "load_entries", "register", "run", "timed"]
+
+
+@dataclass(frozen=True)
+class TourResult:
+    """What one demonstration measured.
+
+    Parameters
+    ----------
+    metric : str
+        The metric's name, with its direction, e.g. ``"accuracy (higher is
+        better)"``.
+    score, seconds : float
+        skrep's metric and its wall-clock time.
+    baseline : str
+        The baseline's name, e.g. ``"sklearn PCA"``.
+    baseline_score, baseline_seconds : float
+        The baseline's metric and time on the same data.
+    figures : tuple of Path, default=()
+        Figures written to the output folder.
+    """
+
+    metric: str
+    score: float
+    seconds: float
+    baseline: str
+    baseline_score: float
+    baseline_seconds: float
+    figures: tuple = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class TourEntry:
+    """A registered demonstration of one estimator on one data set."""
+
+    name: str
+    estimator: str
+    dataset: str
+    func: Callable[[Path], TourResult]
+
+
+_REGISTRY: dict[str, TourEntry] = {}
+
+
+def register(*, estimator, dataset, name=None):
+    """Register the decorated function as a tour entry.
+
+    Parameters
+    ----------
+    estimator : str
+        The public estimator it demonstrates, e.g. ``"RobustPCA"``.
+    dataset : str
+        The bundled data set it runs on, e.g. ``"digits (scikit-learn)"``.
+    name : str, default=None
+        A unique entry name; defaults to ``estimator``.
+
+    Returns
+    -------
+    decorator : callable
+        Registers and returns the function unchanged.
+    """
+
+    def decorator(func):
+        entry = TourEntry(name or estimator, estimator, dataset, func)
+        if entry.name in _REGISTRY and _REGISTRY[entry.name].func is not func:
+            raise ValueError(f"Tour entry {entry.name!r} is registered twice.")
+        _REGISTRY[entry.name] = entry
+        return func
+
+    return decorator
+
+
+def load_entries():
+    """Import every subpackage's ``_tour`` module and return all entries.
+
+    Returns
+    -------
+    entries : list of TourEntry
+        In the order of the subpackages, then of registration.
+    """
+    for module in PUBLIC_MODULES:
+        if importlib.util.find_spec(f"{module}._tour") is not None:
+            importlib.import_module(f"{module}._tour")
+    return list(_REGISTRY.values())
+
+
+def timed(func, *args, **kwargs):
+    """Call ``func(*args, **kwargs)`` and return ``(result, seconds)``."""
+    start = time.perf_counter()
+    result = func(*args, **kwargs)
+    return result, time.perf_counter() - start
+
+
+def run(entries, out_dir, *, log=print):
+    """Run tour entries and collect their results in a table.
+
+    Parameters
+    ----------
+    entries : list of TourEntry
+        What to run.
+    out_dir : path-like
+        Folder for figures and the result table (created if missing).
+    log : callable, default=print
+        Receives one progress line per entry.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per entry that ran.
+    failures : list of (str, BaseException)
+        The entries that raised, with their exception.
+    """
+    import pandas as pd
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows, failures = [], []
+    for i, entry in enumerate(entries, start=1):
+        log(f"[{i}/{len(entries)}] {entry.name} on {entry.dataset} ...")
+        try:
+            result = entry.func(out_dir)
+        except Exception as exc:  # report and go on with the other entries
+            log(f"[{i}/{len(entries)}] {entry.name} FAILED: {exc!r}")
+            failures.append((entry.name, exc))
+            continue
+        log(
+            f"[{i}/{len(entries)}] {entry.name}: {result.metric} = "
+            f"{result.score:.4g} in {result.seconds:.2f} s "
+            f"({result.baseline}: {result.baseline_score:.4g} in "
+            f"{result.baseline_seconds:.2f} s)"
+        )
+        rows.append(
+            {
+                "estimator": entry.name,
+                "data set": entry.dataset,
+                "metric": result.metric,
+                "skrep": result.score,
+                "skrep time (s)": result.seconds,
+                "baseline": result.baseline,
+                "baseline metric": result.baseline_score,
+                "baseline time (s)": result.baseline_seconds,
+                "figures": " ".join(str(Path(f).name) for f in result.figures),
+            }
+        )
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "estimator",
+            "data set",
+            "metric",
+            "skrep",
+            "skrep time (s)",
+            "baseline",
+            "baseline metric",
+            "baseline time (s)",
+            "figures",
+        ],
+    )
+    table.to_csv(out_dir / "tour.csv", index=False)
+    return table, failures

@@ -1,0 +1,5 @@
+"""Active learning: query strategies, the loop, leverage-score sampling."""
+
+from skrep.utils._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(__name__, {})

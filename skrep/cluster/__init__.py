@@ -1,0 +1,5 @@
+"""Clustering by semidefinite programming."""
+
+from skrep.utils._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(__name__, {})

@@ -1,0 +1,5 @@
+"""Robust and kernel principal component analysis."""
+
+from skrep.utils._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(__name__, {})

@@ -1,0 +1,5 @@
+"""Ordinal regression: proportional odds and PRESTO."""
+
+from skrep.utils._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(__name__, {})

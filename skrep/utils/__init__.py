@@ -1,0 +1,1 @@
+"""Shared helpers: array namespaces, numba kernels, validation, discovery."""

@@ -1,0 +1,74 @@
+"""Array namespaces: numpy by default, CuPy or any array-API library on demand.
+
+skrep follows scikit-learn's rule: array-API dispatch is off unless the user
+turns it on with ``sklearn.set_config(array_api_dispatch=True)``; then
+everything follows the input array's namespace and device.
+"""
+
+import numpy as np
+
+from skrep.utils._compat import _convert_to_numpy, _is_numpy_namespace
+from skrep.utils._compat import get_namespace as _sklearn_get_namespace
+
+
+def get_namespace(*arrays):
+    """Return the array namespace of ``arrays`` and whether dispatch is on.
+
+    Parameters
+    ----------
+    *arrays : array-like
+        Arrays (``None`` entries are ignored).
+
+    Returns
+    -------
+    xp : module
+        An array-API compatible namespace: a numpy wrapper when
+        ``array_api_dispatch`` is off (the default), the namespace of the
+        inputs otherwise.
+    is_array_api : bool
+        True when array-API dispatch is on and the namespace is not numpy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skrep.utils._array_api import get_namespace
+    >>> xp, is_array_api = get_namespace(np.ones(3))
+    >>> is_array_api
+    False
+    """
+    xp, is_array_api = _sklearn_get_namespace(*arrays)
+    return xp, is_array_api and not is_numpy_namespace(xp)
+
+
+def is_numpy_namespace(xp):
+    """Whether ``xp`` is numpy or a wrapper of numpy."""
+    return _is_numpy_namespace(xp)
+
+
+def to_numpy(array, xp=None):
+    """Copy ``array`` to host memory as a numpy array.
+
+    Parameters
+    ----------
+    array : array
+        An array of any namespace.
+    xp : module, default=None
+        Its namespace, looked up when not given.
+
+    Returns
+    -------
+    ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skrep.utils._array_api import to_numpy
+    >>> to_numpy(np.arange(3))
+    array([0, 1, 2])
+    """
+    if xp is None:
+        xp, _ = get_namespace(array)
+    if is_numpy_namespace(xp):
+        return np.asarray(array)
+    return _convert_to_numpy(array, xp=xp)
+

@@ -1,0 +1,39 @@
+"""The one place where skrep imports scikit-learn's private helpers.
+
+scikit-learn does not promise to keep these names; when one moves, it is mended
+here and nowhere else.
+"""
+
+from sklearn.base import _fit_context
+from sklearn.utils._array_api import (
+    _convert_to_numpy,
+    _is_numpy_namespace,
+    device,
+    get_namespace,
+    get_namespace_and_device,
+    supported_float_dtypes,
+)
+from sklearn.utils._param_validation import (
+    Hidden,
+    Interval,
+    Options,
+    RealNotInt,
+    StrOptions,
+    validate_params,
+)
+
+__all__ = [
+    "Hidden",
+    "Interval",
+    "Options",
+    "RealNotInt",
+    "StrOptions",
+    "_convert_to_numpy",
+    "_is_numpy_namespace",
+    "_fit_context",
+    "device",
+    "get_namespace",
+    "get_namespace_and_device",
+    "supported_float_dtypes",
+    "validate_params",
+]
