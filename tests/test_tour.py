@@ -37,7 +37,9 @@ def test_unknown_entry_is_an_error(capsys):
 def _ok(out_dir):
     path = out_dir / "ok.txt"
     path.write_text("figure")
-    return _tour.TourResult("accuracy (higher is better)", 0.9, 0.1, "base", 0.8, 0.2, (path,))
+    return _tour.TourResult(
+        "accuracy (higher is better)", 0.9, 0.1, "base", 0.8, 0.2, (path,)
+    )
 
 
 def _broken(out_dir):

@@ -1,0 +1,649 @@
+"""Kernel PCA by dualization, with robust and sparse losses.
+
+``DualKernelPCA`` solves kernel PCA through the difference-of-convex dual of
+Tonin, Lambert, Patrinos & Suykens (ICML 2023): with ``G`` the centred Gram
+matrix and ``H`` an ``n x s`` matrix of dual variables, it minimises
+
+    f(H) = g*(H) - sum_i sqrt(lambda_i(H^T G H)),
+
+where ``g*(H) = ||H||_F^2 / 2`` for the squared loss (classical kernel PCA),
+plus the indicator of ``||H_i|| <= kappa`` on every row for the Huber-type
+loss (each sample's influence is capped) or plus ``epsilon * sum_i ||H_i||``
+for the epsilon-insensitive loss (whole rows vanish: a sparse kernel
+expansion). Only products of ``G`` with thin blocks are ever needed, and they
+are computed from row blocks of the kernel matrix, so the ``n x n`` Gram
+matrix is never required.
+"""
+
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import linalg
+from sklearn import get_config
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics.pairwise import pairwise_kernels
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from skrep.utils._compat import Interval, StrOptions, _fit_context
+from skrep.utils.extmath import flip_signs, orthonormalize
+from skrep.utils.validation import check_n_components
+
+__all__ = ["DualKernelPCA"]
+
+_KERNELS = {"rbf", "poly", "polynomial", "linear", "laplacian", "cosine", "sigmoid"}
+
+
+class _CentredGram:
+    """Products with the centred Gram matrix ``C K C`` (``C = I - 11^T / n``).
+
+    The kernel matrix is kept in memory only when it fits in scikit-learn's
+    ``working_memory``; otherwise each product recomputes it by row blocks,
+    in O(block * n) memory.
+    """
+
+    def __init__(self, kernel, X, *, precomputed=False):
+        self.kernel = kernel
+        self.X = X
+        n = X.shape[0]
+        budget = get_config()["working_memory"] * 2**20
+        self.block = max(1, int(budget // (8 * n * 2)))
+        if precomputed:
+            K = np.array(X, dtype=np.float64)
+        elif 8 * n * n <= budget:
+            K = kernel(X, X)
+        else:
+            K = None
+        if K is not None:
+            self.col_mean = K.mean(axis=0)
+            self.mean = self.col_mean.mean()
+            K -= self.col_mean[:, None]
+            K -= self.col_mean[None, :]
+            K += self.mean
+            self.K = K
+        else:
+            self.K = None
+            ones = np.ones((n, 1))
+            self.col_mean = self._raw_product(ones)[:, 0] / n
+            self.mean = self.col_mean.mean()
+
+    def _raw_product(self, V):
+        n = self.X.shape[0]
+        out = np.empty((n, V.shape[1]))
+        for start in range(0, n, self.block):
+            stop = min(n, start + self.block)
+            out[start:stop] = self.kernel(self.X[start:stop], self.X) @ V
+        return out
+
+    def __call__(self, V):
+        """Return ``C K C @ V``."""
+        if self.K is not None:
+            return self.K @ V
+        V = V - V.mean(axis=0)
+        return self._raw_product(V) - self.col_mean @ V
+
+
+class _NystroemGram:
+    """Products with ``Z Z^T``, the centred Nystroem approximation of ``C K C``."""
+
+    def __init__(self, kernel, X, n_landmarks, rng):
+        n = X.shape[0]
+        m = min(n_landmarks, n)
+        self.landmarks = np.sort(rng.choice(n, size=m, replace=False))
+        L = X[self.landmarks]
+        w, U = linalg.eigh(kernel(L, L))
+        keep = w > max(w[-1], 0.0) * 1e-10
+        self.map = U[:, keep] / np.sqrt(w[keep])
+        Z = np.empty((n, self.map.shape[1]))
+        block = max(1, int(get_config()["working_memory"] * 2**20 // (8 * m * 2)))
+        for start in range(0, n, block):
+            stop = min(n, start + block)
+            Z[start:stop] = kernel(X[start:stop], L) @ self.map
+        self.z_mean = Z.mean(axis=0)
+        Z -= self.z_mean
+        self.Z = Z
+
+    def __call__(self, V):
+        return self.Z @ (self.Z.T @ V)
+
+
+class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Kernel PCA by dualization, with squared, robust or sparse losses.
+
+    Kernel PCA written as the dual of a difference of convex functions
+    (Tonin et al., 2023) and solved with products of the centred Gram matrix
+    and thin blocks only: a block Krylov method for the squared loss
+    (classical kernel PCA, equal to the eigendecomposition of the centred
+    Gram matrix), and the difference-of-convex algorithm (DCA) for the
+    Moreau-envelope losses: ``"huber"`` caps each sample's dual row at norm
+    ``kappa`` (robust to outlying samples), ``"epsilon_insensitive"``
+    block-soft-thresholds the rows at ``epsilon`` (rows become exactly zero,
+    so :meth:`transform` only evaluates the kernel at the support points).
+
+    The kernel is centred in feature space without forming the centred
+    matrix. Memory is O(n (d + s)) plus one block of kernel rows of at most
+    scikit-learn's ``working_memory`` (the whole Gram matrix is kept only
+    when it fits there); ``solver="nystroem"`` uses O(n m) for ``m``
+    landmarks.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Number of components ``s``.
+    kernel : {"rbf", "poly", "linear", "laplacian", "cosine", "sigmoid", \
+            "precomputed"} or callable, default="rbf"
+        The kernel. A callable takes two rows and returns a float.
+    gamma : float, default=None
+        Kernel coefficient of the rbf, laplacian, poly and sigmoid kernels;
+        ``1 / n_features`` when None.
+    degree : float, default=3
+        Degree of the poly kernel.
+    coef0 : float, default=1
+        Independent term of the poly and sigmoid kernels.
+    kernel_params : dict, default=None
+        Parameters of a callable kernel.
+    loss : {"squared", "huber", "epsilon_insensitive"}, default="squared"
+        The loss whose Moreau envelope replaces the squared loss.
+    loss_param : float or "auto", default="auto"
+        ``kappa`` (the radius of each dual row) for ``"huber"``, ``epsilon``
+        (the threshold of each dual row) for ``"epsilon_insensitive"``, in
+        the units of the dual rows of the squared-loss solution.
+        ``"auto"`` takes the median norm of those rows. Ignored for the
+        squared loss.
+    solver : {"auto", "lanczos", "gradient", "nystroem"}, default="auto"
+        ``"lanczos"``: restarted block Krylov with Rayleigh-Ritz (squared
+        loss; for the other losses it gives the starting point);
+        ``"gradient"``: the DCA iteration of the paper from a random start;
+        ``"nystroem"``: the same solvers on a Nystroem approximation with
+        ``n_landmarks`` landmarks (for very large n; the error against the
+        exact solution is documented in the user guide). ``"auto"`` is
+        ``"lanczos"`` then DCA for the robust and sparse losses.
+    n_landmarks : int, default=1000
+        Number of landmarks of ``solver="nystroem"``.
+    fit_inverse_transform : bool, default=False
+        Learn the pre-image map by kernel ridge regression, as scikit-learn's
+        ``KernelPCA`` does (O(n^2) memory).
+    alpha : float, default=1.0
+        Ridge penalty of the pre-image map.
+    max_iter : int, default=500
+        Maximum number of Krylov restarts or DCA iterations.
+    tol : float, default=1e-8
+        Relative tolerance: Ritz residuals for the squared loss, decrease of
+        the dual objective for the DCA.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the starting block and the landmarks.
+    n_jobs : int, default=None
+        Parallel jobs of the kernel evaluation.
+    verbose : int, default=0
+        Print the objective at each iteration when positive.
+
+    Attributes
+    ----------
+    eigenvalues_ : ndarray of shape (n_components,)
+        Variance of the centred training data (times n) along each
+        component: the eigenvalues of the centred Gram matrix for the squared
+        loss.
+    dual_coef_ : ndarray of shape (n_support, n_components)
+        Coefficients of each component on the support points:
+        ``transform(X) = K_c(X, X_support) @ dual_coef_``.
+    eigenvectors_ : ndarray of shape (n_samples, n_components)
+        Unit-norm dual vectors (the eigenvectors of the centred Gram matrix
+        for the squared loss).
+    explained_variance_ratio_ : ndarray of shape (n_components,)
+        ``eigenvalues_`` over the trace of the centred Gram matrix (the
+        total variance); not available for ``solver="nystroem"`` where it is
+        relative to the approximation.
+    support_ : ndarray of shape (n_support,)
+        Indices of the training rows with a non-zero dual row.
+    n_support_ : int
+        Number of support points (``n_samples`` unless the loss is
+        epsilon-insensitive).
+    X_fit_ : ndarray of shape (n_support, n_features)
+        The support points (the landmarks for ``solver="nystroem"``).
+    objective_ : float
+        The final dual objective ``f(H)``.
+    n_iter_ : int
+        Number of Krylov restarts plus DCA iterations.
+    gamma_ : float
+        The kernel coefficient used.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when they are all strings.
+
+    See Also
+    --------
+    sklearn.decomposition.KernelPCA : Kernel PCA by a full or ARPACK
+        eigendecomposition of the materialised Gram matrix.
+
+    References
+    ----------
+    .. [1] F. Tonin, A. Lambert, P. Patrinos and J. A. K. Suykens, "Extending
+       Kernel PCA through Dualization: Sparsity, Robustness and Fast
+       Algorithms", ICML 2023.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skrep.decomposition import DualKernelPCA
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> kpca = DualKernelPCA(n_components=3, gamma=1e-3, random_state=0).fit(X)
+    >>> kpca.transform(X[:2]).shape
+    (2, 3)
+    >>> kpca.n_support_
+    1797
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "kernel": [StrOptions(_KERNELS | {"precomputed"}), callable],
+        "gamma": [Interval(Real, 0, None, closed="neither"), None],
+        "degree": [Interval(Real, 0, None, closed="left")],
+        "coef0": [Interval(Real, None, None, closed="neither")],
+        "kernel_params": [dict, None],
+        "loss": [StrOptions({"squared", "huber", "epsilon_insensitive"})],
+        "loss_param": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "solver": [StrOptions({"auto", "lanczos", "gradient", "nystroem"})],
+        "n_landmarks": [Interval(Integral, 1, None, closed="left")],
+        "fit_inverse_transform": ["boolean"],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        kernel="rbf",
+        gamma=None,
+        degree=3,
+        coef0=1,
+        kernel_params=None,
+        loss="squared",
+        loss_param="auto",
+        solver="auto",
+        n_landmarks=1000,
+        fit_inverse_transform=False,
+        alpha=1.0,
+        max_iter=500,
+        tol=1e-8,
+        random_state=None,
+        n_jobs=None,
+        verbose=0,
+    ):
+        self.n_components = n_components
+        self.kernel = kernel
+        self.gamma = gamma
+        self.degree = degree
+        self.coef0 = coef0
+        self.kernel_params = kernel_params
+        self.loss = loss
+        self.loss_param = loss_param
+        self.solver = solver
+        self.n_landmarks = n_landmarks
+        self.fit_inverse_transform = fit_inverse_transform
+        self.alpha = alpha
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    def _kernel(self, A, B):
+        if callable(self.kernel):
+            params = self.kernel_params or {}
+        else:
+            params = {"gamma": self.gamma_, "degree": self.degree, "coef0": self.coef0}
+        return pairwise_kernels(
+            A, B, metric=self.kernel, filter_params=True, n_jobs=self.n_jobs, **params
+        )
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the model from the rows of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data, or the kernel matrix of shape (n_samples,
+            n_samples) when ``kernel="precomputed"``.
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        precomputed = self.kernel == "precomputed"
+        if precomputed and self.solver == "nystroem":
+            raise ValueError(
+                'solver="nystroem" needs the data, not kernel="precomputed".'
+            )
+        if precomputed and self.fit_inverse_transform:
+            raise ValueError("Cannot fit_inverse_transform with a precomputed kernel.")
+        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        if precomputed and X.shape[0] != X.shape[1]:
+            raise ValueError(
+                f'kernel="precomputed" needs a square kernel matrix, got {X.shape}.'
+            )
+        n = X.shape[0]
+        check_n_components(self.n_components, X, limit="n_samples")
+        if n < 2:
+            raise ValueError(f"DualKernelPCA needs at least 2 samples, got {n}.")
+        self.gamma_ = 1.0 / X.shape[1] if self.gamma is None else float(self.gamma)
+        rng = check_random_state(self.random_state)
+        X64 = np.asarray(X, dtype=np.float64)
+
+        if self.solver == "nystroem":
+            gram = _NystroemGram(self._kernel, X64, self.n_landmarks, rng)
+            trace = np.einsum("ij,ij->", gram.Z, gram.Z)
+        else:
+            gram = _CentredGram(self._kernel, X64, precomputed=precomputed)
+            trace = self._centred_trace(gram, X64, precomputed)
+        s = self.n_components
+        start = time.perf_counter()
+
+        if self.solver == "gradient":
+            H = rng.standard_normal((n, s))
+            H -= H.mean(axis=0)
+            n_iter = 0
+        else:
+            V, GV, lam, n_iter = self._block_krylov(gram, n, s, rng)
+            root = np.sqrt(np.maximum(lam, 0.0))
+            H, GH = V * root, GV * root
+        if self.loss != "squared" or self.solver == "gradient":
+            H, dca_iter = self._dca(gram, H, start)
+            GH = gram(H)
+            n_iter += dca_iter
+        self.n_iter_ = n_iter
+        self._set_components(H, GH, trace)
+
+        if self.solver == "nystroem":
+            self.X_fit_ = X64[gram.landmarks].astype(X.dtype)
+            # transform(x) = (k(x, L) map - z_mean) @ (Z^T H)
+            self._nystroem_map = gram.map
+            self._nystroem_mean = gram.z_mean
+            self._nystroem_coef = gram.Z.T @ self.dual_coef_
+            self.support_ = np.arange(n)
+            self.n_support_ = n
+            del gram.Z
+        else:
+            self._finish_exact(gram, X, precomputed)
+
+        if self.fit_inverse_transform:
+            self._fit_inverse(X64)
+        return self
+
+    def _centred_trace(self, gram, X, precomputed):
+        """Trace of the centred Gram matrix: sum of k(x, x) minus n times its mean."""
+        if gram.K is not None:
+            return float(np.trace(gram.K))
+        sq_norms = np.einsum("ij,ij->i", X, X)
+        if self.kernel in {"rbf", "laplacian", "cosine"}:
+            diag = np.ones(X.shape[0])
+        elif self.kernel == "linear":
+            diag = sq_norms
+        elif self.kernel in {"poly", "polynomial"}:
+            diag = (self.gamma_ * sq_norms + self.coef0) ** self.degree
+        elif self.kernel == "sigmoid":
+            diag = np.tanh(self.gamma_ * sq_norms + self.coef0)
+        else:
+            diag = np.array([self._kernel(x[None], x[None])[0, 0] for x in X])
+        return float(diag.sum() - X.shape[0] * gram.mean)
+
+    def _block_krylov(self, gram, n, s, rng):
+        """Top-``s`` eigenpairs of the centred Gram operator.
+
+        Restarted block Krylov: from an orthonormal block ``Q`` of width
+        ``b`` it builds ``[Q, GQ, ..., G^(depth-1) Q]``, orthonormalised, and
+        keeps the top ``b`` Ritz vectors, until the Ritz residuals of the
+        first ``s`` are below ``tol`` times the largest eigenvalue.
+        """
+        b = min(n, s + max(10, s))
+        depth = max(1, min(8, n // b))
+        Q = orthonormalize(rng.standard_normal((n, b)))
+        for it in range(1, self.max_iter + 1):
+            basis, images = [Q], []
+            for level in range(depth):
+                Y = gram(basis[-1])
+                images.append(Y)
+                if level < depth - 1:
+                    # Completed orthonormally even where Y is rank deficient
+                    # (low-rank kernels).
+                    basis.append(orthonormalize(Y, against=np.hstack(basis)))
+            W = np.hstack(basis)
+            GW = np.hstack(images)
+            T = W.T @ GW
+            w, U = linalg.eigh((T + T.T) / 2)
+            top = np.argsort(w)[::-1][:b]
+            w, U = w[top], U[:, top]
+            Q, GQ = W @ U, GW @ U
+            residual = np.linalg.norm(GQ[:, :s] - Q[:, :s] * w[:s], axis=0)
+            scale = max(abs(w[0]), np.finfo(float).tiny)
+            if self.verbose:
+                print(
+                    f"[DualKernelPCA] Krylov restart {it}: max residual "
+                    f"{residual.max() / scale:.3e}"
+                )
+            if residual.max() <= max(self.tol, 1e-13) * scale:
+                break
+            Q = orthonormalize(Q)
+        else:
+            warnings.warn(
+                f"Block Krylov did not converge in max_iter={self.max_iter} "
+                "restarts; increase max_iter or tol.",
+                ConvergenceWarning,
+            )
+        return Q[:, :s], GQ[:, :s], w[:s], it
+
+    def _loss_radius(self, H):
+        if self.loss_param != "auto":
+            return float(self.loss_param)
+        median = float(np.median(np.linalg.norm(H, axis=1)))
+        return median
+
+    def _dca(self, gram, H, start):
+        """Difference-of-convex iterations ``H <- grad g(G H (H^T G H)^(-1/2))``."""
+        radius = self._loss_radius(H) if self.loss != "squared" else 0.0
+        self._loss_radius_ = radius
+        # Start from a point where g* is finite (rows inside the ball).
+        H = self._prox(H, radius)
+        previous = np.inf
+        for it in range(1, self.max_iter + 1):
+            GH = gram(H)
+            root, sqrt_sum = _inverse_sqrt(H.T @ GH)
+            objective = self._conjugate(H, radius) - sqrt_sum
+            if self.verbose:
+                print(
+                    f"[DualKernelPCA] DCA iteration {it}: objective {objective:.8g}, "
+                    f"{time.perf_counter() - start:.2f} s"
+                )
+            if previous - objective <= self.tol * abs(objective):
+                break
+            previous = objective
+            H = self._prox(GH @ root, radius)
+            if not np.any(H):
+                raise ValueError(
+                    f"The epsilon-insensitive threshold {radius:.4g} "
+                    f"(loss_param={self.loss_param!r}) zeroes every dual row; "
+                    "use a smaller loss_param."
+                )
+        else:
+            warnings.warn(
+                f"The DCA iterations did not converge in max_iter={self.max_iter}; "
+                "increase max_iter or tol.",
+                ConvergenceWarning,
+            )
+        self.objective_ = objective
+        return H, it
+
+    def _conjugate(self, H, radius):
+        value = 0.5 * np.einsum("ij,ij->", H, H)
+        if self.loss == "epsilon_insensitive":
+            value += radius * np.linalg.norm(H, axis=1).sum()
+        return value
+
+    def _prox(self, Y, radius):
+        """The gradient of ``g`` at ``Y``, row by row, with centred columns."""
+        if self.loss == "squared":
+            return Y
+        if self.loss == "huber":
+            norms = np.linalg.norm(Y, axis=1, keepdims=True)
+            return Y * np.minimum(1.0, radius / np.maximum(norms, 1e-300))
+        return _centred_block_soft_threshold(Y, radius)
+
+    def _set_components(self, H, GH, trace):
+        """Rotate ``H`` to feature-space orthogonal components and scale them."""
+        M = H.T @ GH
+        w, U = linalg.eigh((M + M.T) / 2)
+        order = np.argsort(w)[::-1]
+        w, U = w[order], U[:, order]
+        keep = w > w[0] * 1e-12 if w[0] > 0 else np.zeros_like(w, dtype=bool)
+        H, GH, w = H @ U, GH @ U, np.where(keep, w, 1.0)
+        variance = np.where(keep, np.einsum("ij,ij->j", GH, GH) / w, 0.0)
+        order = np.argsort(variance)[::-1]
+        H, w, variance = H[:, order], w[order], variance[order]
+        coef = H / np.sqrt(w)
+        coef = coef * flip_signs(coef.T)
+        self.eigenvalues_ = variance
+        self.explained_variance_ratio_ = variance / trace if trace > 0 else variance
+        norms = np.linalg.norm(coef, axis=0)
+        self.eigenvectors_ = coef / np.where(norms > 0, norms, 1.0)
+        self.dual_coef_ = coef
+        if self.loss == "squared" and self.solver != "gradient":
+            self.objective_ = -0.5 * float(variance.sum())
+
+    def _finish_exact(self, gram, X, precomputed):
+        rows = np.linalg.norm(self.dual_coef_, axis=1)
+        self.support_ = np.flatnonzero(rows > 0)
+        self.n_support_ = int(self.support_.size)
+        coef = self.dual_coef_
+        # transform(x) = k(x, X_S) A_S - kbar(x) 1^T A - kbar^T A + kbar_mean 1^T A;
+        # the sparse loss keeps 1^T A = 0, so only the support is needed.
+        self._coef_sum = coef.sum(axis=0)
+        self._offset = -gram.col_mean @ coef + gram.mean * self._coef_sum
+        self._full_support = self.n_support_ == X.shape[0]
+        self.dual_coef_ = coef[self.support_]
+        self.X_fit_ = X if precomputed else X[self.support_]
+
+    def _scores(self, X):
+        if self.solver == "nystroem":
+            Z = self._kernel(X, self.X_fit_) @ self._nystroem_map - self._nystroem_mean
+            return Z @ self._nystroem_coef
+        if self.kernel == "precomputed":
+            K = X[:, self.support_]
+            kbar = X.mean(axis=1, keepdims=True)
+        else:
+            K = self._kernel(X, self.X_fit_)
+            kbar = K.mean(axis=1, keepdims=True) if self._full_support else 0.0
+        return K @ self.dual_coef_ - kbar * self._coef_sum + self._offset
+
+    def transform(self, X):
+        """Project ``X`` on the components.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            New rows, or their kernel against the training rows of shape
+            (n_samples, n_samples_fit) when ``kernel="precomputed"``.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+            The scores; for the epsilon-insensitive loss the kernel is only
+            evaluated at the ``n_support_`` support points.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        scores = self._scores(np.asarray(X, dtype=np.float64))
+        return scores.astype(X.dtype, copy=False)
+
+    def _fit_inverse(self, X):
+        Z = self.transform(X)
+        K = pairwise_kernels(Z, Z, metric="rbf", gamma=self.gamma_)
+        K.flat[:: K.shape[0] + 1] += self.alpha
+        self._inverse_coef = linalg.solve(K, X, assume_a="pos")
+        self._inverse_Z = Z
+
+    def inverse_transform(self, X):
+        """Map scores back to the input space (kernel ridge pre-image).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Scores, as returned by :meth:`transform`.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features)
+            Approximate pre-images.
+        """
+        if not self.fit_inverse_transform:
+            raise ValueError(
+                "inverse_transform needs fit_inverse_transform=True at fit time."
+            )
+        check_is_fitted(self)
+        X = np.asarray(X, dtype=np.float64)
+        K = pairwise_kernels(X, self._inverse_Z, metric="rbf", gamma=self.gamma_)
+        return K @ self._inverse_coef
+
+    @property
+    def _n_features_out(self):
+        return self.eigenvalues_.shape[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.pairwise = self.kernel == "precomputed"
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+def _inverse_sqrt(M):
+    """``M^(-1/2)`` (pseudo-inverse on the null space) and ``sum sqrt(eig M)``."""
+    w, U = linalg.eigh((M + M.T) / 2)
+    w = np.maximum(w, 0.0)
+    inv = np.where(w > w.max() * 1e-14, 1.0 / np.sqrt(np.where(w > 0, w, 1.0)), 0.0)
+    return (U * inv) @ U.T, float(np.sqrt(w).sum())
+
+
+def _centred_block_soft_threshold(Y, eps, n_newton=50):
+    """Rows ``soft(Y_i - mu, eps)`` with ``mu`` such that the rows sum to zero.
+
+    ``mu`` minimises ``sum_i dist(Y_i - mu, B_eps)^2 / 2``, a Huber-type
+    location, found by Newton's method; the zero column sums keep the sparse
+    expansion exact with centred kernels.
+    """
+    mu = np.zeros(Y.shape[1])
+
+    def rows(mu):
+        R = Y - mu
+        norms = np.linalg.norm(R, axis=1, keepdims=True)
+        shrink = np.maximum(0.0, 1.0 - eps / np.maximum(norms, 1e-300))
+        return R * shrink, R, norms[:, 0]
+
+    for _ in range(n_newton):
+        out, R, norms = rows(mu)
+        grad = out.sum(axis=0)
+        if np.linalg.norm(grad) <= 1e-12 * max(1.0, np.abs(Y).sum()):
+            break
+        active = norms > eps
+        if not active.any():
+            break
+        Ra, na = R[active], norms[active]
+        hessian = (
+            np.sum(1.0 - eps / na) * np.eye(Y.shape[1]) + (Ra.T * (eps / na**3)) @ Ra
+        )
+        mu = mu + linalg.solve(hessian, grad, assume_a="pos")
+    return rows(mu)[0]

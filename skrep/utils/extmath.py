@@ -1,0 +1,90 @@
+"""Small linear-algebra helpers shared by several estimators."""
+
+import numpy as np
+from scipy import linalg
+
+__all__ = ["flip_signs", "orthonormalize"]
+
+
+def orthonormalize(A, against=None):
+    """An orthonormal basis of the columns of ``A``, optionally completing ``against``.
+
+    Cholesky QR, twice (matrix products only, which stay fast on many
+    threads, unlike a Householder QR of a tall matrix); when ``A`` is too
+    ill-conditioned for it, a Householder QR instead.
+
+    Parameters
+    ----------
+    A : ndarray of shape (n, k)
+        The columns to orthonormalize (``A`` itself is left untouched).
+    against : ndarray of shape (n, j), default=None
+        Orthonormal columns the result must be orthogonal to. Where ``A``
+        is rank deficient after removing them, the basis is completed with
+        other orthogonal directions, so the result always has ``k``
+        orthonormal columns.
+
+    Returns
+    -------
+    Q : ndarray of shape (n, k)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skrep.utils.extmath import orthonormalize
+    >>> Q = orthonormalize(np.arange(6.0).reshape(3, 2))
+    >>> np.allclose(Q.T @ Q, np.eye(2))
+    True
+    >>> R = orthonormalize(np.ones((3, 1)), against=Q)
+    >>> np.allclose(Q.T @ R, 0)
+    True
+    """
+    if against is not None:
+        for _ in range(2):
+            A = A - against @ (against.T @ A)
+    Q = A
+    try:
+        for _ in range(2):
+            R = linalg.cholesky(Q.T @ Q, lower=False, check_finite=False)
+            Q = linalg.solve_triangular(R, Q.T, trans="T", check_finite=False).T
+    except linalg.LinAlgError:
+        Q = None
+    if Q is not None and np.all(np.isfinite(Q)):
+        error = np.abs(Q.T @ Q - np.eye(Q.shape[1])).max()
+        if against is not None:
+            error = max(error, np.abs(against.T @ Q).max(initial=0.0))
+        if error < 1e-10:
+            return Q
+    if against is None:
+        return linalg.qr(A, mode="economic", check_finite=False)[0]
+    full = linalg.qr(np.hstack([against, A]), mode="economic", check_finite=False)[0]
+    return full[:, against.shape[1] :]
+
+
+def flip_signs(components):
+    """Signs that make the largest-magnitude entry of each row positive.
+
+    Multiplying each row of ``components`` by its sign gives a deterministic
+    sign convention for vectors that are defined up to sign.
+
+    Parameters
+    ----------
+    components : ndarray of shape (k, n)
+
+    Returns
+    -------
+    signs : ndarray of shape (k,)
+        Entries +1 or -1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skrep.utils.extmath import flip_signs
+    >>> flip_signs(np.array([[0.1, -2.0], [3.0, 1.0]]))
+    array([-1.,  1.])
+    """
+    if components.shape[0] == 0:
+        return np.ones(0, dtype=components.dtype)
+    idx = np.argmax(np.abs(components), axis=1)
+    signs = np.sign(components[np.arange(components.shape[0]), idx])
+    signs[signs == 0] = 1
+    return signs.astype(components.dtype)
