@@ -445,6 +445,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                 f"Block Krylov did not converge in max_iter={self.max_iter} "
                 "restarts; increase max_iter or tol.",
                 ConvergenceWarning,
+                stacklevel=2,
             )
         return Q[:, :s], GQ[:, :s], w[:s], it
 
@@ -485,6 +486,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                 f"The DCA iterations did not converge in max_iter={self.max_iter}; "
                 "increase max_iter or tol.",
                 ConvergenceWarning,
+                stacklevel=2,
             )
         self.objective_ = objective
         return H, it
