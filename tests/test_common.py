@@ -16,7 +16,7 @@ from skrep import _tour
 from skrep.utils._testing import (
     INIT_PARAMS,
     expected_failed_checks,
-    tested_estimators,
+    estimator_instances,
 )
 from skrep.utils.discovery import PUBLIC_MODULES, all_estimators
 
@@ -26,7 +26,7 @@ ESTIMATOR_IDS = [name for name, _ in ESTIMATORS]
 
 
 @parametrize_with_checks(
-    list(tested_estimators()), expected_failed_checks=expected_failed_checks
+    list(estimator_instances()), expected_failed_checks=expected_failed_checks
 )
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
@@ -35,7 +35,7 @@ def test_sklearn_compatible_estimator(estimator, check):
 @pytest.mark.parametrize("Estimator", [e for _, e in ESTIMATORS], ids=ESTIMATOR_IDS)
 def test_parameter_constraints_match_get_params(Estimator):
     # Every constructor argument is validated, and nothing else is.
-    estimator = next(e for e in tested_estimators() if type(e) is Estimator)
+    estimator = next(e for e in estimator_instances() if type(e) is Estimator)
     constraints = getattr(Estimator, "_parameter_constraints", None)
     assert constraints is not None, f"{Estimator.__name__} has no constraints"
     assert set(constraints) == set(estimator.get_params(deep=False))

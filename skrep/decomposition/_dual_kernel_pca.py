@@ -30,6 +30,7 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics.pairwise import pairwise_kernels
 from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skrep.utils._compat import Interval, StrOptions, _fit_context
@@ -339,9 +340,11 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                 f'kernel="precomputed" needs a square kernel matrix, got {X.shape}.'
             )
         n = X.shape[0]
-        check_n_components(self.n_components, X, limit="n_samples")
         if n < 2:
-            raise ValueError(f"DualKernelPCA needs at least 2 samples, got {n}.")
+            raise ValueError(
+                f"DualKernelPCA needs at least 2 samples, got n_samples={n}."
+            )
+        check_n_components(self.n_components, X, limit="n_samples")
         self.gamma_ = 1.0 / X.shape[1] if self.gamma is None else float(self.gamma)
         rng = check_random_state(self.random_state)
         X64 = np.asarray(X, dtype=np.float64)
@@ -411,8 +414,15 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         keeps the top ``b`` Ritz vectors, until the Ritz residuals of the
         first ``s`` are below ``tol`` times the largest eigenvalue.
         """
-        b = min(n, s + max(10, s))
-        depth = max(1, min(8, n // b))
+        b = s + max(10, s)
+        if n <= max(4 * b, 300):
+            # Small problems: one product with the identity and a dense
+            # eigendecomposition are cheaper than any iteration.
+            G = gram(np.eye(n))
+            w, V = linalg.eigh((G + G.T) / 2, subset_by_index=(n - s, n - 1))
+            V = V[:, ::-1]
+            return V, G @ V, w[::-1], 1
+        depth = min(8, n // b)
         Q = orthonormalize(rng.standard_normal((n, b)))
         for it in range(1, self.max_iter + 1):
             basis, images = [Q], []
@@ -579,6 +589,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         self._inverse_coef = linalg.solve(K, X, assume_a="pos")
         self._inverse_Z = Z
 
+    @available_if(lambda self: self.fit_inverse_transform)
     def inverse_transform(self, X):
         """Map scores back to the input space (kernel ridge pre-image).
 
@@ -592,10 +603,6 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         X_original : ndarray of shape (n_samples, n_features)
             Approximate pre-images.
         """
-        if not self.fit_inverse_transform:
-            raise ValueError(
-                "inverse_transform needs fit_inverse_transform=True at fit time."
-            )
         check_is_fitted(self)
         X = np.asarray(X, dtype=np.float64)
         K = pairwise_kernels(X, self._inverse_Z, metric="rbf", gamma=self.gamma_)

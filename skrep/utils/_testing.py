@@ -9,23 +9,94 @@ estimator that can pass a check must not be excused from it.
 
 from skrep.utils.discovery import all_estimators
 
-__all__ = ["EXPECTED_FAILED_CHECKS", "INIT_PARAMS", "expected_failed_checks", "tested_estimators"]
+__all__ = [
+    "EXPECTED_FAILED_CHECKS",
+    "INIT_PARAMS",
+    "estimator_instances",
+    "expected_failed_checks",
+]
 
 # Keep one block per subpackage, estimators sorted by name.
 INIT_PARAMS = {
     # skrep.decomposition
+    "OutlierRobustPCA": {"n_components": 1, "eps": 0.1, "random_state": 0},
+    "RobustPCA": [
+        {"random_state": 0, "max_iter": 200},
+        {"method": "fixed_rank", "n_components": 1, "random_state": 0, "max_iter": 200},
+    ],
     # skrep.cluster
+    "ILASDPClustering": {"n_clusters": 3, "random_state": 0},
+    "SDPKMeans": {"n_clusters": 3, "random_state": 0},
     # skrep.ood
+    # contamination=0.1: the default 'auto' threshold (chi-square law, 0.27%
+    # false positives) flags no row of the checks' blobs data, while
+    # check_outliers_train wants both labels; 'auto' is tested in tests/ood.
+    "GaussianMixtureOODDetector": [
+        {"contamination": 0.1},
+        {"contamination": 0.1, "covariance_type": "full", "subspace": "low_variance"},
+        {"contamination": 0.1, "n_components": 2, "covariance_type": "diag"},
+    ],
     # skrep.dpp
+    "DPPLeastSquares": [
+        {"random_state": 0},
+        {"sampler": "repeated_dpp", "random_state": 0},
+    ],
+    # The Legendre/Chebyshev bases reject points outside [-1, 1], which the
+    # common checks' data leave; the Hermite basis is defined on R^d.
+    "PolynomialBasis": {"degree": 2, "family": "hermite"},
     # skrep.ordinal
+    "PRESTO": {"lam": 1e-3, "n_lambdas": 5},
+    "PRESTOCV": {"n_lambdas": 4, "cv": 3},
+    "ProportionalOdds": {"alpha": 1e-3},
     # skrep.active
+    "ActiveLearner": {},
+    "LeverageScoreSampler": [{}, {"method": "bernoulli", "tree": "pca"}],
+    "MarginSampler": [{}, {"batch_strategy": "kcenter"}],
+    "RandomSampler": {},
+    "UncertaintySampler": {"method": "entropy", "batch_strategy": "cluster_margin"},
 }
 
 # {estimator class name: {check name: reason}}
-EXPECTED_FAILED_CHECKS = {}
+EXPECTED_FAILED_CHECKS = {
+    # skrep.decomposition
+    "RobustPCA": dict.fromkeys(
+        ("check_transformer_general", "check_transformer_data_not_an_array"),
+        (
+            "fit_transform returns the scores of the recovered low-rank part "
+            "L of the training matrix (as issue 3 asks), transform projects "
+            "the rows given, corruptions included: on training entries that "
+            "PCP moves into S the two differ by design. tests/decomposition "
+            "checks fit_transform == (low_rank_ - mean_) @ components_.T and "
+            "fit().transform(L) == fit_transform(L + S)."
+        ),
+    ),
+    # skrep.ordinal
+    **dict.fromkeys(
+        ("PRESTO", "PRESTOCV", "ProportionalOdds"),
+        {
+            "check_classifiers_train": (
+                "decision_function returns the n_classes - 1 cumulative linear "
+                "predictors of an ordinal model (as issue 8 asks), while this "
+                "check wants one score per class for multiclass y; its "
+                "multiclass blobs are also nominal (labels not ordered along "
+                "any direction), which a cumulative-logit model cannot fit to "
+                "83% training accuracy. The binary half of the check runs in "
+                "tests/ordinal."
+            )
+        },
+    ),
+    # skrep.active
+    "ActiveLearner": {
+        "check_classifiers_classes": (
+            "labels {-1, 1}: -1 is the missing_label marker of unlabelled rows "
+            "(scikit-learn's semi-supervised convention); scikit-learn exempts "
+            "its own SelfTrainingClassifier from these labels in this check."
+        ),
+    },
+}
 
 
-def tested_estimators():
+def estimator_instances():
     """Yield an instance of each public estimator, with ``INIT_PARAMS`` applied.
 
     Yields

@@ -15,7 +15,7 @@ from skrep.decomposition import DualKernelPCA
 @pytest.fixture(scope="module")
 def data():
     rng = np.random.RandomState(0)
-    return rng.randn(200, 6) * np.r_[3.0, 2.0, 1.0, 1.0, 0.5, 0.5]
+    return rng.randn(400, 6) * np.r_[3.0, 2.0, 1.0, 1.0, 0.5, 0.5]
 
 
 def _assert_matches_sklearn(ours, ref, X_new):
@@ -46,14 +46,15 @@ def test_squared_loss_is_kernel_pca(data, kernel, params):
 
 
 def test_laplacian_and_callable_kernels_match_eigendecomposition(data):
+    X = data[:120]
+    K = pairwise_kernels(X, metric="laplacian", gamma=0.1)
+    K = K - K.mean(0) - K.mean(1)[:, None] + K.mean()
+    top = np.linalg.eigvalsh(K)[::-1][:3]
     for kernel, kwargs in [
         ("laplacian", {"gamma": 0.1}),
         (lambda a, b: np.exp(-0.1 * np.abs(a - b).sum()), {}),
     ]:
-        ours = DualKernelPCA(3, kernel=kernel, random_state=0, **kwargs).fit(data)
-        K = pairwise_kernels(data, metric="laplacian", gamma=0.1)
-        K = K - K.mean(0) - K.mean(1)[:, None] + K.mean()
-        top = np.linalg.eigvalsh(K)[::-1][:3]
+        ours = DualKernelPCA(3, kernel=kernel, random_state=0, **kwargs).fit(X)
         np.testing.assert_allclose(ours.eigenvalues_, top, rtol=1e-8)
 
 
@@ -192,7 +193,7 @@ def test_convergence_warning(data):
     "params, X, match",
     [
         ({"kernel": "gaussian"}, None, "kernel"),
-        ({"n_components": 300}, None, "n_components=300 must be at most n_samples"),
+        ({"n_components": 500}, None, "n_components=500 must be at most n_samples"),
         ({"gamma": -1.0}, None, "gamma"),
         ({}, np.array([[0.0, np.nan], [1.0, 2.0], [2.0, 1.0]]), "NaN"),
         ({"kernel": "precomputed"}, np.ones((3, 2)), "square kernel matrix"),
@@ -215,5 +216,4 @@ def test_bad_input(data, params, X, match):
 
 def test_inverse_transform_needs_fit_inverse_transform(data):
     kpca = DualKernelPCA(2).fit(data)
-    with pytest.raises(ValueError, match="fit_inverse_transform=True"):
-        kpca.inverse_transform(np.zeros((1, 2)))
+    assert not hasattr(kpca, "inverse_transform")
