@@ -414,7 +414,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         keeps the top ``b`` Ritz vectors, until the Ritz residuals of the
         first ``s`` are below ``tol`` times the largest eigenvalue.
         """
-        b = s + max(10, s)
+        b = s + 2
         if n <= max(4 * b, 300):
             # Small problems: one product with the identity and a dense
             # eigendecomposition are cheaper than any iteration.
@@ -422,7 +422,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             w, V = linalg.eigh((G + G.T) / 2, subset_by_index=(n - s, n - 1))
             V = V[:, ::-1]
             return V, G @ V, w[::-1], 1
-        depth = min(8, n // b)
+        depth = min(12, n // b)
         Q = orthonormalize(rng.standard_normal((n, b)))
         for it in range(1, self.max_iter + 1):
             basis, images = [Q], []
