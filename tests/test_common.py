@@ -15,8 +15,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from skrep import _tour
 from skrep.utils._testing import (
     INIT_PARAMS,
-    expected_failed_checks,
     estimator_instances,
+    expected_failed_checks,
 )
 from skrep.utils.discovery import PUBLIC_MODULES, all_estimators
 

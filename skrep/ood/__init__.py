@@ -2,4 +2,6 @@
 
 from skrep.utils._lazy import attach
 
-__getattr__, __dir__, __all__ = attach(__name__, {})
+__getattr__, __dir__, __all__ = attach(
+    __name__, {"_gaussian_ood": ["GaussianMixtureOODDetector"]}
+)

@@ -2,4 +2,11 @@
 
 from skrep.utils._lazy import attach
 
-__getattr__, __dir__, __all__ = attach(__name__, {})
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    {
+        "_cumulative": ["CrossingWarning"],
+        "_proportional_odds": ["ProportionalOdds"],
+        "_presto": ["PRESTO", "PRESTOCV"],
+    },
+)

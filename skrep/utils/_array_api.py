@@ -71,4 +71,3 @@ def to_numpy(array, xp=None):
     if is_numpy_namespace(xp):
         return np.asarray(array)
     return _convert_to_numpy(array, xp=xp)
-

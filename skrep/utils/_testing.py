@@ -19,10 +19,16 @@ __all__ = [
 # Keep one block per subpackage, estimators sorted by name.
 INIT_PARAMS = {
     # skrep.decomposition
+    "DualKernelPCA": [
+        {"random_state": 0},
+        {"loss": "huber", "random_state": 0},
+        {"loss": "epsilon_insensitive", "random_state": 0},
+    ],
     "OutlierRobustPCA": {"n_components": 1, "eps": 0.1, "random_state": 0},
     "RobustPCA": [
         {"random_state": 0, "max_iter": 200},
         {"method": "fixed_rank", "n_components": 1, "random_state": 0, "max_iter": 200},
+        {"method": "altproj", "n_components": 1, "random_state": 0, "max_iter": 200},
     ],
     # skrep.cluster
     "ILASDPClustering": {"n_clusters": 3, "random_state": 0},

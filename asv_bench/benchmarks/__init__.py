@@ -1,0 +1,1 @@
+"""asv benchmarks of skrep: one module per skrep module, see ../README.md."""

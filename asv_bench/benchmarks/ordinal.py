@@ -1,0 +1,161 @@
+"""Benchmarks of ``skrep.ordinal`` against its peers.
+
+Estimators (issue 8): ``ProportionalOdds``, ``PRESTO`` and ``PRESTOCV``.
+Issue 8 compares ``ProportionalOdds`` with mord's ``LogisticAT`` (``alpha=0``,
+maximum likelihood) and statsmodels' ``OrderedModel`` (``distr="logit"``,
+``method="bfgs"``) on ordinal data with a rare last class: n = 200,000,
+p = 50, K = 5. statsmodels takes minutes at this size, so it has its own
+benchmark class run once (``number = repeat = 1``); the floor timed beside
+mord is scikit-learn's ``LogisticRegression`` on the rare threshold alone
+(rare class against the rest). The full PRESTO path (100 lambdas, down to
+1e-2 lambda_max) is timed on the same data, and the whole 5-fold ``PRESTOCV``
+(20 lambdas) on n = 100,000 (issue 8's target: within 10x one mord fit).
+
+The data are ``make_rare_ordinal(n, 50, 5, rare_prob=0.01, sparsity=0.9)``:
+with 50 features a denser truth (``sparsity=0.1``) leaves the first classes
+empty, since the generator spaces the intercepts by the L1 norms of the
+slope changes. ``track_score`` is the mean squared error of the estimated
+probability of the rare class against the true one, on 20,000 test rows:
+lower is better. mord (``pip install mord``) belongs to the ``bench`` extra;
+its rows are skipped when it is not installed.
+
+Measured once (2-core shared machine, ``OPENBLAS_NUM_THREADS=1``, the same
+data and estimators timed with ``time.process_time`` in a script): skrep /
+mord = 0.26-0.55 for ``ProportionalOdds`` (0.34-0.70 s against 1.28-1.31 s,
+mean negative log-likelihood 0.7798340066 against mord's 0.7802054584);
+skrep / statsmodels about 0.01 (0.9 s against 89 s CPU); the PRESTO path =
+8.2 mord fits; the whole ``PRESTOCV`` at n = 100,000 = 8.9 mord fits.
+Run: ``cd asv_bench && ../.venv/bin/asv run --environment existing --quick
+--bench ordinal`` (statsmodels alone takes minutes).
+"""
+
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from .common import Data, Predictor, Scored, import_or_skip, peers
+
+
+class RareThresholdLogistic(ClassifierMixin, BaseEstimator):
+    """The floor: a logistic regression of "rare (last) class" against the rest.
+
+    ``predict_proba`` returns two columns, P(not rare) and P(rare), so that
+    its last column is comparable with an ordinal model's last class.
+    """
+
+    def fit(self, X, y):
+        from sklearn.linear_model import LogisticRegression
+
+        self.classes_ = np.unique(y)
+        self.logistic_ = LogisticRegression().fit(X, y == self.classes_[-1])
+        return self
+
+    def predict_proba(self, X):
+        return self.logistic_.predict_proba(X)
+
+
+class OrderedLogit(ClassifierMixin, BaseEstimator):
+    """statsmodels' ``OrderedModel`` (logit link) as an estimator."""
+
+    def fit(self, X, y):
+        OrderedModel = import_or_skip(
+            "statsmodels.miscmodels.ordinal_model", "OrderedModel"
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.res_ = OrderedModel(y, X, distr="logit").fit(
+                method="bfgs", disp=0, maxiter=1000
+            )
+        return self
+
+    def predict_proba(self, X):
+        return np.asarray(self.res_.predict(X))
+
+
+def _rare_data(n, n_test, n_features, n_classes):
+    from skrep.datasets import make_rare_ordinal
+
+    X, y, proba = make_rare_ordinal(
+        n + n_test, n_features, n_classes, 0.01, 0.9, random_state=0
+    )
+    return Data(X[:n], y[:n], X[n:], y[n:]), proba[n:, -1]
+
+
+class RareOrdinalBench(Predictor, Scored):
+    """Fit on 200,000 rows; score = MSE of P(rare class) (lower is better)."""
+
+    param_names = ["library", "n_samples"]
+    params = (peers("mord", "sklearn-logistic"), [200_000])
+    predict_method = "predict_proba"
+    n_features = 50
+    n_classes = 5
+    n_test = 20_000
+
+    def make_data(self, p):
+        data, self.rare_proba = _rare_data(
+            p["n_samples"], self.n_test, self.n_features, self.n_classes
+        )
+        return data
+
+    def make_estimator(self, p):
+        if p["library"] == "sklearn-logistic":
+            return RareThresholdLogistic()
+        if p["library"] == "mord":
+            return import_or_skip("mord", "LogisticAT")(alpha=0.0)
+        return import_or_skip("skrep.ordinal", "ProportionalOdds")()
+
+    def score(self, estimator, X, y):
+        rare = self.predict(estimator, X)[:, -1]
+        return float(np.mean((rare - self.rare_proba) ** 2))
+
+
+class OrderedModelBench(RareOrdinalBench):
+    """statsmodels' OrderedModel beside ProportionalOdds, timed once each."""
+
+    params = (peers("statsmodels"), [200_000])
+    number = 1
+    repeat = 1
+    warmup_time = 0
+    timeout = 900.0
+
+    def make_estimator(self, p):
+        if p["library"] == "statsmodels":
+            import_or_skip("statsmodels")
+            return OrderedLogit()
+        return import_or_skip("skrep.ordinal", "ProportionalOdds")()
+
+
+class PRESTOPathBench(RareOrdinalBench):
+    """The PRESTO path of 100 lambdas down to 1e-2 lambda_max, 200,000 rows.
+
+    The peer is the proportional-odds fit of mord on the same data: the ratio
+    says how many mord fits the whole path costs.
+    """
+
+    params = (peers("mord"), [200_000])
+    n_lambdas = 100
+    warmup_n_samples = 5_000  # enough rows of the rare class to fit it
+
+    def make_estimator(self, p):
+        if p["library"] == "mord":
+            return import_or_skip("mord", "LogisticAT")(alpha=0.0)
+        PRESTO = import_or_skip("skrep.ordinal", "PRESTO")
+        data = self.make_data(p)
+        lmax = PRESTO(lam=1e9).fit(data.X[:20_000], data.y[:20_000]).lambda_max_
+        return PRESTO(lam=1e-2 * lmax, n_lambdas=self.n_lambdas)
+
+
+class PRESTOCVBench(RareOrdinalBench):
+    """The whole 5-fold PRESTOCV (20 lambdas, then the refit), 100,000 rows.
+
+    Issue 8's target: within 10x the time of one mord fit (the peer here).
+    """
+
+    params = (peers("mord"), [100_000])
+    warmup_n_samples = 5_000  # every CV fold needs rows of the rare class
+
+    def make_estimator(self, p):
+        if p["library"] == "mord":
+            return import_or_skip("mord", "LogisticAT")(alpha=0.0)
+        return import_or_skip("skrep.ordinal", "PRESTOCV")(n_lambdas=20, cv=5)

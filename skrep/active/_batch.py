@@ -1,0 +1,152 @@
+"""Batch selection from per-row utilities: top-k and the diversity strategies.
+
+Every function takes the utilities of the pool rows (higher = more
+informative) and returns ``batch_size`` distinct positions into the pool.
+"""
+
+import numpy as np
+
+from skrep.active._kernels import farthest_first, min_sq_dist
+
+
+def unlabeled_mask(y, missing_label):
+    """Boolean mask of the rows of ``y`` that carry ``missing_label`` (or NaN)."""
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D (one label per row), got shape {y.shape}.")
+    missing_is_nan = isinstance(missing_label, float) and np.isnan(missing_label)
+    if y.dtype.kind == "f":
+        mask = np.isnan(y)
+        if not missing_is_nan:
+            mask |= y == missing_label
+        return mask
+    if y.dtype.kind in "iub":
+        if missing_is_nan or isinstance(missing_label, str):
+            return np.zeros(y.shape, dtype=bool)
+        return y == missing_label
+    # object or string labels: compare element by element
+    if y.dtype.kind in "US":
+        if not isinstance(missing_label, str):
+            return np.zeros(y.shape, dtype=bool)
+        return y == missing_label
+    return np.fromiter(
+        (
+            v is None
+            or (isinstance(v, float) and np.isnan(v))
+            or (not missing_is_nan and bool(v == missing_label))
+            for v in y
+        ),
+        dtype=bool,
+        count=y.shape[0],
+    )
+
+
+def top_k(utilities, k, rng):
+    """Positions of the ``k`` largest utilities, ties broken at random.
+
+    The result is sorted by decreasing utility (random order among equal
+    utilities) and equals a stable argsort of ``-utilities`` after a random
+    permutation of the rows. Runs in O(n) (a partition, not a sort).
+    """
+    n = utilities.shape[0]
+    if k >= n:
+        sel = np.arange(n)
+    else:
+        threshold = np.partition(utilities, n - k)[n - k]
+        above = np.flatnonzero(utilities > threshold)
+        ties = np.flatnonzero(utilities == threshold)
+        need = k - above.shape[0]
+        if need < ties.shape[0]:
+            ties = rng.choice(ties, size=need, replace=False)
+        sel = np.concatenate([above, ties])
+    keys = rng.random(sel.shape[0])
+    return sel[np.lexsort((keys, -utilities[sel]))]
+
+
+def kcenter(utilities, X, rows, X_labeled, k, candidate_factor, rng):
+    """Margin-filtered k-center: farthest-first on the most informative rows.
+
+    The ``candidate_factor * k`` most informative pool rows (all when None)
+    are the candidates; the batch is built greedily, each time taking the
+    candidate farthest from the labelled rows and the rows already chosen
+    (Sener & Savarese's k-center greedy). ``rows`` maps pool positions to
+    rows of ``X``. Distances are computed row by row in a compiled kernel
+    that reads ``X`` in place: extra memory O(pool), plus O(labelled * d).
+    """
+    cand = _candidates(utilities, k, candidate_factor, rng)
+    # first candidate: the most informative; then visit rows in memory order
+    best = cand[0]
+    cand = np.sort(cand) if rows is None else cand[np.argsort(rows[cand])]
+    cand_rows = cand if rows is None else rows[cand]
+    dist = np.full(cand.shape[0], np.inf)
+    first = int(np.flatnonzero(cand == best)[0])
+    if X_labeled is not None and X_labeled.shape[0] > 0:
+        X_labeled = np.ascontiguousarray(X_labeled, dtype=X.dtype)
+        min_sq_dist(X, cand_rows, X_labeled, dist)
+        first = -1
+    # equally far candidates: prefer the more informative one
+    tiebreak = np.ascontiguousarray(utilities[cand], dtype=np.float64)
+    chosen = farthest_first(X, cand_rows, dist, first, k, tiebreak)
+    return cand[chosen]
+
+
+def cluster_margin(utilities, labels, k, rng):
+    """Round-robin over clusters of the candidates, smallest cluster first.
+
+    ``labels`` gives the cluster of each candidate row (the candidates are
+    sorted by decreasing utility). Each round takes the most informative
+    remaining row of every cluster, visiting the clusters from the smallest
+    to the largest (Citovsky et al., 2021).
+    """
+    n = utilities.shape[0]
+    _, inv, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    # rank of each cluster: by size, ties at random
+    cluster_rank = np.lexsort((rng.random(counts.shape[0]), counts))
+    pos_of_cluster = np.empty_like(cluster_rank)
+    pos_of_cluster[cluster_rank] = np.arange(cluster_rank.shape[0])
+    by_utility = np.lexsort((rng.random(n), -utilities))
+    # rank within cluster along decreasing utility
+    within = np.empty(n, dtype=np.int64)
+    inv_sorted = inv[by_utility]
+    # cumulative count per cluster in utility order
+    order_c = np.argsort(inv_sorted, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    ranks_sorted = np.empty(n, dtype=np.int64)
+    ranks_sorted[order_c] = np.arange(n) - np.repeat(starts, counts)
+    within[by_utility] = ranks_sorted
+    order = np.lexsort((pos_of_cluster[inv], within))
+    return order[:k]
+
+
+def proportional(utilities, labels, k, rng):
+    """Informative and diverse: each cluster gets at most its pool share.
+
+    Rows are visited by decreasing utility; a row is taken while its
+    cluster holds fewer than ``ceil(k * share)`` rows of the batch, where
+    ``share`` is the cluster's fraction of the pool; the batch is then filled
+    with the most informative rows left.
+    """
+    n = utilities.shape[0]
+    _, inv, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    quota = np.ceil(k * counts / n).astype(np.int64)
+    by_utility = np.lexsort((rng.random(n), -utilities))
+    inv_sorted = inv[by_utility]
+    order_c = np.argsort(inv_sorted, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    ranks_sorted = np.empty(n, dtype=np.int64)
+    ranks_sorted[order_c] = np.arange(n) - np.repeat(starts, counts)
+    accepted = ranks_sorted < quota[inv_sorted]
+    picked = by_utility[accepted][:k]
+    if picked.shape[0] < k:
+        rest = by_utility[~accepted][: k - picked.shape[0]]
+        picked = np.concatenate([picked, rest])
+    return picked
+
+
+def _candidates(utilities, k, candidate_factor, rng):
+    n = utilities.shape[0]
+    if candidate_factor is None:
+        m = n
+    else:
+        m = min(n, max(k, int(np.ceil(candidate_factor * k))))
+    return top_k(utilities, m, rng)

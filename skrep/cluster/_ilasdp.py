@@ -1,0 +1,489 @@
+"""Iterative likelihood-adjusted SDP clustering (iLA-SDP)."""
+
+import math
+import sys
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.special import logsumexp
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from skrep.cluster._nlr import solve_nlr
+from skrep.cluster._sdp_kmeans import (
+    SDPKMeans,
+    _check_clustering_input,
+    _kmeans_labels,
+)
+from skrep.utils._compat import Interval, StrOptions, _fit_context
+
+__all__ = ["ILASDPClustering"]
+
+_LOG_2PI = math.log(2 * math.pi)
+
+
+def _resolve_covariance_type(covariance_type, n_samples, n_features, n_clusters):
+    """The covariance type 'auto' stands for, given the data's shape.
+
+    A full covariance per cluster needs clusters much larger than the
+    dimension (with ``n_k`` not much larger than ``p`` the estimated
+    covariances fit the current partition so well that it becomes a fixed
+    point); the diagonal one needs a few points per cluster.
+    """
+    if covariance_type != "auto":
+        return covariance_type
+    per_cluster = n_samples / n_clusters
+    if per_cluster >= 50 * n_features:
+        return "full"
+    if per_cluster >= 20:
+        return "diag"
+    return "spherical"
+
+
+def _estimate_gaussians(X, labels, n_clusters, covariance_type, reg_covar):
+    """Means, covariances (scikit-learn's shapes), precisions and log-dets."""
+    n, p = X.shape
+    means = np.empty((n_clusters, p))
+    full = np.empty((n_clusters, p, p))
+    counts = np.bincount(labels, minlength=n_clusters)
+    for k in range(n_clusters):
+        Xk = X[labels == k]
+        means[k] = Xk.mean(axis=0)
+        D = Xk - means[k]
+        full[k] = D.T @ D
+    eye = np.eye(p)
+    if covariance_type == "full":
+        full = full / counts[:, None, None] + reg_covar * eye
+        covariances = full
+    elif covariance_type == "tied":
+        tied = full.sum(axis=0) / n + reg_covar * eye
+        full = np.broadcast_to(tied, full.shape).copy()
+        covariances = tied
+    elif covariance_type == "diag":
+        var = np.diagonal(full, axis1=1, axis2=2) / counts[:, None] + reg_covar
+        full = var[:, :, None] * eye
+        covariances = var
+    else:  # spherical
+        var = np.trace(full, axis1=1, axis2=2) / (counts * p) + reg_covar
+        full = var[:, None, None] * eye
+        covariances = var
+    precisions = np.empty_like(full)
+    logdets = np.empty(n_clusters)
+    for k in range(n_clusters):
+        L = np.linalg.cholesky(full[k])
+        L_inv = np.linalg.inv(L)
+        precisions[k] = L_inv.T @ L_inv
+        logdets[k] = 2.0 * np.log(np.diagonal(L)).sum()
+    return means, covariances, precisions, logdets
+
+
+def _mahalanobis(X, means, precisions):
+    """Squared Mahalanobis distance of each row to each cluster, (n, K)."""
+    out = np.empty((X.shape[0], len(means)))
+    for k, (mu, omega) in enumerate(zip(means, precisions, strict=True)):
+        D = X - mu
+        out[:, k] = np.einsum("ij,ij->i", D @ omega, D)
+    return out
+
+
+def _fix_empty(labels, scores, n_clusters):
+    """Give every empty cluster the point that prefers it most."""
+    counts = np.bincount(labels, minlength=n_clusters)
+    for k in np.flatnonzero(counts == 0):
+        movable = counts[labels] > 1
+        own = scores[np.arange(len(labels)), labels]
+        gain = np.where(movable, scores[:, k] - own, -np.inf)
+        i = int(np.argmax(gain))
+        counts[labels[i]] -= 1
+        labels[i] = k
+        counts[k] += 1
+    return labels
+
+
+class ILASDPClustering(ClusterMixin, BaseEstimator):
+    """Clustering of heterogeneous Gaussian mixtures by iterated LA-SDPs.
+
+    iLA-SDP (Zhuang, Chen & Yang, 2023) treats the labels as parameters of a
+    Gaussian mixture with cluster-specific covariances, profiles out the
+    centres and relaxes the partition into one membership matrix
+    :math:`B_k = 1_{G_k} 1_{G_k}^T / |G_k|` per cluster. For fixed
+    covariances :math:`\\Sigma_k` the likelihood-adjusted SDP (LA-SDP) is
+
+    .. math::
+
+        \\max_{B_1, \\dots, B_K} \\sum_k \\langle X \\Sigma_k^{-1} X^T, B_k
+        \\rangle - c_k^T B_k 1 \\quad\\text{s.t.}\\quad B_k \\succeq 0,\\
+        B_k \\ge 0,\\ \\operatorname{tr} B_k = 1,\\ \\sum_k B_k 1 = 1,
+
+    with :math:`c_k[i] = x_i^T \\Sigma_k^{-1} x_i + \\log|\\Sigma_k|`. The
+    method alternates: estimate :math:`\\Sigma_k` from the current clusters,
+    solve the LA-SDP, round (each point goes to the cluster with the largest
+    row sum :math:`(B_k 1)_i`), until the labels stop changing. With all
+    :math:`\\Sigma_k = \\sigma^2 I` the LA-SDP is the Peng–Wei K-means SDP
+    (:class:`SDPKMeans`).
+
+    The LA-SDP is solved by a non-negative low-rank method (Zhuang et al.,
+    2024): :math:`B_k = U_k U_k^T` with :math:`U_k \\ge 0` of shape
+    ``(n_samples, rank)``, projected gradient with Barzilai–Borwein steps on
+    an augmented Lagrangian, warm-started across rounds, with a loose
+    tolerance while the labels still move. Fit memory is
+    O(n_samples * (n_features + rank * n_clusters) + n_clusters *
+    n_features^2); no ``n_samples x n_samples`` matrix is formed.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        The number of clusters K.
+    covariance_type : {"auto", "full", "diag", "spherical", "tied"}, \
+            default="auto"
+        Structure of the cluster covariances, as in
+        :class:`~sklearn.mixture.GaussianMixture`. With clusters that are not
+        much larger than the dimension a full covariance fits the current
+        partition so well that iLA-SDP stays where it started: use "diag" or
+        "spherical" there. "auto" picks "full" when the average cluster has
+        at least ``50 * n_features`` points, else "diag" when it has at least
+        20 points, else "spherical" (a rule of thumb from simulations).
+    reg_covar : float, default=1e-6
+        Added to the diagonal of each covariance (in the units of ``X``).
+    init : {"sdp", "k-means++"}, default="sdp"
+        Initial labels: the Peng–Wei SDP (:class:`SDPKMeans`) or one run of
+        k-means with k-means++ seeding.
+    rank : int, default=2
+        Columns of each cluster's factor :math:`U_k`.
+    rounding : {"row-sum", "spectral"}, default="row-sum"
+        How the membership matrices become labels: "row-sum" assigns point
+        ``i`` to ``argmax_k (B_k 1)_i`` (exact when each :math:`B_k` is a
+        membership matrix); "spectral" to ``argmax_k sqrt(lambda_k) u_k[i]``
+        with :math:`(\\lambda_k, u_k)` the top eigenpair of :math:`B_k`.
+    max_iter : int, default=20
+        Maximum number of iLA rounds (covariance update + LA-SDP).
+    tol : float, default=1e-4
+        Tolerance of the final LA-SDP solve (relative primal step and root mean
+        square row-sum violation); rounds before the labels settle use
+        ``max(tol, 1e-3)``.
+    solver_max_iter : int, default=5000
+        Maximum number of low-rank solver iterations per LA-SDP.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation and the solver's starting factors.
+    verbose : int, default=0
+        Print one line per iLA round when positive.
+
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_samples,)
+        Cluster label of each training sample.
+    means_ : ndarray of shape (n_clusters, n_features)
+        Mean of each cluster.
+    covariances_ : ndarray
+        Covariance of each cluster; its shape depends on
+        ``covariance_type_`` as in :class:`~sklearn.mixture.GaussianMixture`:
+        (n_clusters,) for "spherical", (n_features, n_features) for "tied",
+        (n_clusters, n_features) for "diag", (n_clusters, n_features,
+        n_features) for "full".
+    precisions_cholesky_ : ndarray of shape (n_clusters, n_features, n_features)
+        Upper-triangular factors ``W_k`` with ``W_k W_k^T`` the inverse of
+        each cluster's covariance.
+    weights_ : ndarray of shape (n_clusters,)
+        Fraction of the training samples in each cluster.
+    covariance_type_ : str
+        The covariance type used ("auto" resolved).
+    objective_ : float
+        Profile (classification) log-likelihood of the final partition,
+        :math:`-\\frac12 \\sum_k \\sum_{i \\in G_k} [(x_i - \\mu_k)^T
+        \\Sigma_k^{-1} (x_i - \\mu_k) + \\log|\\Sigma_k| + p \\log 2\\pi]`.
+    n_iter_ : int
+        Number of iLA rounds run.
+    n_solver_iter_ : int
+        Total low-rank solver iterations over all rounds.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit (when ``X`` has string column names).
+
+    See Also
+    --------
+    SDPKMeans : The Peng–Wei K-means SDP with the same solver.
+    sklearn.mixture.GaussianMixture : EM for Gaussian mixtures.
+
+    References
+    ----------
+    .. [1] Y. Zhuang, X. Chen and Y. Yang, "Likelihood adjusted semidefinite
+       programs for clustering heterogeneous data", ICML 2023.
+    .. [2] Y. Zhuang, X. Chen, Y. Yang and R. Y. Zhang, "Statistically optimal
+       K-means clustering via nonnegative low-rank semidefinite programming",
+       ICLR 2024.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skrep.cluster import ILASDPClustering
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.normal(0, 0.5, (30, 2)), rng.normal(5, 2.0, (30, 2))])
+    >>> model = ILASDPClustering(n_clusters=2, random_state=0).fit(X)
+    >>> np.bincount(model.labels_).tolist()
+    [30, 30]
+    >>> model.covariance_type_
+    'diag'
+    """
+
+    _parameter_constraints = {
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "covariance_type": [StrOptions({"auto", "full", "diag", "spherical", "tied"})],
+        "reg_covar": [Interval(Real, 0, None, closed="left")],
+        "init": [StrOptions({"sdp", "k-means++"})],
+        "rank": [Interval(Integral, 1, None, closed="left")],
+        "rounding": [StrOptions({"row-sum", "spectral"})],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "solver_max_iter": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        covariance_type="auto",
+        reg_covar=1e-6,
+        init="sdp",
+        rank=2,
+        rounding="row-sum",
+        max_iter=20,
+        tol=1e-4,
+        solver_max_iter=5000,
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_clusters = n_clusters
+        self.covariance_type = covariance_type
+        self.reg_covar = reg_covar
+        self.init = init
+        self.rank = rank
+        self.rounding = rounding
+        self.max_iter = max_iter
+        self.tol = tol
+        self.solver_max_iter = solver_max_iter
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Cluster ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        self : ILASDPClustering
+            The fitted estimator.
+        """
+        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        _check_clustering_input(self, X, self.n_clusters)
+        rng = check_random_state(self.random_state)
+        X64 = np.asarray(X, dtype=np.float64)
+        n, p = X64.shape
+        K = self.n_clusters
+        cov_type = _resolve_covariance_type(self.covariance_type, n, p, K)
+        start = time.perf_counter()
+
+        labels = self._initial_labels(X64, rng)
+        Xc = X64 - X64.mean(axis=0)
+        r = self.rank
+        U = y_dual = alpha = None
+        loose = max(self.tol, 1e-3)
+        tight = False
+        n_solver_iter = 0
+        converged = solver_stopped_early = False
+        it = 0
+        for it in range(1, self.max_iter + 1):
+            _, _, precisions, logdets = _estimate_gaussians(
+                X64, labels, K, cov_type, self.reg_covar
+            )
+            maha = _mahalanobis(Xc, np.zeros((K, p)), precisions)
+            # the scale of the objective, to make beta = 1 suit any data
+            norm = float(np.mean(maha[np.arange(n), labels]))
+            c = maha + logdets
+            c -= c.min(axis=1, keepdims=True)  # a row shift changes nothing
+            if U is None:
+                U = _factor_from_labels(labels, K, r, rng)
+            res = solve_nlr(
+                Xc,
+                traces=np.ones(K),
+                rank=r,
+                U0=U,
+                omegas=precisions / norm,
+                c=c / norm,
+                y0=y_dual,
+                alpha0=alpha,
+                tol=self.tol if tight else loose,
+                max_iter=self.solver_max_iter,
+            )
+            U, y_dual, alpha = res.U, res.y, res.alpha
+            n_solver_iter += res.n_iter
+            solver_stopped_early = not res.converged
+            if self.rounding == "row-sum":
+                scores = _row_sums(U, K, r)
+            else:
+                scores = _top_eigenvectors(U, K, r)
+            new_labels = _fix_empty(np.argmax(scores, axis=1), scores, K)
+            changed = int(np.sum(new_labels != labels))
+            if self.verbose:
+                print(
+                    f"ILASDPClustering: round {it}, {changed} labels changed, "
+                    f"solver {res.n_iter} iterations (row-sum violation "
+                    f"{res.feasibility:.1e}), {time.perf_counter() - start:.2f} s",
+                    file=sys.stdout,
+                )
+            labels = new_labels
+            if changed == 0:
+                if tight or loose <= self.tol:
+                    converged = True
+                    break
+                tight = True
+        if solver_stopped_early:
+            warnings.warn(
+                f"ILASDPClustering: the last LA-SDP solve did not converge in "
+                f"solver_max_iter={self.solver_max_iter} iterations.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        if not converged:
+            warnings.warn(
+                f"ILASDPClustering: labels still changed after max_iter="
+                f"{self.max_iter} rounds; increase max_iter.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        means, covariances, precisions, logdets = _estimate_gaussians(
+            X64, labels, K, cov_type, self.reg_covar
+        )
+        maha = _mahalanobis(X64, means, precisions)
+        rows = np.arange(n)
+        self.objective_ = float(
+            -0.5 * np.sum(maha[rows, labels] + logdets[labels] + p * _LOG_2PI)
+        )
+        self.labels_ = labels.astype(np.intp, copy=False)
+        self.means_ = means.astype(X.dtype, copy=False)
+        self.covariances_ = covariances.astype(X.dtype, copy=False)
+        self.precisions_cholesky_ = np.linalg.cholesky(precisions).astype(
+            X.dtype, copy=False
+        )
+        self.weights_ = np.bincount(labels, minlength=K) / n
+        self.covariance_type_ = cov_type
+        self.n_iter_ = it
+        self.n_solver_iter_ = n_solver_iter
+        self._precisions = precisions
+        self._logdets = logdets
+        return self
+
+    def _initial_labels(self, X, rng):
+        K = self.n_clusters
+        if K == 1:
+            return np.zeros(X.shape[0], dtype=np.intp)
+        if self.init == "sdp":
+            sdp = SDPKMeans(K, tol=1e-3, random_state=rng)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                labels = sdp.fit(X).labels_
+        else:
+            labels = _kmeans_labels(X, K, rng, n_init=1)
+        return _fix_empty(labels.astype(np.intp), np.zeros((len(X), K)), K)
+
+    def _log_gaussians(self, X):
+        """Log-density of each row under each cluster's Gaussian, (n, K)."""
+        maha = _mahalanobis(X, np.asarray(self.means_, np.float64), self._precisions)
+        p = X.shape[1]
+        return -0.5 * (maha + self._logdets + p * _LOG_2PI)
+
+    def _check_X(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        return np.asarray(X, dtype=np.float64)
+
+    def predict(self, X):
+        """Assign each sample to the cluster whose Gaussian fits it best.
+
+        The rule of the model that iLA-SDP fits (labels as parameters, no
+        mixing weights): ``argmax_k log N(x; means_[k], Sigma_k)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            New data.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Cluster index of each sample.
+        """
+        X = self._check_X(X)
+        return np.argmax(self._log_gaussians(X), axis=1).astype(np.intp)
+
+    def score_samples(self, X):
+        """Log-density of each sample under the fitted mixture.
+
+        The mixture weights are the cluster proportions ``weights_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            New data.
+
+        Returns
+        -------
+        log_density : ndarray of shape (n_samples,)
+        """
+        X = self._check_X(X)
+        return logsumexp(self._log_gaussians(X) + np.log(self.weights_), axis=1)
+
+    def score(self, X, y=None):
+        """Mean log-likelihood of ``X`` under the fitted mixture.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            New data.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        log_likelihood : float
+        """
+        return float(np.mean(self.score_samples(X)))
+
+
+def _factor_from_labels(labels, n_clusters, rank, rng):
+    """Starting factors close to the membership matrices of ``labels``."""
+    n = len(labels)
+    U = 0.05 * np.abs(rng.standard_normal((n, n_clusters * rank))) / math.sqrt(n)
+    for k in range(n_clusters):
+        members = labels == k
+        U[members, k * rank] += 1.0 / math.sqrt(max(members.sum(), 1))
+    return U
+
+
+def _row_sums(U, n_clusters, rank):
+    """``(B_k 1)_i`` for each point and cluster, with ``B_k = U_k U_k^T``."""
+    s = U.sum(axis=0)
+    return (U * s).reshape(U.shape[0], n_clusters, rank).sum(axis=2)
+
+
+def _top_eigenvectors(U, n_clusters, rank):
+    """``sqrt(lambda_k) u_k`` for the top eigenpair of each ``B_k = U_k U_k^T``."""
+    scores = np.empty((U.shape[0], n_clusters))
+    for k in range(n_clusters):
+        P, S, _ = np.linalg.svd(U[:, k * rank : (k + 1) * rank], full_matrices=False)
+        v = P[:, 0] * S[0]
+        scores[:, k] = v if v.sum() >= 0 else -v
+    return scores

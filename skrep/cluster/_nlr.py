@@ -1,0 +1,285 @@
+"""Non-negative low-rank (Burer–Monteiro) solver for K-means-type SDPs.
+
+The Peng–Wei K-means SDP and the likelihood-adjusted SDP (LA-SDP) of
+Zhuang, Chen & Yang (2023) are both of the form
+
+    minimise   sum_b  c_b^T B_b 1 - <X Omega_b X^T, B_b>
+    subject to B_b PSD, B_b >= 0, tr B_b = t_b,  sum_b B_b 1 = 1,
+
+over ``n x n`` matrices ``B_b`` (one block for Peng–Wei, with ``Omega = I``,
+``c = 0`` and ``t = K``; one block per cluster for LA-SDP, with ``t = 1``).
+Following Zhuang, Chen, Yang & Zhang (ICLR 2024) each block is factorised as
+``B_b = U_b U_b^T`` with ``U_b >= 0`` of shape ``(n, r)``; the trace constraint
+is the Frobenius norm ``||U_b||_F^2 = t_b`` and the non-negativity of ``U_b``
+implies ``B_b >= 0``. The row-sum constraint is handled by an augmented
+Lagrangian with multiplier ``y`` and penalty ``beta``:
+
+    L(U, y) = sum_b [c_b^T U_b s_b - ||W_b^T X^T U_b||_F^2] + y^T h
+              + beta / 2 ||h||^2,      s_b = U_b^T 1,  h = sum_b U_b s_b - 1,
+
+where ``W_b W_b^T = Omega_b``. The primal problem is solved by projected
+gradient descent with Barzilai–Borwein steps and a non-monotone backtracking
+line search (so that no step size has to be tuned to the scale of the data);
+the multiplier takes a dual-ascent step ``y += beta h`` whenever the primal
+iterate stalls. Each iteration costs two ``(n, p) x (p, n_blocks * r)``
+matrix products and ``O(n r)`` elementwise work: memory is ``O(n r B + p^2 B)``
+and no ``n x n`` matrix is ever formed.
+"""
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from skrep.cluster._kernels import bb_products, gradient_assemble, projected_step
+
+__all__ = ["NLRResult", "project", "solve_nlr"]
+
+
+class NLRResult:
+    """What :func:`solve_nlr` returns (a plain container)."""
+
+    def __init__(self, U, y, n_iter, converged, objective, feasibility, alpha):
+        self.alpha = alpha
+        self.U = U
+        self.y = y
+        self.n_iter = n_iter
+        self.converged = converged
+        self.objective = objective
+        self.feasibility = feasibility
+
+
+def project(V, traces, rank):
+    """Project onto ``{U >= 0, ||U_b||_F^2 = t_b for each block b}``.
+
+    Parameters
+    ----------
+    V : ndarray of shape (n, n_blocks * rank)
+        The point to project (overwritten).
+    traces : ndarray of shape (n_blocks,)
+        The squared Frobenius norm of each block.
+    rank : int
+        Number of columns per block.
+
+    Returns
+    -------
+    U : ndarray of shape (n, n_blocks * rank)
+        ``V`` clipped at zero with each block rescaled to its norm.
+    """
+    np.maximum(V, 0.0, out=V)
+    n = V.shape[0]
+    for b, t in enumerate(traces):
+        block = V[:, b * rank : (b + 1) * rank]
+        norm = np.sqrt(np.vdot(block, block))
+        if norm > 0.0:
+            block *= np.sqrt(t) / norm
+        else:  # a block clipped to zero restarts from the uniform point
+            block[:] = np.sqrt(t / (n * rank))
+    return V
+
+
+class _Problem:
+    """Evaluates the augmented Lagrangian and its gradient."""
+
+    def __init__(self, X, omegas, c, rank, beta):
+        self.X = X
+        self.omegas = omegas
+        self.c = c
+        self.rank = rank
+        self.beta = beta
+
+    def state(self, U, y, s=None):
+        """Objective pieces at ``U`` (everything the gradient needs too)."""
+        X, r = self.X, self.rank
+        G = X.T @ U
+        if self.omegas is None:
+            M = G
+        else:
+            M = np.empty_like(G)
+            for b, omega in enumerate(self.omegas):
+                sl = slice(b * r, (b + 1) * r)
+                M[:, sl] = omega @ G[:, sl]
+        if s is None:
+            s = U.sum(axis=0)
+        h = U @ s
+        h -= 1.0
+        f = -np.vdot(G, M)
+        t = None
+        if self.c is not None:
+            t = np.empty(U.shape[1], dtype=U.dtype)
+            for b in range(self.c.shape[1]):
+                sl = slice(b * r, (b + 1) * r)
+                t[sl] = self.c[:, b] @ U[:, sl]
+            f += t @ s
+        lagr = f + y @ h + 0.5 * self.beta * (h @ h)
+        return {"M": M, "s": s, "h": h, "t": t, "f": f, "L": lagr}
+
+    def gradient(self, U, y, st, out=None):
+        """Gradient of the augmented Lagrangian with respect to ``U``."""
+        r = self.rank
+        w = y + self.beta * st["h"]
+        col = U.T @ w
+        if self.c is not None:
+            col += st["t"]
+        c = self.c if self.c is not None else np.empty((U.shape[0], 0), U.dtype)
+        if out is None:
+            out = np.empty_like(U)
+        return gradient_assemble(self.X @ st["M"], w, st["s"], col, c, r, out)
+
+
+def solve_nlr(
+    X,
+    *,
+    traces,
+    rank,
+    U0,
+    omegas=None,
+    c=None,
+    y0=None,
+    alpha0=None,
+    beta=1.0,
+    tol=1e-4,
+    max_iter=10000,
+    dual_tol=1e-3,
+    max_step=0.5,
+    callback=None,
+):
+    """Solve the factorised SDP from ``U0`` by the augmented Lagrangian method.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, p)
+        Data (rows are points), centred and scaled by the caller.
+    traces : ndarray of shape (n_blocks,)
+        Trace of each block ``B_b``.
+    rank : int
+        Columns of each factor ``U_b``.
+    U0 : ndarray of shape (n, n_blocks * rank)
+        Starting point (projected before use; not modified).
+    omegas : ndarray of shape (n_blocks, p, p), default=None
+        The metric of each block; None means the identity.
+    c : ndarray of shape (n, n_blocks), default=None
+        Linear cost of each point in each block; None means zero.
+    y0 : ndarray of shape (n,), default=None
+        Starting multiplier (a warm start); None means zero.
+    alpha0 : float, default=None
+        First step size (a warm start: ``alpha`` of a previous result); None
+        means a short step scaled by the gradient.
+    beta : float, default=1.0
+        Penalty parameter of the augmented Lagrangian.
+    tol : float, default=1e-4
+        Stop when both the relative primal step ``||dU||_F / sqrt(sum t)`` and
+        the row-sum violation ``||h|| / sqrt(n)`` are below ``tol``.
+    max_iter : int, default=10000
+        Maximum number of projected-gradient steps.
+    dual_tol : float, default=1e-3
+        Take a dual step when the relative primal step is below ``dual_tol``
+        (or ``tol``, whichever is larger).
+    max_step : float, default=0.5
+        Largest accepted relative primal step ``||dU||_F / sqrt(sum t)``.
+    callback : callable, default=None
+        Called as ``callback(iteration, objective, feasibility)`` every 100
+        iterations (for ``verbose`` output).
+
+    Returns
+    -------
+    result : NLRResult
+        ``U``, ``y``, ``n_iter``, ``converged``, ``objective`` (the value of
+        ``sum_b c_b^T B_b 1 - <X Omega_b X^T, B_b>``) and ``feasibility``.
+    """
+    # BLAS threads only pay off on large products; on small ones they cost
+    # more in synchronisation than the product itself.
+    small = X.shape[0] * X.shape[1] * np.size(U0, 1) < 4_000_000
+    with threadpool_limits(limits=1 if small else None, user_api="blas"):
+        return _solve(
+            X,
+            traces,
+            rank,
+            U0,
+            omegas,
+            c,
+            y0,
+            alpha0,
+            beta,
+            tol,
+            max_iter,
+            dual_tol,
+            max_step,
+            callback,
+        )
+
+
+def _solve(
+    X,
+    traces,
+    rank,
+    U0,
+    omegas,
+    c,
+    y0,
+    alpha0,
+    beta,
+    tol,
+    max_iter,
+    dual_tol,
+    max_step,
+    callback,
+):
+    n = X.shape[0]
+    traces = np.asarray(traces, dtype=X.dtype)
+    problem = _Problem(X, omegas, c, rank, beta)
+    U = project(np.array(U0, dtype=X.dtype, copy=True), traces, rank)
+    y = np.zeros(n, dtype=X.dtype) if y0 is None else np.array(y0, dtype=X.dtype)
+    st = problem.state(U, y)
+    grad = problem.gradient(U, y, st)
+    scale = np.sqrt(traces.sum())
+    gmax = np.abs(grad).max()
+    if alpha0 is None:
+        alpha = 1e-2 * scale / (gmax * np.sqrt(U.size) / np.sqrt(n) + 1e-300)
+    else:
+        alpha = alpha0
+    history = [st["L"]]
+    dual_tol = max(dual_tol, tol)
+    converged = False
+    it = 0
+    feas = np.linalg.norm(st["h"]) / np.sqrt(n)
+    U_new = np.empty_like(U)
+    grad_new = np.empty_like(U)
+    colsum = np.empty(U.shape[1], dtype=U.dtype)
+    for it in range(1, max_iter + 1):
+        reference = max(history[-10:])
+        while True:
+            ss, decrease = projected_step(U, grad, alpha, traces, rank, U_new, colsum)
+            # a trust region: a long projected step can jump to a spike (all
+            # the mass on a few rows), a stationary point of the clipped problem
+            if ss <= (max_step * scale) ** 2 or alpha < 1e-30:
+                st_new = problem.state(U_new, y, colsum.copy())
+                if st_new["L"] <= reference + 1e-4 * decrease or alpha < 1e-30:
+                    break
+            alpha *= 0.25
+        problem.gradient(U_new, y, st_new, out=grad_new)
+        sy, yy = bb_products(U_new, U, grad_new, grad)
+        U, U_new = U_new, U
+        grad, grad_new = grad_new, grad
+        st = st_new
+        history.append(st["L"])
+        rdiff = np.sqrt(ss) / scale
+        feas = np.linalg.norm(st["h"]) / np.sqrt(n)
+        if callback is not None and it % 100 == 0:
+            callback(it, st["f"], feas)
+        # (the first steps are not Barzilai-Borwein steps: their length says
+        # nothing about stationarity)
+        if rdiff < tol and feas < tol and it > 2:
+            converged = True
+            break
+        if sy > 0.0:
+            alpha = ss / sy if it % 2 else sy / yy
+        else:
+            alpha *= 4.0
+        if rdiff < dual_tol:
+            # dual ascent; the Lagrangian and its gradient move linearly in y
+            dy = beta * st["h"]
+            y = y + dy
+            st["L"] += dy @ st["h"]
+            grad += np.outer(dy, st["s"])
+            grad += U.T @ dy
+            history = [st["L"]]
+    return NLRResult(U, y, it, converged, st["f"], feas, alpha)

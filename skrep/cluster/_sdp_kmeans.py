@@ -1,0 +1,358 @@
+"""Peng–Wei SDP relaxation of K-means, solved by a non-negative low-rank method."""
+
+import math
+import sys
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
+
+from skrep.cluster._nlr import solve_nlr
+from skrep.utils._compat import Interval, StrOptions, _fit_context
+from skrep.utils.validation import check_n_components, check_not_constant
+
+__all__ = ["SDPKMeans"]
+
+# Above this many samples `solver="exact-if-small"` uses the low-rank solver.
+EXACT_MAX_SAMPLES = 300
+
+
+def _check_clustering_input(estimator, X, n_clusters):
+    """Data checks shared by the SDP clusterers (after ``validate_data``)."""
+    n_samples = X.shape[0]
+    check_n_components(n_clusters, X, name="n_clusters", limit="n_samples")
+    if n_samples < 2:
+        raise ValueError(
+            f"{type(estimator).__name__} needs at least 2 samples, got "
+            f"n_samples={n_samples}."
+        )
+    check_not_constant(X)
+
+
+def _round_factor(U, n_clusters, random_state):
+    """Spectral rounding: k-means on the top singular directions of ``U``.
+
+    ``Z = U U^T``; its top ``K`` eigenvectors scaled by the square roots of
+    the eigenvalues are the left singular vectors of ``U`` times its singular
+    values. For a cluster-membership matrix all points of a cluster share one
+    row, so k-means on these rows recovers the partition exactly.
+    """
+    P, S, _ = np.linalg.svd(U, full_matrices=False)
+    embedding = P[:, :n_clusters] * S[:n_clusters]
+    return _kmeans_labels(embedding, n_clusters, random_state)
+
+
+def _kmeans_labels(embedding, n_clusters, random_state, n_init=4):
+    """k-means labels of a small embedding, on one thread (OpenMP threads cost
+    more than they save on ``(n, K)`` data, and hurt on a busy machine)."""
+    with threadpool_limits(limits=1):
+        km = KMeans(n_clusters, n_init=n_init, random_state=random_state)
+        return km.fit_predict(embedding)
+
+
+def _centres(X, labels, n_clusters):
+    """Cluster means (an empty cluster, if any, gets the overall mean)."""
+    centres = np.empty((n_clusters, X.shape[1]), dtype=np.float64)
+    for k in range(n_clusters):
+        members = labels == k
+        centres[k] = X[members].mean(axis=0) if members.any() else X.mean(axis=0)
+    return centres
+
+
+def _exact_peng_wei(X, n_clusters, tol):
+    """Solve the Peng–Wei SDP with cvxpy + SCS; returns ``Z`` (small n only)."""
+    import cvxpy as cp
+
+    n = X.shape[0]
+    A = X @ X.T
+    Z = cp.Variable((n, n), PSD=True)
+    constraints = [Z >= 0, cp.sum(Z, axis=1) == 1, cp.trace(Z) == n_clusters]
+    problem = cp.Problem(cp.Maximize(cp.trace(A @ Z)), constraints)
+    problem.solve(solver="SCS", eps=min(tol, 1e-6))
+    return np.asarray(Z.value)
+
+
+class SDPKMeans(ClusterMixin, BaseEstimator):
+    """K-means clustering by the Peng–Wei semidefinite relaxation.
+
+    Solves the SDP relaxation of K-means (Peng & Wei, 2007)
+
+    .. math::
+
+        \\max_Z \\langle X_c X_c^T, Z\\rangle \\quad\\text{s.t.}\\quad
+        Z \\succeq 0,\\ Z \\ge 0,\\ Z 1 = 1,\\ \\operatorname{tr} Z = K,
+
+    where :math:`X_c` is the centred data, with the non-negative low-rank
+    (Burer–Monteiro) method of Zhuang et al. (2024): :math:`Z = U U^T` with
+    :math:`U \\ge 0` of shape ``(n_samples, rank)``, projected gradient steps
+    with Barzilai–Borwein step sizes and an augmented Lagrangian for the
+    row-sum constraint. The labels come from spectral rounding (k-means on the
+    top ``n_clusters`` singular directions of :math:`U`). Above the
+    separation threshold of Chen & Yang (2021) the relaxation is tight and
+    returns the true partition of a Gaussian mixture whatever the start,
+    where Lloyd's algorithm can stop in a bad local optimum.
+
+    Fit memory is O(n_samples * rank + n_samples * n_features): the
+    ``n_samples x n_samples`` matrix :math:`Z` is never formed (except by
+    ``solver="exact-if-small"`` on at most 300 samples).
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        The number of clusters K.
+    rank : int, default=None
+        Columns of the factor :math:`U`; None means ``2 * n_clusters``. The
+        SDP optimum has rank K when the relaxation is tight.
+    solver : {"nlr", "exact-if-small"}, default="nlr"
+        "nlr" is the non-negative low-rank solver. "exact-if-small" solves the
+        SDP with cvxpy and SCS (which must be installed) when there are at most
+        300 samples, and uses "nlr" otherwise; it is meant for checking.
+    sketch : float in (0, 1], default=None
+        Sketch-and-lift: solve the SDP on a random fraction ``sketch`` of the
+        samples (at least ``10 * n_clusters`` of them), then assign every
+        sample to the nearest centre. None (or 1) uses all samples.
+    beta : float, default=1.0
+        Penalty parameter of the augmented Lagrangian (the data are centred and
+        scaled to unit mean squared norm, so the default suits any scale).
+    tol : float, default=1e-4
+        Tolerance on the relative primal step and on the row-sum violation
+        (root mean square of ``Z 1 - 1``).
+    max_iter : int, default=10000
+        Maximum number of solver iterations.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the starting factor, the sketch and the rounding.
+    verbose : int, default=0
+        Print the solver's progress every 100 iterations when positive.
+
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_samples,)
+        Cluster label of each training sample.
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
+        Mean of each cluster.
+    inertia_ : float
+        Sum of squared distances of the samples to their cluster centre.
+    objective_ : float
+        SDP objective :math:`\\langle X_c X_c^T, Z\\rangle` at the solution (on
+        the sketch when ``sketch`` is used), in the units of ``X``.
+    factor_ : ndarray of shape (n_fit, rank)
+        The non-negative factor :math:`U` (``Z = U U^T``) of the centred data
+        scaled by ``scale_``; None for the exact solver.
+    scale_ : float
+        Root mean squared norm of the centred data used by the solver.
+    n_iter_ : int
+        Solver iterations.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit (when ``X`` has string column names).
+
+    See Also
+    --------
+    ILASDPClustering : Likelihood-adjusted SDP for clusters with different
+        covariances.
+    sklearn.cluster.KMeans : Lloyd's algorithm with k-means++ starts.
+
+    References
+    ----------
+    .. [1] J. Peng and Y. Wei, "Approximating K-means-type clustering via
+       semidefinite programming", SIAM J. Optim. 18(1), 2007.
+    .. [2] Y. Zhuang, X. Chen, Y. Yang and R. Y. Zhang, "Statistically optimal
+       K-means clustering via nonnegative low-rank semidefinite programming",
+       ICLR 2024.
+    .. [3] X. Chen and Y. Yang, "Cutoff for exact recovery of Gaussian mixture
+       models", IEEE Trans. Inf. Theory 67(6), 2021.
+    .. [4] Y. Zhuang, X. Chen and Y. Yang, "Sketch-and-lift: scalable subsampled
+       semidefinite program for K-means clustering", AISTATS 2022.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skrep.cluster import SDPKMeans
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.normal(0, 1, (20, 2)), rng.normal(8, 1, (20, 2))])
+    >>> model = SDPKMeans(n_clusters=2, random_state=0).fit(X)
+    >>> np.bincount(model.labels_).tolist()
+    [20, 20]
+    >>> model.predict([[8.0, 8.0]]) == model.labels_[-1]
+    array([ True])
+    """
+
+    _parameter_constraints = {
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "rank": [Interval(Integral, 1, None, closed="left"), None],
+        "solver": [StrOptions({"nlr", "exact-if-small"})],
+        "sketch": [Interval(Real, 0, 1, closed="right"), None],
+        "beta": [Interval(Real, 0, None, closed="neither")],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        rank=None,
+        solver="nlr",
+        sketch=None,
+        beta=1.0,
+        tol=1e-4,
+        max_iter=10000,
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_clusters = n_clusters
+        self.rank = rank
+        self.solver = solver
+        self.sketch = sketch
+        self.beta = beta
+        self.tol = tol
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Cluster ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        self : SDPKMeans
+            The fitted estimator.
+        """
+        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        _check_clustering_input(self, X, self.n_clusters)
+        rng = check_random_state(self.random_state)
+        n_samples = X.shape[0]
+        K = self.n_clusters
+        X64 = np.asarray(X, dtype=np.float64)
+
+        fit_idx = None
+        if self.sketch is not None and self.sketch < 1:
+            m = max(math.ceil(self.sketch * n_samples), 10 * K)
+            if m < n_samples:
+                fit_idx = np.sort(rng.choice(n_samples, m, replace=False))
+        Xfit = X64 if fit_idx is None else X64[fit_idx]
+
+        labels_fit, self.objective_, self.factor_, self.scale_, self.n_iter_ = (
+            self._solve(Xfit, K, rng)
+        )
+        centres = _centres(Xfit, labels_fit, K)
+        if fit_idx is None:
+            labels = labels_fit
+        else:
+            labels = _nearest(X64, centres)
+            centres = _centres(X64, labels, K)
+        self.labels_ = labels.astype(np.intp, copy=False)
+        self.cluster_centers_ = centres.astype(X.dtype, copy=False)
+        self.inertia_ = float(np.sum((X64 - centres[self.labels_]) ** 2))
+        return self
+
+    def _solve(self, X, K, rng):
+        """Solve the SDP on ``X``; returns labels, objective, U, scale, n_iter."""
+        n = X.shape[0]
+        Xc = X - X.mean(axis=0)
+        scale = math.sqrt(np.mean(np.einsum("ij,ij->i", Xc, Xc)))
+        Xs = Xc / scale
+        if K == 1:
+            U = np.full((n, 1), 1.0 / math.sqrt(n))
+            return np.zeros(n, dtype=np.intp), 0.0, U, scale, 0
+        if self.solver == "exact-if-small" and n <= EXACT_MAX_SAMPLES:
+            try:
+                Z = _exact_peng_wei(Xs, K, self.tol)
+            except ImportError:
+                warnings.warn(
+                    "solver='exact-if-small' needs cvxpy (pip install cvxpy); "
+                    "using the low-rank solver instead.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+            else:
+                w, V = np.linalg.eigh((Z + Z.T) / 2)
+                w = np.clip(w[::-1][:K], 0, None)
+                embedding = V[:, ::-1][:, :K] * np.sqrt(w)
+                labels = _kmeans_labels(embedding, K, rng)
+                objective = float(np.sum((Xs @ Xs.T) * Z)) * scale**2
+                return labels, objective, None, scale, 1
+        rank = 2 * K if self.rank is None else self.rank
+        U0 = np.abs(rng.standard_normal((n, rank)))
+        callback = _progress_printer("SDPKMeans") if self.verbose else None
+        res = solve_nlr(
+            Xs,
+            traces=[float(K)],
+            rank=rank,
+            U0=U0,
+            beta=self.beta,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            callback=callback,
+        )
+        if not res.converged:
+            warnings.warn(
+                f"SDPKMeans: the low-rank SDP solver did not converge in "
+                f"max_iter={self.max_iter} iterations (row-sum violation "
+                f"{res.feasibility:.2e}, tol={self.tol}); increase max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        labels = _round_factor(res.U, K, rng)
+        return labels, -res.objective * scale**2, res.U, scale, res.n_iter
+
+    def predict(self, X):
+        """Assign each sample of ``X`` to the nearest cluster centre.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            New data.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Index of the nearest centre.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        return _nearest(np.asarray(X, dtype=np.float64), self.cluster_centers_)
+
+
+def _nearest(X, centres):
+    """Index of the nearest centre of each row of ``X``."""
+    centres = np.asarray(centres, dtype=np.float64)
+    d2 = (
+        np.einsum("ij,ij->i", X, X)[:, None]
+        - 2.0 * X @ centres.T
+        + np.einsum("ij,ij->i", centres, centres)[None, :]
+    )
+    return np.argmin(d2, axis=1).astype(np.intp)
+
+
+def _progress_printer(name):
+    """A solver callback printing iteration, objective and elapsed time."""
+    start = time.perf_counter()
+
+    def callback(iteration, objective, feasibility):
+        print(
+            f"{name}: iteration {iteration}, objective {objective:.6g}, "
+            f"row-sum violation {feasibility:.2e}, "
+            f"{time.perf_counter() - start:.2f} s",
+            file=sys.stdout,
+        )
+
+    return callback

@@ -1,0 +1,89 @@
+"""Tour entries of skrep.cluster on data sets bundled with scikit-learn."""
+
+from skrep._tour import TourResult, register, timed
+
+
+def _standardised(loader):
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = loader(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def _scatter(X, panels, path, title):
+    """Scatter of the first two principal components, one panel per labelling."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.decomposition import PCA
+
+    Z = PCA(2).fit_transform(X)
+    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.6))
+    for ax, (name, labels) in zip(axes, panels.items(), strict=True):
+        ax.scatter(Z[:, 0], Z[:, 1], c=labels, s=12, cmap="viridis")
+        ax.set_title(name)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+@register(estimator="ILASDPClustering", dataset="iris (scikit-learn, standardised)")
+def ilasdp_iris(out_dir):
+    from sklearn.datasets import load_iris
+    from sklearn.metrics import adjusted_rand_score
+    from sklearn.mixture import GaussianMixture
+
+    from skrep.cluster import ILASDPClustering
+
+    X, y = _standardised(load_iris)
+    model, seconds = timed(lambda: ILASDPClustering(3, random_state=0).fit(X))
+    em, em_seconds = timed(lambda: GaussianMixture(3, n_init=1, random_state=0).fit(X))
+    em_labels = em.predict(X)
+    path = _scatter(
+        X,
+        {"true classes": y, "iLA-SDP": model.labels_, "EM": em_labels},
+        out_dir / "ilasdp_iris.png",
+        "iris: iLA-SDP and EM clusters (first two principal components)",
+    )
+    return TourResult(
+        metric="adjusted Rand index (higher is better)",
+        score=adjusted_rand_score(y, model.labels_),
+        seconds=seconds,
+        baseline="sklearn GaussianMixture (n_init=1)",
+        baseline_score=adjusted_rand_score(y, em_labels),
+        baseline_seconds=em_seconds,
+        figures=(path,),
+    )
+
+
+@register(estimator="SDPKMeans", dataset="wine (scikit-learn, standardised)")
+def sdp_kmeans_wine(out_dir):
+    from sklearn.cluster import KMeans
+    from sklearn.datasets import load_wine
+    from sklearn.metrics import adjusted_rand_score
+
+    from skrep.cluster import SDPKMeans
+
+    X, y = _standardised(load_wine)
+    model, seconds = timed(lambda: SDPKMeans(3, random_state=0).fit(X))
+    km, km_seconds = timed(lambda: KMeans(3, n_init=1, random_state=0).fit(X))
+    path = _scatter(
+        X,
+        {"true classes": y, "SDP K-means": model.labels_, "Lloyd K-means": km.labels_},
+        out_dir / "sdp_kmeans_wine.png",
+        "wine: SDP and Lloyd K-means (first two principal components)",
+    )
+    return TourResult(
+        metric="adjusted Rand index (higher is better)",
+        score=adjusted_rand_score(y, model.labels_),
+        seconds=seconds,
+        baseline="sklearn KMeans (k-means++, n_init=1)",
+        baseline_score=adjusted_rand_score(y, km.labels_),
+        baseline_seconds=km_seconds,
+        figures=(path,),
+    )

@@ -1,0 +1,75 @@
+"""numba kernels of :mod:`skrep.decomposition`.
+
+Pure functions on arrays. Each kernel fuses the elementwise passes of one
+solver step so that the (n_samples, n_features) matrices are read once per
+step instead of once per numpy operation. Kernel names start with the solver
+they belong to (``pcp_`` for principal component pursuit).
+"""
+
+import numpy as np
+
+from skrep.utils._numba import njit, prange
+
+__all__ = ["pcp_dual_step", "pcp_sparse_step"]
+
+
+@njit(parallel=True)
+def pcp_sparse_step(M, L, Y, inv_mu, threshold, S, A):
+    """Sparse update of the inexact ALM for principal component pursuit.
+
+    Writes ``S = shrink(M - L + Y / mu, threshold)`` and the next matrix whose
+    singular values are thresholded, ``A = M - S + Y / mu``.
+
+    Parameters
+    ----------
+    M, L, Y : ndarray of shape (m, n)
+        Data, current low-rank part and dual variable (read only).
+    inv_mu : float
+        ``1 / mu``.
+    threshold : float
+        Soft-threshold ``lambda / mu``.
+    S, A : ndarray of shape (m, n)
+        Output buffers.
+    """
+    m, n = M.shape
+    for i in prange(m):
+        for j in range(n):
+            t = M[i, j] - L[i, j] + inv_mu * Y[i, j]
+            if t > threshold:
+                s = t - threshold
+            elif t < -threshold:
+                s = t + threshold
+            else:
+                s = 0.0
+            S[i, j] = s
+            A[i, j] = t + L[i, j] - s
+
+
+@njit(parallel=True)
+def pcp_dual_step(M, L, S, Y, mu):
+    """Dual ascent of the inexact ALM: ``Y += mu (M - L - S)``.
+
+    Parameters
+    ----------
+    M, L, S : ndarray of shape (m, n)
+        Data, low-rank and sparse parts (read only).
+    Y : ndarray of shape (m, n)
+        Dual variable, updated in place.
+    mu : float
+        Penalty parameter.
+
+    Returns
+    -------
+    sq_norm : float
+        ``||M - L - S||_F ** 2`` (the squared primal residual).
+    """
+    m, n = M.shape
+    row_sums = np.zeros(m)
+    for i in prange(m):
+        acc = 0.0
+        for j in range(n):
+            z = M[i, j] - L[i, j] - S[i, j]
+            Y[i, j] += mu * z
+            acc += z * z
+        row_sums[i] = acc
+    return row_sums.sum()

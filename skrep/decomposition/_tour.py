@@ -1,0 +1,210 @@
+"""Tour entries of :mod:`skrep.decomposition` (``python -m skrep``)."""
+
+from skrep._tour import TourResult, register, timed
+
+
+def surveillance_video(n_frames=80, step=8, block=10, random_state=0):
+    """A synthetic surveillance video on scikit-learn's bundled photograph.
+
+    The static background is the grayscale ``china.jpg`` sample image
+    subsampled by ``step``; two textured blocks move across it (one along a
+    row, one along a column), occluding it.
+
+    Returns
+    -------
+    M : ndarray of shape (n_frames, height * width)
+        The frames, one per row, values in [0, 1].
+    background : ndarray of shape (height * width,)
+        The true background.
+    foreground : ndarray of shape (n_frames, height * width), dtype=bool
+        The pixels covered by a moving block.
+    shape : tuple
+        ``(height, width)`` of a frame.
+    """
+    import numpy as np
+    from sklearn.datasets import load_sample_image
+
+    rng = np.random.RandomState(random_state)
+    image = load_sample_image("china.jpg").mean(axis=2)[::step, ::step] / 255.0
+    h, w = image.shape
+    frames = np.repeat(image[None], n_frames, axis=0)
+    mask = np.zeros(frames.shape, dtype=bool)
+    for f in range(n_frames):
+        col = int(f * (w - block) / (n_frames - 1))
+        row = int(f * (h - block) / (n_frames - 1))
+        mask[f, h // 3 : h // 3 + block, col : col + block] = True
+        mask[f, row : row + block, w // 2 : w // 2 + block] = True
+    frames[mask] = rng.uniform(0, 1, size=mask.sum())
+    return (
+        frames.reshape(n_frames, -1),
+        image.ravel(),
+        mask.reshape(n_frames, -1),
+        (
+            h,
+            w,
+        ),
+    )
+
+
+@register(
+    estimator="RobustPCA",
+    dataset="surveillance video on china.jpg (scikit-learn sample image)",
+)
+def robust_pca(out_dir):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from sklearn.decomposition import PCA
+
+    from skrep.decomposition import RobustPCA
+
+    M, background, foreground, shape = surveillance_video()
+    truth = np.broadcast_to(background, M.shape)
+
+    rpca, seconds = timed(lambda: RobustPCA(random_state=0).fit(M))
+    pca, base_seconds = timed(lambda: PCA(n_components=1).fit(M))
+    L_pca = pca.inverse_transform(pca.transform(M))
+
+    def error(L):
+        return float(np.linalg.norm(L - truth) / np.linalg.norm(truth))
+
+    frames = [10, 40, 70]
+    fig, axes = plt.subplots(len(frames), 4, figsize=(10, 2.2 * len(frames)))
+    titles = ["frame", "RobustPCA: L", "RobustPCA: |S|", "PCA (1 comp.)"]
+    for row, f in enumerate(frames):
+        images = [M[f], rpca.low_rank_[f], np.abs(rpca.sparse_[f]), L_pca[f]]
+        for ax, image, title in zip(axes[row], images, titles, strict=True):
+            ax.imshow(image.reshape(shape), cmap="gray")
+            ax.set_axis_off()
+            if row == 0:
+                ax.set_title(title)
+    fig.suptitle("Background / foreground separation (rows: frames)")
+    fig.tight_layout()
+    path = out_dir / "robust_pca_video.png"
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return TourResult(
+        metric="background relative error (lower is better)",
+        score=error(rpca.low_rank_),
+        seconds=seconds,
+        baseline="sklearn PCA (1 component)",
+        baseline_score=error(L_pca),
+        baseline_seconds=base_seconds,
+        figures=(path,),
+    )
+
+
+@register(
+    estimator="OutlierRobustPCA",
+    dataset="digits (scikit-learn) with 10% planted outlying rows",
+)
+def outlier_robust_pca(out_dir):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from sklearn.datasets import load_digits
+    from sklearn.decomposition import PCA
+
+    from skrep.decomposition import OutlierRobustPCA
+
+    X, y = load_digits(return_X_y=True)
+    rng = np.random.RandomState(0)
+    k, eps = 2, 0.1
+    clean = PCA(n_components=k).fit(X)
+    # Outliers: eps of the rows replaced by points far along one direction
+    # orthogonal to the clean principal plane, with the inliers' spread
+    # elsewhere (they tilt PCA's plane towards that direction).
+    n_out = int(eps * X.shape[0])
+    v = rng.standard_normal(X.shape[1])
+    v -= clean.components_.T @ (clean.components_ @ v)
+    v /= np.linalg.norm(v)
+    strength = np.sqrt(3 * clean.explained_variance_[0] / eps)
+    rows = rng.choice(X.shape[0], n_out, replace=False)
+    Xc = X.copy()
+    signs = rng.choice([-1.0, 1.0], n_out)
+    Xc[rows] = X[rng.choice(X.shape[0], n_out)] + strength * signs[:, None] * v
+
+    def sin_angle(components):
+        Q = np.linalg.qr(components.T)[0]
+        cos = np.linalg.svd(clean.components_ @ Q, compute_uv=False).min()
+        return float(np.sqrt(max(0.0, 1 - cos**2)))
+
+    est, seconds = timed(lambda: OutlierRobustPCA(k, eps=eps, random_state=0).fit(Xc))
+    pca, base_seconds = timed(lambda: PCA(n_components=k).fit(Xc))
+
+    inliers = np.ones(X.shape[0], dtype=bool)
+    inliers[rows] = False
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
+    for ax, model, title in [(axes[0], est, "OutlierRobustPCA"), (axes[1], pca, "PCA")]:
+        Z = model.transform(X[inliers])
+        ax.scatter(Z[:, 0], Z[:, 1], c=y[inliers], cmap="tab10", s=6)
+        ax.set_title(f"{title}: clean digits in the fitted plane")
+    fig.tight_layout()
+    path = out_dir / "outlier_robust_pca_digits.png"
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return TourResult(
+        metric="sin of largest angle to the clean PCA plane (lower is better)",
+        score=sin_angle(est.components_),
+        seconds=seconds,
+        baseline="sklearn PCA",
+        baseline_score=sin_angle(pca.components_),
+        baseline_seconds=base_seconds,
+        figures=(path,),
+    )
+
+
+@register(estimator="DualKernelPCA", dataset="digits (scikit-learn)")
+def dual_kernel_pca(out_dir):
+    """Kernel PCA of the digits: squared loss against scikit-learn, and the
+    robust and sparse variants side by side."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from sklearn.datasets import load_digits
+    from sklearn.decomposition import KernelPCA
+
+    from skrep.decomposition import DualKernelPCA
+
+    X, y = load_digits(return_X_y=True)
+    params = {"n_components": 10, "kernel": "rbf", "gamma": 1e-3}
+    ours, seconds = timed(DualKernelPCA(random_state=0, **params).fit, X)
+    ref, ref_seconds = timed(KernelPCA(eigen_solver="arpack", **params).fit, X)
+    error = np.abs(ours.eigenvalues_ - ref.eigenvalues_).max() / ref.eigenvalues_[0]
+    sparse = DualKernelPCA(loss="epsilon_insensitive", random_state=0, **params).fit(X)
+    robust = DualKernelPCA(loss="huber", random_state=0, **params).fit(X)
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    for ax, model, title in [
+        (axes[0], ours, "squared loss (= kernel PCA)"),
+        (axes[1], robust, "Huber loss (robust)"),
+        (
+            axes[2],
+            sparse,
+            f"epsilon-insensitive ({sparse.n_support_} of {X.shape[0]} support points)",
+        ),
+    ]:
+        Z = model.transform(X)
+        ax.scatter(Z[:, 0], Z[:, 1], c=y, cmap="tab10", s=5)
+        ax.set_title(title)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle("DualKernelPCA on the digits: first two components")
+    path = out_dir / "dual_kernel_pca.png"
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return TourResult(
+        metric="top-10 eigenvalues, max rel. error vs sklearn arpack",
+        score=float(error),
+        seconds=seconds,
+        baseline="sklearn KernelPCA (arpack)",
+        baseline_score=0.0,
+        baseline_seconds=ref_seconds,
+        figures=(path,),
+    )

@@ -1,0 +1,344 @@
+"""Weighted least squares on DPP, volume, Christoffel or uniform samples."""
+
+import warnings
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from skrep.dpp._samplers import (
+    ChristoffelSampler,
+    ProjectionDPPSampler,
+    RepeatedDPPSampler,
+    VolumeSampler,
+    _check_continuous_basis,
+    _orthonormalize,
+    _UniformSampler,
+)
+from skrep.utils._compat import Interval, StrOptions, _fit_context
+
+__all__ = ["DPPLeastSquares"]
+
+_SAMPLERS = {
+    "volume": VolumeSampler,
+    "dpp": ProjectionDPPSampler,
+    "repeated_dpp": RepeatedDPPSampler,
+    "christoffel": ChristoffelSampler,
+    "uniform": _UniformSampler,
+}
+
+
+def _stability(Q_sel, weights, scale):
+    """``||G - I||_2`` with ``G = scale * sum_i w_i q_i q_i^T``."""
+    Qw = Q_sel * np.sqrt(weights * scale)[:, None]
+    gram = Qw.T @ Qw
+    return float(np.abs(np.linalg.eigvalsh(gram - np.eye(gram.shape[0]))).max())
+
+
+class DPPLeastSquares(RegressorMixin, BaseEstimator):
+    """Weighted least squares from few, diverse samples (DPP / volume sampling).
+
+    Approximates ``y ~ f(x)`` in the span ``V_m`` of ``m`` features
+    ``phi_1..phi_m`` from only ``n_samples`` labelled points, chosen so that
+    they are diverse in feature space, and solves the weighted least-squares
+    problem ``min_v (1/n) sum_i w(x_i) (y_i - v(x_i))^2`` with the Christoffel
+    weights ``w = m / ||phi||^2`` of the (empirical or continuous) measure.
+
+    :meth:`fit` treats ``X, y`` as a pool: it orthonormalises the pool's
+    features (so the method works on any data), selects ``n_samples`` rows by
+    the sampler, and fits on those rows alone. :meth:`select` only returns
+    the rows to label; :meth:`fit_function` samples the continuous measure of
+    a :class:`PolynomialBasis`, evaluates a function there and fits.
+
+    Fit: ``O(N m^2)`` time and ``O(N m)`` peak memory for the pool's ``N x m``
+    feature matrix and its orthonormal basis, plus ``O(m^3 log m)`` for a DPP
+    sample; no ``N x N`` matrix is formed.
+
+    Parameters
+    ----------
+    basis : transformer or None, default=None
+        The feature map (e.g. :class:`PolynomialBasis`, or any transformer,
+        cloned and fitted on the pool). None means the linear features
+        ``[1, x]`` (ordinary linear regression on the selected rows).
+    sampler : {"volume", "dpp", "repeated_dpp", "christoffel", "uniform"}, \
+            default="volume"
+        How points are chosen: volume-rescaled sampling (``m`` projection-DPP
+        points plus ``n - m`` i.i.d. ones from the optimal density), one
+        projection DPP (exactly ``m`` points), ``ceil(n / m)`` independent
+        projection DPPs, i.i.d. from the optimal density (Christoffel), or
+        i.i.d. uniform on the pool / from ``mu`` with unit weights.
+    n_samples : int, default=None
+        The number of points ``n >= m``; None means ``2 m``. Ignored by
+        ``"dpp"``, which always takes ``m``.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the sampler.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_basis,) or (n_targets, n_basis)
+        Coefficients on the basis' features (on ``x`` when ``basis=None``).
+    intercept_ : float or ndarray of shape (n_targets,)
+        The constant term when ``basis=None``, else 0.
+    basis_ : transformer or None
+        The fitted basis.
+    n_basis_ : int
+        The dimension ``m`` of the approximation space (the numerical rank of
+        the pool's features).
+    support_ : ndarray
+        :meth:`fit`: indices of the pool rows used (i.i.d. samplers may
+        repeat a row). :meth:`fit_function`: the points of shape
+        ``(n_samples, n_features)`` where the function was evaluated.
+    weights_ : ndarray of shape (n_selected,)
+        The least-squares weights of those points.
+    stability_ : float
+        ``||G - I||_2`` with ``G = (1/n) sum_i w_i phi(x_i) phi(x_i)^T`` for the
+        orthonormal features; the least squares is stable when it is at most
+        1/2 (a warning is emitted otherwise).
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during :term:`fit`, when they are all strings.
+
+    See Also
+    --------
+    PolynomialBasis : Orthonormal polynomial features.
+    VolumeSampler, ProjectionDPPSampler, RepeatedDPPSampler, \
+ChristoffelSampler : The samplers.
+    sklearn.linear_model.LinearRegression : Least squares on all rows.
+
+    References
+    ----------
+    .. [1] A. Nouy and B. Michel, "Weighted least-squares approximation with
+       determinantal point processes and generalized volume sampling",
+       arXiv:2312.14057, 2023.
+    .. [2] A. Cohen and G. Migliorati, "Optimal weighted least-squares
+       methods", SMAI Journal of Computational Mathematics 3, 2017.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skrep.dpp import DPPLeastSquares, PolynomialBasis
+    >>> model = DPPLeastSquares(PolynomialBasis(degree=9), n_samples=30,
+    ...                         random_state=0)
+    >>> model = model.fit_function(lambda X: 1 / (1 + 25 * X[:, 0] ** 2))
+    >>> x = np.linspace(-1, 1, 201)[:, None]
+    >>> err = np.abs(model.predict(x) - 1 / (1 + 25 * x[:, 0] ** 2)).max()
+    >>> bool(err < 0.3)
+    True
+    """
+
+    _parameter_constraints = {
+        "basis": "no_validation",
+        "sampler": [StrOptions(set(_SAMPLERS))],
+        "n_samples": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self, basis=None, *, sampler="volume", n_samples=None, random_state=None
+    ):
+        self.basis = basis
+        self.sampler = sampler
+        self.n_samples = n_samples
+        self.random_state = random_state
+
+    # -- the pool
+
+    def _features(self, X):
+        if self.basis_ is None:
+            return np.hstack([np.ones((X.shape[0], 1), dtype=X.dtype), X])
+        return np.asarray(self.basis_.transform(X), dtype=np.float64)
+
+    def _make_sampler(self, m, rng):
+        n = self.n_samples
+        if self.sampler == "dpp":
+            return ProjectionDPPSampler(random_state=rng), None
+        if n is None:
+            n = 2 * m
+        cls = _SAMPLERS[self.sampler]
+        if self.sampler == "repeated_dpp":
+            return cls(random_state=rng), n
+        return cls(n_samples=n, random_state=rng), n
+
+    def _select(self, X):
+        """Fit the basis on the pool and draw rows; returns what fit needs."""
+        if self.basis is not None and not (
+            hasattr(self.basis, "fit") and hasattr(self.basis, "transform")
+        ):
+            raise ValueError(
+                "basis must be None or a transformer with fit and transform, "
+                f"got {self.basis!r}."
+            )
+        self.basis_ = None if self.basis is None else clone(self.basis).fit(X)
+        F = self._features(X)
+        if not np.all(np.isfinite(F)):
+            raise ValueError("The basis returned non-finite features on the pool.")
+        Q, leverage = _orthonormalize(F, what="features of the pool")
+        rng = check_random_state(self.random_state)
+        sampler, n = self._make_sampler(Q.shape[1], rng)
+        idx, w = sampler.sample(Q, n, return_weights=True)
+        return F, Q, idx, w
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y):
+        """Select ``n_samples`` rows of the pool ``X`` and fit on them.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_candidates, n_features)
+            The pool of candidate points.
+        y : array-like of shape (n_candidates,) or (n_candidates, n_targets)
+            Their values; only the selected rows ``y[support_]`` are used.
+
+        Returns
+        -------
+        self : object
+            The fitted regressor.
+        """
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True)
+        F, Q, idx, w = self._select(X)
+        self.n_basis_ = Q.shape[1]
+        self._solve(F[idx], y[idx], w)
+        self.support_, self.weights_ = idx, w
+        self.stability_ = _stability(Q[idx], w, Q.shape[0] / idx.size)
+        self._warn_unstable()
+        return self
+
+    def select(self, X):
+        """The rows of a pool to label, and their least-squares weights.
+
+        Design of experiments: label ``X[indices]``, then fit a weighted least
+        squares with ``sample_weight=weights`` on the basis' features. The
+        estimator itself is left unchanged.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_candidates, n_features)
+            The pool of candidate points.
+
+        Returns
+        -------
+        indices : ndarray of shape (n_selected,)
+            Rows of ``X`` (i.i.d. samplers may repeat a row).
+        weights : ndarray of shape (n_selected,)
+            Their Christoffel weights (ones for ``sampler="uniform"``).
+        """
+        est = clone(self)
+        est._validate_params()
+        X = validate_data(est, X)
+        _, _, idx, w = est._select(X)
+        return idx, w
+
+    def fit_function(self, f, n_samples=None, *, n_features=1):
+        """Sample the basis' continuous measure, evaluate ``f`` and fit.
+
+        Function approximation with few evaluations: the points come from
+        the sampler applied to the measure ``mu`` of a :class:`PolynomialBasis`
+        (uniform on ``[-1, 1]^d`` for Legendre).
+
+        Parameters
+        ----------
+        f : callable
+            Maps an array of shape ``(n, n_features)`` to ``n`` finite values.
+        n_samples : int, default=None
+            Overrides the ``n_samples`` parameter.
+        n_features : int, default=1
+            The dimension ``d`` of the input.
+
+        Returns
+        -------
+        self : object
+            The fitted regressor.
+        """
+        self._validate_params()
+        if not callable(f):
+            raise TypeError(f"f must be callable, got {type(f).__name__}.")
+        if self.basis is None:
+            raise ValueError(
+                "fit_function needs a PolynomialBasis as basis (its measure is "
+                "where points are sampled); got basis=None."
+            )
+        basis = clone(self.basis)
+        _check_continuous_basis(basis)
+        self.basis_ = basis.fit(np.zeros((1, n_features)))
+        m = self.basis_.n_output_features_
+        rng = check_random_state(self.random_state)
+        if n_samples is not None:
+            est = clone(self).set_params(n_samples=n_samples)
+            sampler, n = est._make_sampler(m, rng)
+        else:
+            sampler, n = self._make_sampler(m, rng)
+        X, w = sampler.sample_continuous(self.basis_, n, return_weights=True)
+        y = np.asarray(f(X), dtype=np.float64)
+        if y.shape[:1] != (X.shape[0],):
+            raise ValueError(
+                f"f returned an array of shape {y.shape} for {X.shape[0]} points; "
+                f"expected ({X.shape[0]},)."
+            )
+        if not np.all(np.isfinite(y)):
+            bad = np.flatnonzero(~np.isfinite(y.reshape(X.shape[0], -1)).all(1))[0]
+            raise ValueError(
+                f"f returned a non-finite value at x = {X[bad].tolist()}; the "
+                "function must be finite on the basis' domain."
+            )
+        F = self.basis_._evaluate(X)
+        self.n_features_in_ = n_features
+        if hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self.n_basis_ = m
+        self._solve(F, y, w)
+        self.support_, self.weights_ = X, w
+        self.stability_ = _stability(F, w, 1.0 / X.shape[0])
+        self._warn_unstable()
+        return self
+
+    def _solve(self, F, y, w):
+        sw = np.sqrt(w)
+        A = F * sw[:, None]
+        b = y * (sw[:, None] if y.ndim == 2 else sw)
+        coef = np.linalg.lstsq(A, b, rcond=None)[0]
+        coef = coef.T  # (n_targets, m) or (m,)
+        if self.basis_ is None:
+            self.intercept_ = coef[..., 0].copy()
+            if y.ndim == 1:
+                self.intercept_ = float(self.intercept_)
+            self.coef_ = coef[..., 1:].copy()
+        else:
+            self.intercept_ = 0.0 if y.ndim == 1 else np.zeros(y.shape[1])
+            self.coef_ = coef
+
+    def _warn_unstable(self):
+        if self.stability_ > 0.5:
+            warnings.warn(
+                f"||G - I|| = {self.stability_:.3g} > 1/2: the weighted least "
+                f"squares on {len(self.weights_)} points may be unstable; "
+                "increase n_samples (n = O(m log m) suffices in expectation).",
+                UserWarning,
+                stacklevel=3,
+            )
+
+    def predict(self, X):
+        """Evaluate the fitted approximation.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Points (in the basis' domain).
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            The predictions.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False)
+        if self.basis_ is None:
+            return X @ self.coef_.T + self.intercept_
+        return self._features(X) @ self.coef_.T
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

@@ -1,0 +1,506 @@
+"""The cumulative-logit model shared by ProportionalOdds and PRESTO.
+
+The data, labels and predictions (base class), and the two solvers: a Newton
+method for the proportional-odds model (its Hessian is only
+``(p + K - 1)``-square) and a proximal Newton method for the fused-lasso
+model on the transition differences ``psi`` (block coordinate descent on
+the quadratic model, in :mod:`skrep.ordinal._kernels`, then a line search;
+no step may make a training row's cumulative probabilities cross).
+"""
+
+import time
+import warnings
+
+import numpy as np
+from scipy.linalg import LinAlgError, cho_factor, cho_solve, solve
+from scipy.special import expit
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from skrep.ordinal._kernels import (
+    cd_quadratic,
+    max_feasible_step,
+    row_derivatives,
+    trial_loss,
+)
+
+_ARMIJO = 1e-4
+_MAX_SWEEPS = 1000
+
+
+class CrossingWarning(UserWarning):
+    """Cumulative probabilities crossed on new data and were repaired.
+
+    Issued by ``predict_proba`` (and so ``predict``) of the ordinal models
+    when, for some rows, the fitted slopes make a cumulative probability
+    decrease across thresholds; those rows are repaired by a running maximum.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from skrep.ordinal import CrossingWarning
+    >>> warnings.simplefilter("ignore", CrossingWarning)
+    """
+
+
+def _ordered_categories(y):
+    """The category order of an ordered pandas categorical ``y``, else None."""
+    dtype = getattr(y, "dtype", None)
+    if getattr(dtype, "ordered", False) and hasattr(dtype, "categories"):
+        return np.asarray(dtype.categories)
+    return None
+
+
+def encode_ordinal_labels(y, classes=None):
+    """Codes ``0 .. K-1`` of the ordinal labels ``y`` and the class order.
+
+    The order is ``classes`` when given, else the categories' order of an
+    ordered pandas categorical, else the sorted unique labels.
+    """
+    order = _ordered_categories(y) if classes is None else None
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"y must be one-dimensional, got shape {y.shape}.")
+    check_classification_targets(y)
+    uniques, inverse = np.unique(y, return_inverse=True)
+    if classes is not None or order is not None:
+        given = classes is not None
+        order = np.asarray(classes if given else order)
+        if order.ndim != 1 or len(set(order.tolist())) != len(order):
+            raise ValueError("classes must be a one-dimensional list of unique labels.")
+        position = {label: k for k, label in enumerate(order.tolist())}
+        unknown = [u for u in uniques.tolist() if u not in position]
+        if unknown:
+            raise ValueError(f"y contains labels {unknown} that are not in classes.")
+        if given:
+            missing = [c for c in order.tolist() if c not in set(uniques.tolist())]
+            if missing:
+                raise ValueError(
+                    f"The classes {missing} given in `classes` do not occur in y; "
+                    "an ordinal model needs every class in its training data."
+                )
+            classes_ = order
+        else:
+            present = set(uniques.tolist())
+            classes_ = np.asarray([c for c in order.tolist() if c in present])
+            position = {label: k for k, label in enumerate(classes_.tolist())}
+        rank = np.array([position[u] for u in uniques.tolist()], dtype=np.intp)
+        codes = rank[inverse]
+    else:
+        classes_ = uniques
+        codes = inverse.astype(np.intp)
+    if len(classes_) < 2:
+        raise ValueError(
+            "An ordinal classifier needs at least 2 classes in y; got "
+            f"{len(classes_)} class."
+        )
+    return codes, classes_
+
+
+class _Problem:
+    """Standardised, class-sorted training data (never a fitted attribute)."""
+
+    def __init__(self, X, codes, n_classes):
+        n, p = X.shape
+        self.n_classes = n_classes
+        order = np.argsort(codes, kind="stable")
+        self.order = order
+        self.y = np.ascontiguousarray(codes[order], dtype=np.intp)
+        counts = np.bincount(self.y, minlength=n_classes)
+        self.counts = counts
+        self.starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.intp)
+        # One float64 copy, sorted by class, column-major, centred and scaled
+        # by the population standard deviation, plus a column of ones.
+        Xs = np.empty((n, p + 1), order="F")
+        body = Xs[:, :p]
+        for j in range(p):
+            body[:, j] = np.take(X[:, j], order)
+        self.mean = body.mean(axis=0)
+        body -= self.mean
+        scale = np.sqrt(np.einsum("ij,ij->j", body, body) / n)
+        scale[scale <= 1e-12 * np.maximum(1.0, np.abs(self.mean))] = 0.0
+        self.constant = scale == 0.0
+        scale[self.constant] = 1.0
+        self.scale = scale
+        body /= scale
+        body[:, self.constant] = 0.0
+        Xs[:, p] = 1.0
+        self.X = Xs
+        self.sw = np.full(n, 1.0 / n)
+        self.index_a = np.flatnonzero(self.y > 0)
+        self.index_b = np.flatnonzero(self.y < n_classes - 1)
+        buf = [np.empty(n) for _ in range(5)]
+        self.ga, self.gb, self.haa, self.hab, self.hbb = buf
+
+    def null_intercepts(self):
+        """Intercepts of the intercept-only fit: logits of cumulative shares."""
+        cum = np.cumsum(self.counts)[:-1] / self.counts.sum()
+        return np.log(cum) - np.log1p(-cum)
+
+    def eta(self, beta):
+        """Linear predictors for ``beta`` of shape (K - 1, p + 1)."""
+        return np.ascontiguousarray(self.X @ beta.T)
+
+    def derivatives(self, eta, want_loss=True):
+        return row_derivatives(
+            eta,
+            self.y,
+            self.sw,
+            self.ga,
+            self.gb,
+            self.haa,
+            self.hab,
+            self.hbb,
+            want_loss,
+        )
+
+    def directional_derivative(self, deta):
+        """Derivative of the loss along ``deta``, after derivatives."""
+        a, b = self.index_a, self.index_b
+        return float(
+            self.ga[a] @ deta[a, self.y[a] - 1] + self.gb[b] @ deta[b, self.y[b]]
+        )
+
+    def grad_eta(self):
+        """Gradient of the loss w.r.t. eta, dense (n, K - 1), after derivatives."""
+        n = self.X.shape[0]
+        G = np.zeros((n, self.n_classes - 1))
+        rows = np.arange(n)
+        has_a = self.y > 0
+        has_b = self.y < self.n_classes - 1
+        G[rows[has_a], self.y[has_a] - 1] = self.ga[has_a]
+        G[rows[has_b], self.y[has_b]] += self.gb[has_b]
+        return G
+
+    def grad_psi(self):
+        """Gradient of the loss w.r.t. psi (K - 1, p + 1), after derivatives."""
+        grad_beta = (self.X.T @ self.grad_eta()).T
+        return np.cumsum(grad_beta[::-1], axis=0)[::-1]
+
+    def to_original(self, beta):
+        """Map (K - 1, p + 1) standardised coefficients to (coef, intercept)."""
+        coef = beta[:, :-1] / self.scale
+        coef[:, self.constant] = 0.0
+        intercept = beta[:, -1] - coef @ self.mean
+        return coef, intercept
+
+
+def _penalty(psi, thresh):
+    finite = np.isfinite(thresh)
+    return float(np.sum(thresh[finite] * np.abs(psi[finite])))
+
+
+def fit_fused(problem, psi, thresh, *, tol, max_iter, allowed=None):
+    """Proximal Newton for the loss plus ``sum thresh * |psi|`` (psi in place).
+
+    Coordinates with infinite ``thresh``, or where ``allowed`` is False, stay
+    where they are. Returns the objective and the number of outer
+    iterations; ``n_iter == max_iter`` means it did not converge.
+    """
+    if allowed is None:
+        allowed = np.ones(psi.shape, dtype=bool)
+    beta = np.cumsum(psi, axis=0)
+    eta = problem.eta(beta)
+    loss = problem.derivatives(eta)
+    obj = loss + _penalty(psi, thresh)
+    n = problem.X.shape[0]
+    ra = np.empty(n)
+    rb = np.empty(n)
+    inner_tol = 0.1 * tol
+    unconstrained = np.empty((psi.shape[0], 0))
+
+    def newton_direction(gaps):
+        new = psi.copy()
+        ra[:] = problem.ga
+        rb[:] = problem.gb
+        cd_quadratic(
+            problem.X,
+            problem.starts,
+            ra,
+            rb,
+            problem.haa,
+            problem.hab,
+            problem.hbb,
+            new,
+            thresh,
+            allowed,
+            gaps,
+            _MAX_SWEEPS,
+            inner_tol,
+        )
+        step = new - psi
+        return new, step, problem.eta(np.cumsum(step, axis=0))
+
+    for it in range(1, max_iter + 1):
+        new, step, deta = newton_direction(unconstrained)
+        t_max = max_feasible_step(eta, deta)
+        if t_max < 1.0:
+            # The step leaves the training rows' monotone region: minimise
+            # the quadratic model inside it instead (its gaps are linear).
+            gaps = np.zeros((psi.shape[0], n))
+            gaps[1:] = np.diff(eta, axis=1).T
+            new, step, deta = newton_direction(gaps)
+            t_max = max_feasible_step(eta, deta)
+        decrease = (
+            problem.directional_derivative(deta)
+            + _penalty(new, thresh)
+            - _penalty(psi, thresh)
+        )
+        if decrease > -tol or not np.any(step):
+            return obj, it
+        t = 1.0 if t_max >= 1.0 - 1e-9 else t_max
+        while True:
+            trial = psi + t * step
+            new_obj = trial_loss(eta, deta, t, problem.y, problem.sw) + _penalty(
+                trial, thresh
+            )
+            if new_obj <= obj + _ARMIJO * t * decrease:
+                break
+            t *= 0.5
+            if t < 1e-12:
+                return obj, it
+        psi[:] = trial
+        eta += t * deta
+        problem.derivatives(eta, want_loss=False)  # the loss is new_obj's
+        gain = obj - new_obj
+        obj = new_obj
+        if gain < tol * max(abs(obj), 1e-3):
+            return obj, it
+    return obj, max_iter
+
+
+def lambda_max(problem, psi, penalty_factor):
+    """Smallest lambda at which the penalised coordinates of psi stay zero.
+
+    ``psi`` must be the fit with the penalised coordinates at zero (derivatives
+    of ``problem`` evaluated there).
+    """
+    grad_psi = problem.grad_psi()
+    pen = penalty_factor > 0
+    if not np.any(pen):
+        return 0.0
+    return float(np.max(np.abs(grad_psi[pen]) / penalty_factor[pen]))
+
+
+def fit_parallel(problem, *, alpha, tol, max_iter, verbose=0):
+    """Newton's method for the proportional-odds model with L2 penalty.
+
+    ``alpha`` multiplies ``||beta_std||^2 / 2``. Returns (intercepts, beta,
+    objective, n_iter) on the standardised scale.
+    """
+    K = problem.n_classes
+    X = problem.X[:, :-1]
+    free = ~problem.constant
+    Xf = X[:, free]
+    pf = Xf.shape[1]
+    y = problem.y
+    has_a = y > 0
+    has_b = y < K - 1
+    rows = np.arange(len(y))
+    a_idx = y[has_a] - 1
+    b_idx = y[has_b]
+    alpha_ = problem.null_intercepts()
+    beta = np.zeros(pf)
+
+    def predictors(alpha_, beta):
+        return np.ascontiguousarray(alpha_[None, :] + (Xf @ beta)[:, None])
+
+    def objective(loss, beta):
+        return loss + 0.5 * alpha * float(beta @ beta)
+
+    eta = predictors(alpha_, beta)
+    obj = objective(problem.derivatives(eta), beta)
+    Xw = np.empty_like(Xf, order="F")  # reused: X scaled by sqrt(curvature)
+    start = time.perf_counter()
+    for it in range(1, max_iter + 1):
+        ga, gb, haa, hab, hbb = (
+            problem.ga,
+            problem.gb,
+            problem.haa,
+            problem.hab,
+            problem.hbb,
+        )
+        r = ga + gb
+        g_beta = Xf.T @ r + alpha * beta
+        g_alpha = np.bincount(a_idx, ga[has_a], minlength=K - 1) + np.bincount(
+            b_idx, gb[has_b], minlength=K - 1
+        )
+        w = haa + 2.0 * hab + hbb
+        Xw = np.multiply(Xf, np.sqrt(np.maximum(w, 0.0))[:, None], out=Xw)
+        H_bb = Xw.T @ Xw  # numpy computes A.T @ A with syrk
+        H_bb[np.diag_indices(pf)] += alpha
+        V = np.zeros((len(y), K - 1))
+        V[rows[has_a], a_idx] = (haa + hab)[has_a]
+        V[rows[has_b], b_idx] += (hab + hbb)[has_b]
+        H_ab = V.T @ Xf
+        H_aa = np.diag(
+            np.bincount(a_idx, haa[has_a], minlength=K - 1)
+            + np.bincount(b_idx, hbb[has_b], minlength=K - 1)
+        )
+        both = has_a & has_b
+        off = np.bincount(y[both] - 1, hab[both], minlength=K - 1)[: K - 2]
+        H_aa[np.arange(K - 2), np.arange(1, K - 1)] = off
+        H_aa[np.arange(1, K - 1), np.arange(K - 2)] = off
+        H = np.block([[H_aa, H_ab], [H_ab.T, H_bb]])
+        g = np.concatenate([g_alpha, g_beta])
+        try:
+            step = -cho_solve(cho_factor(H), g)
+        except LinAlgError:
+            H[np.diag_indices_from(H)] += 1e-10 * max(1.0, np.trace(H))
+            step = -solve(H, g, assume_a="sym")
+        decrease = float(g @ step)
+        if -decrease < 2 * tol * max(abs(obj), 1e-3):
+            return alpha_, _expand(beta, free), obj, it
+        d_alpha, d_beta = step[: K - 1], step[K - 1 :]
+        t = 1.0
+        while True:
+            a_new = alpha_ + t * d_alpha
+            b_new = beta + t * d_beta
+            if np.all(np.diff(a_new) >= 0):
+                eta_new = predictors(a_new, b_new)
+                new_obj = objective(problem.derivatives(eta_new), b_new)
+                if new_obj <= obj + _ARMIJO * t * decrease:
+                    break
+            t *= 0.5
+            if t < 1e-12:
+                problem.derivatives(eta)
+                return alpha_, _expand(beta, free), obj, it
+        alpha_, beta, eta, obj = a_new, b_new, eta_new, new_obj
+        if verbose:
+            print(
+                f"[ProportionalOdds] iter {it}: objective {obj:.10g}, step {t:g}, "
+                f"{time.perf_counter() - start:.2f}s"
+            )
+    return alpha_, _expand(beta, free), obj, max_iter
+
+
+def _expand(beta, free):
+    full = np.zeros(free.shape[0])
+    full[free] = beta
+    return full
+
+
+class _CumulativeLogitBase(ClassifierMixin, BaseEstimator):
+    """Shared data handling and prediction of the cumulative-logit models."""
+
+    def _validate_training_data(self, X, y):
+        codes_input = y
+        X, y = validate_data(
+            self, X, y, dtype=[np.float64, np.float32], y_numeric=False
+        )
+        codes, classes_ = encode_ordinal_labels(
+            codes_input if _ordered_categories(codes_input) is not None else y,
+            self.classes,
+        )
+        if X.shape[0] < 2:
+            raise ValueError(f"Need at least 2 samples to fit, got {X.shape[0]}.")
+        self.classes_ = classes_
+        return X, codes
+
+    def _linear_predictors(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return X @ self.coef_.T.astype(X.dtype, copy=False) + self.intercept_.astype(
+            X.dtype, copy=False
+        )
+
+    def decision_function(self, X):
+        """Linear predictors of the exceedance logits ``logit P(y > k | x)``.
+
+        Column ``k`` is ``-(intercept_[k] + X @ coef_[k])``, the log-odds that
+        the class is above ``classes_[k]`` (positive favours higher classes,
+        as scikit-learn's binary convention wants).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_classes - 1)
+            Or (n_samples,) when there are two classes.
+        """
+        scores = -self._linear_predictors(X)
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
+    def predict_proba(self, X):
+        """Class probabilities, differences of cumulative probabilities.
+
+        Cumulative probabilities that cross on new data (possible when the
+        slopes differ between thresholds) are repaired by a running maximum,
+        and a :class:`CrossingWarning` says how many rows needed it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        cum = expit(self._linear_predictors(X))
+        # Round-off at a fit's monotonicity boundary is repaired silently.
+        crossing = np.any(np.diff(cum, axis=1) < -1e-10, axis=1)
+        n_crossing = int(crossing.sum())
+        cum = np.maximum.accumulate(cum, axis=1)
+        if n_crossing:
+            warnings.warn(
+                f"{n_crossing} of {cum.shape[0]} rows had crossing cumulative "
+                "probabilities (the fitted slopes differ between thresholds); "
+                "they were repaired by a running maximum.",
+                CrossingWarning,
+                stacklevel=2,
+            )
+        n = cum.shape[0]
+        full = np.concatenate(
+            [np.zeros((n, 1), cum.dtype), cum, np.ones((n, 1), cum.dtype)], axis=1
+        )
+        return np.diff(full, axis=1)
+
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """The most probable class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    # decision_function returns the K - 1 cumulative predictors, not one
+    # score per class (the way SVC's "ovo" shape is not "ovr").
+    decision_function_shape = "cumulative"
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = True
+        return tags
+
+
+def warn_not_converged(name, max_iter, where=""):
+    warnings.warn(
+        f"{name} did not converge in max_iter={max_iter} iterations{where}; "
+        "increase max_iter or tol.",
+        ConvergenceWarning,
+        stacklevel=3,
+    )

@@ -1,0 +1,113 @@
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.model_selection import GridSearchCV
+
+from skrep.active import ActiveLearner, MarginSampler, RandomSampler
+
+
+def _iris_partial():
+    X, y = load_iris(return_X_y=True)
+    y_part = np.full_like(y, -1)
+    y_part[[0, 1, 50, 51, 100, 101]] = y[[0, 1, 50, 51, 100, 101]]
+    return X, y, y_part
+
+
+def test_fit_query_teach_loop():
+    X, y, y_part = _iris_partial()
+    learner = ActiveLearner(
+        LogisticRegression(), MarginSampler(random_state=0), batch_size=4
+    ).fit(X, y_part)
+    assert learner.X_train_.shape == (6, 4)
+    np.testing.assert_array_equal(learner.classes_, [0, 1, 2])
+    for _ in range(5):
+        idx = learner.query(X, y_part)
+        assert idx.shape == (4,) and np.all(y_part[idx] == -1)
+        # the learner's query is the strategy's query with its estimator
+        np.testing.assert_array_equal(
+            idx,
+            MarginSampler(random_state=0).query(
+                X, y_part, learner.estimator_, batch_size=4
+            ),
+        )
+        learner.teach(X[idx], y[idx])
+        y_part[idx] = y[idx]
+    assert learner.y_train_.shape == (26,)
+    assert learner.score(X, y) > 0.85
+    # fitting again on the labels gathered gives the same model
+    again = clone(learner).fit(X, y_part)
+    np.testing.assert_allclose(
+        again.predict_proba(X), learner.predict_proba(X), atol=1e-3
+    )
+
+
+def test_partial_fit_update_and_delegation():
+    X, y, y_part = _iris_partial()
+    learner = ActiveLearner(SGDClassifier(random_state=0), batch_size=3).fit(X, y_part)
+    assert not hasattr(learner, "predict_proba")  # hinge loss: no probabilities
+    idx = learner.query(X, y_part)  # margins from decision_function
+    coef = learner.estimator_.coef_.copy()
+    learner.teach(X[idx], y[idx], refit=False)
+    assert not np.allclose(coef, learner.estimator_.coef_)
+    with pytest.raises(ValueError, match="partial_fit"):
+        ActiveLearner().fit(X, y_part).teach(X[:2], y[:2], refit=False)
+
+
+def test_missing_label_nan_and_strings():
+    X, y, _ = _iris_partial()
+    names = np.array(["setosa", "versicolor", "virginica"], dtype=object)[y]
+    y_obj = names.copy()
+    y_obj[3:50] = None
+    y_obj[53:100] = None
+    y_obj[103:] = None
+    learner = ActiveLearner(
+        LogisticRegression(max_iter=1000),
+        RandomSampler(random_state=0),
+        batch_size=5,
+    ).fit(X, y_obj)
+    assert learner.y_train_.shape == (9,)
+    idx = learner.query(X, y_obj)
+    assert all(v is None for v in y_obj[idx])
+    y_nan = y.astype(float)
+    y_nan[10:40] = np.nan
+    learner = ActiveLearner(
+        LogisticRegression(max_iter=1000), missing_label=np.nan
+    ).fit(X, y_nan)
+    assert learner.y_train_.shape == (120,)
+
+
+def test_clone_pickle_gridsearch():
+    X, y, y_part = _iris_partial()
+    learner = ActiveLearner(batch_size=2).fit(X, y_part)
+    restored = pickle.loads(pickle.dumps(learner))
+    np.testing.assert_array_equal(restored.query(X, y_part), learner.query(X, y_part))
+    search = GridSearchCV(
+        ActiveLearner(LogisticRegression(max_iter=1000)),
+        {"estimator__C": [0.1, 1.0]},
+        cv=3,
+    ).fit(X, y)
+    assert search.best_params_["estimator__C"] in (0.1, 1.0)
+
+
+def test_bad_input():
+    X, y, y_part = _iris_partial()
+    with pytest.raises(ValueError, match="no labelled rows"):
+        ActiveLearner().fit(X, np.full(150, -1))
+    learner = ActiveLearner().fit(X, y_part)
+    with pytest.raises(ValueError, match="missing_label"):
+        learner.teach(X[:2], [-1, 0])
+    with pytest.raises(ValueError, match="no unlabelled rows"):
+        learner.query(X, y)
+    with pytest.raises(ValueError, match="larger than the number"):
+        learner.query(X, y_part, batch_size=1000)
+    with pytest.raises(ValueError, match="must have a query"):
+        ActiveLearner(query_strategy=LogisticRegression()).fit(X, y_part)
+    # -1 is a real class while missing_label=-1 is the default of the strategy
+    y_pm = np.where(y == 0, -1, 1)
+    clf = LogisticRegression().fit(X, y_pm)
+    with pytest.raises(ValueError, match="also missing_label"):
+        MarginSampler().query(X, np.full(150, -1), clf)

@@ -1,0 +1,169 @@
+"""ILASDPClustering: iterated likelihood-adjusted SDP."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from scipy.optimize import linear_sum_assignment
+from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import GaussianMixture
+from threadpoolctl import threadpool_limits
+
+from skrep.cluster import ILASDPClustering, SDPKMeans
+from skrep.cluster._ilasdp import _estimate_gaussians, _mahalanobis, _row_sums
+from skrep.cluster._nlr import solve_nlr
+from skrep.datasets import make_heterogeneous_mixture
+
+
+def error_rate(y, labels):
+    """Mis-clustering rate, minimised over label permutations."""
+    K = max(y.max(), labels.max()) + 1
+    counts = np.zeros((K, K))
+    np.add.at(counts, (y, labels), 1)
+    rows, cols = linear_sum_assignment(-counts)
+    return 1.0 - counts[rows, cols].sum() / len(y)
+
+
+@pytest.mark.parametrize("p, mu", [(10, 4.0), (40, 6.0)])
+def test_heterogeneous_mixture_beats_kmeans_sdp_and_em(p, mu):
+    # Zhuang, Chen & Yang's setting: K = 3 clusters with covariance scales
+    # (1, 2, 4), n = 300; iLA-SDP's error is lower than K-means', the Peng–Wei
+    # SDP's and single-start EM's on average over seeds. Centres mu * e_k.
+    errors = {"ila": [], "kmeans": [], "sdp": [], "em": []}
+    for seed in range(3):
+        X, y = make_heterogeneous_mixture(
+            300, p, 3, mu * math.sqrt(2), scales=[1, 2, 4], random_state=seed
+        )
+        models = {
+            "ila": ILASDPClustering(3, random_state=seed),
+            "kmeans": KMeans(3, n_init=1, random_state=seed),
+            "sdp": SDPKMeans(3, random_state=seed),
+            "em": GaussianMixture(3, n_init=1, random_state=seed),
+        }
+        for name, model in models.items():
+            with threadpool_limits(1):  # small data: threads only cost here
+                errors[name].append(error_rate(y, model.fit_predict(X)))
+    mean = {name: np.mean(e) for name, e in errors.items()}
+    assert mean["ila"] < 0.06
+    assert mean["ila"] < min(mean["kmeans"], mean["sdp"], mean["em"])
+    if p == 40:  # p close to n_k: iLA-SDP is exact, EM and the SDP are not
+        assert mean["ila"] == 0.0 and mean["sdp"] > 0.05 and mean["em"] > 0.05
+
+
+def test_la_sdp_solver_matches_exact_solver():
+    # The LA-SDP with the true (oracle) covariances, solved by the low-rank
+    # method and by cvxpy + SCS: same objective and same rounded labels.
+    cp = pytest.importorskip("cvxpy")
+    X, y = make_heterogeneous_mixture(40, 2, 2, 5.0, scales=[1, 2], random_state=0)
+    n, K = X.shape[0], 2
+    Xc = X - X.mean(axis=0)
+    _, _, precisions, logdets = _estimate_gaussians(X, y, K, "spherical", 0.0)
+    c = _mahalanobis(Xc, np.zeros((K, 2)), precisions) + logdets
+
+    Bs = [cp.Variable((n, n), PSD=True) for _ in range(K)]
+    objective = sum(
+        cp.trace((Xc @ precisions[k] @ Xc.T) @ Bs[k]) - c[:, k] @ cp.sum(Bs[k], axis=1)
+        for k in range(K)
+    )
+    constraints = [B >= 0 for B in Bs] + [cp.trace(B) == 1 for B in Bs]
+    constraints.append(sum(cp.sum(B, axis=1) for B in Bs) == 1)
+    problem = cp.Problem(cp.Maximize(objective), constraints)
+    problem.solve(solver="SCS", eps=1e-7)
+
+    rank = 2
+    U0 = np.random.default_rng(0).random((n, K * rank))
+    res = solve_nlr(
+        Xc,
+        traces=np.ones(K),
+        rank=rank,
+        U0=U0,
+        omegas=precisions,
+        c=c,
+        tol=1e-7,
+        max_iter=50000,
+    )
+    assert -res.objective == pytest.approx(problem.value, rel=1e-4)
+    exact_rowsums = np.stack([B.value.sum(axis=1) for B in Bs], axis=1)
+    np.testing.assert_array_equal(
+        _row_sums(res.U, K, rank).argmax(1), exact_rowsums.argmax(1)
+    )
+
+
+@pytest.mark.parametrize(
+    "covariance_type, shape",
+    [
+        ("full", (3, 4, 4)),
+        ("tied", (4, 4)),
+        ("diag", (3, 4)),
+        ("spherical", (3,)),
+    ],
+)
+def test_fitted_model(covariance_type, shape):
+    X, y = make_heterogeneous_mixture(
+        150, 4, 3, 8.0, scales=[0.5, 1, 1.5], random_state=1
+    )
+    model = ILASDPClustering(3, covariance_type=covariance_type, random_state=0)
+    labels = model.fit_predict(X)
+    assert error_rate(y, labels) <= 0.01  # "tied" is misspecified here
+    assert model.covariance_type_ == covariance_type
+    assert model.covariances_.shape == shape
+    assert model.means_.shape == (3, 4)
+    assert model.precisions_cholesky_.shape == (3, 4, 4)
+    np.testing.assert_allclose(model.weights_.sum(), 1.0)
+    for k in range(3):
+        np.testing.assert_allclose(model.means_[k], X[labels == k].mean(axis=0))
+    # prediction by the fitted Gaussians agrees with the partition
+    np.testing.assert_array_equal(model.predict(X), labels)
+    # score is the mixture log-likelihood: close to EM's on well separated data
+    gm = GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(X)
+    assert model.score(X) == pytest.approx(gm.score(X), abs=0.05)
+    assert model.score_samples(X[:5]).shape == (5,)
+    assert model.n_iter_ >= 1 and model.n_solver_iter_ >= model.n_iter_
+    assert np.isfinite(model.objective_)
+
+
+def test_auto_covariance_type_and_float32():
+    X, _ = make_heterogeneous_mixture(120, 3, 2, 6.0, scales=[1, 2], random_state=0)
+    assert ILASDPClustering(2).fit(X).covariance_type_ == "diag"
+    with warnings.catch_warnings():  # 12 points per cluster: labels may cycle
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = ILASDPClustering(10, random_state=0).fit(X.astype(np.float32))
+    assert model.covariance_type_ == "spherical"
+    assert model.means_.dtype == np.float32
+    assert np.all(ILASDPClustering(1).fit(X).labels_ == 0)
+
+
+def test_init_kmeans_plus_plus_spectral_rounding_and_verbose(capsys):
+    X, y = make_heterogeneous_mixture(120, 5, 3, 8.0, scales=[1, 2, 3], random_state=2)
+    model = ILASDPClustering(3, init="k-means++", verbose=1, random_state=0).fit(X)
+    assert error_rate(y, model.labels_) < 0.1
+    spectral = ILASDPClustering(3, rounding="spectral", random_state=0).fit(X)
+    assert error_rate(model.labels_, spectral.labels_) < 0.05
+    assert "round 1" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "X, params, match",
+    [
+        (np.arange(10.0).reshape(5, 2), {"n_clusters": 6}, "n_samples"),
+        (np.ones((10, 3)), {"n_clusters": 2}, "identical"),
+        (np.array([[0.0, np.inf], [1, 2], [3, 1]]), {"n_clusters": 2}, "infinity"),
+        (np.arange(8.0).reshape(4, 2), {"covariance_type": "free"}, "covariance_type"),
+        (np.arange(8.0).reshape(4, 2), {"reg_covar": -1.0}, "reg_covar"),
+    ],
+)
+def test_bad_input(X, params, match):
+    with pytest.raises(ValueError, match=match):
+        ILASDPClustering(**params).fit(X)
+
+
+def test_warns_when_rounds_or_solver_run_out():
+    X, _ = make_heterogeneous_mixture(200, 5, 3, 4.0, scales=[1, 2, 4], random_state=3)
+    with pytest.warns(ConvergenceWarning, match="max_iter=1 rounds"):
+        ILASDPClustering(3, max_iter=1, random_state=0).fit(X)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ILASDPClustering(3, solver_max_iter=2, tol=1e-9, random_state=0).fit(X)
+    assert any("solver_max_iter=2" in str(w.message) for w in caught)

@@ -1,0 +1,144 @@
+"""Tests of OutlierRobustPCA (filtering, block variant, streaming)."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.covariance import MinCovDet
+from sklearn.decomposition import PCA
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skrep.datasets import make_contaminated_gaussian
+from skrep.decomposition import OutlierRobustPCA
+
+
+def sin_largest_angle(A, B):
+    """sin of the largest principal angle between the row spaces of A and B."""
+    Qa = np.linalg.qr(np.asarray(A, dtype=float).T)[0]
+    Qb = np.linalg.qr(np.asarray(B, dtype=float).T)[0]
+    cos = np.linalg.svd(Qa.T @ Qb, compute_uv=False).min()
+    return float(np.sqrt(max(0.0, 1.0 - cos**2)))
+
+
+def stream(est, X, chunk):
+    for start in range(0, X.shape[0], chunk):
+        est.partial_fit(X[start : start + chunk])
+    return est
+
+
+@pytest.mark.parametrize("n_components", [1, 3])
+def test_error_grows_like_eps_log_eps_where_pca_breaks(n_components):
+    # DKPP (2023): sin angle O(eps log 1/eps) + sampling error, up to eps=0.2,
+    # while PCA is steered to the outliers' direction (error ~ 1).
+    n, d = 4000, 40
+    floor = np.sqrt(d / n)  # sampling error of the clean estimate
+    for eps in (0.02, 0.1, 0.2):
+        X, U, outliers = make_contaminated_gaussian(
+            n, d, eps, n_components=n_components, random_state=0
+        )
+        est = OutlierRobustPCA(n_components, eps=eps, random_state=0).fit(X)
+        err = sin_largest_angle(est.components_, U)
+        assert err < floor + eps * np.log(1 / eps), (eps, err)
+        assert sin_largest_angle(PCA(n_components).fit(X).components_, U) > 0.9
+        # The outliers are (nearly) removed, the inliers kept.
+        assert est.inlier_weights_[outliers].mean() < 0.2
+        assert est.inlier_weights_[~outliers].mean() > 0.95
+        # Streaming stays within a constant factor of the batch estimate.
+        st = stream(OutlierRobustPCA(n_components, eps=eps, random_state=0), X, 1000)
+        assert sin_largest_angle(st.components_, U) < 2 * err + 0.05
+
+
+def test_ordering_against_pca_and_mincovdet():
+    # PCA breaks down; the PCA of MinCovDet's robust covariance holds, as ours
+    # does (at a fraction of its time, measured in asv_bench).
+    X, U, _ = make_contaminated_gaussian(1500, 15, 0.2, n_components=2, random_state=1)
+    ours = sin_largest_angle(
+        OutlierRobustPCA(2, eps=0.2, random_state=0).fit(X).components_, U
+    )
+    pca = sin_largest_angle(PCA(2).fit(X).components_, U)
+    cov = MinCovDet(random_state=0).fit(X).covariance_
+    mcd = sin_largest_angle(np.linalg.eigh(cov)[1][:, -2:].T, U)
+    assert ours < min(mcd + 0.05, 0.25)
+    assert pca > 0.9
+
+
+def test_no_outliers_matches_pca():
+    X, _, _ = make_contaminated_gaussian(500, 10, 0.0, n_components=2, random_state=0)
+    est = OutlierRobustPCA(2, eps=0.0).fit(X)
+    pca = PCA(2).fit(X)
+    assert_allclose(np.abs(est.components_ @ pca.components_.T), np.eye(2), atol=1e-8)
+    assert_allclose(est.explained_variance_, pca.explained_variance_, rtol=1e-8)
+    assert_allclose(est.mean_, pca.mean_, atol=1e-12)
+    assert_allclose(
+        est.explained_variance_ratio_, pca.explained_variance_ratio_, rtol=1e-8
+    )
+    assert_allclose(
+        est.transform(X),
+        pca.transform(X) * np.sign(np.diag(est.components_ @ pca.components_.T)),
+        atol=1e-8,
+    )
+
+
+@pytest.mark.parametrize("n_features", [120, 600])
+def test_dense_and_matrix_free_paths_and_float32(n_features):
+    # d > 512: only products with thin blocks, never the d x d covariance.
+    X, U, _ = make_contaminated_gaussian(
+        3000, n_features, 0.1, n_components=2, random_state=2
+    )
+    est = OutlierRobustPCA(2, eps=0.1, random_state=0).fit(X.astype(np.float32))
+    assert est.components_.dtype == np.float32
+    assert est.transform(X.astype(np.float32)).dtype == np.float32
+    assert sin_largest_angle(est.components_, U) < np.sqrt(n_features / 3000) + 0.25
+    assert_allclose(est.components_ @ est.components_.T, np.eye(2), atol=1e-5)
+
+
+def test_streaming_state_does_not_grow_with_n():
+    X, U, _ = make_contaminated_gaussian(6000, 30, 0.1, random_state=3)
+    est = OutlierRobustPCA(1, eps=0.1, random_state=0)
+    est.partial_fit(X[:500])
+    sizes = {k: np.size(v) for k, v in vars(est).items() if k != "inlier_weights_"}
+    stream(est, X[500:], 500)
+    assert {k: np.size(v) for k, v in vars(est).items() if k != "inlier_weights_"} == (
+        sizes
+    )
+    assert est.n_samples_seen_ > 0.85 * 6000
+    assert sin_largest_angle(est.components_, U) < 0.2
+    with pytest.raises(ValueError, match="features"):
+        est.partial_fit(X[:10, :5])
+
+
+def test_pipeline_inverse_and_names():
+    X, _, _ = make_contaminated_gaussian(300, 8, 0.05, n_components=2, random_state=0)
+    pipe = make_pipeline(StandardScaler(), OutlierRobustPCA(2, random_state=0))
+    Z = pipe.fit_transform(X)
+    assert Z.shape == (300, 2)
+    est = pipe[-1]
+    assert est.get_feature_names_out().tolist() == [
+        "outlierrobustpca0",
+        "outlierrobustpca1",
+    ]
+    Xs = pipe[0].transform(X)
+    back = est.inverse_transform(est.transform(Xs))
+    P = est.components_.T @ est.components_
+    assert_allclose(back, (Xs - est.mean_) @ P + est.mean_, atol=1e-10)
+
+
+def test_bad_input():
+    X = np.random.RandomState(0).randn(20, 5)
+    with pytest.raises(ValueError, match="eps"):
+        OutlierRobustPCA(eps=0.5).fit(X)
+    with pytest.raises(ValueError, match="eps"):
+        OutlierRobustPCA(eps=-0.1).fit(X)
+    with pytest.raises(ValueError, match="n_components=6 must be at most"):
+        OutlierRobustPCA(6).fit(X)
+    X[3, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        OutlierRobustPCA().fit(X)
+
+
+def test_deterministic():
+    X, _, _ = make_contaminated_gaussian(2000, 80, 0.1, n_components=2, random_state=4)
+    a = OutlierRobustPCA(2, random_state=7).fit(X)
+    b = OutlierRobustPCA(2, random_state=7).fit(X)
+    assert_allclose(a.components_, b.components_)
+    assert_allclose(a.inlier_weights_, b.inlier_weights_)

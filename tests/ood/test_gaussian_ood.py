@@ -1,0 +1,433 @@
+"""Tests of GaussianMixtureOODDetector: exactness, the chi-square threshold,
+streaming, and the papers' OOD claims at small scale on the digits data."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy import stats
+from sklearn.covariance import OAS, EllipticEnvelope, LedoitWolf
+from sklearn.datasets import load_digits
+from sklearn.metrics import roc_auc_score, roc_curve
+from sklearn.mixture import GaussianMixture
+from sklearn.model_selection import train_test_split
+from sklearn.neighbors import LocalOutlierFactor
+
+from skrep.ood import GaussianMixtureOODDetector, _gaussian_ood
+
+
+def _data(n=400, d=6, n_classes=4, seed=0):
+    rng = np.random.RandomState(seed)
+    A = rng.randn(d, d)
+    y = rng.randint(n_classes, size=n)
+    centers = 3 * rng.randn(n_classes, d)
+    X = rng.randn(n, d) @ A + centers[y] + 5.0
+    return X, y
+
+
+def _direct_sq(X, mean, cov):
+    diff = X - mean
+    return np.einsum("ij,ij->i", diff, np.linalg.solve(cov, diff.T).T)
+
+
+@pytest.fixture(scope="module")
+def digits_split():
+    # In-distribution: digits 0-4 (half for training); OOD: digits 5-9.
+    X, y = load_digits(return_X_y=True)
+    inside = y < 5
+    X_tr, X_te, y_tr, _ = train_test_split(
+        X[inside], y[inside], test_size=0.5, random_state=0, stratify=y[inside]
+    )
+    X_eval = np.r_[X_te, X[~inside]]
+    is_in = np.r_[np.ones(len(X_te)), np.zeros((~inside).sum())]
+    return X_tr, y_tr, X_eval, is_in, X, y
+
+
+def _fpr_at_95_tpr(is_in, score):
+    fpr, tpr, _ = roc_curve(is_in, score)
+    return fpr[np.searchsorted(tpr, 0.95)]
+
+
+# --------------------------------------------------------------- exactness
+def test_single_gaussian_matches_sklearn_ledoit_wolf_and_oas():
+    X, _ = _data()
+    det = GaussianMixtureOODDetector(reg_covar=0.0).fit(X)
+    lw = LedoitWolf().fit(X)
+    assert_allclose(det.covariances_[0], lw.covariance_, rtol=1e-12, atol=1e-12)
+    assert_allclose(det.shrinkage_[0, 0], lw.shrinkage_, rtol=1e-12)
+    assert_allclose(det.score_samples(X), -lw.mahalanobis(X), rtol=1e-10)
+    det = GaussianMixtureOODDetector(reg_covar=0.0, shrinkage="oas").fit(X)
+    assert_allclose(det.covariances_[0], OAS().fit(X).covariance_, atol=1e-12)
+    det = GaussianMixtureOODDetector(reg_covar=0.0, shrinkage=0.3).fit(X)
+    S = np.cov(X.T, bias=True)
+    target = 0.7 * S + 0.3 * np.trace(S) / 6 * np.eye(6)
+    assert_allclose(det.covariances_[0], target, atol=1e-12)
+
+
+@pytest.mark.parametrize("covariance_type", ["tied", "full", "diag", "spherical"])
+def test_fast_paths_match_direct_per_class_computation(covariance_type):
+    # The whitening + one matrix product path equals the direct per-class
+    # Mahalanobis distance (maximum-likelihood covariances) to 1e-10.
+    X, y = _data()
+    det = GaussianMixtureOODDetector(
+        covariance_type=covariance_type, shrinkage=None, reg_covar=0.0
+    ).fit(X, y)
+    classes = np.unique(y)
+    means = np.array([X[y == c].mean(0) for c in classes])
+    centred = X - means[np.searchsorted(classes, y)]
+    tied = centred.T @ centred / len(X)
+    covs = []
+    for c in classes:
+        S = np.cov(X[y == c].T, bias=True)
+        covs.append(
+            {
+                "tied": tied,
+                "full": S,
+                "diag": np.diag(np.diag(S)),
+                "spherical": np.trace(S) / 6 * np.eye(6),
+            }[covariance_type]
+        )
+    direct = np.stack(
+        [_direct_sq(X, m, S) for m, S in zip(means, covs, strict=True)], axis=1
+    )
+    assert_allclose(det.mahalanobis(X)[:, :, 0], direct, rtol=1e-10, atol=1e-10)
+    assert_allclose(det.score_samples(X), -direct.min(axis=1), rtol=1e-10, atol=1e-10)
+    assert_allclose(det.means_[:, 0], means, atol=1e-12)
+
+
+def test_feature_blocks_joint_and_separate_aggregation():
+    X, y = _data(d=6)
+    det = GaussianMixtureOODDetector(
+        covariance_type="full", feature_blocks=[2, 4], block_aggregation="joint"
+    ).fit(X, y)
+    parts = [
+        GaussianMixtureOODDetector(covariance_type="full").fit(X[:, s], y)
+        for s in (slice(0, 2), slice(2, 6))
+    ]
+    sq = np.stack(
+        [
+            p.mahalanobis(X[:, s])[:, :, 0]
+            for p, s in zip(parts, (slice(0, 2), slice(2, 6)), strict=True)
+        ],
+        axis=2,
+    )
+    assert_allclose(det.mahalanobis(X), sq, rtol=1e-10)
+    assert_allclose(det.score_samples(X), -sq.sum(axis=2).min(axis=1), rtol=1e-10)
+    det.set_params(block_aggregation="separate").fit(X, y)
+    assert_allclose(det.score_samples(X), -sq.min(axis=1).sum(axis=1), rtol=1e-10)
+    assert det.df_ == 6 and len(det.covariances_) == 2
+    det = GaussianMixtureOODDetector(feature_blocks=3).fit(X)
+    assert_array_equal(det.block_bounds_, [0, 2, 4, 6])
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_mixture_log_likelihood_matches_density(covariance_type):
+    # n_components > 1: EM per class; the score is the class log-density.
+    rng = np.random.RandomState(1)
+    X = np.r_[rng.randn(150, 3), rng.randn(150, 3) + 4]
+    det = GaussianMixtureOODDetector(
+        2, covariance_type=covariance_type, random_state=0
+    ).fit(X)
+    cov = det.covariances_[0][0]
+    w = det.weights_[0, :, 0]
+    dens = 0.0
+    for m in range(2):
+        if covariance_type == "full":
+            C = cov[m]
+        elif covariance_type == "tied":
+            C = cov
+        elif covariance_type == "diag":
+            C = np.diag(cov[m])
+        else:
+            C = cov[m] * np.eye(3)
+        dens = dens + w[m] * stats.multivariate_normal(det.means_[0, m], C).pdf(X)
+    assert_allclose(det.score_samples(X), np.log(dens), rtol=1e-9)
+    assert det.mahalanobis(X).shape == (300, 1, 1)
+    # And the fit is sklearn's EM on the centred data.
+    gm = GaussianMixture(2, covariance_type=covariance_type, random_state=0).fit(X)
+    assert abs(np.mean(det.score_samples(X)) - gm.score(X)) < 0.05
+    assert det.n_iter_ >= 1
+
+
+def test_mixtures_per_block_have_their_own_weights():
+    # With feature blocks, each block is its own mixture: the joint score is
+    # the sum of the blocks' class log-likelihoods.
+    rng = np.random.RandomState(2)
+    X = np.c_[
+        np.r_[rng.randn(200, 2), rng.randn(100, 2) + 5],
+        np.r_[rng.randn(50, 2), rng.randn(250, 2) - 5],
+    ]
+    kw = {"covariance_type": "full", "random_state": 0}
+    det = GaussianMixtureOODDetector(2, feature_blocks=[2, 2], **kw).fit(X)
+    assert det.weights_.shape == (1, 2, 2)
+    assert_allclose(det.weights_.sum(axis=1), 1.0)
+    total = 0.0
+    for b, cols in enumerate((slice(0, 2), slice(2, 4))):
+        dens = sum(
+            det.weights_[0, m, b]
+            * stats.multivariate_normal(
+                det.means_[0, m, cols], det.covariances_[b][0, m]
+            ).pdf(X[:, cols])
+            for m in range(2)
+        )
+        total = total + np.log(dens)
+    assert_allclose(det.score_samples(X), total, rtol=1e-9)
+
+
+def test_float32_is_scored_in_float32():
+    X, y = _data()
+    det = GaussianMixtureOODDetector(covariance_type="full").fit(X, y)
+    s64 = det.score_samples(X)
+    s32 = det.score_samples(X.astype(np.float32))
+    assert s32.dtype == np.float32
+    assert det.mahalanobis(X.astype(np.float32)).dtype == np.float32
+    assert_allclose(s32, s64, rtol=1e-3)
+    det32 = GaussianMixtureOODDetector().fit(X.astype(np.float32), y)
+    assert det32.score_samples(X.astype(np.float32)).dtype == np.float32
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2, None])
+def test_chunked_threaded_scoring_equals_one_chunk(monkeypatch, n_jobs):
+    X, y = _data(n=300)
+    det = GaussianMixtureOODDetector(
+        covariance_type="full", feature_blocks=2, n_jobs=n_jobs
+    ).fit(X, y)
+    whole = det.score_samples(X)
+    whole_sq = det.mahalanobis(X)
+    monkeypatch.setattr(_gaussian_ood, "_CHUNK_BYTES", 1)  # 64-row chunks
+    assert_allclose(det.score_samples(X), whole, rtol=1e-12)
+    assert_allclose(det.mahalanobis(X), whole_sq, rtol=1e-12)
+
+
+# ----------------------------------------------------- chi-square threshold
+def test_auto_threshold_false_positive_rate_on_gaussian_data():
+    # Squared Mahalanobis distances of in-distribution rows follow chi2(d):
+    # the 'auto' threshold flags 0.27% +- 0.5 points of 200,000 new rows.
+    rng = np.random.RandomState(0)
+    d = 8
+    A = rng.randn(d, d)
+    det = GaussianMixtureOODDetector().fit(rng.randn(20_000, d) @ A + 1.0)
+    X_new = rng.randn(200_000, d) @ A + 1.0
+    fpr = np.mean(det.predict(X_new) == -1)
+    assert abs(fpr - 0.0027) < 0.005
+    assert_allclose(det.offset_, -stats.chi2.ppf(0.9973, d))
+    # The p-values are uniform under the Gaussian law, and p < 0.0027 is the
+    # 'auto' rule.
+    p = det.score_to_pvalue(X_new[:20_000])
+    assert stats.kstest(p, "uniform").pvalue > 1e-3
+    assert_array_equal(p < 1 - 0.9973, det.predict(X_new[:20_000]) == -1)
+
+
+def test_contamination_float_sets_training_quantile():
+    X, y = _data()
+    det = GaussianMixtureOODDetector(contamination=0.1).fit(X, y)
+    assert abs(np.mean(det.predict(X) == -1) - 0.1) < 0.01
+    assert_allclose(det.decision_function(X), det.score_samples(X) - det.offset_)
+
+
+# ------------------------------------------------------------- streaming
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"covariance_type": "full", "feature_blocks": [2, 4]},
+        {"covariance_type": "diag", "subspace": "top", "variance_threshold": 0.9},
+        {"shrinkage": "oas", "subspace": "low_variance", "variance_threshold": 0.8},
+    ],
+)
+def test_partial_fit_over_chunks_equals_fit(params):
+    X, y = _data(n=500)
+    full = GaussianMixtureOODDetector(**params).fit(X, y)
+    stream = GaussianMixtureOODDetector(**params)
+    order = np.argsort(y, kind="stable")  # classes appear one after the other
+    for chunk in np.array_split(order, 9):
+        stream.partial_fit(X[chunk], y[chunk])
+    assert_array_equal(stream.classes_, full.classes_)
+    assert_array_equal(stream.class_count_, full.class_count_)
+    assert_allclose(stream.shrinkage_, full.shrinkage_, rtol=1e-10, atol=1e-12)
+    assert_allclose(stream.means_, full.means_, rtol=1e-10)
+    assert_allclose(
+        stream.score_samples(X), full.score_samples(X), rtol=1e-10, atol=1e-10
+    )
+    assert stream.offset_ == full.offset_
+
+
+def test_partial_fit_without_labels_and_continuing_fit():
+    X, _ = _data(n=300)
+    det = GaussianMixtureOODDetector().fit(X[:100])
+    det.partial_fit(X[100:200]).partial_fit(X[200:])
+    ref = GaussianMixtureOODDetector().fit(X)
+    assert_allclose(det.score_samples(X), ref.score_samples(X), rtol=1e-10)
+    with pytest.raises(ValueError, match="in some calls and not in others"):
+        det.partial_fit(X[:10], np.zeros(10))
+    with pytest.raises(ValueError, match="not in `classes`"):
+        GaussianMixtureOODDetector().partial_fit(X[:10], np.arange(10), classes=[0, 1])
+    assert not hasattr(GaussianMixtureOODDetector(n_components=2), "partial_fit")
+
+
+# -------------------------------------------- the papers' claims, digits
+def test_digits_class_conditional_beats_single_gaussian_and_baselines(digits_split):
+    # Lee et al.: class-conditional Gaussians beat one Gaussian of all the
+    # in-distribution data; per-class covariances (HVCM) do better still and
+    # beat scikit-learn's EllipticEnvelope, GaussianMixture and LOF.
+    X_tr, y_tr, X_eval, is_in, _, _ = digits_split
+    single = GaussianMixtureOODDetector().fit(X_tr)
+    tied = GaussianMixtureOODDetector(covariance_type="tied").fit(X_tr, y_tr)
+    full = GaussianMixtureOODDetector(covariance_type="full").fit(X_tr, y_tr)
+    auroc = {
+        name: roc_auc_score(is_in, est.score_samples(X_eval))
+        for name, est in [("single", single), ("tied", tied), ("full", full)]
+    }
+    fpr95 = {
+        name: _fpr_at_95_tpr(is_in, est.score_samples(X_eval))
+        for name, est in [("single", single), ("tied", tied), ("full", full)]
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # MCD warns on the constant pixels
+        baselines = {
+            "EllipticEnvelope": EllipticEnvelope(random_state=0).fit(X_tr),
+            "GaussianMixture": GaussianMixture(5, random_state=0).fit(X_tr),
+            "LOF": LocalOutlierFactor(novelty=True).fit(X_tr),
+        }
+    for name, est in baselines.items():
+        auroc[name] = roc_auc_score(is_in, est.score_samples(X_eval))
+        fpr95[name] = _fpr_at_95_tpr(is_in, est.score_samples(X_eval))
+    assert auroc["tied"] > auroc["single"] + 0.01
+    assert fpr95["tied"] < fpr95["single"]
+    assert auroc["full"] > 0.97
+    for name in baselines:
+        assert auroc["full"] > auroc[name], (name, auroc)
+        assert fpr95["full"] < fpr95[name], (name, fpr95)
+
+
+def test_digits_hvcm_feature_chunks_and_mixtures(digits_split):
+    # HVCM-style chunks and per-class mixtures both separate the unseen digits.
+    X_tr, y_tr, X_eval, is_in, _, _ = digits_split
+    chunks = GaussianMixtureOODDetector(covariance_type="full", feature_blocks=4)
+    mixture = GaussianMixtureOODDetector(
+        2, covariance_type="full", reg_covar=10.0, random_state=0
+    )
+    for est in (chunks, mixture):
+        est.fit(X_tr, y_tr)
+        assert roc_auc_score(is_in, est.score_samples(X_eval)) > 0.95
+
+
+def test_digits_feature_ensemble_logistic_regression(digits_split):
+    # Lee et al.'s feature ensemble: with a block that carries no information
+    # (noise, like an uninformative layer), summing block scores hurts; the
+    # logistic regression trained on known outliers (digits 5, 6; rows
+    # labelled -1) learns to ignore it, and generalises to digits 7-9.
+    X_tr, y_tr, _, _, X, y = digits_split
+    rng = np.random.RandomState(0)
+    noise = lambda n: rng.standard_cauchy(size=(n, 32))  # noqa: E731
+    known = np.isin(y, [5, 6])
+    test_out = y >= 7
+    _, X_te, _, _ = train_test_split(
+        X[y < 5], y[y < 5], test_size=0.5, random_state=0, stratify=y[y < 5]
+    )
+    X_eval = np.c_[np.r_[X_te, X[test_out]], noise(len(X_te) + test_out.sum())]
+    is_in = np.r_[np.ones(len(X_te)), np.zeros(test_out.sum())]
+    X_fit = np.c_[np.r_[X_tr, X[known]], noise(len(X_tr) + known.sum())]
+    y_fit = np.r_[y_tr, -np.ones(known.sum(), dtype=int)]
+    params = {"covariance_type": "tied", "feature_blocks": [64, 32]}
+    summed = GaussianMixtureOODDetector(block_aggregation="separate", **params)
+    summed.fit(X_fit[: len(X_tr)], y_tr)
+    ensemble = GaussianMixtureOODDetector(**params).fit(X_fit, y_fit)
+    assert summed.combiner_ is None and ensemble.combiner_ is not None
+    auc_sum = roc_auc_score(is_in, summed.score_samples(X_eval))
+    auc_ens = roc_auc_score(is_in, ensemble.score_samples(X_eval))
+    pixels_only = GaussianMixtureOODDetector().fit(X_tr, y_tr)
+    auc_pixels = roc_auc_score(is_in, pixels_only.score_samples(X_eval[:, :64]))
+    assert auc_ens > auc_sum + 0.01
+    assert auc_ens > auc_pixels - 0.005
+    # 'auto' with a logistic regression: the 0.27% quantile of training scores.
+    assert np.mean(ensemble.predict(X_fit[: len(X_tr)]) == -1) < 0.01
+
+
+def test_low_variance_subspace_detects_shifts_along_small_directions():
+    # Rippel et al.'s NPCA: anomalies that move along directions in which
+    # normal data hardly vary are caught by the low-variance components and
+    # missed by the leading ones.
+    rng = np.random.RandomState(0)
+    scales = np.r_[np.full(4, 10.0), np.full(4, 0.3)]
+    X = rng.randn(2000, 8) * scales
+    X_out = rng.randn(500, 8) * scales
+    X_out[:, 4:] += 1.0
+    X_eval = np.r_[rng.randn(500, 8) * scales, X_out]
+    is_in = np.r_[np.ones(500), np.zeros(500)]
+    low = GaussianMixtureOODDetector(subspace="low_variance", variance_threshold=0.99)
+    top = GaussianMixtureOODDetector(subspace="top", variance_threshold=0.99)
+    low.fit(X)
+    top.fit(X)
+    assert low.df_ == 5 and top.df_ == 4  # the overlap is the crossing one
+    assert low.subspace_components_[0].shape == (5, 8)
+    assert roc_auc_score(is_in, low.score_samples(X_eval)) > 0.9
+    assert roc_auc_score(is_in, top.score_samples(X_eval)) < 0.6
+
+
+# ------------------------------------------------------------- robustness
+def test_more_features_than_samples_and_singular_covariances():
+    rng = np.random.RandomState(0)
+    X = rng.randn(20, 50)
+    y = np.repeat([0, 1], 10)
+    for params in ({}, {"covariance_type": "full"}, {"shrinkage": None}):
+        det = GaussianMixtureOODDetector(**params).fit(X, y)
+        assert np.all(np.isfinite(det.score_samples(X)))
+    with pytest.raises(ValueError, match="singular.*shrinkage.*reg_covar"):
+        GaussianMixtureOODDetector(shrinkage=None, reg_covar=0.0).fit(X, y)
+    X_const = np.c_[X, np.zeros(20)]  # a constant feature: singular for n > d too
+    det = GaussianMixtureOODDetector(covariance_type="diag").fit(X_const)
+    assert np.all(np.isfinite(det.score_samples(X_const)))
+    with pytest.raises(ValueError, match="variance .* is zero"):
+        GaussianMixtureOODDetector(
+            covariance_type="diag", shrinkage=None, reg_covar=0.0
+        ).fit(X_const)
+
+
+def test_bad_input_errors():
+    X, y = _data(n=60)
+    D = GaussianMixtureOODDetector
+    X_nan = X.copy()
+    X_nan[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        D().fit(X_nan)
+    with pytest.raises(ValueError, match="NaN"):
+        D().fit(X).score_samples(X_nan)
+    with pytest.raises(ValueError, match="add up to n_features=6"):
+        D(feature_blocks=[2, 2]).fit(X)
+    with pytest.raises(ValueError, match="feature_blocks=7 must be at most"):
+        D(feature_blocks=7).fit(X)
+    with pytest.raises(ValueError, match="feature_blocks must be an int or"):
+        D(feature_blocks=[[1, 2]]).fit(X)
+    with pytest.raises(ValueError, match="features"):
+        D().fit(X).score_samples(X[:, :3])
+    y_out = y.copy()
+    y_out[:5] = -1
+    with pytest.raises(ValueError, match="block_aggregation='joint'"):
+        D(block_aggregation="joint").fit(X, y_out)
+    with pytest.raises(ValueError, match="in-distribution"):
+        D().fit(X[:5], -np.ones(5))
+    with pytest.raises(ValueError, match="known outliers"):
+        D().partial_fit(X, y_out)
+    with pytest.raises(ValueError, match="at least 5 samples per class"):
+        D(5, random_state=0).fit(X[:12], np.arange(12) % 3)
+    with pytest.raises(ValueError, match="vary"):
+        D(subspace="top").fit(np.ones((10, 3)))
+    with pytest.raises(ValueError, match="contamination"):
+        D(contamination=0.7).fit(X)
+    with pytest.raises(ValueError, match="covariance_type"):
+        D(covariance_type="banded").fit(X)
+    with pytest.raises(ValueError, match="1 sample"):
+        D().fit(X[:1])
+
+
+def test_string_labels_pickle_and_verbose(capsys):
+    X, y = _data(n=100)
+    labels = np.array(["cat", "dog", "eel", "fox"])[y]
+    det = GaussianMixtureOODDetector(verbose=1).fit(X, labels)
+    assert_array_equal(det.classes_, ["cat", "dog", "eel", "fox"])
+    assert "Gaussian models" in capsys.readouterr().out
+    again = pickle.loads(pickle.dumps(det))
+    assert_array_equal(again.score_samples(X), det.score_samples(X))
