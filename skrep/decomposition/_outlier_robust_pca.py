@@ -12,15 +12,11 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy import linalg, stats
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    TransformerMixin,
-)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
+from skrep.decomposition._base import _LinearSubspace
 from skrep.utils._compat import Interval, _fit_context
 from skrep.utils.extmath import flip_signs
 from skrep.utils.validation import check_n_components
@@ -100,9 +96,7 @@ def _weighted_top_eig(X, w, mean, b, *, rng, sq_norms, V0=None, n_iter=4):
     return np.maximum(values[order], 0), Q @ E[:, order], max(total_var, 0.0)
 
 
-class OutlierRobustPCA(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
-):
+class OutlierRobustPCA(_LinearSubspace):
     """PCA robust to an eps fraction of arbitrary rows, in nearly-linear time.
 
     Under the strong contamination model (an adversary replaces up to
@@ -282,49 +276,6 @@ class OutlierRobustPCA(
         self.n_iter_ = n_iter
         self._set_public(X.dtype)
         return self
-
-    # ------------------------------------------------------------ transform
-    def transform(self, X):
-        """Project rows on the robust principal axes.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data.
-
-        Returns
-        -------
-        X_new : ndarray of shape (n_samples, n_components)
-            ``(X - mean_) @ components_.T``.
-        """
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        return X @ self.components_.T - self.mean_ @ self.components_.T
-
-    def inverse_transform(self, X):
-        """Map scores back to the data space.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_components)
-            Scores.
-
-        Returns
-        -------
-        X_original : ndarray of shape (n_samples, n_features)
-            ``X @ components_ + mean_``.
-        """
-        check_is_fitted(self)
-        return np.asarray(X) @ self.components_ + self.mean_
-
-    @property
-    def _n_features_out(self):
-        return self.components_.shape[0]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
 
     # ------------------------------------------------------------ internals
     def _filter(self, X, prior=None):

@@ -13,15 +13,11 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy import linalg
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    TransformerMixin,
-)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
+from skrep.decomposition._base import _LinearSubspace
 from skrep.utils._compat import Interval, StrOptions, _fit_context
 from skrep.utils._numba import numba_threads
 from skrep.utils.extmath import flip_signs, orthonormalize
@@ -72,7 +68,7 @@ def _spectral_norm(A, rng):
     return float(s[0])
 
 
-class RobustPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class RobustPCA(_LinearSubspace):
     """Robust PCA by principal component pursuit (low-rank + sparse).
 
     Decomposes the data matrix ``X = L + S`` into a low-rank part ``L`` and a
@@ -478,46 +474,3 @@ class RobustPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
             )
         keep = int(np.sum(s > s[0] * max(m, n) * np.finfo(dtype).eps)) if s.size else 0
         return L, S, U[:, :keep], s[:keep], Vt[:keep], it
-
-    def transform(self, X):
-        """Project rows on the robust principal components.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            New data.
-
-        Returns
-        -------
-        X_new : ndarray of shape (n_samples, n_components_)
-            ``(X - mean_) @ components_.T``.
-        """
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        return X @ self.components_.T - self.mean_ @ self.components_.T
-
-    def inverse_transform(self, X):
-        """Map scores back to the data space (rows of the low-rank model).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_components_)
-            Scores.
-
-        Returns
-        -------
-        X_original : ndarray of shape (n_samples, n_features)
-            ``X @ components_ + mean_``.
-        """
-        check_is_fitted(self)
-        X = np.asarray(X)
-        return X @ self.components_ + self.mean_
-
-    @property
-    def _n_features_out(self):
-        return self.components_.shape[0]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
