@@ -422,7 +422,9 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             w, V = linalg.eigh((G + G.T) / 2, subset_by_index=(n - s, n - 1))
             V = V[:, ::-1]
             return V, G @ V, w[::-1], 1
-        depth = min(12, n // b)
+        max_depth = depth = min(12, n // b)
+        target = max(self.tol, 1e-13)
+        previous = 1.0
         Q = orthonormalize(rng.standard_normal((n, b)))
         for it in range(1, self.max_iter + 1):
             basis, images = [Q], []
@@ -447,8 +449,18 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                     f"[DualKernelPCA] Krylov restart {it}: max residual "
                     f"{residual.max() / scale:.3e}"
                 )
-            if residual.max() <= max(self.tol, 1e-13) * scale:
+            relative = residual.max() / scale
+            if relative <= target:
                 break
+            # Linear convergence per Krylov level: the next restart gets just
+            # enough levels to reach the target at the rate seen so far.
+            rate = (relative / previous) ** (1.0 / depth)
+            previous = relative
+            if 0 < rate < 1:
+                needed = np.log(target / relative) / np.log(rate)
+                depth = int(min(max_depth, max(2, np.ceil(needed) + 1)))
+            else:
+                depth = max_depth
             Q = orthonormalize(Q)
         else:
             warnings.warn(

@@ -41,18 +41,19 @@ def orthonormalize(A, against=None):
     if against is not None:
         for _ in range(2):
             A = A - against @ (against.T @ A)
-    Q = A
+    Q, R = A, None
     try:
         for _ in range(2):
             R = linalg.cholesky(Q.T @ Q, lower=False, check_finite=False)
+            diag = np.abs(np.diag(R))
+            if diag.min(initial=np.inf) <= 1e-6 * diag.max(initial=0.0):
+                raise linalg.LinAlgError("too ill-conditioned for Cholesky QR")
             Q = linalg.solve_triangular(R, Q.T, trans="T", check_finite=False).T
     except linalg.LinAlgError:
-        Q = None
-    if Q is not None and np.all(np.isfinite(Q)):
-        error = np.abs(Q.T @ Q - np.eye(Q.shape[1])).max()
-        if against is not None:
-            error = max(error, np.abs(against.T @ Q).max(initial=0.0))
-        if error < 1e-10:
+        R = None
+    # The second factor is the identity up to round-off when Q is orthonormal.
+    if R is not None and np.all(np.isfinite(R)):
+        if np.abs(R - np.eye(R.shape[0])).max() < 1e-10:
             return Q
     if against is None:
         return linalg.qr(A, mode="economic", check_finite=False)[0]
