@@ -367,8 +367,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             root = np.sqrt(np.maximum(lam, 0.0))
             H, GH = V * root, GV * root
         if self.loss != "squared" or self.solver == "gradient":
-            H, dca_iter = self._dca(gram, H, start)
-            GH = gram(H)
+            H, GH, dca_iter = self._dca(gram, H, start)
             n_iter += dca_iter
         self.n_iter_ = n_iter
         self._set_components(H, GH, trace)
@@ -474,11 +473,14 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     def _loss_radius(self, H):
         if self.loss_param != "auto":
             return float(self.loss_param)
-        median = float(np.median(np.linalg.norm(H, axis=1)))
-        return median
+        return float(np.median(np.linalg.norm(H, axis=1)))
 
     def _dca(self, gram, H, start):
-        """Difference-of-convex iterations ``H <- grad g(G H (H^T G H)^(-1/2))``."""
+        """Difference-of-convex iterations ``H <- grad g(G H (H^T G H)^(-1/2))``.
+
+        Returns the final ``H``, its product ``G H`` (reused, not recomputed)
+        and the number of iterations.
+        """
         radius = self._loss_radius(H) if self.loss != "squared" else 0.0
         self._loss_radius_ = radius
         # Start from a point where g* is finite (rows inside the ball).
@@ -510,8 +512,9 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                 ConvergenceWarning,
                 stacklevel=2,
             )
+            GH = gram(H)  # H moved after the last product
         self.objective_ = objective
-        return H, it
+        return H, GH, it
 
     def _conjugate(self, H, radius):
         value = 0.5 * np.einsum("ij,ij->", H, H)
@@ -596,7 +599,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
 
     def _fit_inverse(self, X):
         Z = self.transform(X)
-        K = pairwise_kernels(Z, Z, metric="rbf", gamma=self.gamma_)
+        K = self._kernel(Z, Z)
         K.flat[:: K.shape[0] + 1] += self.alpha
         self._inverse_coef = linalg.solve(K, X, assume_a="pos")
         self._inverse_Z = Z
@@ -617,7 +620,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         """
         check_is_fitted(self)
         X = np.asarray(X, dtype=np.float64)
-        K = pairwise_kernels(X, self._inverse_Z, metric="rbf", gamma=self.gamma_)
+        K = self._kernel(X, self._inverse_Z)
         return K @ self._inverse_coef
 
     @property

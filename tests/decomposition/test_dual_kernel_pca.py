@@ -176,6 +176,16 @@ def test_inverse_transform_and_pipeline(data):
     ]
 
 
+def test_inverse_transform_uses_the_fitted_kernel_like_sklearn(data):
+    X = data[:150]
+    params = {"kernel": "poly", "gamma": 0.1, "degree": 2, "coef0": 1.0}
+    ours = DualKernelPCA(4, fit_inverse_transform=True, random_state=0, **params)
+    ref = KernelPCA(4, fit_inverse_transform=True, eigen_solver="dense", **params)
+    back = ours.fit(X).inverse_transform(ours.transform(X))
+    ref_back = ref.fit(X).inverse_transform(ref.transform(X))
+    np.testing.assert_allclose(back, ref_back, atol=1e-6 * np.abs(ref_back).max())
+
+
 def test_float32_preserved_and_input_untouched(data):
     X = data.astype(np.float32)
     copy = X.copy()
