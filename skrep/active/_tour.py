@@ -41,7 +41,12 @@ def _cancer():
     return StandardScaler().fit_transform(X), y
 
 
-def _compare(strategy, name, X, y, out_dir, title, **kw):
+def _compare(strategy, name, X, y, out_dir, title, *, labels, versus_random=True, **kw):
+    """Learning curves of ``strategy`` and of random sampling, as a TourResult.
+
+    With ``versus_random=False`` random sampling is the estimator shown and
+    ``strategy`` its baseline (the tour entry of ``RandomSampler``).
+    """
     from sklearn.linear_model import LogisticRegression
     from threadpoolctl import threadpool_limits
 
@@ -49,8 +54,7 @@ def _compare(strategy, name, X, y, out_dir, title, **kw):
 
     # hundreds of tiny fits: BLAS threads would only contend
     with threadpool_limits(limits=1, user_api="blas"):
-        result, seconds = timed(
-            simulate,
+        result = simulate(
             strategy,
             LogisticRegression(max_iter=500),
             X,
@@ -60,35 +64,43 @@ def _compare(strategy, name, X, y, out_dir, title, **kw):
         )
     auc = result.auc.groupby("strategy")["auc"].mean()
     curve = result.curve
-    own = curve[curve.strategy != "random"]
-    base = curve[curve.strategy == "random"]
     fig = _plot(curve, title, out_dir / f"{name}.png")
-    return auc, own, base, seconds, fig
+
+    def measured(key):
+        part = curve[curve.strategy == key]
+        return float(auc[key]), float(part.fit_time.sum() + part.query_time.sum())
+
+    own, other = type(strategy).__name__, "random"
+    if not versus_random:
+        own, other = other, own
+    score, seconds = measured(own)
+    baseline_score, baseline_seconds = measured(other)
+    return TourResult(
+        metric=_AUC_METRIC.format(labels),
+        score=score,
+        seconds=seconds,
+        baseline="random sampling" if versus_random else "margin sampling",
+        baseline_score=baseline_score,
+        baseline_seconds=baseline_seconds,
+        figures=(fig,),
+    )
 
 
 @register(estimator="MarginSampler", dataset="digits (scikit-learn)")
 def margin_sampler(out_dir):
     X, y = _digits()
-    auc, own, base, seconds, fig = _compare(
+    return _compare(
         _margin(),
         "active_margin",
         X,
         y,
         out_dir,
         "digits: margin vs random sampling",
+        labels="20-170",
         initial=20,
         budget=150,
         batch_size=10,
         n_repeats=5,
-    )
-    return TourResult(
-        metric=_AUC_METRIC.format("20-170"),
-        score=float(auc["MarginSampler"]),
-        seconds=float(own.fit_time.sum() + own.query_time.sum()),
-        baseline="random sampling",
-        baseline_score=float(auc["random"]),
-        baseline_seconds=float(base.fit_time.sum() + base.query_time.sum()),
-        figures=(fig,),
     )
 
 
@@ -103,53 +115,38 @@ def uncertainty_sampler(out_dir):
     from skrep.active import UncertaintySampler
 
     X, y = _digits()
-    auc, own, base, seconds, fig = _compare(
+    return _compare(
         UncertaintySampler(method="entropy"),
         "active_entropy",
         X,
         y,
         out_dir,
         "digits: entropy vs random sampling",
+        labels="20-170",
         initial=20,
         budget=150,
         batch_size=10,
         n_repeats=3,
-    )
-    return TourResult(
-        metric=_AUC_METRIC.format("20-170"),
-        score=float(auc["UncertaintySampler"]),
-        seconds=float(own.fit_time.sum() + own.query_time.sum()),
-        baseline="random sampling",
-        baseline_score=float(auc["random"]),
-        baseline_seconds=float(base.fit_time.sum() + base.query_time.sum()),
-        figures=(fig,),
     )
 
 
 @register(estimator="RandomSampler", dataset="breast cancer (scikit-learn)")
 def random_sampler(out_dir):
     X, y = _cancer()
-    auc, own, base, seconds, fig = _compare(
+    # RandomSampler is simulate's baseline: its curve is skrep's score here
+    return _compare(
         _margin(),
         "active_random",
         X,
         y,
         out_dir,
         "breast cancer: random vs margin sampling",
+        labels="10-70",
+        versus_random=False,
         initial=10,
         budget=60,
         batch_size=5,
         n_repeats=5,
-    )
-    # RandomSampler is simulate's baseline: its curve is skrep's score here
-    return TourResult(
-        metric=_AUC_METRIC.format("10-70"),
-        score=float(auc["random"]),
-        seconds=float(base.fit_time.sum() + base.query_time.sum()),
-        baseline="margin sampling",
-        baseline_score=float(auc["MarginSampler"]),
-        baseline_seconds=float(own.fit_time.sum() + own.query_time.sum()),
-        figures=(fig,),
     )
 
 
