@@ -9,6 +9,9 @@ import numpy as np
 
 from skrep.utils._compat import _convert_to_numpy, _is_numpy_namespace
 from skrep.utils._compat import get_namespace as _sklearn_get_namespace
+from skrep.utils._compat import (
+    get_namespace_and_device as _sklearn_get_namespace_and_device,
+)
 
 
 def get_namespace(*arrays):
@@ -71,3 +74,64 @@ def to_numpy(array, xp=None):
     if is_numpy_namespace(xp):
         return np.asarray(array)
     return _convert_to_numpy(array, xp=xp)
+
+
+def get_namespace_and_device(*arrays):
+    """Return the namespace, whether it is a non-numpy one, and the device.
+
+    Parameters
+    ----------
+    *arrays : array-like
+        Arrays (``None`` entries are ignored).
+
+    Returns
+    -------
+    xp : module
+        The array namespace (see :func:`get_namespace`).
+    is_array_api : bool
+        True when array-API dispatch is on and the namespace is not numpy:
+        the estimator must then take its array-API path.
+    device : object
+        The device of the arrays (``"cpu"`` for numpy).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skrep.utils._array_api import get_namespace_and_device
+    >>> xp, is_array_api, device = get_namespace_and_device(np.ones(3))
+    >>> is_array_api, device
+    (False, 'cpu')
+    """
+    xp, is_array_api, device = _sklearn_get_namespace_and_device(*arrays)
+    return xp, is_array_api and not is_numpy_namespace(xp), device
+
+
+def to_namespace(array, xp, device, dtype=None):
+    """Copy a host (numpy) array, or a scalar, to namespace ``xp`` on ``device``.
+
+    Parameters
+    ----------
+    array : ndarray or scalar
+        Host data.
+    xp : module
+        The target namespace.
+    device : object
+        The target device.
+    dtype : dtype of ``xp``, default=None
+        The target dtype; the input's when ``None``.
+
+    Returns
+    -------
+    array : array of namespace ``xp``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skrep.utils._array_api import get_namespace, to_namespace
+    >>> xp, _ = get_namespace(np.ones(2))
+    >>> to_namespace(np.arange(3), xp, "cpu")
+    array([0, 1, 2])
+    """
+    if isinstance(array, np.ndarray) and not array.flags.c_contiguous:
+        array = np.ascontiguousarray(array)
+    return xp.asarray(array, dtype=dtype, device=device)

@@ -12,6 +12,7 @@ from sklearn.utils._array_api import (
     get_namespace,
     get_namespace_and_device,
     supported_float_dtypes,
+    yield_namespace_device_dtype_combinations,
 )
 from sklearn.utils._param_validation import (
     Hidden,
@@ -28,6 +29,7 @@ __all__ = [
     "Options",
     "RealNotInt",
     "StrOptions",
+    "_array_api_for_tests",
     "_convert_to_numpy",
     "_is_numpy_namespace",
     "_fit_context",
@@ -36,4 +38,15 @@ __all__ = [
     "get_namespace_and_device",
     "supported_float_dtypes",
     "validate_params",
+    "yield_namespace_device_dtype_combinations",
 ]
+
+
+def _array_api_for_tests(array_namespace, device_name=None, dtype_name=None):
+    """scikit-learn's ``(xp, device)`` for array-API tests; skips when absent.
+
+    Imported on call: ``sklearn.utils._testing`` is a test-time module.
+    """
+    from sklearn.utils._testing import _array_api_for_tests as impl
+
+    return impl(array_namespace, device_name, dtype_name)

@@ -7,11 +7,15 @@ known to fail, each with the reason. Every entry must be justified: an
 estimator that can pass a check must not be excused from it.
 """
 
+import numpy as np
+
 from skrep.utils.discovery import all_estimators
 
 __all__ = [
     "EXPECTED_FAILED_CHECKS",
     "INIT_PARAMS",
+    "array_api_params",
+    "check_array_api_equivalence",
     "estimator_instances",
     "expected_failed_checks",
 ]
@@ -118,3 +122,100 @@ def estimator_instances():
 def expected_failed_checks(estimator):
     """The checks ``estimator`` is known to fail, with the reasons."""
     return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
+
+
+def array_api_params():
+    """The ``(namespace, device, dtype)`` triples the array-API tests run on.
+
+    array-api-strict on its two CPU devices (float64, and float32 on
+    ``device1``, which also catches arrays created on the wrong device), and
+    CuPy, which skips cleanly where no GPU is present.
+
+    Returns
+    -------
+    params : list of tuple
+    """
+    from skrep.utils._compat import yield_namespace_device_dtype_combinations
+
+    return [
+        combination
+        for combination in yield_namespace_device_dtype_combinations()
+        if combination[0] in ("array_api_strict", "cupy")
+    ]
+
+
+def check_array_api_equivalence(
+    estimator,
+    X,
+    y=None,
+    *,
+    array_namespace,
+    device_name=None,
+    dtype_name=None,
+    attributes=(),
+    methods=(),
+    rtol=None,
+    atol=None,
+):
+    """Fit ``estimator`` on numpy and on ``array_namespace``; compare the two.
+
+    Every name in ``attributes`` (fitted attributes) and ``methods`` (called
+    on ``X``) must be an array of the input's namespace, on the input's
+    device, with the input's float dtype, equal to the numpy result within
+    ``rtol``/``atol`` (defaults: 1e-5/1e-8 for float64, 1e-3/1e-4 for
+    float32). Skips (``SkipTest``) when the namespace or device is absent.
+
+    Returns
+    -------
+    estimator_numpy, estimator_xp : fitted estimators
+        For comparisons that need more than equality (subspaces, signs):
+        read the xp estimator's arrays with
+        :func:`skrep.utils._array_api.to_numpy`.
+    """
+    from numpy.testing import assert_allclose
+    from sklearn import clone, config_context
+
+    from skrep.utils._array_api import get_namespace_and_device, to_numpy
+    from skrep.utils._compat import _array_api_for_tests
+
+    xp, device = _array_api_for_tests(array_namespace, device_name, dtype_name)
+    dtype = np.dtype(dtype_name or "float64")
+    if rtol is None:
+        rtol = 1e-3 if dtype == np.float32 else 1e-5
+    if atol is None:
+        atol = 1e-4 if dtype == np.float32 else 1e-8
+    X = np.asarray(X, dtype=dtype)
+    fit_args = (X,) if y is None else (X, y)
+    estimator_numpy = clone(estimator).fit(*fit_args)
+    X_xp = xp.asarray(X, device=device)
+    fit_args_xp = (X_xp,) if y is None else (X_xp, xp.asarray(y, device=device))
+    with config_context(array_api_dispatch=True):
+        estimator_xp = clone(estimator).fit(*fit_args_xp)
+        results = [
+            (
+                f"attribute {name}",
+                getattr(estimator_numpy, name),
+                getattr(estimator_xp, name),
+            )
+            for name in attributes
+        ] + [
+            (
+                f"{name}()",
+                getattr(estimator_numpy, name)(X),
+                getattr(estimator_xp, name)(X_xp),
+            )
+            for name in methods
+        ]
+        for what, expected, got in results:
+            got_xp, _, got_device = get_namespace_and_device(got)
+            assert got_xp.__name__ == xp.__name__, (
+                f"{what} is in namespace {got_xp.__name__}, not {xp.__name__}"
+            )
+            assert str(got_device) == str(device or got_device), (
+                f"{what} is on device {got_device}, not {device}"
+            )
+            got = to_numpy(got, xp)
+            if np.issubdtype(np.asarray(expected).dtype, np.floating):
+                assert got.dtype == dtype, f"{what} has dtype {got.dtype}, not {dtype}"
+            assert_allclose(got, expected, rtol=rtol, atol=atol, err_msg=what)
+    return estimator_numpy, estimator_xp
