@@ -29,6 +29,7 @@ from scipy import linalg
 from scipy.linalg import get_blas_funcs
 from scipy.special import logsumexp
 from scipy.stats import chi2
+from sklearn import get_config
 from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
@@ -40,7 +41,18 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from skrep.utils._compat import Interval, StrOptions, _fit_context
+from skrep.utils._array_api import (
+    get_namespace,
+    get_namespace_and_device,
+    to_namespace,
+    to_numpy,
+)
+from skrep.utils._compat import (
+    Interval,
+    StrOptions,
+    _fit_context,
+    check_same_namespace,
+)
 
 __all__ = ["GaussianMixtureOODDetector"]
 
@@ -49,6 +61,9 @@ __all__ = ["GaussianMixtureOODDetector"]
 _AUTO_P = 0.9973
 # Bytes of working memory per scoring chunk (stays in the CPU caches).
 _CHUNK_BYTES = 2**22
+# Bytes of working memory per scoring chunk on an array-API device (a GPU
+# wants large chunks: fewer kernel launches, and memory stays bounded).
+_DEVICE_CHUNK_BYTES = 2**27
 
 
 def _streamable(estimator):
@@ -265,6 +280,23 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
     the principal directions), which differs slightly from shrinking the
     projected features as Rippel et al. do.
 
+    Array API: fit runs on host, scoring on device. With
+    ``sklearn.set_config(array_api_dispatch=True)`` and CuPy (or any
+    array-API) input, the per-class sufficient statistics of ``fit`` and
+    ``partial_fit`` (means, scatter matrices ``X_c^T X_c`` and the fourth
+    moments: the ``O(n p^2)`` work) are computed on the input's device; the
+    small ``p x p`` problems (shrinkage, subspace eigendecomposition,
+    Cholesky factors), the EM of ``n_components > 1`` (on a host copy of the
+    data) and the logistic regression of known outliers run on host. The
+    fitted arrays (``means_``, ``covariances_``, the whitening matrices...)
+    are then moved to the input's namespace and device, in float64 as for
+    numpy input (``classes_`` stays numpy), and ``score_samples``,
+    ``decision_function``, ``predict`` and ``mahalanobis`` run on the device:
+    one matrix product of ``X - location_`` with the stacked whitening
+    matrices, squared norms, and a log-sum-exp over the components, chunk by
+    chunk in the input's dtype. ``score_to_pvalue`` evaluates the chi-square
+    survival function on host.
+
     References
     ----------
     .. [1] O. Rippel, P. Mertens and D. Merhof, "Modeling the Distribution of
@@ -376,7 +408,9 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             The fitted detector.
         """
         start = time.perf_counter()
-        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        xp, _ = get_namespace(X)
+        X = validate_data(self, X, dtype=[xp.float64, xp.float32])
+        xp, is_array_api, device = get_namespace_and_device(X)
         if X.shape[0] < 2:
             raise ValueError(
                 f"GaussianMixtureOODDetector needs at least 2 samples, got "
@@ -384,7 +418,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             )
         labels, outliers = self._check_y(X, y)
         aggregation = self._resolve_aggregation(outliers is not None)
-        X_in = X if outliers is None else X[~outliers]
+        X_in = X if outliers is None else _take_rows(X, ~outliers, xp, device)
         y_in = labels if outliers is None else labels[~outliers]
         if X_in.shape[0] < 2:
             raise ValueError(
@@ -392,16 +426,25 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
                 f"samples (y != -1), got {X_in.shape[0]} sample."
             )
         self.block_bounds_ = self._block_bounds(X.shape[1])
+        self._edges = tuple(int(v) for v in self.block_bounds_)
         self.classes_ = np.unique(y_in)
         self._fitted_with_y = y is not None
         self._moments = None
         self._merge_moments(X_in, y_in)
         self._log(f"statistics of {len(self.classes_)} classes", start)
-        self._finalize(X_in, y_in)
+        if is_array_api:
+            # EM runs on host (scikit-learn's GaussianMixture); the closed
+            # form only needs the moments.
+            X_host = to_numpy(X_in, xp) if self.n_components > 1 else None
+            self._finalize(X_host, y_in)
+            self._to_device(xp, device)
+        else:
+            self._finalize(X_in, y_in)
         self._log("Gaussian models", start)
         self.combiner_ = None
         if aggregation == "separate" and outliers is not None:
-            self._fit_combiner(X_in, X[outliers])
+            X_out = _take_rows(X, outliers, xp, device) if is_array_api else None
+            self._fit_combiner(X_in, X[outliers] if X_out is None else X_out)
             self._log("logistic regression on the block scores", start)
         self._set_offset(X_in)
         return self
@@ -435,7 +478,9 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         """
         start = time.perf_counter()
         first = not hasattr(self, "_moments") or self._moments is None
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=first)
+        xp, _ = get_namespace(X)
+        X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=first)
+        xp, is_array_api, device = get_namespace_and_device(X)
         labels, outliers = self._check_y(X, y)
         if outliers is not None:
             raise ValueError(
@@ -446,6 +491,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             self._moments = None
             self._resolve_aggregation(False)
             self.block_bounds_ = self._block_bounds(X.shape[1])
+            self._edges = tuple(int(v) for v in self.block_bounds_)
             self._fitted_with_y = y is not None
             self.classes_ = np.unique(labels[:0])
         elif self._fitted_with_y != (y is not None):
@@ -454,7 +500,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
                 "labels in every call or in none."
             )
         if classes is not None:
-            classes = np.unique(column_or_1d(classes))
+            classes = np.unique(column_or_1d(_host_labels(classes)))
             if not np.all(np.isin(np.unique(labels), classes)):
                 raise ValueError(
                     "y has labels that are not in `classes`: "
@@ -462,6 +508,8 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
                 )
         self._merge_moments(X, labels, extra_classes=classes)
         self._finalize(None, None)
+        if is_array_api:
+            self._to_device(xp, device)
         self.combiner_ = None
         self._set_offset(X)
         self._log("partial_fit", start)
@@ -486,7 +534,18 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         scores : ndarray of shape (n_samples,)
             float32 for float32 input, float64 otherwise.
         """
-        X = self._check_X(X)
+        X, xp, is_array_api, device = self._check_X(X, "score_samples")
+        return self._score_validated(X, xp, is_array_api, device)
+
+    def _score_validated(self, X, xp, is_array_api, device):
+        """``score_samples`` of rows that ``_check_X`` has validated."""
+        if is_array_api:
+            state = self._xp_state(xp, device, X.dtype)
+            return self._xp_map(
+                X,
+                xp,
+                lambda Xc: self._xp_aggregate(self._xp_chunk_stats(Xc, state), state),
+            )
         out = np.empty(X.shape[0], dtype=X.dtype)
         state = self._scoring_state(X.dtype)
 
@@ -509,6 +568,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         decision : ndarray of shape (n_samples,)
             ``score_samples(X) - offset_``.
         """
+        check_same_namespace(X, self, attribute="location_", method="decision_function")
         return self.score_samples(X) - self.offset_
 
     def predict(self, X):
@@ -524,7 +584,12 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,)
             +1 for inliers, -1 for outliers.
         """
+        check_same_namespace(X, self, attribute="location_", method="predict")
         decision = self.decision_function(X)
+        xp, is_array_api, device = get_namespace_and_device(decision)
+        if is_array_api:
+            one = xp.ones(decision.shape[0], dtype=xp.int64, device=device)
+            return xp.where(decision < 0, -one, one)
         is_inlier = np.ones(decision.shape[0], dtype=int)
         is_inlier[decision < 0] = -1
         return is_inlier
@@ -544,8 +609,17 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             block (with ``n_components > 1``: to the class's nearest
             component).
         """
-        X = self._check_X(X)
+        X, xp, is_array_api, device = self._check_X(X, "mahalanobis")
         C, M, B = len(self.classes_), self.n_components, len(self._blocks)
+        if is_array_api:
+            state = self._xp_state(xp, device, X.dtype)
+            return self._xp_map(
+                X,
+                xp,
+                lambda Xc: xp.min(
+                    xp.reshape(self._xp_chunk_sq(Xc, state), (-1, C, M, B)), axis=2
+                ),
+            )
         out = np.empty((X.shape[0], C, B), dtype=X.dtype)
         state = self._scoring_state(X.dtype)
 
@@ -574,7 +648,21 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         -------
         pvalues : ndarray of shape (n_samples,)
         """
-        sq = self.mahalanobis(X).astype(np.float64, copy=False)
+        check_same_namespace(X, self, attribute="location_", method="score_to_pvalue")
+        sq = self.mahalanobis(X)
+        xp, is_array_api, device = get_namespace_and_device(sq)
+        if is_array_api:
+            # The squared distances are reduced on device; the chi-square
+            # survival function (scipy) runs on host.
+            dt = _max_float_dtype(xp, device)
+            sq = xp.astype(sq, dt)
+            if self._aggregation == "joint":
+                d2 = xp.min(xp.sum(sq, axis=2), axis=1)
+            else:
+                d2 = xp.sum(xp.min(sq, axis=1), axis=1)
+            p = chi2.sf(to_numpy(d2, xp).astype(np.float64), self.df_)
+            return to_namespace(p, xp, device, dtype=dt)
+        sq = sq.astype(np.float64, copy=False)
         if self._aggregation == "joint":
             d2 = sq.sum(axis=2).min(axis=1)
         else:
@@ -587,14 +675,20 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             elapsed = time.perf_counter() - start
             print(f"[GaussianMixtureOODDetector] {what}: {elapsed:.3f} s")
 
-    def _check_X(self, X):
+    def _check_X(self, X, method):
+        """Validated X, its namespace, whether it is not numpy, its device."""
         check_is_fitted(self)
-        return validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        check_same_namespace(X, self, attribute="location_", method=method)
+        xp, _ = get_namespace(X)
+        X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=False)
+        xp, is_array_api, device = get_namespace_and_device(X)
+        return X, xp, is_array_api, device
 
     def _check_y(self, X, y):
         """Return the labels (zeros without y) and the mask of y == -1 rows."""
         if y is None:
             return np.zeros(X.shape[0], dtype=int), None
+        y = _host_labels(y)  # labels live on host, whatever X's namespace
         y = column_or_1d(check_array(y, ensure_2d=False, dtype=None), warn=True)
         check_consistent_length(X, y)
         outliers = None
@@ -651,9 +745,11 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         Per class: count, mean and, per block, the centred scatter matrix
         ``M2``, the sum of ``||x_b - m_b||^4`` (``Q4``) and of
         ``||x_b - m_b||^2 (x_b - m_b)`` (``T3``), merged with Chan et al.'s
-        pairwise update (its fourth-order extension).
+        pairwise update (its fourth-order extension). With array-API input
+        the chunk's own moments are computed on its device (the ``O(n p^2)``
+        work) and merged on host.
         """
-        bounds = self.block_bounds_
+        bounds = self._edges
         B = len(bounds) - 1
         old = self._moments
         labels = np.unique(y)
@@ -685,30 +781,43 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             for b in range(B):
                 new["M2"][b][idx] = old["M2"][b]
                 new["T3"][b][idx] = old["T3"][b]
-        # Sort the rows by class once: each class is then a contiguous slice.
-        if len(labels) > 1:
+        xp, is_array_api, device = get_namespace_and_device(X)
+        chunk_moments = None
+        if is_array_api:
+            chunk_moments = _xp_class_moments(X, y, labels, bounds, xp, device)
+        elif len(labels) > 1:
+            # Sort the rows by class once: each class is a contiguous slice.
             order = np.argsort(y, kind="stable")
             y_sorted = y[order]
             X_sorted = X[order].astype(np.float64, copy=False)
         else:
             y_sorted, X_sorted = y, X.astype(np.float64, copy=False)
-        starts = np.searchsorted(y_sorted, labels, side="left")
-        stops = np.searchsorted(y_sorted, labels, side="right")
+        if chunk_moments is None:
+            starts = np.searchsorted(y_sorted, labels, side="left")
+            stops = np.searchsorted(y_sorted, labels, side="right")
         for ci in range(len(labels)):
-            rows = X_sorted[starts[ci] : stops[ci]]
-            if rows.shape[0] == 0:
-                continue
-            nB = rows.shape[0]
-            mB = rows.mean(axis=0)
-            Y = rows - mB
+            if chunk_moments is not None:
+                if chunk_moments[ci] is None:
+                    continue
+                nB, mB, block_moments = chunk_moments[ci]
+            else:
+                rows = X_sorted[starts[ci] : stops[ci]]
+                if rows.shape[0] == 0:
+                    continue
+                nB = rows.shape[0]
+                mB = rows.mean(axis=0)
+                Y = rows - mB
             nA, mA = new["n"][ci], new["mean"][ci].copy()
             n = nA + nB
             m = mA + (mB - mA) * (nB / n)
             dA, dB = mA - m, mB - m
             for b, (s, e) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
-                Yb = Y[:, s:e]
-                r = np.einsum("ij,ij->i", Yb, Yb)
-                M2B, Q4B, T3B = Yb.T @ Yb, float(r @ r), r @ Yb
+                if chunk_moments is not None:
+                    M2B, Q4B, T3B = block_moments[b]
+                else:
+                    Yb = Y[:, s:e]
+                    r = np.einsum("ij,ij->i", Yb, Yb)
+                    M2B, Q4B, T3B = Yb.T @ Yb, float(r @ r), r @ Yb
                 M2A, Q4A, T3A = new["M2"][b][ci], new["Q4"][ci, b], new["T3"][b][ci]
                 parts = [(nA, M2A, Q4A, T3A, dA[s:e]), (nB, M2B, Q4B, T3B, dB[s:e])]
                 M2 = np.zeros_like(M2B)
@@ -777,7 +886,9 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         self.location_ = (n_c @ means) / N
         C, M = len(self.classes_), self.n_components
         ctype = self.covariance_type
-        bounds = self.block_bounds_
+        bounds = self._edges
+        # Host arrays (a previous partial_fit may have moved them to a device).
+        self.block_bounds_ = np.asarray(bounds, dtype=np.intp)
         blocks, covariances, shrinkages, components = [], [], [], []
         means_full = np.tile(self.location_, (C, M, 1))
         weights = np.ones((C, M, len(bounds) - 1))
@@ -1098,6 +1209,20 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
 
         feats = []
         for Z in (X_in, X_out):
+            xp, is_array_api, device = get_namespace_and_device(Z)
+            if is_array_api:
+                # Block scores on device; the logistic regression (B features)
+                # is fitted on host.
+                state = self._xp_state(xp, device, Z.dtype)
+                F = self._xp_map(
+                    Z,
+                    xp,
+                    lambda Zc, st=state, xp=xp: xp.max(
+                        self._xp_chunk_stats(Zc, st), axis=1
+                    ),
+                )
+                feats.append(to_numpy(F, xp).astype(np.float64))
+                continue
             state = self._scoring_state(Z.dtype)
             out = np.empty((Z.shape[0], len(self._blocks)))
 
@@ -1117,11 +1242,151 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             self.offset_ = -float(chi2.ppf(_AUTO_P, self.df_))
             return
         q = 1.0 - _AUTO_P if self.contamination == "auto" else self.contamination
-        self.offset_ = float(np.percentile(self.score_samples(X_in), 100.0 * q))
+        # X_in is validated already: scoring it through score_samples would
+        # validate it again and warn that a DataFrame's names are gone.
+        scores = self._score_validated(X_in, *get_namespace_and_device(X_in))
+        if not isinstance(scores, np.ndarray):
+            scores = to_numpy(scores)
+        self.offset_ = float(np.percentile(scores, 100.0 * q))
+
+    # ------------------------------------------ private: array-API scoring
+    def _to_device(self, xp, device):
+        """Move the fitted arrays (host after ``_finalize``) to ``device``.
+
+        Float arrays keep the float64 of the numpy fit (float32 where the
+        device has no float64); the scoring state casts them to the input's
+        dtype. The triangular whitening factors (a CPU TRMM shortcut) are
+        dropped: on device every block is whitened by its stacked ``W``.
+        """
+        dt = _max_float_dtype(xp, device)
+
+        def move(a):
+            if a is None:
+                return None
+            if a.dtype.kind in "iu":
+                return to_namespace(a, xp, device, dtype=xp.int64)
+            return to_namespace(a, xp, device, dtype=dt)
+
+        for name in (
+            "class_count_",
+            "location_",
+            "means_",
+            "weights_",
+            "shrinkage_",
+            "block_bounds_",
+        ):
+            setattr(self, name, move(getattr(self, name)))
+        self.covariances_ = [move(c) for c in self.covariances_]
+        self.subspace_components_ = [move(c) for c in self.subspace_components_]
+        blocks = []
+        for blk in self._blocks:
+            moved = {
+                key: (move(val) if isinstance(val, np.ndarray) and key != "UT" else val)
+                for key, val in blk.items()
+            }
+            if "UT" in moved:
+                moved["UT"] = None
+            blocks.append(moved)
+        self._blocks = blocks
+
+    def _xp_state(self, xp, device, dt):
+        """Scoring parameters on device, cast to the input's dtype."""
+
+        def cast(a):
+            return None if a is None else xp.astype(a, dt)
+
+        blocks = [
+            {
+                key: (
+                    val
+                    if val is None or isinstance(val, (numbers.Number, str))
+                    else cast(val)
+                )
+                for key, val in blk.items()
+            }
+            for blk in self._blocks
+        ]
+        state = {"blocks": blocks, "loc": cast(self.location_), "dt": dt, "xp": xp}
+        if self.n_components > 1:
+            const = [blk["k"] * np.log(2 * np.pi) for blk in self._blocks]
+            const = to_namespace(np.asarray(const), xp, device, dtype=dt)
+            half_logdet = xp.stack(
+                [cast(blk["half_logdet"]) for blk in self._blocks], axis=1
+            )
+            state["offset"] = -0.5 * const[None, :] - half_logdet  # (G, B)
+            state["logw"] = xp.log(cast(self.weights_))  # (C, M, B)
+        if getattr(self, "combiner_", None) is not None:
+            scaler, lr = self.combiner_[0], self.combiner_[-1]
+            state["combiner"] = tuple(
+                to_namespace(np.asarray(a, dtype=np.float64), xp, device, dtype=dt)
+                for a in (scaler.mean_, scaler.scale_, lr.coef_[0], lr.intercept_)
+            )
+        return state
+
+    def _xp_map(self, X, xp, func):
+        """``func`` on chunks of rows of X, on its device; results stacked."""
+        n = X.shape[0]
+        width = self.n_features_in_
+        for blk in self._blocks:
+            if blk["kind"] == "dense":
+                cols = blk["W"].shape[1]
+                width += 3 * cols if blk["per"] == 1 else cols + blk["nu"].shape[0]
+            else:
+                width += 2 * blk["k"] + 3 * blk["iv"].shape[0]
+        width += 4 * len(self.classes_) * self.n_components * len(self._blocks)
+        itemsize = 4 if X.dtype == xp.float32 else 8
+        step = max(_DEVICE_CHUNK_BYTES // (itemsize * width), 64)
+        if n <= step:
+            return func(X)
+        parts = [
+            func(X[start : min(start + step, n), ...]) for start in range(0, n, step)
+        ]
+        return xp.concat(parts, axis=0)
+
+    def _xp_chunk_sq(self, Xc, state):
+        """Squared distances of a chunk to every Gaussian: (chunk, C*M, B)."""
+        xp = state["xp"]
+        Xc = Xc - state["loc"]
+        edges = self._edges
+        blocks = state["blocks"]
+        if len(blocks) == 1:
+            sq = _xp_block_sq_distances(Xc, blocks[0], xp)[:, :, None]
+        else:
+            sq = xp.stack(
+                [
+                    _xp_block_sq_distances(Xc[:, edges[b] : edges[b + 1]], blk, xp)
+                    for b, blk in enumerate(blocks)
+                ],
+                axis=2,
+            )
+        return xp.clip(sq, min=0)
+
+    def _xp_chunk_stats(self, Xc, state):
+        """Per-class, per-block statistics of a chunk, on device: (chunk, C, B)."""
+        xp = state["xp"]
+        sq = self._xp_chunk_sq(Xc, state)
+        if self.n_components == 1:
+            return -sq
+        C, M, B = len(self.classes_), self.n_components, len(self._blocks)
+        logp = -0.5 * sq + state["offset"][None, :, :]
+        logp = xp.reshape(logp, (-1, C, M, B)) + state["logw"][None, ...]
+        return _xp_logsumexp(logp, 2, xp)
+
+    def _xp_aggregate(self, stats, state):
+        """Combine per-class, per-block statistics into one score per row."""
+        xp = state["xp"]
+        if self._aggregation == "joint":
+            return xp.max(xp.sum(stats, axis=2), axis=1)
+        per_block = xp.max(stats, axis=1)
+        if "combiner" in state:
+            mean, scale, coef, intercept = state["combiner"]
+            return ((per_block - mean) / scale) @ coef + intercept
+        return xp.sum(per_block, axis=1)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
+        tags.array_api_support = True
         return tags
 
 
@@ -1168,3 +1433,101 @@ def _block_sq_distances(Xb, blk):
     out -= 2.0 * (P @ blk["mu_iv"].T)
     out += blk["const"][None, :]
     return out
+
+
+# ------------------------------------------------------- array-API helpers
+def _host_labels(y):
+    """Labels as a host array: y may be in another namespace than X."""
+    if (
+        get_config()["array_api_dispatch"]
+        and hasattr(y, "__array_namespace__")
+        and not isinstance(y, np.ndarray)
+    ):
+        return to_numpy(y)
+    return y
+
+
+def _max_float_dtype(xp, device):
+    """float64 where the device has it (CuPy, array-api-strict), else float32."""
+    try:
+        xp.zeros(1, dtype=xp.float64, device=device)
+    except (TypeError, ValueError, RuntimeError):  # pragma: no cover (MPS)
+        return xp.float32
+    return xp.float64
+
+
+def _take_rows(X, mask, xp, device):
+    """Rows of X (any namespace) where the host boolean ``mask`` is True."""
+    idx = np.flatnonzero(mask)
+    if idx.size == X.shape[0]:
+        return X
+    return xp.take(X, to_namespace(idx, xp, device, dtype=xp.int64), axis=0)
+
+
+def _xp_class_moments(X, y, labels, bounds, xp, device):
+    """One chunk's per-class moments, computed on X's device.
+
+    For each label: None when absent from the chunk, else ``(n, mean,
+    [(M2, Q4, T3) per block])`` as host float64 arrays (small: ``p`` and
+    ``p_b x p_b``), in the numpy path's order and definitions.
+    """
+    dt = _max_float_dtype(xp, device)
+    out = []
+    for label in labels:
+        mask = y == label
+        if not np.any(mask):
+            out.append(None)
+            continue
+        rows = xp.astype(_take_rows(X, mask, xp, device), dt)
+        mean = xp.mean(rows, axis=0)
+        Y = rows - mean
+        per_block = []
+        for s, e in zip(bounds[:-1], bounds[1:], strict=True):
+            Yb = Y[:, s:e]
+            r = xp.sum(Yb * Yb, axis=1)
+            per_block.append(
+                (
+                    to_numpy(Yb.T @ Yb, xp).astype(np.float64),
+                    float(xp.sum(r * r)),
+                    to_numpy(r @ Yb, xp).astype(np.float64),
+                )
+            )
+        out.append((rows.shape[0], to_numpy(mean, xp).astype(np.float64), per_block))
+    return out
+
+
+def _xp_block_sq_distances(Xb, blk, xp):
+    """Squared distances of centred rows Xb (n, d_b) to a block's Gaussians.
+
+    The array-API form of :func:`_block_sq_distances`: one product with the
+    stacked whitening matrices, then squared norms, all on Xb's device.
+    """
+    k = blk["k"]
+    if blk["kind"] == "dense":
+        nu = blk["nu"]
+        per = blk["per"]
+        Z = Xb @ blk["W"]  # (n, n_groups * k)
+        if per == 1:
+            # One whitening per Gaussian: ||z_g - nu_g||^2.
+            D = xp.reshape(Z, (Z.shape[0], nu.shape[0], k)) - nu[None, :, :]
+            return xp.sum(D * D, axis=2)
+        parts = []
+        for g in range(blk["n_groups"]):
+            Zg = Z[:, g * k : (g + 1) * k]
+            members = slice(g * per, (g + 1) * per)
+            cross = -2.0 * (Zg @ nu[members, :].T)
+            cross = cross + xp.sum(Zg * Zg, axis=1)[:, None]
+            parts.append(cross + blk["nu_sq"][members][None, :])
+        return parts[0] if len(parts) == 1 else xp.concat(parts, axis=1)
+    P = Xb if blk["V"] is None else Xb @ blk["V"]
+    out = (P * P) @ blk["iv"].T
+    out = out - 2.0 * (P @ blk["mu_iv"].T)
+    return out + blk["const"][None, :]
+
+
+def _xp_logsumexp(a, axis, xp):
+    """``log(sum(exp(a), axis))`` on device, stable."""
+    m = xp.max(a, axis=axis, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+    total = xp.sum(xp.exp(a - m), axis=axis, keepdims=True)
+    return xp.squeeze(xp.log(total) + m, axis=axis)

@@ -8,6 +8,7 @@ from sklearn.base import _fit_context
 from sklearn.utils._array_api import (
     _convert_to_numpy,
     _is_numpy_namespace,
+    check_same_namespace,
     device,
     get_namespace,
     get_namespace_and_device,
@@ -33,6 +34,7 @@ __all__ = [
     "_convert_to_numpy",
     "_is_numpy_namespace",
     "_fit_context",
+    "check_same_namespace",
     "device",
     "get_namespace",
     "get_namespace_and_device",

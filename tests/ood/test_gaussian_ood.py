@@ -431,3 +431,17 @@ def test_string_labels_pickle_and_verbose(capsys):
     assert "Gaussian models" in capsys.readouterr().out
     again = pickle.loads(pickle.dumps(det))
     assert_array_equal(again.score_samples(X), det.score_samples(X))
+
+
+def test_dataframe_fit_with_float_contamination_does_not_warn():
+    # The offset is the quantile of the training scores: scoring the
+    # validated array again must not warn that the DataFrame's names are gone.
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.standard_normal((200, 3)), columns=list("abc"))
+    y = np.repeat([0, 1], 100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        detector = GaussianMixtureOODDetector(contamination=0.1).fit(X, y)
+        detector.partial_fit(X, y)
+    assert np.mean(detector.predict(X) == -1) == pytest.approx(0.1, abs=0.01)
