@@ -33,7 +33,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skrep.utils._compat import Interval, StrOptions, _fit_context
+from skrep.utils._array_api import get_namespace_and_device, to_namespace, to_numpy
+from skrep.utils._compat import (
+    Interval,
+    StrOptions,
+    _fit_context,
+    check_same_namespace,
+    supported_float_dtypes,
+)
 from skrep.utils.extmath import flip_signs, orthonormalize
 from skrep.utils.validation import check_n_components
 
@@ -110,6 +117,153 @@ class _NystroemGram:
         self.z_mean = Z.mean(axis=0)
         Z -= self.z_mean
         self.Z = Z
+
+    def __call__(self, V):
+        return self.Z @ (self.Z.T @ V)
+
+
+class _XpKernel:
+    """The kernel ``k(A, B)`` on arrays of namespace ``xp`` (array-API path).
+
+    Written with ``xp`` alone, as scikit-learn computes it: squared distances
+    by a matrix product (``|a|^2 + |b|^2 - 2 a.b``, clipped at zero, with a
+    zero diagonal when ``A is B``), L1 distances in row chunks of at most
+    ``working_memory``. A callable kernel (a Python function of two rows)
+    cannot run on the device: its blocks are evaluated on host and copied
+    back.
+    """
+
+    def __init__(self, estimator, xp, device, dtype):
+        self.estimator = estimator
+        self.xp = xp
+        self.device = device
+        self.dtype = dtype
+
+    def __call__(self, A, B):
+        est, xp = self.estimator, self.xp
+        kernel = est.kernel
+        if callable(kernel):
+            K = est._kernel(to_numpy(A, xp), to_numpy(B, xp))
+            return to_namespace(K, xp, self.device, dtype=self.dtype)
+        if kernel == "rbf":
+            return xp.exp(-est.gamma_ * self._squared_distances(A, B))
+        if kernel == "laplacian":
+            return xp.exp(-est.gamma_ * self._l1_distances(A, B))
+        if kernel == "cosine":
+            K = self._normalize(A) @ self._normalize(B).T
+            return K
+        K = A @ B.T
+        if kernel == "linear":
+            return K
+        K = est.gamma_ * K + est.coef0
+        if kernel == "sigmoid":
+            return xp.tanh(K)
+        return K**est.degree  # poly, polynomial
+
+    def _squared_distances(self, A, B):
+        xp = self.xp
+        a = xp.sum(A * A, axis=1)
+        b = a if B is A else xp.sum(B * B, axis=1)
+        D = -2 * (A @ B.T) + a[:, None] + b[None, :]
+        D = xp.clip(D, min=0.0)
+        if B is A:
+            diagonal = xp.eye(A.shape[0], dtype=xp.bool, device=self.device)
+            D = xp.where(diagonal, xp.zeros_like(D), D)
+        return D
+
+    def _l1_distances(self, A, B):
+        xp = self.xp
+        budget = get_config()["working_memory"] * 2**20
+        rows = max(1, int(budget // (8 * max(1, B.shape[0] * B.shape[1]))))
+        n = A.shape[0]
+        parts = []
+        for start in range(0, n, rows):
+            diff = A[start : min(n, start + rows), None, :] - B[None, :, :]
+            parts.append(xp.sum(xp.abs(diff), axis=2))
+        return parts[0] if len(parts) == 1 else xp.concat(parts, axis=0)
+
+    def _normalize(self, A):
+        xp = self.xp
+        norms = xp.linalg.vector_norm(A, axis=1, keepdims=True)
+        small = norms < 10 * xp.finfo(A.dtype).eps
+        return A / xp.where(small, xp.ones_like(norms), norms)
+
+
+class _CentredGramXp:
+    """:class:`_CentredGram` on arrays of namespace ``xp`` (array-API path)."""
+
+    def __init__(self, kernel, X, xp, device, *, precomputed=False):
+        self.kernel = kernel
+        self.X = X
+        self.xp = xp
+        self.device = device
+        self.dtype = X.dtype
+        n = X.shape[0]
+        budget = get_config()["working_memory"] * 2**20
+        self.block = max(1, int(budget // (8 * n * 2)))
+        if precomputed:
+            K = X
+        elif 8 * n * n <= budget:
+            K = kernel(X, X)
+        else:
+            K = None
+        if K is not None:
+            self.col_mean = xp.mean(K, axis=0)
+            self.mean = float(xp.mean(self.col_mean))
+            K = K - self.col_mean[:, None]
+            K -= self.col_mean[None, :]
+            K += self.mean
+            self.K = K
+        else:
+            self.K = None
+            ones = xp.ones((n, 1), dtype=X.dtype, device=device)
+            self.col_mean = self._raw_product(ones)[:, 0] / n
+            self.mean = float(xp.mean(self.col_mean))
+
+    def _raw_product(self, V):
+        xp, X = self.xp, self.X
+        n = X.shape[0]
+        out = xp.empty((n, V.shape[1]), dtype=V.dtype, device=self.device)
+        for start in range(0, n, self.block):
+            stop = min(n, start + self.block)
+            out[start:stop, :] = self.kernel(X[start:stop, :], X) @ V
+        return out
+
+    def __call__(self, V):
+        """Return ``C K C @ V``."""
+        if self.K is not None:
+            return self.K @ V
+        V = V - self.xp.mean(V, axis=0)
+        return self._raw_product(V) - self.col_mean @ V
+
+
+class _NystroemGramXp:
+    """:class:`_NystroemGram` on arrays of namespace ``xp`` (array-API path).
+
+    The landmarks are drawn on host with the same random sequence as the
+    NumPy path.
+    """
+
+    def __init__(self, kernel, X, n_landmarks, rng, xp, device):
+        self.device = device
+        self.dtype = X.dtype
+        n = X.shape[0]
+        m = min(n_landmarks, n)
+        landmarks = np.sort(rng.choice(n, size=m, replace=False))
+        self.landmarks = to_namespace(landmarks, xp, device, dtype=xp.int64)
+        L = xp.take(X, self.landmarks, axis=0)
+        w, U = xp.linalg.eigh(kernel(L, L))
+        w_host = to_numpy(w, xp)
+        keep = np.flatnonzero(w_host > max(w_host.max(), 0.0) * 1e-10)
+        keep = to_namespace(keep, xp, device, dtype=xp.int64)
+        self.map = xp.take(U, keep, axis=1) / xp.sqrt(xp.take(w, keep))
+        Z = xp.empty((n, self.map.shape[1]), dtype=X.dtype, device=device)
+        block = max(1, int(get_config()["working_memory"] * 2**20 // (8 * m * 2)))
+        for start in range(0, n, block):
+            stop = min(n, start + block)
+            Z[start:stop, :] = kernel(X[start:stop, :], L) @ self.map
+        self.z_mean = xp.mean(Z, axis=0)
+        self.Z = Z - self.z_mean
 
     def __call__(self, V):
         return self.Z @ (self.Z.T @ V)
@@ -224,6 +378,23 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     sklearn.decomposition.KernelPCA : Kernel PCA by a full or ARPACK
         eigendecomposition of the materialised Gram matrix.
 
+    Notes
+    -----
+    Array API: with ``sklearn.set_config(array_api_dispatch=True)`` and CuPy
+    (or other array-API) input, :meth:`fit`, :meth:`transform` and
+    :meth:`inverse_transform` run on the input's device: the kernels (squared
+    distances by a matrix product), the row-blocked products with the centred
+    Gram matrix, the block Krylov and DCA iterations (Cholesky QR, with
+    ``xp.linalg.qr`` as fallback), the Nystroem map and the kernel ridge
+    pre-image. Only the s x s and b x b eigenproblems, Cholesky factors and
+    Newton steps, and the convergence scalars go to host; random draws are
+    made on host with the NumPy path's sequence, so both paths give the same
+    result. The arithmetic is in the device's widest float (float64 where it
+    exists), as on the NumPy path: fitted arrays are float64 and
+    :meth:`transform` returns the input's dtype. A callable kernel (a Python
+    function of two rows cannot run on the device) is evaluated on host, block
+    by block, and copied back.
+
     References
     ----------
     .. [1] F. Tonin, A. Lambert, P. Patrinos and J. A. K. Suykens, "Extending
@@ -334,7 +505,9 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             )
         if precomputed and self.fit_inverse_transform:
             raise ValueError("Cannot fit_inverse_transform with a precomputed kernel.")
-        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        xp, is_array_api, device = get_namespace_and_device(X)
+        dtypes = [xp.float64, xp.float32] if is_array_api else [np.float64, np.float32]
+        X = validate_data(self, X, dtype=dtypes)
         if precomputed and X.shape[0] != X.shape[1]:
             raise ValueError(
                 f'kernel="precomputed" needs a square kernel matrix, got {X.shape}.'
@@ -346,6 +519,8 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             )
         check_n_components(self.n_components, X, limit="n_samples")
         self.gamma_ = 1.0 / X.shape[1] if self.gamma is None else float(self.gamma)
+        if is_array_api:
+            return self._fit_array_api(X, xp, device, precomputed)
         rng = check_random_state(self.random_state)
         X64 = np.asarray(X, dtype=np.float64)
 
@@ -593,6 +768,13 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             evaluated at the ``n_support_`` support points.
         """
         check_is_fitted(self)
+        check_same_namespace(X, self, attribute="dual_coef_", method="transform")
+        xp, is_array_api, device = get_namespace_and_device(X)
+        if is_array_api:
+            X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=False)
+            dtype = supported_float_dtypes(xp, device)[0]
+            scores = self._scores_array_api(xp.astype(X, dtype), xp, device)
+            return xp.astype(scores, X.dtype)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         scores = self._scores(np.asarray(X, dtype=np.float64))
         return scores.astype(X.dtype, copy=False)
@@ -619,9 +801,265 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             Approximate pre-images.
         """
         check_is_fitted(self)
+        check_same_namespace(
+            X, self, attribute="_inverse_coef", method="inverse_transform"
+        )
+        xp, is_array_api, device = get_namespace_and_device(X)
+        if is_array_api:
+            dtype = supported_float_dtypes(xp, device)[0]
+            kernel = _XpKernel(self, xp, device, dtype)
+            return kernel(xp.astype(X, dtype), self._inverse_Z) @ self._inverse_coef
         X = np.asarray(X, dtype=np.float64)
         K = self._kernel(X, self._inverse_Z)
         return K @ self._inverse_coef
+
+    # -- Array-API path (CuPy, ...): the same algorithm written with ``xp``;
+    # only s x s / b x b matrices and scalars go to host. --------------------
+
+    def _fit_array_api(self, X, xp, device, precomputed):
+        """:meth:`fit` on arrays of namespace ``xp`` (see the class Notes)."""
+        n = X.shape[0]
+        dtype = supported_float_dtypes(xp, device)[0]
+        rng = check_random_state(self.random_state)
+        Xw = xp.astype(X, dtype)
+        kernel = _XpKernel(self, xp, device, dtype)
+
+        if self.solver == "nystroem":
+            gram = _NystroemGramXp(kernel, Xw, self.n_landmarks, rng, xp, device)
+            trace = float(xp.sum(gram.Z * gram.Z))
+        else:
+            gram = _CentredGramXp(kernel, Xw, xp, device, precomputed=precomputed)
+            trace = self._centred_trace_array_api(gram, Xw, xp)
+        s = self.n_components
+        start = time.perf_counter()
+
+        if self.solver == "gradient":
+            H = rng.standard_normal((n, s))
+            H -= H.mean(axis=0)
+            H = to_namespace(H, xp, device, dtype=dtype)
+            n_iter = 0
+        else:
+            V, GV, lam, n_iter = self._block_krylov_array_api(gram, n, s, rng, xp)
+            root = to_namespace(np.sqrt(np.maximum(lam, 0.0)), xp, device, dtype)
+            H, GH = V * root, GV * root
+        if self.loss != "squared" or self.solver == "gradient":
+            H, GH, dca_iter = self._dca_array_api(gram, H, start, xp)
+            n_iter += dca_iter
+        self.n_iter_ = n_iter
+        self._set_components_array_api(H, GH, trace, xp, device)
+
+        if self.solver == "nystroem":
+            self.X_fit_ = xp.astype(xp.take(Xw, gram.landmarks, axis=0), X.dtype)
+            self._nystroem_map = gram.map
+            self._nystroem_mean = gram.z_mean
+            self._nystroem_coef = gram.Z.T @ self.dual_coef_
+            self.support_ = xp.arange(n, dtype=xp.int64, device=device)
+            self.n_support_ = n
+            del gram.Z
+        else:
+            rows = xp.linalg.vector_norm(self.dual_coef_, axis=1)
+            self.support_ = xp.astype(xp.nonzero(rows > 0)[0], xp.int64)
+            self.n_support_ = int(self.support_.shape[0])
+            coef = self.dual_coef_
+            self._coef_sum = xp.sum(coef, axis=0)
+            self._offset = -(gram.col_mean @ coef) + gram.mean * self._coef_sum
+            self._full_support = self.n_support_ == n
+            self.dual_coef_ = xp.take(coef, self.support_, axis=0)
+            self.X_fit_ = X if precomputed else xp.take(X, self.support_, axis=0)
+
+        if self.fit_inverse_transform:
+            Z = self.transform(Xw)
+            K = kernel(Z, Z) + self.alpha * xp.eye(n, dtype=dtype, device=device)
+            self._inverse_coef = xp.linalg.solve(K, Xw)
+            self._inverse_Z = Z
+        return self
+
+    def _centred_trace_array_api(self, gram, X, xp):
+        if gram.K is not None:
+            return float(xp.linalg.trace(gram.K))
+        if callable(self.kernel):
+            return self._centred_trace(gram, to_numpy(X, xp), False)
+        sq_norms = xp.sum(X * X, axis=1)
+        if self.kernel in {"rbf", "laplacian", "cosine"}:
+            total = float(X.shape[0])
+        elif self.kernel == "linear":
+            total = float(xp.sum(sq_norms))
+        elif self.kernel in {"poly", "polynomial"}:
+            total = float(xp.sum((self.gamma_ * sq_norms + self.coef0) ** self.degree))
+        else:  # sigmoid
+            total = float(xp.sum(xp.tanh(self.gamma_ * sq_norms + self.coef0)))
+        return total - X.shape[0] * gram.mean
+
+    def _block_krylov_array_api(self, gram, n, s, rng, xp):
+        """:meth:`_block_krylov` with ``xp``; returns the eigenvalues on host."""
+        device, dtype = gram.device, gram.dtype
+        b = s + 2
+        if n <= max(4 * b, 300):
+            G = gram(xp.eye(n, dtype=dtype, device=device))
+            w, V = xp.linalg.eigh((G + G.T) / 2)
+            w = to_numpy(w, xp)
+            top = np.argsort(w)[::-1][:s]
+            V = xp.take(V, to_namespace(top, xp, device, dtype=xp.int64), axis=1)
+            return V, G @ V, w[top], 1
+        max_depth = depth = min(12, n // b)
+        target = max(self.tol, 1e-13)
+        previous = 1.0
+        Q = to_namespace(rng.standard_normal((n, b)), xp, device, dtype=dtype)
+        Q = _orthonormalize_xp(Q, xp, device)
+        for it in range(1, self.max_iter + 1):
+            basis, images = [Q], []
+            for level in range(depth):
+                Y = gram(basis[-1])
+                images.append(Y)
+                if level < depth - 1:
+                    against = xp.concat(basis, axis=1)
+                    basis.append(_orthonormalize_xp(Y, xp, device, against=against))
+            W = xp.concat(basis, axis=1)
+            GW = xp.concat(images, axis=1)
+            T = to_numpy(W.T @ GW, xp)
+            w, U = linalg.eigh((T + T.T) / 2)
+            top = np.argsort(w)[::-1][:b]
+            w, U = w[top], U[:, top]
+            U = to_namespace(U, xp, device, dtype=dtype)
+            Q, GQ = W @ U, GW @ U
+            w_s = to_namespace(w[:s], xp, device, dtype=dtype)
+            residual = to_numpy(
+                xp.linalg.vector_norm(GQ[:, :s] - Q[:, :s] * w_s, axis=0), xp
+            )
+            scale = max(abs(w[0]), np.finfo(float).tiny)
+            if self.verbose:
+                print(
+                    f"[DualKernelPCA] Krylov restart {it}: max residual "
+                    f"{residual.max() / scale:.3e}"
+                )
+            relative = residual.max() / scale
+            if relative <= target:
+                break
+            rate = (relative / previous) ** (1.0 / depth)
+            previous = relative
+            if 0 < rate < 1:
+                needed = np.log(target / relative) / np.log(rate)
+                depth = int(min(max_depth, max(2, np.ceil(needed) + 1)))
+            else:
+                depth = max_depth
+            Q = _orthonormalize_xp(Q, xp, device)
+        else:
+            warnings.warn(
+                f"Block Krylov did not converge in max_iter={self.max_iter} "
+                "restarts; increase max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return Q[:, :s], GQ[:, :s], w[:s], it
+
+    def _dca_array_api(self, gram, H, start, xp):
+        """:meth:`_dca` with ``xp``; the s x s ``(H^T G H)^(-1/2)`` on host."""
+        device, dtype = gram.device, H.dtype
+        if self.loss == "squared":
+            radius = 0.0
+        elif self.loss_param != "auto":
+            radius = float(self.loss_param)
+        else:  # the median row norm, as np.median takes it
+            norms = xp.sort(xp.linalg.vector_norm(H, axis=1))
+            half = norms.shape[0] // 2
+            if norms.shape[0] % 2:
+                radius = float(norms[half])
+            else:
+                radius = (float(norms[half - 1]) + float(norms[half])) / 2
+        self._loss_radius_ = radius
+        H = self._prox_array_api(H, radius, xp, device)
+        previous = np.inf
+        for it in range(1, self.max_iter + 1):
+            GH = gram(H)
+            root, sqrt_sum = _inverse_sqrt(to_numpy(H.T @ GH, xp))
+            objective = self._conjugate_array_api(H, radius, xp) - sqrt_sum
+            if self.verbose:
+                print(
+                    f"[DualKernelPCA] DCA iteration {it}: objective {objective:.8g}, "
+                    f"{time.perf_counter() - start:.2f} s"
+                )
+            if previous - objective <= self.tol * abs(objective):
+                break
+            previous = objective
+            root = to_namespace(root, xp, device, dtype=dtype)
+            H = self._prox_array_api(GH @ root, radius, xp, device)
+            if not bool(xp.any(H != 0)):
+                raise ValueError(
+                    f"The epsilon-insensitive threshold {radius:.4g} "
+                    f"(loss_param={self.loss_param!r}) zeroes every dual row; "
+                    "use a smaller loss_param."
+                )
+        else:
+            warnings.warn(
+                f"The DCA iterations did not converge in max_iter={self.max_iter}; "
+                "increase max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+            GH = gram(H)
+        self.objective_ = objective
+        return H, GH, it
+
+    def _conjugate_array_api(self, H, radius, xp):
+        value = 0.5 * float(xp.sum(H * H))
+        if self.loss == "epsilon_insensitive":
+            value += radius * float(xp.sum(xp.linalg.vector_norm(H, axis=1)))
+        return value
+
+    def _prox_array_api(self, Y, radius, xp, device):
+        if self.loss == "squared":
+            return Y
+        if self.loss == "huber":
+            norms = xp.linalg.vector_norm(Y, axis=1, keepdims=True)
+            floor = max(1e-300, float(xp.finfo(Y.dtype).smallest_normal))
+            return Y * xp.clip(radius / xp.clip(norms, min=floor), max=1.0)
+        return _centred_block_soft_threshold_xp(Y, radius, xp, device)
+
+    def _set_components_array_api(self, H, GH, trace, xp, device):
+        """:meth:`_set_components` with ``xp``; the s x s rotation on host."""
+        dtype = H.dtype
+        M = to_numpy(H.T @ GH, xp)
+        w, U = linalg.eigh((M + M.T) / 2)
+        order = np.argsort(w)[::-1]
+        w, U = w[order], U[:, order]
+        keep = w > w[0] * 1e-12 if w[0] > 0 else np.zeros_like(w, dtype=bool)
+        U = to_namespace(U, xp, device, dtype=dtype)
+        H, GH, w = H @ U, GH @ U, np.where(keep, w, 1.0)
+        squares = to_numpy(xp.sum(GH * GH, axis=0), xp)
+        variance = np.where(keep, squares / w, 0.0)
+        order = np.argsort(variance)[::-1]
+        w, variance = w[order], variance[order]
+        H = xp.take(H, to_namespace(order, xp, device, dtype=xp.int64), axis=1)
+        coef = H / to_namespace(np.sqrt(w), xp, device, dtype=dtype)
+        # flip_signs: the largest-magnitude entry of each component positive.
+        largest = xp.argmax(xp.abs(coef), axis=0)
+        signs = np.sign(np.diag(to_numpy(xp.take(coef, largest, axis=0), xp)))
+        signs[signs == 0] = 1
+        coef = coef * to_namespace(signs, xp, device, dtype=dtype)
+        ratio = variance / trace if trace > 0 else variance
+        self.eigenvalues_ = to_namespace(variance, xp, device, dtype=dtype)
+        self.explained_variance_ratio_ = to_namespace(ratio, xp, device, dtype=dtype)
+        norms = xp.linalg.vector_norm(coef, axis=0)
+        self.eigenvectors_ = coef / xp.where(norms > 0, norms, xp.ones_like(norms))
+        self.dual_coef_ = coef
+        if self.loss == "squared" and self.solver != "gradient":
+            self.objective_ = -0.5 * float(variance.sum())
+
+    def _scores_array_api(self, X, xp, device):
+        """:meth:`_scores` with ``xp`` (``X`` in the working dtype)."""
+        if self.solver == "nystroem":
+            kernel = _XpKernel(self, xp, device, X.dtype)
+            L = xp.astype(self.X_fit_, X.dtype)
+            Z = kernel(X, L) @ self._nystroem_map - self._nystroem_mean
+            return Z @ self._nystroem_coef
+        if self.kernel == "precomputed":
+            K = xp.take(X, self.support_, axis=1)
+            kbar = xp.mean(X, axis=1, keepdims=True)
+        else:
+            kernel = _XpKernel(self, xp, device, X.dtype)
+            K = kernel(X, xp.astype(self.X_fit_, X.dtype))
+            kbar = xp.mean(K, axis=1, keepdims=True) if self._full_support else 0.0
+        return K @ self.dual_coef_ - kbar * self._coef_sum + self._offset
 
     @property
     def _n_features_out(self):
@@ -631,6 +1069,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         tags = super().__sklearn_tags__()
         tags.input_tags.pairwise = self.kernel == "precomputed"
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.array_api_support = True
         return tags
 
 
@@ -670,4 +1109,65 @@ def _centred_block_soft_threshold(Y, eps, n_newton=50):
             np.sum(1.0 - eps / na) * np.eye(Y.shape[1]) + (Ra.T * (eps / na**3)) @ Ra
         )
         mu = mu + linalg.solve(hessian, grad, assume_a="pos")
+    return rows(mu)[0]
+
+
+def _orthonormalize_xp(A, xp, device, against=None):
+    """:func:`skrep.utils.extmath.orthonormalize` with ``xp``.
+
+    Cholesky QR twice, with the small Cholesky factor computed on host, and
+    ``xp.linalg.qr`` where ``A`` is too ill-conditioned for it.
+    """
+    if against is not None:
+        for _ in range(2):
+            A = A - against @ (against.T @ A)
+    Q, R = A, None
+    try:
+        for _ in range(2):
+            R = linalg.cholesky(to_numpy(Q.T @ Q, xp), lower=False, check_finite=False)
+            diag = np.abs(np.diag(R))
+            if diag.min(initial=np.inf) <= 1e-6 * diag.max(initial=0.0):
+                raise linalg.LinAlgError("too ill-conditioned for Cholesky QR")
+            inverse = linalg.solve_triangular(R, np.eye(R.shape[0]), check_finite=False)
+            Q = Q @ to_namespace(inverse, xp, device, dtype=A.dtype)
+    except linalg.LinAlgError:
+        R = None
+    if R is not None and np.all(np.isfinite(R)):
+        if np.abs(R - np.eye(R.shape[0])).max() < 1e-10:
+            return Q
+    if against is None:
+        return xp.linalg.qr(A)[0]
+    full = xp.linalg.qr(xp.concat([against, A], axis=1))[0]
+    return full[:, against.shape[1] :]
+
+
+def _centred_block_soft_threshold_xp(Y, eps, xp, device, n_newton=50):
+    """:func:`_centred_block_soft_threshold` with ``xp``; Newton steps on host."""
+    dtype = Y.dtype
+    s = Y.shape[1]
+    floor = max(1e-300, float(xp.finfo(dtype).smallest_normal))
+    mu = xp.zeros(s, dtype=dtype, device=device)
+    size = max(1.0, float(xp.sum(xp.abs(Y))))
+
+    def rows(mu):
+        R = Y - mu
+        norms = xp.linalg.vector_norm(R, axis=1, keepdims=True)
+        shrink = xp.clip(1.0 - eps / xp.clip(norms, min=floor), min=0.0)
+        return R * shrink, R, norms[:, 0]
+
+    for _ in range(n_newton):
+        out, R, norms = rows(mu)
+        grad = to_numpy(xp.sum(out, axis=0), xp)
+        if np.linalg.norm(grad) <= 1e-12 * size:
+            break
+        active = norms > eps
+        if not bool(xp.any(active)):
+            break
+        safe = xp.where(active, norms, xp.ones_like(norms))
+        zero = xp.zeros_like(norms)
+        scale = float(xp.sum(xp.where(active, 1.0 - eps / safe, zero)))
+        weight = xp.where(active, eps / safe**3, zero)
+        hessian = scale * np.eye(s) + to_numpy((R.T * weight) @ R, xp)
+        step = linalg.solve(hessian, grad, assume_a="pos")
+        mu = mu + to_namespace(step, xp, device, dtype=dtype)
     return rows(mu)[0]
