@@ -92,15 +92,15 @@ def get_namespace_and_device(*arrays):
         True when array-API dispatch is on and the namespace is not numpy:
         the estimator must then take its array-API path.
     device : object
-        The device of the arrays (``"cpu"`` for numpy).
+        The device of the arrays (``None`` or ``"cpu"`` for numpy).
 
     Examples
     --------
     >>> import numpy as np
     >>> from skrep.utils._array_api import get_namespace_and_device
     >>> xp, is_array_api, device = get_namespace_and_device(np.ones(3))
-    >>> is_array_api, device
-    (False, 'cpu')
+    >>> is_array_api
+    False
     """
     xp, is_array_api, device = _sklearn_get_namespace_and_device(*arrays)
     return xp, is_array_api and not is_numpy_namespace(xp), device

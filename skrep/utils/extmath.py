@@ -3,6 +3,8 @@
 import numpy as np
 from scipy import linalg
 
+from skrep.utils._array_api import get_namespace_and_device, to_namespace, to_numpy
+
 __all__ = ["flip_signs", "orthonormalize"]
 
 
@@ -11,13 +13,15 @@ def orthonormalize(A, against=None):
 
     Cholesky QR, twice (matrix products only, which stay fast on many
     threads, unlike a Householder QR of a tall matrix); when ``A`` is too
-    ill-conditioned for it, a Householder QR instead.
+    ill-conditioned for it, a Householder QR instead. ``A`` may be an array
+    of any array-API namespace (CuPy...): the tall products stay in its
+    namespace and on its device, only the k x k factors go to host.
 
     Parameters
     ----------
-    A : ndarray of shape (n, k)
+    A : array of shape (n, k)
         The columns to orthonormalize (``A`` itself is left untouched).
-    against : ndarray of shape (n, j), default=None
+    against : array of shape (n, j), default=None
         Orthonormal columns the result must be orthogonal to. Where ``A``
         is rank deficient after removing them, the basis is completed with
         other orthogonal directions, so the result always has ``k``
@@ -25,7 +29,8 @@ def orthonormalize(A, against=None):
 
     Returns
     -------
-    Q : ndarray of shape (n, k)
+    Q : array of shape (n, k)
+        Of ``A``'s namespace, device and dtype.
 
     Examples
     --------
@@ -38,17 +43,20 @@ def orthonormalize(A, against=None):
     >>> np.allclose(Q.T @ R, 0)
     True
     """
+    xp, _, device = get_namespace_and_device(A)
     if against is not None:
         for _ in range(2):
             A = A - against @ (against.T @ A)
     Q, R = A, None
     try:
         for _ in range(2):
-            R = linalg.cholesky(Q.T @ Q, lower=False, check_finite=False)
+            # The k x k Gram matrix and its Cholesky factor live on host.
+            R = linalg.cholesky(to_numpy(Q.T @ Q, xp), lower=False, check_finite=False)
             diag = np.abs(np.diag(R))
             if diag.min(initial=np.inf) <= 1e-6 * diag.max(initial=0.0):
                 raise linalg.LinAlgError("too ill-conditioned for Cholesky QR")
-            Q = linalg.solve_triangular(R, Q.T, trans="T", check_finite=False).T
+            inverse = linalg.solve_triangular(R, np.eye(R.shape[0]), check_finite=False)
+            Q = Q @ to_namespace(inverse, xp, device, dtype=A.dtype)
     except linalg.LinAlgError:
         R = None
     # The second factor is the identity up to round-off when Q is orthonormal.
@@ -56,8 +64,8 @@ def orthonormalize(A, against=None):
         if np.abs(R - np.eye(R.shape[0])).max() < 1e-10:
             return Q
     if against is None:
-        return linalg.qr(A, mode="economic", check_finite=False)[0]
-    full = linalg.qr(np.hstack([against, A]), mode="economic", check_finite=False)[0]
+        return xp.linalg.qr(A)[0]
+    full = xp.linalg.qr(xp.concat([against, A], axis=1))[0]
     return full[:, against.shape[1] :]
 
 
