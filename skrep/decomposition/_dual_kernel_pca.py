@@ -49,81 +49,8 @@ __all__ = ["DualKernelPCA"]
 _KERNELS = {"rbf", "poly", "polynomial", "linear", "laplacian", "cosine", "sigmoid"}
 
 
-class _CentredGram:
-    """Products with the centred Gram matrix ``C K C`` (``C = I - 11^T / n``).
-
-    The kernel matrix is kept in memory only when it fits in scikit-learn's
-    ``working_memory``; otherwise each product recomputes it by row blocks,
-    in O(block * n) memory.
-    """
-
-    def __init__(self, kernel, X, *, precomputed=False):
-        self.kernel = kernel
-        self.X = X
-        n = X.shape[0]
-        budget = get_config()["working_memory"] * 2**20
-        self.block = max(1, int(budget // (8 * n * 2)))
-        if precomputed:
-            K = np.array(X, dtype=np.float64)
-        elif 8 * n * n <= budget:
-            K = kernel(X, X)
-        else:
-            K = None
-        if K is not None:
-            self.col_mean = K.mean(axis=0)
-            self.mean = self.col_mean.mean()
-            K -= self.col_mean[:, None]
-            K -= self.col_mean[None, :]
-            K += self.mean
-            self.K = K
-        else:
-            self.K = None
-            ones = np.ones((n, 1))
-            self.col_mean = self._raw_product(ones)[:, 0] / n
-            self.mean = self.col_mean.mean()
-
-    def _raw_product(self, V):
-        n = self.X.shape[0]
-        out = np.empty((n, V.shape[1]))
-        for start in range(0, n, self.block):
-            stop = min(n, start + self.block)
-            out[start:stop] = self.kernel(self.X[start:stop], self.X) @ V
-        return out
-
-    def __call__(self, V):
-        """Return ``C K C @ V``."""
-        if self.K is not None:
-            return self.K @ V
-        V = V - V.mean(axis=0)
-        return self._raw_product(V) - self.col_mean @ V
-
-
-class _NystroemGram:
-    """Products with ``Z Z^T``, the centred Nystroem approximation of ``C K C``."""
-
-    def __init__(self, kernel, X, n_landmarks, rng):
-        n = X.shape[0]
-        m = min(n_landmarks, n)
-        self.landmarks = np.sort(rng.choice(n, size=m, replace=False))
-        L = X[self.landmarks]
-        w, U = linalg.eigh(kernel(L, L))
-        keep = w > max(w[-1], 0.0) * 1e-10
-        self.map = U[:, keep] / np.sqrt(w[keep])
-        Z = np.empty((n, self.map.shape[1]))
-        block = max(1, int(get_config()["working_memory"] * 2**20 // (8 * m * 2)))
-        for start in range(0, n, block):
-            stop = min(n, start + block)
-            Z[start:stop] = kernel(X[start:stop], L) @ self.map
-        self.z_mean = Z.mean(axis=0)
-        Z -= self.z_mean
-        self.Z = Z
-
-    def __call__(self, V):
-        return self.Z @ (self.Z.T @ V)
-
-
 class _XpKernel:
-    """The kernel ``k(A, B)`` on arrays of namespace ``xp`` (array-API path).
+    """The kernel ``k(A, B)`` on arrays of any array-API namespace ``xp``.
 
     Written with ``xp`` alone, as scikit-learn computes it: squared distances
     by a matrix product (``|a|^2 + |b|^2 - 2 a.b``, clipped at zero, with a
@@ -189,8 +116,13 @@ class _XpKernel:
         return A / xp.where(small, xp.ones_like(norms), norms)
 
 
-class _CentredGramXp:
-    """:class:`_CentredGram` on arrays of namespace ``xp`` (array-API path)."""
+class _CentredGram:
+    """Products with the centred Gram matrix ``C K C`` (``C = I - 11^T / n``).
+
+    The kernel matrix is kept in memory only when it fits in scikit-learn's
+    ``working_memory``; otherwise each product recomputes it by row blocks,
+    in O(block * n) memory. Arrays of any array-API namespace ``xp``.
+    """
 
     def __init__(self, kernel, X, xp, device, *, precomputed=False):
         self.kernel = kernel
@@ -202,7 +134,7 @@ class _CentredGramXp:
         budget = get_config()["working_memory"] * 2**20
         self.block = max(1, int(budget // (8 * n * 2)))
         if precomputed:
-            K = X
+            K = xp.asarray(X, copy=True)
         elif 8 * n * n <= budget:
             K = kernel(X, X)
         else:
@@ -210,7 +142,7 @@ class _CentredGramXp:
         if K is not None:
             self.col_mean = xp.mean(K, axis=0)
             self.mean = float(xp.mean(self.col_mean))
-            K = K - self.col_mean[:, None]
+            K -= self.col_mean[:, None]
             K -= self.col_mean[None, :]
             K += self.mean
             self.K = K
@@ -237,11 +169,11 @@ class _CentredGramXp:
         return self._raw_product(V) - self.col_mean @ V
 
 
-class _NystroemGramXp:
-    """:class:`_NystroemGram` on arrays of namespace ``xp`` (array-API path).
+class _NystroemGram:
+    """Products with ``Z Z^T``, the centred Nystroem approximation of ``C K C``.
 
-    The landmarks are drawn on host with the same random sequence as the
-    NumPy path.
+    Arrays of any array-API namespace ``xp``; the landmarks are drawn on host
+    from ``rng``.
     """
 
     def __init__(self, kernel, X, n_landmarks, rng, xp, device):
@@ -472,6 +404,11 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         self.n_jobs = n_jobs
         self.verbose = verbose
 
+    def _kernel_function(self, xp, device, dtype, is_array_api):
+        """``k(A, B)``: scikit-learn's ``pairwise_kernels`` (and ``n_jobs``) on
+        NumPy, the kernel written with ``xp`` on other namespaces."""
+        return _XpKernel(self, xp, device, dtype) if is_array_api else self._kernel
+
     def _kernel(self, A, B):
         if callable(self.kernel):
             params = self.kernel_params or {}
@@ -506,8 +443,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         if precomputed and self.fit_inverse_transform:
             raise ValueError("Cannot fit_inverse_transform with a precomputed kernel.")
         xp, is_array_api, device = get_namespace_and_device(X)
-        dtypes = [xp.float64, xp.float32] if is_array_api else [np.float64, np.float32]
-        X = validate_data(self, X, dtype=dtypes)
+        X = validate_data(self, X, dtype=[xp.float64, xp.float32])
         if precomputed and X.shape[0] != X.shape[1]:
             raise ValueError(
                 f'kernel="precomputed" needs a square kernel matrix, got {X.shape}.'
@@ -519,238 +455,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             )
         check_n_components(self.n_components, X, limit="n_samples")
         self.gamma_ = 1.0 / X.shape[1] if self.gamma is None else float(self.gamma)
-        if is_array_api:
-            return self._fit_array_api(X, xp, device, precomputed)
-        rng = check_random_state(self.random_state)
-        X64 = np.asarray(X, dtype=np.float64)
-
-        if self.solver == "nystroem":
-            gram = _NystroemGram(self._kernel, X64, self.n_landmarks, rng)
-            trace = np.einsum("ij,ij->", gram.Z, gram.Z)
-        else:
-            gram = _CentredGram(self._kernel, X64, precomputed=precomputed)
-            trace = self._centred_trace(gram, X64, precomputed)
-        s = self.n_components
-        start = time.perf_counter()
-
-        if self.solver == "gradient":
-            H = rng.standard_normal((n, s))
-            H -= H.mean(axis=0)
-            n_iter = 0
-        else:
-            V, GV, lam, n_iter = self._block_krylov(gram, n, s, rng)
-            root = np.sqrt(np.maximum(lam, 0.0))
-            H, GH = V * root, GV * root
-        if self.loss != "squared" or self.solver == "gradient":
-            H, GH, dca_iter = self._dca(gram, H, start)
-            n_iter += dca_iter
-        self.n_iter_ = n_iter
-        self._set_components(H, GH, trace)
-
-        if self.solver == "nystroem":
-            self.X_fit_ = X64[gram.landmarks].astype(X.dtype)
-            # transform(x) = (k(x, L) map - z_mean) @ (Z^T H)
-            self._nystroem_map = gram.map
-            self._nystroem_mean = gram.z_mean
-            self._nystroem_coef = gram.Z.T @ self.dual_coef_
-            self.support_ = np.arange(n)
-            self.n_support_ = n
-            del gram.Z
-        else:
-            self._finish_exact(gram, X, precomputed)
-
-        if self.fit_inverse_transform:
-            self._fit_inverse(X64)
-        return self
-
-    def _centred_trace(self, gram, X, precomputed):
-        """Trace of the centred Gram matrix: sum of k(x, x) minus n times its mean."""
-        if gram.K is not None:
-            return float(np.trace(gram.K))
-        sq_norms = np.einsum("ij,ij->i", X, X)
-        if self.kernel in {"rbf", "laplacian", "cosine"}:
-            diag = np.ones(X.shape[0])
-        elif self.kernel == "linear":
-            diag = sq_norms
-        elif self.kernel in {"poly", "polynomial"}:
-            diag = (self.gamma_ * sq_norms + self.coef0) ** self.degree
-        elif self.kernel == "sigmoid":
-            diag = np.tanh(self.gamma_ * sq_norms + self.coef0)
-        else:
-            diag = np.array([self._kernel(x[None], x[None])[0, 0] for x in X])
-        return float(diag.sum() - X.shape[0] * gram.mean)
-
-    def _block_krylov(self, gram, n, s, rng):
-        """Top-``s`` eigenpairs of the centred Gram operator.
-
-        Restarted block Krylov: from an orthonormal block ``Q`` of width
-        ``b`` it builds ``[Q, GQ, ..., G^(depth-1) Q]``, orthonormalised, and
-        keeps the top ``b`` Ritz vectors, until the Ritz residuals of the
-        first ``s`` are below ``tol`` times the largest eigenvalue.
-        """
-        b = s + 2
-        if n <= max(4 * b, 300):
-            # Small problems: one product with the identity and a dense
-            # eigendecomposition are cheaper than any iteration.
-            G = gram(np.eye(n))
-            w, V = linalg.eigh((G + G.T) / 2, subset_by_index=(n - s, n - 1))
-            V = V[:, ::-1]
-            return V, G @ V, w[::-1], 1
-        max_depth = depth = min(12, n // b)
-        target = max(self.tol, 1e-13)
-        previous = 1.0
-        Q = orthonormalize(rng.standard_normal((n, b)))
-        for it in range(1, self.max_iter + 1):
-            basis, images = [Q], []
-            for level in range(depth):
-                Y = gram(basis[-1])
-                images.append(Y)
-                if level < depth - 1:
-                    # Completed orthonormally even where Y is rank deficient
-                    # (low-rank kernels).
-                    basis.append(orthonormalize(Y, against=np.hstack(basis)))
-            W = np.hstack(basis)
-            GW = np.hstack(images)
-            T = W.T @ GW
-            w, U = linalg.eigh((T + T.T) / 2)
-            top = np.argsort(w)[::-1][:b]
-            w, U = w[top], U[:, top]
-            Q, GQ = W @ U, GW @ U
-            residual = np.linalg.norm(GQ[:, :s] - Q[:, :s] * w[:s], axis=0)
-            scale = max(abs(w[0]), np.finfo(float).tiny)
-            if self.verbose:
-                print(
-                    f"[DualKernelPCA] Krylov restart {it}: max residual "
-                    f"{residual.max() / scale:.3e}"
-                )
-            relative = residual.max() / scale
-            if relative <= target:
-                break
-            # Linear convergence per Krylov level: the next restart gets just
-            # enough levels to reach the target at the rate seen so far.
-            rate = (relative / previous) ** (1.0 / depth)
-            previous = relative
-            if 0 < rate < 1:
-                needed = np.log(target / relative) / np.log(rate)
-                depth = int(min(max_depth, max(2, np.ceil(needed) + 1)))
-            else:
-                depth = max_depth
-            Q = orthonormalize(Q)
-        else:
-            warnings.warn(
-                f"Block Krylov did not converge in max_iter={self.max_iter} "
-                "restarts; increase max_iter or tol.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        return Q[:, :s], GQ[:, :s], w[:s], it
-
-    def _loss_radius(self, H):
-        if self.loss_param != "auto":
-            return float(self.loss_param)
-        return float(np.median(np.linalg.norm(H, axis=1)))
-
-    def _dca(self, gram, H, start):
-        """Difference-of-convex iterations ``H <- grad g(G H (H^T G H)^(-1/2))``.
-
-        Returns the final ``H``, its product ``G H`` (reused, not recomputed)
-        and the number of iterations.
-        """
-        radius = self._loss_radius(H) if self.loss != "squared" else 0.0
-        self._loss_radius_ = radius
-        # Start from a point where g* is finite (rows inside the ball).
-        H = self._prox(H, radius)
-        previous = np.inf
-        for it in range(1, self.max_iter + 1):
-            GH = gram(H)
-            root, sqrt_sum = _inverse_sqrt(H.T @ GH)
-            objective = self._conjugate(H, radius) - sqrt_sum
-            if self.verbose:
-                print(
-                    f"[DualKernelPCA] DCA iteration {it}: objective {objective:.8g}, "
-                    f"{time.perf_counter() - start:.2f} s"
-                )
-            if previous - objective <= self.tol * abs(objective):
-                break
-            previous = objective
-            H = self._prox(GH @ root, radius)
-            if not np.any(H):
-                raise ValueError(
-                    f"The epsilon-insensitive threshold {radius:.4g} "
-                    f"(loss_param={self.loss_param!r}) zeroes every dual row; "
-                    "use a smaller loss_param."
-                )
-        else:
-            warnings.warn(
-                f"The DCA iterations did not converge in max_iter={self.max_iter}; "
-                "increase max_iter or tol.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-            GH = gram(H)  # H moved after the last product
-        self.objective_ = objective
-        return H, GH, it
-
-    def _conjugate(self, H, radius):
-        value = 0.5 * np.einsum("ij,ij->", H, H)
-        if self.loss == "epsilon_insensitive":
-            value += radius * np.linalg.norm(H, axis=1).sum()
-        return value
-
-    def _prox(self, Y, radius):
-        """The gradient of ``g`` at ``Y``, row by row, with centred columns."""
-        if self.loss == "squared":
-            return Y
-        if self.loss == "huber":
-            norms = np.linalg.norm(Y, axis=1, keepdims=True)
-            return Y * np.minimum(1.0, radius / np.maximum(norms, 1e-300))
-        return _centred_block_soft_threshold(Y, radius)
-
-    def _set_components(self, H, GH, trace):
-        """Rotate ``H`` to feature-space orthogonal components and scale them."""
-        M = H.T @ GH
-        w, U = linalg.eigh((M + M.T) / 2)
-        order = np.argsort(w)[::-1]
-        w, U = w[order], U[:, order]
-        keep = w > w[0] * 1e-12 if w[0] > 0 else np.zeros_like(w, dtype=bool)
-        H, GH, w = H @ U, GH @ U, np.where(keep, w, 1.0)
-        variance = np.where(keep, np.einsum("ij,ij->j", GH, GH) / w, 0.0)
-        order = np.argsort(variance)[::-1]
-        H, w, variance = H[:, order], w[order], variance[order]
-        coef = H / np.sqrt(w)
-        coef = coef * flip_signs(coef.T)
-        self.eigenvalues_ = variance
-        self.explained_variance_ratio_ = variance / trace if trace > 0 else variance
-        norms = np.linalg.norm(coef, axis=0)
-        self.eigenvectors_ = coef / np.where(norms > 0, norms, 1.0)
-        self.dual_coef_ = coef
-        if self.loss == "squared" and self.solver != "gradient":
-            self.objective_ = -0.5 * float(variance.sum())
-
-    def _finish_exact(self, gram, X, precomputed):
-        rows = np.linalg.norm(self.dual_coef_, axis=1)
-        self.support_ = np.flatnonzero(rows > 0)
-        self.n_support_ = int(self.support_.size)
-        coef = self.dual_coef_
-        # transform(x) = k(x, X_S) A_S - kbar(x) 1^T A - kbar^T A + kbar_mean 1^T A;
-        # the sparse loss keeps 1^T A = 0, so only the support is needed.
-        self._coef_sum = coef.sum(axis=0)
-        self._offset = -gram.col_mean @ coef + gram.mean * self._coef_sum
-        self._full_support = self.n_support_ == X.shape[0]
-        self.dual_coef_ = coef[self.support_]
-        self.X_fit_ = X if precomputed else X[self.support_]
-
-    def _scores(self, X):
-        if self.solver == "nystroem":
-            Z = self._kernel(X, self.X_fit_) @ self._nystroem_map - self._nystroem_mean
-            return Z @ self._nystroem_coef
-        if self.kernel == "precomputed":
-            K = X[:, self.support_]
-            kbar = X.mean(axis=1, keepdims=True)
-        else:
-            K = self._kernel(X, self.X_fit_)
-            kbar = K.mean(axis=1, keepdims=True) if self._full_support else 0.0
-        return K @ self.dual_coef_ - kbar * self._coef_sum + self._offset
+        return self._fit_solver(X, xp, device, is_array_api, precomputed)
 
     def transform(self, X):
         """Project ``X`` on the components.
@@ -770,21 +475,11 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         check_is_fitted(self)
         check_same_namespace(X, self, attribute="dual_coef_", method="transform")
         xp, is_array_api, device = get_namespace_and_device(X)
-        if is_array_api:
-            X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=False)
-            dtype = supported_float_dtypes(xp, device)[0]
-            scores = self._scores_array_api(xp.astype(X, dtype), xp, device)
-            return xp.astype(scores, X.dtype)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        scores = self._scores(np.asarray(X, dtype=np.float64))
-        return scores.astype(X.dtype, copy=False)
-
-    def _fit_inverse(self, X):
-        Z = self.transform(X)
-        K = self._kernel(Z, Z)
-        K.flat[:: K.shape[0] + 1] += self.alpha
-        self._inverse_coef = linalg.solve(K, X, assume_a="pos")
-        self._inverse_Z = Z
+        X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=False)
+        dtype = supported_float_dtypes(xp, device)[0]
+        kernel = self._kernel_function(xp, device, dtype, is_array_api)
+        scores = self._scores(kernel, xp.astype(X, dtype, copy=False), xp)
+        return xp.astype(scores, X.dtype, copy=False)
 
     @available_if(lambda self: self.fit_inverse_transform)
     def inverse_transform(self, X):
@@ -805,31 +500,28 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             X, self, attribute="_inverse_coef", method="inverse_transform"
         )
         xp, is_array_api, device = get_namespace_and_device(X)
-        if is_array_api:
-            dtype = supported_float_dtypes(xp, device)[0]
-            kernel = _XpKernel(self, xp, device, dtype)
-            return kernel(xp.astype(X, dtype), self._inverse_Z) @ self._inverse_coef
-        X = np.asarray(X, dtype=np.float64)
-        K = self._kernel(X, self._inverse_Z)
-        return K @ self._inverse_coef
+        dtype = supported_float_dtypes(xp, device)[0]
+        kernel = self._kernel_function(xp, device, dtype, is_array_api)
+        X = xp.astype(xp.asarray(X), dtype, copy=False)
+        return kernel(X, self._inverse_Z) @ self._inverse_coef
 
-    # -- Array-API path (CuPy, ...): the same algorithm written with ``xp``;
-    # only s x s / b x b matrices and scalars go to host. --------------------
+    # -- The solver, written with ``xp`` for NumPy and any array-API namespace
+    # alike; only s x s / b x b matrices and scalars go to host. -------------
 
-    def _fit_array_api(self, X, xp, device, precomputed):
-        """:meth:`fit` on arrays of namespace ``xp`` (see the class Notes)."""
+    def _fit_solver(self, X, xp, device, is_array_api, precomputed):
+        """The fit on validated ``X``, in its namespace (see the class Notes)."""
         n = X.shape[0]
         dtype = supported_float_dtypes(xp, device)[0]
         rng = check_random_state(self.random_state)
-        Xw = xp.astype(X, dtype)
-        kernel = _XpKernel(self, xp, device, dtype)
+        Xw = xp.astype(X, dtype, copy=False)
+        kernel = self._kernel_function(xp, device, dtype, is_array_api)
 
         if self.solver == "nystroem":
-            gram = _NystroemGramXp(kernel, Xw, self.n_landmarks, rng, xp, device)
+            gram = _NystroemGram(kernel, Xw, self.n_landmarks, rng, xp, device)
             trace = float(xp.sum(gram.Z * gram.Z))
         else:
-            gram = _CentredGramXp(kernel, Xw, xp, device, precomputed=precomputed)
-            trace = self._centred_trace_array_api(gram, Xw, xp)
+            gram = _CentredGram(kernel, Xw, xp, device, precomputed=precomputed)
+            trace = self._centred_trace(gram, Xw, xp)
         s = self.n_components
         start = time.perf_counter()
 
@@ -839,14 +531,14 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             H = to_namespace(H, xp, device, dtype=dtype)
             n_iter = 0
         else:
-            V, GV, lam, n_iter = self._block_krylov_array_api(gram, n, s, rng, xp)
+            V, GV, lam, n_iter = self._block_krylov(gram, n, s, rng, xp)
             root = to_namespace(np.sqrt(np.maximum(lam, 0.0)), xp, device, dtype)
             H, GH = V * root, GV * root
         if self.loss != "squared" or self.solver == "gradient":
-            H, GH, dca_iter = self._dca_array_api(gram, H, start, xp)
+            H, GH, dca_iter = self._dca(gram, H, start, xp)
             n_iter += dca_iter
         self.n_iter_ = n_iter
-        self._set_components_array_api(H, GH, trace, xp, device)
+        self._set_components(H, GH, trace, xp, device)
 
         if self.solver == "nystroem":
             self.X_fit_ = xp.astype(xp.take(Xw, gram.landmarks, axis=0), X.dtype)
@@ -868,19 +560,22 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             self.X_fit_ = X if precomputed else xp.take(X, self.support_, axis=0)
 
         if self.fit_inverse_transform:
-            Z = self.transform(Xw)
+            Z = self._scores(kernel, Xw, xp)
             K = kernel(Z, Z) + self.alpha * xp.eye(n, dtype=dtype, device=device)
             self._inverse_coef = xp.linalg.solve(K, Xw)
             self._inverse_Z = Z
         return self
 
-    def _centred_trace_array_api(self, gram, X, xp):
+    def _centred_trace(self, gram, X, xp):
+        """Trace of the centred Gram matrix: sum of k(x, x) minus n times its mean."""
         if gram.K is not None:
             return float(xp.linalg.trace(gram.K))
-        if callable(self.kernel):
-            return self._centred_trace(gram, to_numpy(X, xp), False)
         sq_norms = xp.sum(X * X, axis=1)
-        if self.kernel in {"rbf", "laplacian", "cosine"}:
+        if callable(self.kernel):  # a Python function: row by row, on host
+            total = sum(
+                float(self._kernel(x[None], x[None])[0, 0]) for x in to_numpy(X, xp)
+            )
+        elif self.kernel in {"rbf", "laplacian", "cosine"}:
             total = float(X.shape[0])
         elif self.kernel == "linear":
             total = float(xp.sum(sq_norms))
@@ -890,7 +585,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             total = float(xp.sum(xp.tanh(self.gamma_ * sq_norms + self.coef0)))
         return total - X.shape[0] * gram.mean
 
-    def _block_krylov_array_api(self, gram, n, s, rng, xp):
+    def _block_krylov(self, gram, n, s, rng, xp):
         """:meth:`_block_krylov` with ``xp``; returns the eigenvalues on host."""
         device, dtype = gram.device, gram.dtype
         b = s + 2
@@ -905,7 +600,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         target = max(self.tol, 1e-13)
         previous = 1.0
         Q = to_namespace(rng.standard_normal((n, b)), xp, device, dtype=dtype)
-        Q = _orthonormalize_xp(Q, xp, device)
+        Q = orthonormalize(Q)
         for it in range(1, self.max_iter + 1):
             basis, images = [Q], []
             for level in range(depth):
@@ -913,7 +608,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                 images.append(Y)
                 if level < depth - 1:
                     against = xp.concat(basis, axis=1)
-                    basis.append(_orthonormalize_xp(Y, xp, device, against=against))
+                    basis.append(orthonormalize(Y, against=against))
             W = xp.concat(basis, axis=1)
             GW = xp.concat(images, axis=1)
             T = to_numpy(W.T @ GW, xp)
@@ -942,7 +637,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                 depth = int(min(max_depth, max(2, np.ceil(needed) + 1)))
             else:
                 depth = max_depth
-            Q = _orthonormalize_xp(Q, xp, device)
+            Q = orthonormalize(Q)
         else:
             warnings.warn(
                 f"Block Krylov did not converge in max_iter={self.max_iter} "
@@ -952,7 +647,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             )
         return Q[:, :s], GQ[:, :s], w[:s], it
 
-    def _dca_array_api(self, gram, H, start, xp):
+    def _dca(self, gram, H, start, xp):
         """:meth:`_dca` with ``xp``; the s x s ``(H^T G H)^(-1/2)`` on host."""
         device, dtype = gram.device, H.dtype
         if self.loss == "squared":
@@ -967,12 +662,12 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             else:
                 radius = (float(norms[half - 1]) + float(norms[half])) / 2
         self._loss_radius_ = radius
-        H = self._prox_array_api(H, radius, xp, device)
+        H = self._prox(H, radius, xp, device)
         previous = np.inf
         for it in range(1, self.max_iter + 1):
             GH = gram(H)
             root, sqrt_sum = _inverse_sqrt(to_numpy(H.T @ GH, xp))
-            objective = self._conjugate_array_api(H, radius, xp) - sqrt_sum
+            objective = self._conjugate(H, radius, xp) - sqrt_sum
             if self.verbose:
                 print(
                     f"[DualKernelPCA] DCA iteration {it}: objective {objective:.8g}, "
@@ -982,7 +677,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                 break
             previous = objective
             root = to_namespace(root, xp, device, dtype=dtype)
-            H = self._prox_array_api(GH @ root, radius, xp, device)
+            H = self._prox(GH @ root, radius, xp, device)
             if not bool(xp.any(H != 0)):
                 raise ValueError(
                     f"The epsilon-insensitive threshold {radius:.4g} "
@@ -1000,22 +695,22 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         self.objective_ = objective
         return H, GH, it
 
-    def _conjugate_array_api(self, H, radius, xp):
+    def _conjugate(self, H, radius, xp):
         value = 0.5 * float(xp.sum(H * H))
         if self.loss == "epsilon_insensitive":
             value += radius * float(xp.sum(xp.linalg.vector_norm(H, axis=1)))
         return value
 
-    def _prox_array_api(self, Y, radius, xp, device):
+    def _prox(self, Y, radius, xp, device):
         if self.loss == "squared":
             return Y
         if self.loss == "huber":
             norms = xp.linalg.vector_norm(Y, axis=1, keepdims=True)
             floor = max(1e-300, float(xp.finfo(Y.dtype).smallest_normal))
             return Y * xp.clip(radius / xp.clip(norms, min=floor), max=1.0)
-        return _centred_block_soft_threshold_xp(Y, radius, xp, device)
+        return _centred_block_soft_threshold(Y, radius, xp, device)
 
-    def _set_components_array_api(self, H, GH, trace, xp, device):
+    def _set_components(self, H, GH, trace, xp, device):
         """:meth:`_set_components` with ``xp``; the s x s rotation on host."""
         dtype = H.dtype
         M = to_numpy(H.T @ GH, xp)
@@ -1031,11 +726,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         w, variance = w[order], variance[order]
         H = xp.take(H, to_namespace(order, xp, device, dtype=xp.int64), axis=1)
         coef = H / to_namespace(np.sqrt(w), xp, device, dtype=dtype)
-        # flip_signs: the largest-magnitude entry of each component positive.
-        largest = xp.argmax(xp.abs(coef), axis=0)
-        signs = np.sign(np.diag(to_numpy(xp.take(coef, largest, axis=0), xp)))
-        signs[signs == 0] = 1
-        coef = coef * to_namespace(signs, xp, device, dtype=dtype)
+        coef = coef * flip_signs(coef.T)
         ratio = variance / trace if trace > 0 else variance
         self.eigenvalues_ = to_namespace(variance, xp, device, dtype=dtype)
         self.explained_variance_ratio_ = to_namespace(ratio, xp, device, dtype=dtype)
@@ -1045,19 +736,17 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         if self.loss == "squared" and self.solver != "gradient":
             self.objective_ = -0.5 * float(variance.sum())
 
-    def _scores_array_api(self, X, xp, device):
-        """:meth:`_scores` with ``xp`` (``X`` in the working dtype)."""
+    def _scores(self, kernel, X, xp):
+        """Scores of validated ``X`` (in the working dtype) by ``kernel``."""
         if self.solver == "nystroem":
-            kernel = _XpKernel(self, xp, device, X.dtype)
-            L = xp.astype(self.X_fit_, X.dtype)
+            L = xp.astype(self.X_fit_, X.dtype, copy=False)
             Z = kernel(X, L) @ self._nystroem_map - self._nystroem_mean
             return Z @ self._nystroem_coef
         if self.kernel == "precomputed":
             K = xp.take(X, self.support_, axis=1)
             kbar = xp.mean(X, axis=1, keepdims=True)
         else:
-            kernel = _XpKernel(self, xp, device, X.dtype)
-            K = kernel(X, xp.astype(self.X_fit_, X.dtype))
+            K = kernel(X, xp.astype(self.X_fit_, X.dtype, copy=False))
             kbar = xp.mean(K, axis=1, keepdims=True) if self._full_support else 0.0
         return K @ self.dual_coef_ - kbar * self._coef_sum + self._offset
 
@@ -1081,67 +770,7 @@ def _inverse_sqrt(M):
     return (U * inv) @ U.T, float(np.sqrt(w).sum())
 
 
-def _centred_block_soft_threshold(Y, eps, n_newton=50):
-    """Rows ``soft(Y_i - mu, eps)`` with ``mu`` such that the rows sum to zero.
-
-    ``mu`` minimises ``sum_i dist(Y_i - mu, B_eps)^2 / 2``, a Huber-type
-    location, found by Newton's method; the zero column sums keep the sparse
-    expansion exact with centred kernels.
-    """
-    mu = np.zeros(Y.shape[1])
-
-    def rows(mu):
-        R = Y - mu
-        norms = np.linalg.norm(R, axis=1, keepdims=True)
-        shrink = np.maximum(0.0, 1.0 - eps / np.maximum(norms, 1e-300))
-        return R * shrink, R, norms[:, 0]
-
-    for _ in range(n_newton):
-        out, R, norms = rows(mu)
-        grad = out.sum(axis=0)
-        if np.linalg.norm(grad) <= 1e-12 * max(1.0, np.abs(Y).sum()):
-            break
-        active = norms > eps
-        if not active.any():
-            break
-        Ra, na = R[active], norms[active]
-        hessian = (
-            np.sum(1.0 - eps / na) * np.eye(Y.shape[1]) + (Ra.T * (eps / na**3)) @ Ra
-        )
-        mu = mu + linalg.solve(hessian, grad, assume_a="pos")
-    return rows(mu)[0]
-
-
-def _orthonormalize_xp(A, xp, device, against=None):
-    """:func:`skrep.utils.extmath.orthonormalize` with ``xp``.
-
-    Cholesky QR twice, with the small Cholesky factor computed on host, and
-    ``xp.linalg.qr`` where ``A`` is too ill-conditioned for it.
-    """
-    if against is not None:
-        for _ in range(2):
-            A = A - against @ (against.T @ A)
-    Q, R = A, None
-    try:
-        for _ in range(2):
-            R = linalg.cholesky(to_numpy(Q.T @ Q, xp), lower=False, check_finite=False)
-            diag = np.abs(np.diag(R))
-            if diag.min(initial=np.inf) <= 1e-6 * diag.max(initial=0.0):
-                raise linalg.LinAlgError("too ill-conditioned for Cholesky QR")
-            inverse = linalg.solve_triangular(R, np.eye(R.shape[0]), check_finite=False)
-            Q = Q @ to_namespace(inverse, xp, device, dtype=A.dtype)
-    except linalg.LinAlgError:
-        R = None
-    if R is not None and np.all(np.isfinite(R)):
-        if np.abs(R - np.eye(R.shape[0])).max() < 1e-10:
-            return Q
-    if against is None:
-        return xp.linalg.qr(A)[0]
-    full = xp.linalg.qr(xp.concat([against, A], axis=1))[0]
-    return full[:, against.shape[1] :]
-
-
-def _centred_block_soft_threshold_xp(Y, eps, xp, device, n_newton=50):
+def _centred_block_soft_threshold(Y, eps, xp, device, n_newton=50):
     """:func:`_centred_block_soft_threshold` with ``xp``; Newton steps on host."""
     dtype = Y.dtype
     s = Y.shape[1]

@@ -77,12 +77,13 @@ def flip_signs(components):
 
     Parameters
     ----------
-    components : ndarray of shape (k, n)
+    components : array of shape (k, n)
+        Of any array-API namespace.
 
     Returns
     -------
-    signs : ndarray of shape (k,)
-        Entries +1 or -1.
+    signs : array of shape (k,)
+        Entries +1 or -1, of ``components``' namespace, device and dtype.
 
     Examples
     --------
@@ -91,9 +92,11 @@ def flip_signs(components):
     >>> flip_signs(np.array([[0.1, -2.0], [3.0, 1.0]]))
     array([-1.,  1.])
     """
-    if components.shape[0] == 0:
-        return np.ones(0, dtype=components.dtype)
-    idx = np.argmax(np.abs(components), axis=1)
-    signs = np.sign(components[np.arange(components.shape[0]), idx])
-    signs[signs == 0] = 1
-    return signs.astype(components.dtype)
+    xp, _, device = get_namespace_and_device(components)
+    k = components.shape[0]
+    if k == 0:
+        return xp.ones(0, dtype=components.dtype, device=device)
+    largest = xp.argmax(xp.abs(components), axis=1)
+    # Entry (i, largest[i]) of each row: the diagonal of a k x k selection.
+    signs = xp.sign(xp.linalg.diagonal(xp.take(components, largest, axis=1)))
+    return xp.where(signs == 0, xp.ones_like(signs), signs)
