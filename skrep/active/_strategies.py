@@ -18,13 +18,9 @@ _BATCH_STRATEGIES = ("top_k", "kcenter", "cluster_margin", "proportional")
 
 def _host(a):
     """``a`` as a numpy array (CuPy / array-API scores are copied to host)."""
-    if isinstance(a, np.ndarray):
-        return a
-    if hasattr(a, "__array_namespace__"):
-        from skrep.utils._array_api import to_numpy
+    from skrep.utils._array_api import to_host
 
-        return to_numpy(a)
-    return np.asarray(a)
+    return np.asarray(to_host(a))
 
 
 def _safe_rows(X, rows):

@@ -11,7 +11,8 @@ from sklearn.base import (
 )
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skrep.utils._compat import Interval, StrOptions, _fit_context
+from skrep.utils._array_api import get_namespace_and_device, to_namespace, to_numpy
+from skrep.utils._compat import Interval, StrOptions, _fit_context, check_same_namespace
 
 __all__ = ["PolynomialBasis"]
 
@@ -78,6 +79,23 @@ def _univariate(x, degree, family):
     return out
 
 
+def _univariate_xp(x, degree, family, xp):
+    """:func:`_univariate` in namespace ``xp``: the columns stacked on device."""
+    first = {"legendre": math.sqrt(3.0), "chebyshev": math.sqrt(2.0)}.get(family, 1.0)
+    cols = [xp.ones_like(x), first * x][: degree + 1]
+    for k in range(1, degree):
+        if family == "legendre":
+            a_k = k / math.sqrt(4.0 * k * k - 1.0)
+            a_k1 = (k + 1) / math.sqrt(4.0 * (k + 1) ** 2 - 1.0)
+            cols.append((x * cols[k] - a_k * cols[k - 1]) / a_k1)
+        elif family == "chebyshev":
+            previous = math.sqrt(2.0) if k == 1 else cols[k - 1]
+            cols.append(2 * x * cols[k] - previous)
+        else:
+            cols.append((x * cols[k] - math.sqrt(k) * cols[k - 1]) / math.sqrt(k + 1.0))
+    return xp.stack(cols, axis=-1)
+
+
 class PolynomialBasis(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Orthonormal tensor-product polynomial features.
 
@@ -120,6 +138,14 @@ class PolynomialBasis(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     --------
     DPPLeastSquares : Weighted least squares on these features.
     sklearn.preprocessing.PolynomialFeatures : Monomials, not orthonormal.
+
+    Notes
+    -----
+    Array API: with ``sklearn.set_config(array_api_dispatch=True)`` and CuPy
+    (or any array-API) input, :meth:`transform` evaluates the recurrences on
+    the input's device in its dtype, and ``multi_indices_`` is an integer
+    array of that namespace and device. Sampling the basis' measures
+    (used by the samplers) stays on the host.
 
     References
     ----------
@@ -172,9 +198,14 @@ class PolynomialBasis(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self : object
             The fitted basis.
         """
-        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        xp, is_array_api, device = get_namespace_and_device(X)
+        X = validate_data(self, X, dtype=[xp.float64, xp.float32])
         self._check_domain(X)
         self._fit_indices(X.shape[1])
+        if is_array_api:
+            self.multi_indices_ = to_namespace(
+                self.multi_indices_, xp, device, dtype=xp.int64
+            )
         return self
 
     def _fit_indices(self, n_features):
@@ -197,6 +228,11 @@ class PolynomialBasis(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _check_domain(self, X):
         if self.family == "hermite":
             return
+        xp, is_array_api, _ = get_namespace_and_device(X)
+        if is_array_api:
+            if not bool(xp.any(xp.abs(X) > 1 + _DOMAIN_TOL)):
+                return
+            X = to_numpy(X, xp)  # only to name the offending entry
         bad = np.abs(X) > 1 + _DOMAIN_TOL
         if bad.any():
             i, j = np.argwhere(bad)[0]
@@ -221,11 +257,16 @@ class PolynomialBasis(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             (float32 or float64).
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        check_same_namespace(X, self, attribute="multi_indices_", method="transform")
+        xp, _, _ = get_namespace_and_device(X)
+        X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=False)
         self._check_domain(X)
         return self._evaluate(X)
 
     def _evaluate(self, X):
+        xp, is_array_api, _ = get_namespace_and_device(X)
+        if is_array_api:
+            return self._evaluate_xp(X, xp)
         if self.family != "hermite":
             X = np.clip(X, -1, 1)
         uni = _univariate(X, self.degree, self.family)  # (n, d, p + 1)
@@ -235,9 +276,22 @@ class PolynomialBasis(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             out *= uni[:, k, alpha[:, k]]
         return out
 
+    def _evaluate_xp(self, X, xp):
+        """:meth:`_evaluate` on the device of ``X`` (``multi_indices_`` there)."""
+        if self.family != "hermite":
+            X = xp.clip(X, -1.0, 1.0)
+        uni = _univariate_xp(X, self.degree, self.family, xp)  # (n, d, p + 1)
+        alpha = self.multi_indices_
+        out = None
+        for k in range(X.shape[1]):
+            factor = xp.take(uni[:, k, :], alpha[:, k], axis=1)
+            out = factor if out is None else out * factor
+        return out
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.array_api_support = True
         return tags
 
     # -- the measure mu and the optimal sampling measure rho, for the samplers
@@ -260,7 +314,7 @@ class PolynomialBasis(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         a fine grid for Hermite).
         """
         check_is_fitted(self)
-        alpha = self.multi_indices_
+        alpha = to_numpy(self.multi_indices_)
         rows = rng.randint(alpha.shape[0], size=n)
         degrees = alpha[rows]  # (n, d)
         X = np.empty(degrees.shape)

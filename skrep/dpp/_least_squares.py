@@ -5,7 +5,7 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skrep.dpp._samplers import (
@@ -17,7 +17,14 @@ from skrep.dpp._samplers import (
     _orthonormalize,
     _UniformSampler,
 )
-from skrep.utils._compat import Interval, StrOptions, _fit_context
+from skrep.utils._array_api import (
+    get_namespace,
+    get_namespace_and_device,
+    to_host,
+    to_namespace,
+    to_numpy,
+)
+from skrep.utils._compat import Interval, StrOptions, _fit_context, check_same_namespace
 
 __all__ = ["DPPLeastSquares"]
 
@@ -108,6 +115,22 @@ class DPPLeastSquares(RegressorMixin, BaseEstimator):
 ChristoffelSampler : The samplers.
     sklearn.linear_model.LinearRegression : Least squares on all rows.
 
+    Notes
+    -----
+    Array API: with ``sklearn.set_config(array_api_dispatch=True)`` and CuPy
+    (or any array-API) ``X``, :meth:`fit` evaluates the pool's features and
+    orthonormalises them on the device (only ``m x m`` Gram matrices go to
+    the host), copies the orthonormal features to the host for the sampler
+    (numba/numpy chain rule; the indices and weights it returns are small),
+    then solves the weighted least squares on the device by a QR
+    factorisation of the selected rows (the ``m x m`` triangular part is
+    solved on the host). ``coef_``, ``intercept_``, ``support_`` and
+    ``weights_`` are arrays of the input's namespace, device and float
+    dtype, and :meth:`predict` runs on the device. A basis without array-API
+    support (its ``array_api_support`` tag) is fitted and evaluated on the
+    host, its features moved to the device. :meth:`fit_function` samples
+    on the host and fits numpy arrays.
+
     References
     ----------
     .. [1] A. Nouy and B. Michel, "Weighted least-squares approximation with
@@ -147,9 +170,26 @@ ChristoffelSampler : The samplers.
     # -- the pool
 
     def _features(self, X):
+        xp, is_array_api, device = get_namespace_and_device(X)
+        if is_array_api:
+            return self._features_xp(X, xp, device)
         if self.basis_ is None:
             return np.hstack([np.ones((X.shape[0], 1), dtype=X.dtype), X])
         return np.asarray(self.basis_.transform(X), dtype=np.float64)
+
+    def _basis_on_host(self):
+        """Whether the basis lacks array-API support (then it runs on numpy)."""
+        return not get_tags(self.basis_).array_api_support
+
+    def _features_xp(self, X, xp, device):
+        """The features of array-API ``X``, on its device in its dtype."""
+        if self.basis_ is None:
+            ones = xp.ones((X.shape[0], 1), dtype=X.dtype, device=device)
+            return xp.concat([ones, X], axis=1)
+        if self._basis_on_host():
+            F = np.asarray(self.basis_.transform(to_numpy(X, xp)))
+            return to_namespace(F, xp, device, dtype=X.dtype)
+        return xp.astype(self.basis_.transform(X), X.dtype)
 
     def _make_sampler(self, m, rng):
         n = self.n_samples
@@ -171,11 +211,18 @@ ChristoffelSampler : The samplers.
                 "basis must be None or a transformer with fit and transform, "
                 f"got {self.basis!r}."
             )
-        self.basis_ = None if self.basis is None else clone(self.basis).fit(X)
+        xp, is_array_api, _ = get_namespace_and_device(X)
+        self.basis_ = None if self.basis is None else clone(self.basis)
+        if self.basis_ is not None:
+            on_host = is_array_api and self._basis_on_host()
+            self.basis_.fit(to_numpy(X, xp) if on_host else X)
         F = self._features(X)
-        if not np.all(np.isfinite(F)):
+        if not bool(xp.all(xp.isfinite(F))):
             raise ValueError("The basis returned non-finite features on the pool.")
         Q, leverage = _orthonormalize(F, what="features of the pool")
+        if is_array_api:
+            # The chain rule draws arbitrary rows: it runs on a host copy.
+            Q = to_numpy(Q, xp)
         rng = check_random_state(self.random_state)
         sampler, n = self._make_sampler(Q.shape[1], rng)
         idx, w = sampler.sample(Q, n, return_weights=True)
@@ -197,14 +244,40 @@ ChristoffelSampler : The samplers.
         self : object
             The fitted regressor.
         """
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True)
+        xp, is_array_api, device = get_namespace_and_device(X)
+        if is_array_api:
+            y = to_host(y)  # y may come from another namespace or device
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            multi_output=True,
+            y_numeric=True,
+            dtype=[xp.float64, xp.float32],
+        )
         F, Q, idx, w = self._select(X)
         self.n_basis_ = Q.shape[1]
-        self._solve(F[idx], y[idx], w)
-        self.support_, self.weights_ = idx, w
+        if is_array_api:
+            idx_xp = to_namespace(idx, xp, device, dtype=xp.int64)
+            F_sel = xp.astype(xp.take(F, idx_xp, axis=0), xp.float64)
+            y_sel = to_namespace(np.asarray(y[idx], dtype=np.float64), xp, device)
+            self._solve(F_sel, y_sel, to_namespace(w, xp, device, dtype=xp.float64))
+            self.support_ = idx_xp
+            self.weights_ = to_namespace(w, xp, device, dtype=X.dtype)
+        else:
+            self._solve(F[idx], y[idx], w)
+            self.support_, self.weights_ = idx, w.astype(X.dtype, copy=False)
+        self._cast_coef(X.dtype)
         self.stability_ = _stability(Q[idx], w, Q.shape[0] / idx.size)
         self._warn_unstable()
         return self
+
+    def _cast_coef(self, dtype):
+        """``coef_`` (and an array ``intercept_``) in the float dtype of ``X``."""
+        xp, _ = get_namespace(self.coef_)
+        self.coef_ = xp.astype(self.coef_, dtype, copy=False)
+        if not isinstance(self.intercept_, float):
+            self.intercept_ = xp.astype(self.intercept_, dtype, copy=False)
 
     def select(self, X):
         """The rows of a pool to label, and their least-squares weights.
@@ -221,14 +294,20 @@ ChristoffelSampler : The samplers.
         Returns
         -------
         indices : ndarray of shape (n_selected,)
-            Rows of ``X`` (i.i.d. samplers may repeat a row).
+            Rows of ``X`` (i.i.d. samplers may repeat a row); int64 arrays
+            of the namespace and device of array-API ``X``.
         weights : ndarray of shape (n_selected,)
-            Their Christoffel weights (ones for ``sampler="uniform"``).
+            Their Christoffel weights (ones for ``sampler="uniform"``), in
+            float64 (on the device of array-API ``X``).
         """
         est = clone(self)
         est._validate_params()
-        X = validate_data(est, X)
+        xp, is_array_api, device = get_namespace_and_device(X)
+        X = validate_data(est, X, dtype=[xp.float64, xp.float32])
         _, _, idx, w = est._select(X)
+        if is_array_api:
+            idx = to_namespace(idx, xp, device, dtype=xp.int64)
+            w = to_namespace(w, xp, device, dtype=xp.float64)
         return idx, w
 
     def fit_function(self, f, n_samples=None, *, n_features=1):
@@ -295,25 +374,42 @@ ChristoffelSampler : The samplers.
         return self
 
     def _solve(self, F, y, w):
-        sw = np.sqrt(w)
+        xp, is_array_api, device = get_namespace_and_device(F)
+        sw = xp.sqrt(w)
         A = F * sw[:, None]
         b = y * (sw[:, None] if y.ndim == 2 else sw)
+        if is_array_api:
+            # A = Q R on the device; the small R c = Q^T b by least squares on
+            # the host gives lstsq(A, b)'s minimum-norm solution (same cutoff).
+            Qa, R = xp.linalg.qr(A)
+            rhs = Qa.T @ b if b.ndim == 2 else xp.matmul(b, Qa)
+            rcond = np.finfo(np.float64).eps * max(A.shape)
+            coef = np.linalg.lstsq(to_numpy(R, xp), to_numpy(rhs, xp), rcond=rcond)[0]
+            self._set_coef(to_namespace(coef.T, xp, device), y.ndim, xp, device)
+            return
         coef = np.linalg.lstsq(A, b, rcond=None)[0]
-        coef = coef.T  # (n_targets, m) or (m,)
+        self._set_coef(coef.T, y.ndim, np, None)
+
+    def _set_coef(self, coef, y_ndim, xp, device):
+        """``coef_`` and ``intercept_`` from coefficients on the features."""
+        # coef: (n_targets, m) or (m,)
         if self.basis_ is None:
-            self.intercept_ = coef[..., 0].copy()
-            if y.ndim == 1:
+            self.intercept_ = xp.asarray(coef[..., 0], copy=True)
+            if y_ndim == 1:
                 self.intercept_ = float(self.intercept_)
-            self.coef_ = coef[..., 1:].copy()
+            self.coef_ = xp.asarray(coef[..., 1:], copy=True)
+        elif y_ndim == 1:
+            self.intercept_ = 0.0
+            self.coef_ = coef
         else:
-            self.intercept_ = 0.0 if y.ndim == 1 else np.zeros(y.shape[1])
+            self.intercept_ = xp.zeros(coef.shape[0], dtype=coef.dtype, device=device)
             self.coef_ = coef
 
     def _warn_unstable(self):
         if self.stability_ > 0.5:
             warnings.warn(
                 f"||G - I|| = {self.stability_:.3g} > 1/2: the weighted least "
-                f"squares on {len(self.weights_)} points may be unstable; "
+                f"squares on {self.weights_.shape[0]} points may be unstable; "
                 "increase n_samples (n = O(m log m) suffices in expectation).",
                 UserWarning,
                 stacklevel=3,
@@ -333,12 +429,24 @@ ChristoffelSampler : The samplers.
             The predictions.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False)
+        check_same_namespace(X, self, attribute="coef_", method="predict")
+        xp, is_array_api, _ = get_namespace_and_device(X)
+        X = validate_data(self, X, reset=False, dtype=[xp.float64, xp.float32])
+        if is_array_api:
+            coef = xp.astype(self.coef_, X.dtype)
+            coef = coef if coef.ndim == 1 else coef.T
+            intercept = self.intercept_
+            if not isinstance(intercept, float):
+                intercept = xp.astype(intercept, X.dtype)
+            if self.basis_ is None:
+                return X @ coef + intercept
+            return self._features(X) @ coef
         if self.basis_ is None:
             return X @ self.coef_.T + self.intercept_
-        return self._features(X) @ self.coef_.T
+        return (self._features(X) @ self.coef_.T).astype(X.dtype, copy=False)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        tags.array_api_support = True
         return tags

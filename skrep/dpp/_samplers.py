@@ -33,6 +33,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
 from threadpoolctl import ThreadpoolController
 
+from skrep.utils._array_api import get_namespace_and_device, to_namespace, to_numpy
+
 __all__ = [
     "ChristoffelSampler",
     "ProjectionDPPSampler",
@@ -49,9 +51,30 @@ def _orthonormalize(features, *, what="features"):
     """An orthonormal basis ``Q`` (N x r) of the column span of ``features``.
 
     Returns ``Q`` and its squared row norms (leverage scores, summing to the
-    rank ``r``).
+    rank ``r``). Array-API ``features`` (validated by the caller) stay on
+    their device, in float64: only the ``m x m`` Gram matrices and their
+    eigendecompositions go to the host.
     """
-    F = check_array(features, dtype=np.float64, input_name=what)
+    xp, is_array_api, device = get_namespace_and_device(features)
+    if is_array_api:
+        F = xp.astype(features, xp.float64)
+
+        def host(a):
+            return to_numpy(a, xp)
+
+        def dev(a):
+            return to_namespace(a, xp, device, dtype=xp.float64)
+
+        def squared_norms(Q):
+            return xp.sum(Q * Q, axis=1)
+
+    else:
+        F = check_array(features, dtype=np.float64, input_name=what)
+        host = dev = np.asarray
+
+        def squared_norms(Q):
+            return np.einsum("ij,ij->i", Q, Q)
+
     n_rows, m = F.shape
     if m > n_rows:
         raise ValueError(
@@ -61,25 +84,24 @@ def _orthonormalize(features, *, what="features"):
         )
     # Already orthonormal (e.g. eigenvectors)? Probe F^T F z = z with random z
     # in O(N m): if F^T F != I, (F^T F - I) z != 0 almost surely.
-    probe = np.random.RandomState(0).standard_normal((m, 2))
-    if np.abs(F.T @ (F @ probe) - probe).max() <= 1e-9:
-        return F, np.einsum("ij,ij->i", F, F)
+    probe = dev(np.random.RandomState(0).standard_normal((m, 2)))
+    if np.abs(host(F.T @ (F @ probe) - probe)).max() <= 1e-9:
+        return F, squared_norms(F)
     eye = np.eye(m)
     Q = F
     for _ in range(3):
-        gram = Q.T @ Q
+        gram = host(Q.T @ Q)
         if np.abs(gram - eye).max() <= 1e-10:
             break
         evals, evecs = np.linalg.eigh(gram)
         keep = evals > max(evals[-1], 0.0) * 1e-12
         if not keep.any():
             raise ValueError(f"The {what} are all zero; no DPP can be sampled.")
-        Q = Q @ (evecs[:, keep] / np.sqrt(evals[keep]))
+        Q = Q @ dev(evecs[:, keep] / np.sqrt(evals[keep]))
         eye = np.eye(Q.shape[1])
         if evals[-1] <= 1e4 * evals[keep][0]:
             break  # well conditioned: Q^T Q = I to about 1e-12 after one pass
-    leverage = np.einsum("ij,ij->i", Q, Q)
-    return Q, leverage
+    return Q, squared_norms(Q)
 
 
 _CONTROLLER = []

@@ -29,7 +29,6 @@ from scipy import linalg
 from scipy.linalg import get_blas_funcs
 from scipy.special import logsumexp
 from scipy.stats import chi2
-from sklearn import get_config
 from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
@@ -44,6 +43,7 @@ from sklearn.utils.validation import (
 from skrep.utils._array_api import (
     get_namespace,
     get_namespace_and_device,
+    to_host,
     to_namespace,
     to_numpy,
 )
@@ -500,7 +500,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
                 "labels in every call or in none."
             )
         if classes is not None:
-            classes = np.unique(column_or_1d(_host_labels(classes)))
+            classes = np.unique(column_or_1d(to_host(classes)))
             if not np.all(np.isin(np.unique(labels), classes)):
                 raise ValueError(
                     "y has labels that are not in `classes`: "
@@ -688,7 +688,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         """Return the labels (zeros without y) and the mask of y == -1 rows."""
         if y is None:
             return np.zeros(X.shape[0], dtype=int), None
-        y = _host_labels(y)  # labels live on host, whatever X's namespace
+        y = to_host(y)  # labels live on host, whatever X's namespace
         y = column_or_1d(check_array(y, ensure_2d=False, dtype=None), warn=True)
         check_consistent_length(X, y)
         outliers = None
@@ -1436,17 +1436,6 @@ def _block_sq_distances(Xb, blk):
 
 
 # ------------------------------------------------------- array-API helpers
-def _host_labels(y):
-    """Labels as a host array: y may be in another namespace than X."""
-    if (
-        get_config()["array_api_dispatch"]
-        and hasattr(y, "__array_namespace__")
-        and not isinstance(y, np.ndarray)
-    ):
-        return to_numpy(y)
-    return y
-
-
 def _max_float_dtype(xp, device):
     """float64 where the device has it (CuPy, array-api-strict), else float32."""
     try:

@@ -25,6 +25,14 @@ from skrep.ordinal._kernels import (
     row_derivatives,
     trial_loss,
 )
+from skrep.utils._array_api import (
+    get_namespace,
+    get_namespace_and_device,
+    to_host,
+    to_namespace,
+    to_numpy,
+)
+from skrep.utils._compat import check_same_namespace
 
 _ARMIJO = 1e-4
 _MAX_SWEEPS = 1000
@@ -386,10 +394,21 @@ class _CumulativeLogitBase(ClassifierMixin, BaseEstimator):
     """Shared data handling and prediction of the cumulative-logit models."""
 
     def _validate_training_data(self, X, y):
+        """Validated host ``X``, class codes, and the input's namespace.
+
+        Array-API ``X`` and ``y`` are copied to the host (the solvers are
+        numpy/numba code); :meth:`_to_input_namespace` moves the fitted
+        arrays back to the returned ``(xp, device)`` (None for numpy input).
+        """
+        xp, is_array_api, device = get_namespace_and_device(X)
+        if is_array_api:
+            y = to_host(y)
         codes_input = y
         X, y = validate_data(
-            self, X, y, dtype=[np.float64, np.float32], y_numeric=False
+            self, X, y, dtype=[xp.float64, xp.float32], y_numeric=False
         )
+        if is_array_api:
+            X = to_numpy(X, xp)
         codes, classes_ = encode_ordinal_labels(
             codes_input if _ordered_categories(codes_input) is not None else y,
             self.classes,
@@ -397,11 +416,27 @@ class _CumulativeLogitBase(ClassifierMixin, BaseEstimator):
         if X.shape[0] < 2:
             raise ValueError(f"Need at least 2 samples to fit, got {X.shape[0]}.")
         self.classes_ = classes_
-        return X, codes
+        return X, codes, ((xp, device) if is_array_api else None)
 
-    def _linear_predictors(self, X):
+    def _to_input_namespace(self, namespace, dtype, floats=(), others=()):
+        """Cast the float model arrays ``floats`` to ``dtype``; move them and
+        the arrays ``others`` to ``namespace = (xp, device)`` unless None."""
+        for name in floats:
+            setattr(self, name, getattr(self, name).astype(dtype, copy=False))
+        if namespace is None:
+            return
+        xp, device = namespace
+        for name in (*floats, *others):
+            setattr(self, name, to_namespace(getattr(self, name), xp, device))
+
+    def _linear_predictors(self, X, method):
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        check_same_namespace(X, self, attribute="coef_", method=method)
+        xp, is_array_api, _ = get_namespace_and_device(X)
+        X = validate_data(self, X, reset=False, dtype=[xp.float64, xp.float32])
+        if is_array_api:
+            coef = xp.astype(self.coef_, X.dtype)
+            return X @ coef.T + xp.astype(self.intercept_, X.dtype)
         return X @ self.coef_.T.astype(X.dtype, copy=False) + self.intercept_.astype(
             X.dtype, copy=False
         )
@@ -422,8 +457,11 @@ class _CumulativeLogitBase(ClassifierMixin, BaseEstimator):
         scores : ndarray of shape (n_samples, n_classes - 1)
             Or (n_samples,) when there are two classes.
         """
-        scores = -self._linear_predictors(X)
-        return scores.ravel() if scores.shape[1] == 1 else scores
+        scores = -self._linear_predictors(X, "decision_function")
+        if scores.shape[1] != 1:
+            return scores
+        xp, _ = get_namespace(scores)
+        return xp.reshape(scores, (-1,))
 
     def predict_proba(self, X):
         """Class probabilities, differences of cumulative probabilities.
@@ -440,7 +478,14 @@ class _CumulativeLogitBase(ClassifierMixin, BaseEstimator):
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        cum = expit(self._linear_predictors(X))
+        return self._proba(X, "predict_proba")
+
+    def _proba(self, X, method):
+        eta = self._linear_predictors(X, method)
+        xp, is_array_api, device = get_namespace_and_device(eta)
+        if is_array_api:
+            return self._proba_xp(eta, xp, device)
+        cum = expit(eta)
         # Round-off at a fit's monotonicity boundary is repaired silently.
         crossing = np.any(np.diff(cum, axis=1) < -1e-10, axis=1)
         n_crossing = int(crossing.sum())
@@ -451,13 +496,35 @@ class _CumulativeLogitBase(ClassifierMixin, BaseEstimator):
                 "probabilities (the fitted slopes differ between thresholds); "
                 "they were repaired by a running maximum.",
                 CrossingWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         n = cum.shape[0]
         full = np.concatenate(
             [np.zeros((n, 1), cum.dtype), cum, np.ones((n, 1), cum.dtype)], axis=1
         )
         return np.diff(full, axis=1)
+
+    def _proba_xp(self, eta, xp, device):
+        """:meth:`predict_proba` from the predictors ``eta``, on their device."""
+        t = xp.exp(-xp.abs(eta))  # the logistic function, without overflow
+        cum = xp.where(eta >= 0, 1.0 / (1.0 + t), t / (1.0 + t))
+        n, n_thr = cum.shape
+        crossing = xp.any(cum[:, 1:] - cum[:, :-1] < -1e-10, axis=1)
+        n_crossing = int(xp.sum(xp.astype(crossing, xp.int64)))
+        columns = [xp.zeros(n, dtype=cum.dtype, device=device)]
+        for k in range(n_thr):  # running maximum, then differences
+            columns.append(xp.maximum(columns[-1], cum[:, k]))
+        columns.append(xp.ones(n, dtype=cum.dtype, device=device))
+        if n_crossing:
+            warnings.warn(
+                f"{n_crossing} of {n} rows had crossing cumulative "
+                "probabilities (the fitted slopes differ between thresholds); "
+                "they were repaired by a running maximum.",
+                CrossingWarning,
+                stacklevel=3,
+            )
+        full = xp.stack(columns, axis=1)
+        return full[:, 1:] - full[:, :-1]
 
     def predict_log_proba(self, X):
         """Log of :meth:`predict_proba`.
@@ -470,8 +537,10 @@ class _CumulativeLogitBase(ClassifierMixin, BaseEstimator):
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
         """
+        proba = self._proba(X, "predict_log_proba")
+        xp, _ = get_namespace(proba)
         with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
+            return xp.log(proba)
 
     def predict(self, X):
         """The most probable class.
@@ -484,8 +553,14 @@ class _CumulativeLogitBase(ClassifierMixin, BaseEstimator):
         -------
         y : ndarray of shape (n_samples,)
         """
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
+        proba = self._proba(X, "predict")
+        xp, is_array_api, device = get_namespace_and_device(proba)
+        if not is_array_api:
+            return self.classes_[np.argmax(proba, axis=1)]
+        best = xp.argmax(proba, axis=1)
+        if self.classes_.dtype.kind not in "biuf":
+            return self.classes_[to_numpy(best, xp)]  # strings stay on host
+        return xp.take(to_namespace(self.classes_, xp, device), best)
 
     # decision_function returns the K - 1 cumulative predictors, not one
     # score per class (the way SVC's "ovo" shape is not "ovr").
@@ -494,6 +569,7 @@ class _CumulativeLogitBase(ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = True
+        tags.array_api_support = True
         return tags
 
 

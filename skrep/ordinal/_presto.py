@@ -189,6 +189,19 @@ class PRESTO(_CumulativeLogitBase):
     PRESTOCV : Chooses ``lam`` by cross-validated Brier score.
     ProportionalOdds : The model PRESTO shrinks towards.
 
+    Notes
+    -----
+    Array API: fit on host (numba solver), prediction on device. With
+    ``sklearn.set_config(array_api_dispatch=True)`` and CuPy (or any
+    array-API) input, :meth:`fit` copies ``X`` and ``y`` to the host and runs
+    the solver there; the fitted arrays (``coef_``, ``intercept_``, the paths,
+    ``lambdas_``, ``n_iter_``) are then moved to the input's namespace and
+    device, floats in the dtype of ``X``, while ``classes_`` stays a numpy
+    array. :meth:`decision_function`, :meth:`predict_proba`,
+    :meth:`predict_log_proba`, :meth:`predict` and :meth:`score` compute on
+    that device; :meth:`predict` returns labels of the input's namespace for
+    numeric classes, numpy labels otherwise (e.g. strings).
+
     References
     ----------
     .. [1] G. Faletto and J. Bien, "Predicting Rare Events by Shrinking
@@ -254,7 +267,7 @@ class PRESTO(_CumulativeLogitBase):
         self : PRESTO
             The fitted model.
         """
-        X, codes = self._validate_training_data(X, y)
+        X, codes, namespace = self._validate_training_data(X, y)
         problem = _Problem(X, codes, len(self.classes_))
         psi, factor, lmax, _ = _start(problem, self.w1, self.tol, self.max_iter)
         if self.lam >= lmax or self.n_lambdas == 1:
@@ -278,10 +291,16 @@ class PRESTO(_CumulativeLogitBase):
         self.lambda_max_ = lmax
         self.lambdas_ = lambdas
         self.coef_path_, self.intercept_path_ = _coefficients(problem, psis)
-        self.coef_ = self.coef_path_[-1]
-        self.intercept_ = self.intercept_path_[-1]
-        self.objective_ = float(objectives[-1])
         self.n_iter_ = n_iters
+        self._to_input_namespace(
+            namespace,
+            X.dtype,
+            ("coef_path_", "intercept_path_"),
+            ("lambdas_", "n_iter_"),
+        )
+        self.coef_ = self.coef_path_[-1, ...]
+        self.intercept_ = self.intercept_path_[-1, ...]
+        self.objective_ = float(objectives[-1])
         return self
 
 
@@ -391,6 +410,19 @@ class PRESTOCV(_CumulativeLogitBase):
     PRESTO : A fit at a fixed penalty.
     ProportionalOdds : The model PRESTO shrinks towards.
 
+    Notes
+    -----
+    Array API: fit on host (numba solver), prediction on device. With
+    ``sklearn.set_config(array_api_dispatch=True)`` and CuPy (or any
+    array-API) input, :meth:`fit` copies ``X`` and ``y`` to the host and runs
+    the solver there; the fitted arrays (``coef_``, ``intercept_``, the paths,
+    ``lambdas_``, the scores, ``n_iter_``) are then moved to the input's
+    namespace and device, floats in the dtype of ``X``, while ``classes_``
+    stays a numpy array. :meth:`decision_function`, :meth:`predict_proba`,
+    :meth:`predict_log_proba`, :meth:`predict` and :meth:`score` compute on
+    that device; :meth:`predict` returns labels of the input's namespace for
+    numeric classes, numpy labels otherwise (e.g. strings).
+
     References
     ----------
     .. [1] G. Faletto and J. Bien, "Predicting Rare Events by Shrinking
@@ -468,7 +500,7 @@ class PRESTOCV(_CumulativeLogitBase):
         self : PRESTOCV
             The fitted model.
         """
-        X, codes = self._validate_training_data(X, y)
+        X, codes, namespace = self._validate_training_data(X, y)
         classes = self.classes_
         K = len(classes)
         problem = _Problem(X, codes, K)
@@ -535,7 +567,13 @@ class PRESTOCV(_CumulativeLogitBase):
         self.lambdas_ = lambdas
         self.lambda_ = float(lambdas[best])
         self.coef_path_, self.intercept_path_ = _coefficients(problem, psis)
-        self.coef_ = self.coef_path_[-1]
-        self.intercept_ = self.intercept_path_[-1]
         self.n_iter_ = n_iters
+        self._to_input_namespace(
+            namespace,
+            X.dtype,
+            ("coef_path_", "intercept_path_"),
+            ("lambdas_", "cv_scores_", "mean_cv_scores_", "n_iter_"),
+        )
+        self.coef_ = self.coef_path_[-1, ...]
+        self.intercept_ = self.intercept_path_[-1, ...]
         return self

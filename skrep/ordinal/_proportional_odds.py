@@ -71,6 +71,19 @@ class ProportionalOdds(_CumulativeLogitBase):
     statsmodels.miscmodels.ordinal_model.OrderedModel : The same model with
         the opposite sign convention, ``P(y <= k) = F(theta_k - x @ beta)``.
 
+    Notes
+    -----
+    Array API: fit on host (numba solver), prediction on device. With
+    ``sklearn.set_config(array_api_dispatch=True)`` and CuPy (or any
+    array-API) input, :meth:`fit` copies ``X`` and ``y`` to the host and runs
+    the solver there; the fitted arrays (``coef_``, ``intercept_``) are then
+    moved to the input's namespace and device, floats in the dtype of ``X``,
+    while ``classes_`` stays a numpy array. :meth:`decision_function`,
+    :meth:`predict_proba`, :meth:`predict_log_proba`, :meth:`predict` and
+    :meth:`score` compute on that device; :meth:`predict` returns labels of
+    the input's namespace for numeric classes, numpy labels otherwise (e.g.
+    strings).
+
     References
     ----------
     .. [1] P. McCullagh, "Regression models for ordinal data", Journal of the
@@ -124,7 +137,7 @@ class ProportionalOdds(_CumulativeLogitBase):
         self : ProportionalOdds
             The fitted model.
         """
-        X, codes = self._validate_training_data(X, y)
+        X, codes, namespace = self._validate_training_data(X, y)
         problem = _Problem(X, codes, len(self.classes_))
         intercepts, beta, obj, n_iter = fit_parallel(
             problem,
@@ -138,6 +151,7 @@ class ProportionalOdds(_CumulativeLogitBase):
         K = len(self.classes_)
         std = np.column_stack([np.tile(beta, (K - 1, 1)), intercepts])
         self.coef_, self.intercept_ = problem.to_original(std)
+        self._to_input_namespace(namespace, X.dtype, ("coef_", "intercept_"))
         self.objective_ = obj
         self.n_iter_ = n_iter
         return self

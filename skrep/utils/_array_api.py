@@ -135,3 +135,30 @@ def to_namespace(array, xp, device, dtype=None):
     if isinstance(array, np.ndarray) and not array.flags.c_contiguous:
         array = np.ascontiguousarray(array)
     return xp.asarray(array, dtype=dtype, device=device)
+
+
+def to_host(array):
+    """``array`` as host data, whatever the array-API dispatch setting.
+
+    An array of a non-numpy namespace (CuPy, array-api-strict, ...) is copied
+    to a numpy array; anything else (numpy arrays, lists, DataFrames) is
+    returned unchanged. For labels, sample weights and scores, which may come
+    in another namespace or device than ``X``.
+
+    Parameters
+    ----------
+    array : object
+
+    Returns
+    -------
+    array : ndarray or the input
+
+    Examples
+    --------
+    >>> from skrep.utils._array_api import to_host
+    >>> to_host([1, 2])
+    [1, 2]
+    """
+    if isinstance(array, np.ndarray) or not hasattr(array, "__array_namespace__"):
+        return array
+    return _convert_to_numpy(array, xp=array.__array_namespace__())
