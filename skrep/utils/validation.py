@@ -8,6 +8,8 @@ message that names the parameter and the limit.
 
 import numpy as np
 
+from skrep.utils._array_api import get_namespace
+
 __all__ = ["check_n_components", "check_not_constant"]
 
 
@@ -70,7 +72,7 @@ def check_not_constant(X, *, what="X"):
     Parameters
     ----------
     X : array of shape (n_samples, n_features)
-        The data.
+        The data, of any array-API namespace.
     what : str, default="X"
         How the error message names the data.
 
@@ -83,8 +85,10 @@ def check_not_constant(X, *, what="X"):
     ...
     ValueError: All rows of X are identical; ...
     """
-    X = np.asarray(X)
-    if X.shape[0] > 0 and np.all(X == X[:1]):
+    if not hasattr(X, "__array_namespace__"):
+        X = np.asarray(X)
+    xp, _ = get_namespace(X)
+    if X.shape[0] > 0 and bool(xp.all(X == X[:1, ...])):
         raise ValueError(
             f"All rows of {what} are identical; the method needs data that vary."
         )
