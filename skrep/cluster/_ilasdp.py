@@ -17,8 +17,12 @@ from skrep.cluster._nlr import solve_nlr
 from skrep.cluster._sdp_kmeans import (
     SDPKMeans,
     _check_clustering_input,
+    _check_same_namespace,
     _kmeans_labels,
+    _one_hot,
+    _work_dtype,
 )
+from skrep.utils._array_api import get_namespace_and_device, to_namespace, to_numpy
 from skrep.utils._compat import Interval, StrOptions, _fit_context
 
 __all__ = ["ILASDPClustering"]
@@ -79,6 +83,86 @@ def _estimate_gaussians(X, labels, n_clusters, covariance_type, reg_covar):
         precisions[k] = L_inv.T @ L_inv
         logdets[k] = 2.0 * np.log(np.diagonal(L)).sum()
     return means, covariances, precisions, logdets
+
+
+def _estimate_gaussians_xp(xp, X, labels, n_clusters, covariance_type, reg_covar):
+    """:func:`_estimate_gaussians` with the array API (and the counts).
+
+    ``X`` is in the working dtype, ``labels`` on its device, no cluster empty.
+    The ``p x p`` scatter matrices are formed only for "full" and "tied".
+    """
+    n, p = X.shape
+    device = X.device
+    means, scatter, counts = [], [], []
+    for k in range(n_clusters):
+        Xk = X[labels == k]
+        counts.append(Xk.shape[0])
+        means.append(xp.mean(Xk, axis=0))
+        D = Xk - means[k]
+        if covariance_type in ("full", "tied"):
+            scatter.append(D.T @ D)
+        else:
+            scatter.append(xp.sum(D * D, axis=0))
+    means = xp.stack(means)
+    scatter = xp.stack(scatter)
+    counts_host = np.asarray(counts, dtype=np.float64)
+    counts = to_namespace(counts_host, xp, device, X.dtype)
+    eye = xp.eye(p, dtype=X.dtype, device=device)
+    if covariance_type in ("full", "tied"):
+        if covariance_type == "full":
+            full = scatter / counts[:, None, None] + reg_covar * eye
+            covariances = full
+        else:
+            covariances = xp.sum(scatter, axis=0) / n + reg_covar * eye
+            full = xp.broadcast_to(covariances, scatter.shape)
+        L = xp.linalg.cholesky(full)
+        L_inv = xp.linalg.inv(L)
+        precisions = xp.linalg.matrix_transpose(L_inv) @ L_inv
+        logdets = 2.0 * xp.sum(xp.log(xp.linalg.diagonal(L)), axis=1)
+    else:
+        if covariance_type == "diag":
+            var = scatter / counts[:, None] + reg_covar
+            covariances = var
+        else:  # spherical
+            var = xp.sum(scatter, axis=1) / (counts * p) + reg_covar
+            covariances = var
+            var = xp.broadcast_to(var[:, None], (n_clusters, p))
+        root = xp.sqrt(var)
+        inv_root = 1.0 / root
+        precisions = eye * (inv_root * inv_root)[:, None, :]
+        logdets = 2.0 * xp.sum(xp.log(root), axis=1)
+    return means, covariances, precisions, logdets, counts_host
+
+
+def _mahalanobis_xp(xp, X, means, precisions):
+    """:func:`_mahalanobis` with the array API; ``means=None`` means zero."""
+    columns = []
+    for k in range(precisions.shape[0]):
+        D = X if means is None else X - means[k, :]
+        columns.append(xp.sum((D @ precisions[k, ...]) * D, axis=1))
+    return xp.stack(columns, axis=1)
+
+
+def _pick(xp, M, onehot):
+    """``M[arange(n), labels]`` given the one-hot matrix of ``labels``."""
+    return xp.sum(M * onehot, axis=1)
+
+
+def _fix_empty_xp(xp, labels, scores, n_clusters):
+    """:func:`_fix_empty` with the array API (labels and scores on device)."""
+    onehot = _one_hot(xp, labels, n_clusters, scores.dtype)
+    counts = np.rint(to_numpy(xp.sum(onehot, axis=0), xp)).astype(np.intp)
+    device = labels.device
+    rows = xp.arange(labels.shape[0], device=device)
+    for k in np.flatnonzero(counts == 0):
+        movable = xp.take(to_namespace(counts, xp, device), labels) > 1
+        own = _pick(xp, scores, _one_hot(xp, labels, n_clusters, scores.dtype))
+        gain = xp.where(movable, scores[:, k] - own, -math.inf)
+        i = int(to_numpy(xp.argmax(gain), xp))
+        counts[int(to_numpy(labels[i], xp))] -= 1
+        labels = xp.where(rows == i, int(k), labels)
+        counts[k] += 1
+    return labels
 
 
 def _mahalanobis(X, means, precisions):
@@ -209,6 +293,20 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
     SDPKMeans : The Peng–Wei K-means SDP with the same solver.
     sklearn.mixture.GaussianMixture : EM for Gaussian mixtures.
 
+    Notes
+    -----
+    Array API: with ``sklearn.set_config(array_api_dispatch=True)`` and
+    CuPy (or other array-API) input, ``fit``, ``predict``, ``score_samples``
+    and ``score`` run on the input's device: the covariance estimates, the
+    Mahalanobis costs, the low-rank LA-SDP solver and the rounding, in
+    float64 where the device has it (as the numpy path computes). The random
+    draws (starting factors) and ``init="k-means++"`` (scikit-learn's
+    :class:`~sklearn.cluster.KMeans` on ``X``) run on host with the same
+    random state, so the labels are those of the numpy path; the fitted
+    arrays are in the input's namespace, on its device (``labels_`` int64,
+    ``means_``, ``covariances_`` and ``precisions_cholesky_`` in the input's
+    dtype).
+
     References
     ----------
     .. [1] Y. Zhuang, X. Chen and Y. Yang, "Likelihood adjusted semidefinite
@@ -287,6 +385,9 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         self : ILASDPClustering
             The fitted estimator.
         """
+        xp, is_array_api, device = get_namespace_and_device(X)
+        if is_array_api:
+            return self._fit_xp(X, xp, device)
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         _check_clustering_input(self, X, self.n_clusters)
         rng = check_random_state(self.random_state)
@@ -350,20 +451,7 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
                     converged = True
                     break
                 tight = True
-        if solver_stopped_early:
-            warnings.warn(
-                f"ILASDPClustering: the last LA-SDP solve did not converge in "
-                f"solver_max_iter={self.solver_max_iter} iterations.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        if not converged:
-            warnings.warn(
-                f"ILASDPClustering: labels still changed after max_iter="
-                f"{self.max_iter} rounds; increase max_iter.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
+        self._warn_convergence(solver_stopped_early, converged)
         means, covariances, precisions, logdets = _estimate_gaussians(
             X64, labels, K, cov_type, self.reg_covar
         )
@@ -386,6 +474,130 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         self._logdets = logdets
         return self
 
+    def _warn_convergence(self, solver_stopped_early, converged):
+        if solver_stopped_early:
+            warnings.warn(
+                f"ILASDPClustering: the last LA-SDP solve did not converge in "
+                f"solver_max_iter={self.solver_max_iter} iterations.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        if not converged:
+            warnings.warn(
+                f"ILASDPClustering: labels still changed after max_iter="
+                f"{self.max_iter} rounds; increase max_iter.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def _fit_xp(self, X, xp, device):
+        """:meth:`fit` on an array-API namespace (CuPy...): the same rounds."""
+        X = validate_data(self, X, dtype=[xp.float64, xp.float32])
+        _check_clustering_input(self, X, self.n_clusters, xp=xp)
+        rng = check_random_state(self.random_state)
+        work = _work_dtype(xp, device)
+        X64 = xp.astype(X, work)
+        n, p = X64.shape
+        K = self.n_clusters
+        cov_type = _resolve_covariance_type(self.covariance_type, n, p, K)
+        start = time.perf_counter()
+
+        labels = self._initial_labels_xp(X64, rng, xp, device)
+        Xc = X64 - xp.mean(X64, axis=0)
+        r = self.rank
+        U = y_dual = alpha = None
+        loose = max(self.tol, 1e-3)
+        tight = False
+        n_solver_iter = 0
+        converged = solver_stopped_early = False
+        it = 0
+        for it in range(1, self.max_iter + 1):
+            _, _, precisions, logdets, counts = _estimate_gaussians_xp(
+                xp, X64, labels, K, cov_type, self.reg_covar
+            )
+            maha = _mahalanobis_xp(xp, Xc, None, precisions)
+            onehot = _one_hot(xp, labels, K, work)
+            norm = float(to_numpy(xp.mean(_pick(xp, maha, onehot)), xp))
+            c = maha + logdets[None, :]
+            c = c - xp.min(c, axis=1, keepdims=True)  # a row shift changes nothing
+            if U is None:
+                U = _factor_from_labels_xp(xp, labels, counts, K, r, rng)
+            res = solve_nlr(
+                Xc,
+                traces=np.ones(K),
+                rank=r,
+                U0=U,
+                omegas=precisions / norm,
+                c=c / norm,
+                y0=y_dual,
+                alpha0=alpha,
+                tol=self.tol if tight else loose,
+                max_iter=self.solver_max_iter,
+                xp=xp,
+            )
+            U, y_dual, alpha = res.U, res.y, res.alpha
+            n_solver_iter += res.n_iter
+            solver_stopped_early = not res.converged
+            if self.rounding == "row-sum":
+                scores = _row_sums(U, K, r, xp=xp)
+            else:
+                scores = _top_eigenvectors_xp(xp, U, K, r)
+            new_labels = xp.astype(xp.argmax(scores, axis=1), xp.int64)
+            new_labels = _fix_empty_xp(xp, new_labels, scores, K)
+            changed = int(to_numpy(xp.sum(xp.astype(new_labels != labels, xp.int64))))
+            if self.verbose:
+                print(
+                    f"ILASDPClustering: round {it}, {changed} labels changed, "
+                    f"solver {res.n_iter} iterations (row-sum violation "
+                    f"{res.feasibility:.1e}), {time.perf_counter() - start:.2f} s",
+                    file=sys.stdout,
+                )
+            labels = new_labels
+            if changed == 0:
+                if tight or loose <= self.tol:
+                    converged = True
+                    break
+                tight = True
+        self._warn_convergence(solver_stopped_early, converged)
+        means, covariances, precisions, logdets, counts = _estimate_gaussians_xp(
+            xp, X64, labels, K, cov_type, self.reg_covar
+        )
+        maha = _mahalanobis_xp(xp, X64, means, precisions)
+        onehot = _one_hot(xp, labels, K, work)
+        terms = _pick(xp, maha, onehot) + xp.take(logdets, labels) + p * _LOG_2PI
+        self.objective_ = float(-0.5 * to_numpy(xp.sum(terms), xp))
+        self.labels_ = labels
+        self.means_ = xp.astype(means, X.dtype)
+        self.covariances_ = xp.astype(covariances, X.dtype)
+        self.precisions_cholesky_ = xp.astype(xp.linalg.cholesky(precisions), X.dtype)
+        self.weights_ = to_namespace(counts / n, xp, device, work)
+        self.covariance_type_ = cov_type
+        self.n_iter_ = it
+        self.n_solver_iter_ = n_solver_iter
+        self._precisions = precisions
+        self._logdets = logdets
+        return self
+
+    def _initial_labels_xp(self, X, rng, xp, device):
+        """:meth:`_initial_labels` of device data; labels on the device.
+
+        The Peng-Wei SDP runs on the device; the k-means++ start, like
+        scikit-learn's KMeans, on host (with the same random draws).
+        """
+        K = self.n_clusters
+        if K == 1:
+            return xp.zeros(X.shape[0], dtype=xp.int64, device=device)
+        if self.init == "sdp":
+            sdp = SDPKMeans(K, tol=1e-3, random_state=rng)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                labels = sdp.fit(X).labels_
+        else:
+            labels = _kmeans_labels(to_numpy(X, xp), K, rng, n_init=1)
+            labels = to_namespace(labels.astype(np.int64), xp, device)
+        scores = xp.zeros((X.shape[0], K), dtype=X.dtype, device=device)
+        return _fix_empty_xp(xp, labels, scores, K)
+
     def _initial_labels(self, X, rng):
         K = self.n_clusters
         if K == 1:
@@ -405,10 +617,23 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         p = X.shape[1]
         return -0.5 * (maha + self._logdets + p * _LOG_2PI)
 
-    def _check_X(self, X):
+    def _check_X(self, X, method):
+        """Validated ``X`` in float64 (the working dtype of its namespace)."""
         check_is_fitted(self)
+        _check_same_namespace(X, self, "means_", method)
+        xp, is_array_api, device = get_namespace_and_device(X)
+        if is_array_api:
+            X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=False)
+            return xp.astype(X, _work_dtype(xp, device)), xp
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        return np.asarray(X, dtype=np.float64)
+        return np.asarray(X, dtype=np.float64), None
+
+    def _log_gaussians_xp(self, X, xp):
+        """:meth:`_log_gaussians` with the array API."""
+        means = xp.astype(self.means_, X.dtype)
+        maha = _mahalanobis_xp(xp, X, means, self._precisions)
+        p = X.shape[1]
+        return -0.5 * (maha + self._logdets[None, :] + p * _LOG_2PI)
 
     def predict(self, X):
         """Assign each sample to the cluster whose Gaussian fits it best.
@@ -426,7 +651,9 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,)
             Cluster index of each sample.
         """
-        X = self._check_X(X)
+        X, xp = self._check_X(X, "predict")
+        if xp is not None:
+            return xp.astype(xp.argmax(self._log_gaussians_xp(X, xp), axis=1), xp.int64)
         return np.argmax(self._log_gaussians(X), axis=1).astype(np.intp)
 
     def score_samples(self, X):
@@ -443,7 +670,11 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         -------
         log_density : ndarray of shape (n_samples,)
         """
-        X = self._check_X(X)
+        X, xp = self._check_X(X, "score_samples")
+        if xp is not None:
+            a = self._log_gaussians_xp(X, xp) + xp.log(self.weights_)[None, :]
+            top = xp.max(a, axis=1, keepdims=True)
+            return top[:, 0] + xp.log(xp.sum(xp.exp(a - top), axis=1))
         return logsumexp(self._log_gaussians(X) + np.log(self.weights_), axis=1)
 
     def score(self, X, y=None):
@@ -460,7 +691,16 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         -------
         log_likelihood : float
         """
-        return float(np.mean(self.score_samples(X)))
+        log_density = self.score_samples(X)
+        if isinstance(log_density, np.ndarray):
+            return float(np.mean(log_density))
+        xp, _, _ = get_namespace_and_device(log_density)
+        return float(to_numpy(xp.mean(log_density), xp))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.array_api_support = True
+        return tags
 
 
 def _factor_from_labels(labels, n_clusters, rank, rng):
@@ -473,8 +713,40 @@ def _factor_from_labels(labels, n_clusters, rank, rng):
     return U
 
 
-def _row_sums(U, n_clusters, rank):
+def _factor_from_labels_xp(xp, labels, counts, n_clusters, rank, rng):
+    """:func:`_factor_from_labels` on ``labels``' device (same random draws).
+
+    ``counts``: the host cluster sizes.
+    """
+    n = labels.shape[0]
+    U = 0.05 * np.abs(rng.standard_normal((n, n_clusters * rank))) / math.sqrt(n)
+    lift = np.zeros((n_clusters, n_clusters * rank))
+    for k in range(n_clusters):
+        lift[k, k * rank] = 1.0 / math.sqrt(max(counts[k], 1))
+    device = labels.device
+    work = _work_dtype(xp, device)
+    U = to_namespace(U, xp, device, work)
+    # one non-zero term per entry: the sum is exact
+    return U + _one_hot(xp, labels, n_clusters, work) @ to_namespace(
+        lift, xp, device, work
+    )
+
+
+def _top_eigenvectors_xp(xp, U, n_clusters, rank):
+    """:func:`_top_eigenvectors` with the array API."""
+    columns = []
+    for k in range(n_clusters):
+        P, S, _ = xp.linalg.svd(U[:, k * rank : (k + 1) * rank], full_matrices=False)
+        v = P[:, 0] * S[0]
+        columns.append(xp.where(xp.sum(v) >= 0, v, -v))
+    return xp.stack(columns, axis=1)
+
+
+def _row_sums(U, n_clusters, rank, xp=None):
     """``(B_k 1)_i`` for each point and cluster, with ``B_k = U_k U_k^T``."""
+    if xp is not None:
+        s = xp.sum(U, axis=0)
+        return xp.sum(xp.reshape(U * s, (U.shape[0], n_clusters, rank)), axis=2)
     s = U.sum(axis=0)
     return (U * s).reshape(U.shape[0], n_clusters, rank).sum(axis=2)
 

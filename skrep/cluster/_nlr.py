@@ -24,12 +24,22 @@ the multiplier takes a dual-ascent step ``y += beta h`` whenever the primal
 iterate stalls. Each iteration costs two ``(n, p) x (p, n_blocks * r)``
 matrix products and ``O(n r)`` elementwise work: memory is ``O(n r B + p^2 B)``
 and no ``n x n`` matrix is ever formed.
+
+With ``xp`` (an array-API namespace such as CuPy's) the same iteration runs on
+the arrays' device, written with the namespace's functions only: the same
+steps, step-size rule, line search, dual updates and stopping rule, so that it
+follows the numpy/numba path up to rounding. Only the scalars that steer the
+iteration (step lengths, objective values) come back to the host, three
+per iteration.
 """
+
+import math
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from skrep.cluster._kernels import bb_products, gradient_assemble, projected_step
+from skrep.utils._array_api import to_namespace, to_numpy
 
 __all__ = ["NLRResult", "project", "solve_nlr"]
 
@@ -141,6 +151,7 @@ def solve_nlr(
     dual_tol=1e-3,
     max_step=0.5,
     callback=None,
+    xp=None,
 ):
     """Solve the factorised SDP from ``U0`` by the augmented Lagrangian method.
 
@@ -178,6 +189,11 @@ def solve_nlr(
     callback : callable, default=None
         Called as ``callback(iteration, objective, feasibility)`` every 100
         iterations (for ``verbose`` output).
+    xp : array namespace, default=None
+        When given (a non-numpy array-API namespace), every array argument
+        is an array of ``xp`` on one device, in one float dtype, and the
+        solver runs there; ``U`` and ``y`` of the result are arrays of ``xp``.
+        None runs the numpy/numba solver.
 
     Returns
     -------
@@ -185,6 +201,24 @@ def solve_nlr(
         ``U``, ``y``, ``n_iter``, ``converged``, ``objective`` (the value of
         ``sum_b c_b^T B_b 1 - <X Omega_b X^T, B_b>``) and ``feasibility``.
     """
+    if xp is not None:
+        return _solve_xp(
+            xp,
+            X,
+            traces,
+            rank,
+            U0,
+            omegas,
+            c,
+            y0,
+            alpha0,
+            beta,
+            tol,
+            max_iter,
+            dual_tol,
+            max_step,
+            callback,
+        )
     # BLAS threads only pay off on large products; on small ones they cost
     # more in synchronisation than the product itself.
     small = X.shape[0] * X.shape[1] * np.size(U0, 1) < 4_000_000
@@ -281,5 +315,150 @@ def _solve(
             st["L"] += dy @ st["h"]
             grad += np.outer(dy, st["s"])
             grad += U.T @ dy
+            history = [st["L"]]
+    return NLRResult(U, y, it, converged, st["f"], feas, alpha)
+
+
+# ---------------------------------------------------------------------------
+# The same solver written with the array API (CuPy, ...): no numba, no loops
+# over rows; the blocks are handled by reshaping to (n, n_blocks, rank).
+
+
+def _to_host(xp, *scalars):
+    """Python floats of 0-d device arrays, in one transfer."""
+    return [float(v) for v in to_numpy(xp.stack(scalars), xp)]
+
+
+def _clip_rescale_xp(xp, V, traces, rank):
+    """:func:`project` of ``V`` (not modified); ``traces`` is on the device."""
+    n, R = V.shape
+    n_blocks = R // rank
+    V3 = xp.reshape(xp.clip(V, min=0.0), (n, n_blocks, rank))
+    sq = xp.sum(V3 * V3, axis=(0, 2))
+    positive = sq > 0.0
+    factor = xp.where(positive, xp.sqrt(traces / xp.where(positive, sq, 1.0)), 0.0)
+    # a block clipped to zero restarts from the uniform point
+    fill = xp.where(positive, 0.0, xp.sqrt(traces / (n * rank)))
+    out = V3 * factor[None, :, None] + fill[None, :, None]
+    return xp.reshape(out, (n, R))
+
+
+class _ProblemXP:
+    """:class:`_Problem` with the array API."""
+
+    def __init__(self, xp, X, omegas, c, rank, beta):
+        self.xp = xp
+        self.X = X
+        self.omegas = omegas
+        self.rank = rank
+        self.beta = beta
+        # c repeated over the columns of each block, (n, n_blocks * rank)
+        self.c = None if c is None else xp.repeat(c, rank, axis=1)
+
+    def state(self, U, y, s=None):
+        xp, X, r = self.xp, self.X, self.rank
+        G = X.T @ U
+        if self.omegas is None:
+            M = G
+        else:
+            p, R = G.shape
+            G3 = xp.permute_dims(xp.reshape(G, (p, R // r, r)), (1, 0, 2))
+            M = xp.reshape(xp.permute_dims(self.omegas @ G3, (1, 0, 2)), (p, R))
+        if s is None:
+            s = xp.sum(U, axis=0)
+        h = U @ s - 1.0
+        f = -xp.sum(G * M)
+        t = None
+        if self.c is not None:
+            t = xp.sum(self.c * U, axis=0)
+            f = f + xp.sum(t * s)
+        hh = xp.sum(h * h)
+        lagr = f + xp.sum(y * h) + 0.5 * self.beta * hh
+        f, lagr, hh = _to_host(xp, f, lagr, hh)
+        return {"M": M, "s": s, "h": h, "t": t, "f": f, "L": lagr, "hh": hh}
+
+    def gradient(self, U, y, st):
+        w = y + self.beta * st["h"]
+        col = U.T @ w
+        if st["t"] is not None:
+            col = col + st["t"]
+        s = st["s"]
+        grad = -2.0 * (self.X @ st["M"]) + w[:, None] * s[None, :] + col[None, :]
+        if self.c is not None:
+            grad = grad + self.c * s[None, :]
+        return grad
+
+
+def _solve_xp(
+    xp,
+    X,
+    traces,
+    rank,
+    U0,
+    omegas,
+    c,
+    y0,
+    alpha0,
+    beta,
+    tol,
+    max_iter,
+    dual_tol,
+    max_step,
+    callback,
+):
+    """:func:`_solve` with the array API; see there for the logic."""
+    n = X.shape[0]
+    dtype = X.dtype
+    traces_host = np.asarray(traces, dtype=np.float64)
+    traces = to_namespace(traces_host, xp, X.device, dtype)
+    problem = _ProblemXP(xp, X, omegas, c, rank, beta)
+    U = _clip_rescale_xp(xp, xp.astype(U0, dtype), traces, rank)
+    y = xp.zeros_like(U[:, 0]) if y0 is None else xp.astype(y0, dtype, copy=True)
+    st = problem.state(U, y)
+    grad = problem.gradient(U, y, st)
+    scale = math.sqrt(traces_host.sum())
+    (gmax,) = _to_host(xp, xp.max(xp.abs(grad)))
+    if alpha0 is None:
+        size = U.shape[0] * U.shape[1]
+        alpha = 1e-2 * scale / (gmax * math.sqrt(size) / math.sqrt(n) + 1e-300)
+    else:
+        alpha = alpha0
+    history = [st["L"]]
+    dual_tol = max(dual_tol, tol)
+    converged = False
+    it = 0
+    feas = math.sqrt(st["hh"] / n)
+    for it in range(1, max_iter + 1):
+        reference = max(history[-10:])
+        while True:
+            U_new = _clip_rescale_xp(xp, U - alpha * grad, traces, rank)
+            step = U_new - U
+            ss, decrease = _to_host(xp, xp.sum(step * step), xp.sum(grad * step))
+            if ss <= (max_step * scale) ** 2 or alpha < 1e-30:
+                st_new = problem.state(U_new, y, xp.sum(U_new, axis=0))
+                if st_new["L"] <= reference + 1e-4 * decrease or alpha < 1e-30:
+                    break
+            alpha *= 0.25
+        grad_new = problem.gradient(U_new, y, st_new)
+        dgrad = grad_new - grad
+        sy, yy = _to_host(xp, xp.sum(step * dgrad), xp.sum(dgrad * dgrad))
+        U, grad, st = U_new, grad_new, st_new
+        history.append(st["L"])
+        rdiff = math.sqrt(ss) / scale
+        feas = math.sqrt(st["hh"] / n)
+        if callback is not None and it % 100 == 0:
+            callback(it, st["f"], feas)
+        if rdiff < tol and feas < tol and it > 2:
+            converged = True
+            break
+        if sy > 0.0:
+            alpha = ss / sy if it % 2 else sy / yy
+        else:
+            alpha *= 4.0
+        if rdiff < dual_tol:
+            dy = beta * st["h"]
+            y = y + dy
+            st["L"] += beta * st["hh"]
+            grad = grad + dy[:, None] * st["s"][None, :] + (U.T @ dy)[None, :]
             history = [st["L"]]
     return NLRResult(U, y, it, converged, st["f"], feas, alpha)

@@ -7,6 +7,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn import get_config
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
@@ -15,6 +16,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
 from skrep.cluster._nlr import solve_nlr
+from skrep.utils._array_api import (
+    get_namespace_and_device,
+    is_numpy_namespace,
+    to_namespace,
+    to_numpy,
+)
 from skrep.utils._compat import Interval, StrOptions, _fit_context
 from skrep.utils.validation import check_n_components, check_not_constant
 
@@ -24,8 +31,11 @@ __all__ = ["SDPKMeans"]
 EXACT_MAX_SAMPLES = 300
 
 
-def _check_clustering_input(estimator, X, n_clusters):
-    """Data checks shared by the SDP clusterers (after ``validate_data``)."""
+def _check_clustering_input(estimator, X, n_clusters, xp=None):
+    """Data checks shared by the SDP clusterers (after ``validate_data``).
+
+    ``xp``: the array namespace of ``X`` when it is not numpy.
+    """
     n_samples = X.shape[0]
     check_n_components(n_clusters, X, name="n_clusters", limit="n_samples")
     if n_samples < 2:
@@ -33,7 +43,52 @@ def _check_clustering_input(estimator, X, n_clusters):
             f"{type(estimator).__name__} needs at least 2 samples, got "
             f"n_samples={n_samples}."
         )
-    check_not_constant(X)
+    if xp is None:
+        check_not_constant(X)
+    elif bool(xp.all(X == X[:1, :])):
+        raise ValueError(
+            "All rows of X are identical; the method needs data that vary."
+        )
+
+
+def _work_dtype(xp, device):
+    """The float dtype the array-API path computes in: float64 (as the numpy
+    path does, whatever the input's dtype) where the device has it."""
+    try:
+        dtypes = xp.__array_namespace_info__().dtypes(
+            device=device, kind="real floating"
+        )
+    except (AttributeError, TypeError):  # a namespace without inspection
+        return xp.float64
+    return xp.float64 if "float64" in dtypes else xp.float32
+
+
+def _check_same_namespace(X, estimator, attribute, method):
+    """Raise when ``X`` is not in the namespace and on the device of the fit.
+
+    As scikit-learn's ``check_same_namespace`` (only with array-API dispatch
+    on): a model fitted on CuPy arrays predicts CuPy arrays.
+    """
+    if not get_config()["array_api_dispatch"]:
+        return
+    a_xp, _, a_device = get_namespace_and_device(getattr(estimator, attribute))
+    X_xp, _, X_device = get_namespace_and_device(X)
+    if is_numpy_namespace(a_xp) and is_numpy_namespace(X_xp):
+        return
+    if a_xp.__name__ == X_xp.__name__ and str(a_device) == str(X_device):
+        return
+    raise ValueError(
+        f"Inputs passed to {type(estimator).__name__}.{method}() must use the "
+        "same namespace and the same device as those passed to fit(): fitted "
+        f"with {a_xp.__name__} arrays on device {a_device}, got "
+        f"{X_xp.__name__} arrays on device {X_device}."
+    )
+
+
+def _one_hot(xp, labels, n_clusters, dtype):
+    """``(n, n_clusters)`` indicator matrix of ``labels`` (array API)."""
+    ks = xp.arange(n_clusters, device=labels.device)
+    return xp.astype(labels[:, None] == ks[None, :], dtype)
 
 
 def _round_factor(U, n_clusters, random_state):
@@ -57,6 +112,38 @@ def _kmeans_labels(embedding, n_clusters, random_state, n_init=4):
         return km.fit_predict(embedding)
 
 
+def _round_factor_xp(xp, U, n_clusters, random_state):
+    """:func:`_round_factor` of a device factor ``U``; labels on its device.
+
+    The SVD runs on the device; the k-means of the ``(n, n_clusters)``
+    embedding runs on host with scikit-learn's KMeans, so that it draws the
+    same random numbers as the numpy path (and gives the same labels).
+    """
+    P, S, _ = xp.linalg.svd(U, full_matrices=False)
+    embedding = P[:, :n_clusters] * S[:n_clusters]
+    labels = _kmeans_labels(to_numpy(embedding, xp), n_clusters, random_state)
+    return to_namespace(labels.astype(np.int64), xp, U.device)
+
+
+def _centres_xp(xp, X, labels, n_clusters):
+    """:func:`_centres` with the array API (``X`` in the working dtype)."""
+    onehot = _one_hot(xp, labels, n_clusters, X.dtype)
+    counts = xp.sum(onehot, axis=0)
+    sums = onehot.T @ X
+    means = sums / xp.where(counts > 0, counts, 1.0)[:, None]
+    return xp.where(counts[:, None] > 0, means, xp.mean(X, axis=0)[None, :])
+
+
+def _nearest_xp(xp, X, centres):
+    """:func:`_nearest` with the array API; int64 labels on ``X``'s device."""
+    d2 = (
+        xp.sum(X * X, axis=1)[:, None]
+        - 2.0 * (X @ centres.T)
+        + xp.sum(centres * centres, axis=1)[None, :]
+    )
+    return xp.astype(xp.argmin(d2, axis=1), xp.int64)
+
+
 def _centres(X, labels, n_clusters):
     """Cluster means (an empty cluster, if any, gets the overall mean)."""
     centres = np.empty((n_clusters, X.shape[1]), dtype=np.float64)
@@ -64,6 +151,16 @@ def _centres(X, labels, n_clusters):
         members = labels == k
         centres[k] = X[members].mean(axis=0) if members.any() else X.mean(axis=0)
     return centres
+
+
+def _exact_solution(Xs, n_clusters, tol, rng):
+    """Labels and objective of the exact SDP on host data ``Xs`` (cvxpy)."""
+    Z = _exact_peng_wei(Xs, n_clusters, tol)
+    w, V = np.linalg.eigh((Z + Z.T) / 2)
+    w = np.clip(w[::-1][:n_clusters], 0, None)
+    embedding = V[:, ::-1][:, :n_clusters] * np.sqrt(w)
+    labels = _kmeans_labels(embedding, n_clusters, rng)
+    return labels, float(np.sum((Xs @ Xs.T) * Z))
 
 
 def _exact_peng_wei(X, n_clusters, tol):
@@ -160,6 +257,23 @@ class SDPKMeans(ClusterMixin, BaseEstimator):
         covariances.
     sklearn.cluster.KMeans : Lloyd's algorithm with k-means++ starts.
 
+    Notes
+    -----
+    Array API: with ``sklearn.set_config(array_api_dispatch=True)`` and
+    CuPy (or other array-API) input, ``fit`` and ``predict`` run on the
+    input's device: centring, the low-rank solver (matrix products, the
+    projection onto :math:`U \\ge 0` and the step-size rule of the numpy
+    path), the SVD of :math:`U`, the sketch assignment and the centres, in
+    float64 where the device has it. The random draws (starting factor,
+    sketch) and the k-means of the ``(n, n_clusters)`` spectral embedding
+    (scikit-learn's :class:`~sklearn.cluster.KMeans`) run on host with the
+    same random state as the numpy path, so the partition is the same; the
+    solver's trajectory depends on rounding, so ``objective_`` agrees with
+    the numpy path to the solver's accuracy (``tol``). The exact solver of
+    ``solver="exact-if-small"`` (cvxpy, at most 300 samples) runs on host.
+    Fitted arrays are in the input's namespace, on its device (``labels_``
+    int64).
+
     References
     ----------
     .. [1] J. Peng and Y. Wei, "Approximating K-means-type clustering via
@@ -236,6 +350,9 @@ class SDPKMeans(ClusterMixin, BaseEstimator):
         self : SDPKMeans
             The fitted estimator.
         """
+        xp, is_array_api, device = get_namespace_and_device(X)
+        if is_array_api:
+            return self._fit_xp(X, xp, device)
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         _check_clustering_input(self, X, self.n_clusters)
         rng = check_random_state(self.random_state)
@@ -275,21 +392,11 @@ class SDPKMeans(ClusterMixin, BaseEstimator):
             return np.zeros(n, dtype=np.intp), 0.0, U, scale, 0
         if self.solver == "exact-if-small" and n <= EXACT_MAX_SAMPLES:
             try:
-                Z = _exact_peng_wei(Xs, K, self.tol)
+                labels, objective = _exact_solution(Xs, K, self.tol, rng)
             except ImportError:
-                warnings.warn(
-                    "solver='exact-if-small' needs cvxpy (pip install cvxpy); "
-                    "using the low-rank solver instead.",
-                    UserWarning,
-                    stacklevel=3,
-                )
+                _warn_no_cvxpy()
             else:
-                w, V = np.linalg.eigh((Z + Z.T) / 2)
-                w = np.clip(w[::-1][:K], 0, None)
-                embedding = V[:, ::-1][:, :K] * np.sqrt(w)
-                labels = _kmeans_labels(embedding, K, rng)
-                objective = float(np.sum((Xs @ Xs.T) * Z)) * scale**2
-                return labels, objective, None, scale, 1
+                return labels, objective * scale**2, None, scale, 1
         rank = 2 * K if self.rank is None else self.rank
         U0 = np.abs(rng.standard_normal((n, rank)))
         callback = _progress_printer("SDPKMeans") if self.verbose else None
@@ -304,14 +411,88 @@ class SDPKMeans(ClusterMixin, BaseEstimator):
             callback=callback,
         )
         if not res.converged:
-            warnings.warn(
-                f"SDPKMeans: the low-rank SDP solver did not converge in "
-                f"max_iter={self.max_iter} iterations (row-sum violation "
-                f"{res.feasibility:.2e}, tol={self.tol}); increase max_iter or tol.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
+            self._warn_not_converged(res)
         labels = _round_factor(res.U, K, rng)
+        return labels, -res.objective * scale**2, res.U, scale, res.n_iter
+
+    def _warn_not_converged(self, res):
+        warnings.warn(
+            f"SDPKMeans: the low-rank SDP solver did not converge in "
+            f"max_iter={self.max_iter} iterations (row-sum violation "
+            f"{res.feasibility:.2e}, tol={self.tol}); increase max_iter or tol.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+
+    def _fit_xp(self, X, xp, device):
+        """:meth:`fit` on an array-API namespace (CuPy...): the same steps."""
+        X = validate_data(self, X, dtype=[xp.float64, xp.float32])
+        _check_clustering_input(self, X, self.n_clusters, xp=xp)
+        rng = check_random_state(self.random_state)
+        n_samples = X.shape[0]
+        K = self.n_clusters
+        X64 = xp.astype(X, _work_dtype(xp, device))
+
+        fit_idx = None
+        if self.sketch is not None and self.sketch < 1:
+            m = max(math.ceil(self.sketch * n_samples), 10 * K)
+            if m < n_samples:
+                fit_idx = np.sort(rng.choice(n_samples, m, replace=False))
+        if fit_idx is None:
+            Xfit = X64
+        else:
+            Xfit = xp.take(X64, to_namespace(fit_idx, xp, device), axis=0)
+
+        labels_fit, self.objective_, self.factor_, self.scale_, self.n_iter_ = (
+            self._solve_xp(Xfit, K, rng, xp, device)
+        )
+        centres = _centres_xp(xp, Xfit, labels_fit, K)
+        if fit_idx is None:
+            labels = labels_fit
+        else:
+            labels = _nearest_xp(xp, X64, centres)
+            centres = _centres_xp(xp, X64, labels, K)
+        self.labels_ = labels
+        self.cluster_centers_ = xp.astype(centres, X.dtype)
+        residual = X64 - xp.take(centres, labels, axis=0)
+        self.inertia_ = float(to_numpy(xp.sum(residual * residual), xp))
+        return self
+
+    def _solve_xp(self, X, K, rng, xp, device):
+        """:meth:`_solve` on the device of ``X`` (labels there too)."""
+        n = X.shape[0]
+        Xc = X - xp.mean(X, axis=0)
+        scale = math.sqrt(float(to_numpy(xp.mean(xp.sum(Xc * Xc, axis=1)), xp)))
+        Xs = Xc / scale
+        if K == 1:
+            U = xp.full((n, 1), 1.0 / math.sqrt(n), dtype=X.dtype, device=device)
+            return xp.zeros(n, dtype=xp.int64, device=device), 0.0, U, scale, 0
+        if self.solver == "exact-if-small" and n <= EXACT_MAX_SAMPLES:
+            # a checking tool on at most 300 samples: cvxpy runs on host
+            try:
+                labels, objective = _exact_solution(to_numpy(Xs, xp), K, self.tol, rng)
+            except ImportError:
+                _warn_no_cvxpy()
+            else:
+                labels = to_namespace(labels.astype(np.int64), xp, device)
+                return labels, objective * scale**2, None, scale, 1
+        rank = 2 * K if self.rank is None else self.rank
+        U0 = to_namespace(np.abs(rng.standard_normal((n, rank))), xp, device, X.dtype)
+        callback = _progress_printer("SDPKMeans") if self.verbose else None
+        res = solve_nlr(
+            Xs,
+            traces=[float(K)],
+            rank=rank,
+            U0=U0,
+            beta=self.beta,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            callback=callback,
+            xp=xp,
+        )
+        if not res.converged:
+            self._warn_not_converged(res)
+        labels = _round_factor_xp(xp, res.U, K, rng)
         return labels, -res.objective * scale**2, res.U, scale, res.n_iter
 
     def predict(self, X):
@@ -328,8 +509,20 @@ class SDPKMeans(ClusterMixin, BaseEstimator):
             Index of the nearest centre.
         """
         check_is_fitted(self)
+        _check_same_namespace(X, self, "cluster_centers_", "predict")
+        xp, is_array_api, device = get_namespace_and_device(X)
+        if is_array_api:
+            X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=False)
+            work = _work_dtype(xp, device)
+            centres = xp.astype(self.cluster_centers_, work)
+            return _nearest_xp(xp, xp.astype(X, work), centres)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         return _nearest(np.asarray(X, dtype=np.float64), self.cluster_centers_)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.array_api_support = True
+        return tags
 
 
 def _nearest(X, centres):
@@ -341,6 +534,15 @@ def _nearest(X, centres):
         + np.einsum("ij,ij->i", centres, centres)[None, :]
     )
     return np.argmin(d2, axis=1).astype(np.intp)
+
+
+def _warn_no_cvxpy():
+    warnings.warn(
+        "solver='exact-if-small' needs cvxpy (pip install cvxpy); "
+        "using the low-rank solver instead.",
+        UserWarning,
+        stacklevel=4,
+    )
 
 
 def _progress_printer(name):
