@@ -11,6 +11,7 @@ __getattr__, __dir__, __all__ = attach(
             "make_heterogeneous_mixture",
             "make_low_rank_sparse",
             "make_rare_ordinal",
+            "make_sparse_signal_classification",
         ]
     },
 )

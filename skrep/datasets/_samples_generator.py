@@ -923,3 +923,63 @@ def make_function_approximation(
     if return_function:
         return X, y, target
     return X, y
+
+
+@validate_params(
+    {
+        "n_samples": [Interval(Integral, 2, None, closed="left")],
+        "n_features": [Interval(Integral, 1, None, closed="left")],
+        "signal": [Interval(Real, 0, None, closed="neither")],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def make_sparse_signal_classification(
+    n_samples=600, n_features=400, *, signal=10.0, random_state=None
+):
+    """Binary labels carried by one coordinate, with ``d - 1`` noise coordinates.
+
+    The structure of Tifrea, Clarysse and Yang's model of margin-based active
+    learning in high dimension: a 1-sparse ground truth (the label is the
+    sign of ``x_1``), no label noise and no gap between the classes
+    (``x_1 = (2y - 1) * signal * |z|`` with ``z`` standard normal), and
+    ``x_2, ..., x_d`` independent standard normal noise. With more features
+    than labels, margin sampling queries points near the true boundary that
+    carry little signal, and random (passive) sampling learns faster; with
+    fewer features than labels margin sampling wins.
+
+    Parameters
+    ----------
+    n_samples : int, default=600
+        Number of rows.
+    n_features : int, default=400
+        Dimension ``d`` (the signal coordinate included).
+    signal : float > 0, default=10.0
+        Scale of the signal coordinate.
+    random_state : int, RandomState instance or None, default=None
+        Seed or generator for reproducible output.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+        Labels 0 and 1; ``y = (X[:, 0] > 0)``.
+
+    References
+    ----------
+    .. [1] A. Tifrea, J. Clarysse and F. Yang, "Margin-based sampling in high
+       dimensions: when being active is less efficient than staying passive",
+       ICML 2023. arXiv:2212.00772.
+
+    Examples
+    --------
+    >>> from skrep.datasets import make_sparse_signal_classification
+    >>> X, y = make_sparse_signal_classification(100, 20, random_state=0)
+    >>> X.shape, bool(((X[:, 0] > 0) == y).all())
+    ((100, 20), True)
+    """
+    rng = check_random_state(random_state)
+    y = rng.randint(2, size=n_samples)
+    X = rng.standard_normal((n_samples, n_features))
+    X[:, 0] = (2 * y - 1) * signal * np.abs(rng.standard_normal(n_samples))
+    return X, y

@@ -413,3 +413,26 @@ def test_function_approximation_errors():
         make_function_approximation(lambda Z: Z, 10, n_features=2)
     with pytest.raises(ValueError, match="sampling"):
         make_function_approximation("runge", 10, sampling="grid")
+
+
+# ---------------------------------------------------------------------------
+# make_sparse_signal_classification
+# ---------------------------------------------------------------------------
+
+
+def test_sparse_signal_classification_structure():
+    from skrep.datasets import make_sparse_signal_classification
+
+    X, y = make_sparse_signal_classification(4000, 30, signal=3.0, random_state=0)
+    assert X.shape == (4000, 30) and set(np.unique(y)) == {0, 1}
+    # The label is the sign of x_1 (no label noise), and |x_1| is half-normal
+    # with scale `signal` whatever the class (no gap between the classes).
+    assert_array_equal(X[:, 0] > 0, y == 1)
+    assert abs(np.abs(X[:, 0]).mean() - 3.0 * math.sqrt(2 / math.pi)) < 0.1
+    assert np.abs(X[:, 0]).min() < 0.01
+    # The other coordinates are standard normal noise, independent of y.
+    noise = X[:, 1:]
+    assert abs(noise.std() - 1.0) < 0.02
+    assert np.abs(noise[y == 1].mean(axis=0) - noise[y == 0].mean(axis=0)).max() < 0.2
+    X2, y2 = make_sparse_signal_classification(4000, 30, signal=3.0, random_state=0)
+    assert_array_equal(X, X2) and assert_array_equal(y, y2)
