@@ -13,7 +13,9 @@ the largest principal angle between the estimated and the true subspace for
 - the eigenvectors of scikit-learn's :class:`~sklearn.covariance.MinCovDet`
   robust covariance (FastMCD), robust but slow in high dimension;
 - :class:`skrep.decomposition.OutlierRobustPCA` (filtering, nearly-linear
-  time), in batch and streaming (``partial_fit``) mode.
+  time), in batch mode with the true ``eps``, with ``eps="auto"`` (the
+  contamination is estimated from the data, see the printed ``eps_``), and
+  in streaming (``partial_fit``) mode.
 
 Diakonikolas, Kane, Pensia & Pittas (2023) show that the error of filtering
 grows like ``eps log(1/eps)``, the best possible order.
@@ -40,9 +42,10 @@ def sin_angle(A, B):
 
 n_samples, n_features, k = 2000, 20, 2
 epsilons = [0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25]
-names = ["PCA", "MinCovDet", "OutlierRobustPCA", "streaming"]
+names = ["PCA", "MinCovDet", "OutlierRobustPCA", "eps='auto'", "streaming"]
 errors = {name: [] for name in names}
 seconds = dict.fromkeys(names, 0.0)
+estimated = {}
 
 
 def fit_components(name, X, eps):
@@ -51,6 +54,10 @@ def fit_components(name, X, eps):
     if name == "MinCovDet":
         covariance = MinCovDet(random_state=0).fit(X).covariance_
         return np.linalg.eigh(covariance)[1][:, -k:].T
+    if name == "eps='auto'":
+        est = OutlierRobustPCA(k, eps="auto", random_state=0).fit(X)
+        estimated[eps] = est.eps_
+        return est.components_
     est = OutlierRobustPCA(k, eps=max(eps, 0.01), random_state=0)
     if name == "OutlierRobustPCA":
         return est.fit(X).components_
@@ -69,9 +76,12 @@ for eps in epsilons:
         seconds[name] += time.perf_counter() - start
         errors[name].append(sin_angle(components, U))
 
-print("eps    " + "  ".join(f"{name:>16s}" for name in names))
+print("eps   eps_  " + "  ".join(f"{name:>16s}" for name in names))
 for i, eps in enumerate(epsilons):
-    print(f"{eps:4.2f}  " + "  ".join(f"{errors[name][i]:16.3f}" for name in names))
+    print(
+        f"{eps:4.2f}  {estimated[eps]:4.2f}  "
+        + "  ".join(f"{errors[name][i]:16.3f}" for name in names)
+    )
 print("time  " + "  ".join(f"{seconds[name]:15.2f}s" for name in names))
 
 # %%

@@ -2,11 +2,15 @@
 
 ``OutlierRobustPCA`` estimates the top principal subspace of the inliers when
 an ``eps`` fraction of the rows are arbitrary (the strong contamination
-model), by iterative filtering in the spirit of Diakonikolas, Kane, Pensia &
-Pittas (ICML 2023): only products of the data with thin blocks of vectors are
-formed, never a d x d matrix (unless d is small).
+model), by iterative filtering as in Diakonikolas, Kane, Pensia & Pittas
+(ICML 2023): rows are scored through a high power of the weighted covariance
+applied to a few Gaussian sketch vectors (matrix products with thin blocks
+only, never a d x d matrix unless d is small), and the rows whose scores are
+too large for Gaussian inliers are down-weighted until the weighted
+covariance is certified stable.
 """
 
+import math
 import warnings
 from numbers import Integral, Real
 
@@ -17,7 +21,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
 from skrep.decomposition._base import _LinearSubspace
-from skrep.utils._compat import Interval, _fit_context
+from skrep.utils._array_api import get_namespace_and_device, to_namespace, to_numpy
+from skrep.utils._compat import Interval, StrOptions, _fit_context
+from skrep.utils._compat import device as _device
 from skrep.utils.extmath import flip_signs
 from skrep.utils.validation import check_n_components
 
@@ -28,72 +34,155 @@ __all__ = ["OutlierRobustPCA"]
 _N_OVERSAMPLES = 8
 
 # Up to this dimension the d x d weighted covariance is formed (one O(n d^2)
-# BLAS product, at most 2 MiB): cheaper than the ~20 block products of the
-# matrix-free power iterations, O(n d (k + 8)) each, as long as d < ~500.
+# BLAS product, at most 2 MiB): cheaper than the block products of the
+# matrix-free power iterations, O(n d b) each, as long as d < ~500.
 _MAX_DENSE_FEATURES = 512
 
+# Gaussian sketch vectors z_j of the scores tau_i = sum_j (z_j^T M^p x_i)^2.
+_N_SKETCHES = 8
 
-def _weighted_mean(X, w):
-    return (w @ X) / w.sum()
+# eps='auto': false-alarm level of the detection pass (the probability that
+# a Gaussian inlier scores above its threshold).
+_AUTO_LEVEL = 0.01
+
+# Never remove more than half of the weight: under the contamination model
+# (eps < 1/2) the inliers are the majority.
+_MAX_REMOVED = 0.5
+
+# The tail test: certified stable when the weighted score mass above the
+# threshold is at most this multiple of what Gaussian inliers put there.
+_TAIL_FACTOR = 1.5
 
 
-def _weighted_median(values, w):
-    order = np.argsort(values)
-    cum = np.cumsum(w[order])
-    return values[order[np.searchsorted(cum, 0.5 * cum[-1])]]
+def _sketch_power(n_features):
+    """The power p of the weighted covariance in the sketched scores.
 
-
-# Median of the chi-square distribution with one degree of freedom.
-_CHI2_1_MEDIAN = 0.454936423119572
-
-
-def _weighted_top_eig(X, w, mean, b, *, rng, sq_norms, V0=None, n_iter=4):
-    """Top-``b`` eigenpairs and trace of the weighted covariance.
-
-    ``C = sum_i w_i (x_i - mean)(x_i - mean)^T / sum_i w_i`` is applied to a
-    block of ``b`` vectors as ``X^T (w * ((X - mean) Q))`` in O(n d b); a
-    block power iteration warm started from ``V0`` and a Rayleigh-Ritz step
-    give the eigenpairs. For ``d <= 512`` the d x d matrix is formed instead
-    (one O(n d^2) product, cheaper there).
-
-    Returns
-    -------
-    values : ndarray of shape (b,)
-        Eigenvalues, decreasing.
-    V : ndarray of shape (d, b)
-        Eigenvectors in columns.
-    total_var : float
-        Trace of the weighted covariance.
+    ``M^p`` damps an eigenvalue ``lambda`` relative to the top one by
+    ``(lambda / lambda_1)^p``; ``p = ceil(ln d)`` (at least 2) makes the
+    ``d`` eigenvalues below ``lambda_1 / e`` contribute together at most a
+    constant fraction of the top one's share of the scores.
     """
-    n, d = X.shape
-    wsum = w.sum()
-    if d <= _MAX_DENSE_FEATURES:
-        Xc = X - mean
-        Xc *= np.sqrt(w)[:, None]
-        C = Xc.T @ Xc
-        C /= wsum
-        values, V = linalg.eigh(C, check_finite=False, overwrite_a=True)
-        total_var = float(values.sum())
-        order = np.argsort(values)[::-1][:b]
-        return np.maximum(values[order], 0), V[:, order], total_var
-    total_var = float(w @ sq_norms) / wsum - float(mean @ mean)
+    return max(2, math.ceil(math.log(max(n_features, 2))))
 
-    def apply(Q):
-        P = X @ Q - mean @ Q
-        P *= w[:, None]
-        return (X.T @ P - np.outer(mean, P.sum(axis=0))) / wsum
 
-    Q = rng.standard_normal((d, b)).astype(X.dtype, copy=False)
-    if V0 is not None:
-        r = min(V0.shape[1], b)
-        Q[:, :r] = V0[:, :r]
-    Q = linalg.qr(Q, mode="economic", check_finite=False)[0]
-    for _ in range(n_iter):
-        Q = linalg.qr(apply(Q), mode="economic", check_finite=False)[0]
-    H = Q.T @ apply(Q)
-    values, E = linalg.eigh((H + H.T) / 2, check_finite=False)
-    order = np.argsort(values)[::-1]
-    return np.maximum(values[order], 0), Q @ E[:, order], max(total_var, 0.0)
+def _weighted_mean(X, w, xp):
+    return (w @ X) / xp.sum(w)
+
+
+def _weighted_median(values, w, xp):
+    """Weighted median of a 1-d array (a Python float)."""
+    order = xp.argsort(values)
+    cum = xp.cumulative_sum(xp.take(w, order))
+    half = xp.reshape(0.5 * cum[-1], (1,))
+    i = xp.take(order, xp.searchsorted(cum, half))
+    return float(xp.take(values, i)[0])
+
+
+def _coordinate_median(X, xp, is_np, rng):
+    """Coordinate-wise median of (at most 20,000 random) rows."""
+    n = X.shape[0]
+    if n > 20_000:
+        idx = rng.choice(n, 20_000, replace=False)
+        X = X[idx] if is_np else xp.take(X, to_namespace(idx, xp, _device(X)), axis=0)
+        n = 20_000
+    if is_np:
+        return np.median(np.ascontiguousarray(X.T), axis=1).astype(X.dtype)
+    S = xp.sort(X, axis=0)
+    return (S[(n - 1) // 2, :] + S[n // 2, :]) / 2
+
+
+def _excess_fraction(scores, law, xp):
+    """Fraction of rows above what Gaussian inliers put in the score tail.
+
+    For thresholds ``t`` at the inlier levels 10 % ... 0.1 %, the fraction
+    ``F(t)`` of all rows (whatever their weight) scoring above ``t`` exceeds
+    the inliers' share ``S(t)`` by the outliers there:
+    ``eps >= (F(t) - S(t)) / (1 - S(t))``, less two binomial standard errors.
+    ``law`` is ``(S, S^-1)``, the inliers' survival function and its inverse.
+    The largest of these lower bounds is returned.
+    """
+    n = scores.shape[0]
+    survival, inverse_survival = law
+    best = 0.0
+    for level in (0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001):
+        t = inverse_survival(level)
+        S = survival(t)
+        F = float(xp.sum(xp.astype(scores > t, scores.dtype))) / n
+        best = max(best, (F - S - 2.0 * math.sqrt(S * (1.0 - S) / n)) / (1.0 - S))
+    return best
+
+
+class _WeightedCovariance:
+    """``C = sum_i w_i (x_i - mean)(x_i - mean)^T / sum_i w_i`` as an operator.
+
+    For ``d <= 512`` the d x d matrix is formed (one O(n d^2) product, cheaper
+    there); otherwise ``C`` is only applied to thin blocks ``Q`` as
+    ``X^T (w * ((X - mean) Q))`` in O(n d b).
+    """
+
+    def __init__(self, X, w, mean, *, xp, is_np, sq_norms):
+        self.X, self.w, self.mean = X, w, mean
+        self.xp, self.is_np = xp, is_np
+        self.sq_norms = sq_norms
+        self.wsum = float(xp.sum(w))
+        self.dense = X.shape[1] <= _MAX_DENSE_FEATURES
+        self._eig = None
+        if self.dense:
+            Xc = (X - mean) * xp.sqrt(w)[:, None]
+            self.C = (Xc.T @ Xc) / self.wsum
+
+    def matmat(self, Q):
+        if self.dense:
+            return self.C @ Q
+        xp, X, mean = self.xp, self.X, self.mean
+        P = (X @ Q - mean @ Q) * self.w[:, None]
+        return (X.T @ P - mean[:, None] * xp.sum(P, axis=0)[None, :]) / self.wsum
+
+    def top_eig(self, b, *, rng, V0=None, n_iter=4):
+        """Top-``b`` eigenpairs (decreasing) and trace; cached per operator."""
+        if self._eig is not None and self._eig[0] >= n_iter:
+            return self._eig[1]
+        xp, is_np = self.xp, self.is_np
+        d = self.X.shape[1]
+        if self.dense:
+            if is_np:
+                values, V = linalg.eigh(self.C, check_finite=False)
+            else:
+                values, V = xp.linalg.eigh(self.C)
+            total_var = float(xp.sum(values))
+            values, V = xp.flip(values)[:b], xp.flip(V, axis=1)[:, :b]
+            result = (xp.clip(values, 0, None), V, total_var)
+            self._eig = (np.inf, result)
+            return result
+        total_var = float(self.w @ self.sq_norms) / self.wsum - float(
+            self.mean @ self.mean
+        )
+        Q = rng.standard_normal((d, b))
+        if is_np:
+            Q = Q.astype(self.X.dtype, copy=False)
+        else:
+            Q = to_namespace(Q, xp, _device(self.X), dtype=self.X.dtype)
+        if V0 is not None:
+            r = min(V0.shape[1], b)
+            Q = xp.concat([V0[:, :r], Q[:, r:]], axis=1)
+        qr = (
+            (lambda A: linalg.qr(A, mode="economic", check_finite=False)[0])
+            if is_np
+            else (lambda A: xp.linalg.qr(A)[0])
+        )
+        Q = qr(Q)
+        for _ in range(n_iter):
+            Q = qr(self.matmat(Q))
+        H = Q.T @ self.matmat(Q)
+        values, E = (
+            linalg.eigh((H + H.T) / 2, check_finite=False)
+            if is_np
+            else xp.linalg.eigh((H + H.T) / 2)
+        )
+        values, E = xp.flip(values), xp.flip(E, axis=1)
+        result = (xp.clip(values, 0, None), Q @ E, max(total_var, 0.0))
+        self._eig = (n_iter, result)
+        return result
 
 
 class OutlierRobustPCA(_LinearSubspace):
@@ -102,37 +191,59 @@ class OutlierRobustPCA(_LinearSubspace):
     Under the strong contamination model (an adversary replaces up to
     ``eps * n_samples`` rows by arbitrary points), ordinary PCA can be steered
     to any direction. This estimator finds the top principal subspace of the
-    inliers by *filtering* (Diakonikolas, Kane, Pensia & Pittas, 2023):
+    inliers by *filtering* (Diakonikolas, Kane, Pensia & Pittas, 2023). Each
+    round, with ``M`` the current weighted covariance and ``mu`` the weighted
+    mean:
 
-    1. estimate the top ``n_components + 8`` eigenvectors of the current
-       weighted covariance by a block power iteration (a power of the
-       weighted covariance applied to a thin block; matrix-vector products
-       only, warm started from the previous round);
-    2. score each row by its normalized projected variance,
-       ``max_j (v_j^T (x - mean))^2 / lambda_j`` over the top
-       ``n_components`` directions;
-    3. if the weighted mass of the scores above the threshold ``T`` (the
-       level an inlier Gaussian row exceeds with probability ``eps``) is more
-       than twice what Gaussian inliers would put there, down-weight the rows
-       above ``T`` in proportion to their excess score, and repeat;
-       otherwise the weighted covariance is certified stable and the
-       top eigenvectors are returned.
+    1. (``filter="sketch"``, the paper's filter) every row gets the score
+       ``tau_i = sum_j (z_j^T M^p (x_i - mu))^2`` for ``8`` Gaussian sketch
+       vectors ``z_j`` (a Johnson-Lindenstrauss estimate of
+       ``||M^p (x_i - mu)||^2``), with ``p = ceil(ln d)``: ``M^p z_j`` costs
+       ``p`` products of ``M`` with a thin block (matrix-vector products
+       only). The high power concentrates the scores on *all* the directions
+       of near-top variance at once, so outliers hiding in any of them are
+       seen in the same round;
+    2. the scores are put on the scale of Gaussian inliers: those follow a
+       generalized chi-square law, matched by moments to a chi-square law
+       with ``nu`` degrees of freedom (``nu`` from the ``8 x 8`` Gram matrix
+       of the sketch), and divided by their weighted median over the median
+       of that law;
+    3. if the weighted mass of the scores above the level ``T`` that a
+       Gaussian inlier exceeds with probability ``eps`` is more than 1.5 times
+       what Gaussian inliers put there, the rows above ``T`` are down-weighted
+       in proportion to their excess score, and the round repeats; otherwise
+       the weighted covariance is *certified stable* in those directions.
 
-    At most about ``2 * eps`` of the total weight is ever removed. For
-    ``n_components > 1`` a *block* variant is used: the whole top subspace is
-    estimated at once and rows are scored against all its directions.
-    ``eps=0`` gives ordinary (weighted) PCA.
+    For ``n_components > 1`` the filter runs by *deflation*: stage ``j``
+    scores the rows through the power of ``M`` restricted to the orthogonal
+    complement of its top ``j - 1`` eigenvectors (weights are shared by all
+    stages), and the fit stops when all ``n_components`` stages are certified
+    in a row with the same weights. The output is then the top eigenvectors
+    of the final weighted covariance (block power iteration).
+    ``filter="eigen"`` is the simpler *block* variant: each round scores rows
+    by ``max_j (v_j^T (x - mu))^2 / sigma_j^2`` over the exact top
+    ``n_components`` eigenvectors ``v_j`` of ``M`` (``sigma_j^2`` a robust
+    variance), with the threshold at ``eps / n_components``.
+
+    At most ``min(2 eps, 1/2)`` of the total weight is ever removed.
+    ``eps=0`` gives ordinary PCA. ``eps="auto"`` first runs the filter at a
+    fixed false-alarm level (1 %, no prior on ``eps``) and takes the fraction
+    of weight it removed before certifying stability as the estimate ``eps_``
+    (outliers within the bulk of the inliers, which cannot tilt the subspace
+    much, are not counted); the fit then runs with ``eps = eps_``.
 
     ``partial_fit`` is the single-pass streaming variant: each chunk is
-    filtered as above (also against the current model), summarized by its
-    weighted mean and the top ``n_components + 8`` eigenpairs of its weighted
-    covariance, and merged into the running summary as in incremental PCA.
-    The state is O(d (n_components + 8)), never O(n_samples).
+    filtered as above (also against the running model's directions),
+    summarized by its weighted mean and the top ``n_components + 8``
+    eigenpairs of its weighted covariance, and merged into the running
+    summary as in incremental PCA. The state is O(d (n_components + 8)),
+    never O(n_samples).
 
-    Time: O(n d (n_components + 8)) per filtering round, a few rounds
-    (nearly linear in n d). Peak memory of ``fit``: the data plus
-    O(n (n_components + 8) + d (n_components + 8)); the d x d covariance is
-    formed only when d <= 64 or d <= 4 (n_components + 8).
+    Time: O(n d (8 ln d + n_components + 8)) per filtering round, a few
+    rounds (nearly linear in n d); ``eps="auto"`` about doubles it. Peak
+    memory of ``fit``: the data plus O(n (n_components + 8)) and
+    O(d (n_components + 8)); the d x d covariance is formed only when
+    d <= 512.
 
     Read more in the :ref:`User Guide <decomposition>`.
 
@@ -140,13 +251,19 @@ class OutlierRobustPCA(_LinearSubspace):
     ----------
     n_components : int, default=1
         Dimension of the principal subspace.
-    eps : float, default=0.1
+    eps : float or "auto", default=0.1
         Assumed fraction of outlying rows, in [0, 0.5). Sets the filter
-        threshold and the cap on the weight removed.
+        threshold and the cap on the weight removed. ``"auto"`` estimates it
+        from the data (see ``eps_``).
+    filter : {"sketch", "eigen"}, default="sketch"
+        How rows are scored: through a power of the weighted covariance
+        applied to Gaussian sketches, one deflation stage per component (the
+        paper's filter), or against the exact top eigenvectors, all
+        components at once (block variant).
     max_iter : int, default=100
         Maximum number of filtering rounds per ``fit`` (or per chunk).
     random_state : int, RandomState instance or None, default=None
-        Seeds the starting blocks of the power iterations.
+        Seeds the sketches and the starting blocks of the power iterations.
 
     Attributes
     ----------
@@ -158,13 +275,18 @@ class OutlierRobustPCA(_LinearSubspace):
         Its fraction of the total weighted variance.
     mean_ : ndarray of shape (n_features,)
         Weighted (inlier) mean.
+    eps_ : float
+        The contamination fraction used: ``eps``, or its estimate when
+        ``eps="auto"`` (in streaming, the row-weighted average of the
+        chunks' estimates).
     inlier_weights_ : ndarray of shape (n_samples,)
         Final weights in [0, 1] of the rows of the last ``fit`` or
         ``partial_fit`` call (0: removed as an outlier).
     n_components_ : int
         Number of components.
     n_iter_ : int
-        Filtering rounds of the last ``fit`` or ``partial_fit`` call.
+        Filtering rounds of the last ``fit`` or ``partial_fit`` call (both
+        passes with ``eps="auto"``).
     n_samples_seen_ : float
         Total inlier weight seen (the number of rows kept, fractionally).
     n_features_in_ : int
@@ -178,6 +300,23 @@ class OutlierRobustPCA(_LinearSubspace):
     RobustPCA : Low-rank plus sparse decomposition (entrywise corruptions).
     sklearn.decomposition.PCA : Non-robust PCA.
     sklearn.covariance.MinCovDet : Robust covariance (slow in high dimension).
+
+    Notes
+    -----
+    The constants (8 sketches, ``p = ceil(ln d)``, the factor 1.5 of the
+    tail test, the moment-matched chi-square law, the 1 % level of the
+    ``"auto"`` pass) are practical choices, checked on contaminated
+    Gaussians, not the paper's. The paper states its guarantee,
+    ``v^T Sigma v >= (1 - O(eps log 1/eps)) ||Sigma||_op``, for one
+    direction; deflation extends it to ``n_components`` directions.
+
+    Array API: with ``sklearn.set_config(array_api_dispatch=True)``, ``fit``
+    and ``partial_fit`` accept CuPy (or any array-API) arrays and run on
+    their device: the products with the data, the sketches' powers, the
+    scores, their weighted medians and the re-weighting stay there; only
+    the ``8 x 8`` Gram matrix of the sketch, the component signs and Python
+    scalars go to the host. The random draws are made on the host with the
+    same generator as the numpy path, so both paths give the same result.
 
     References
     ----------
@@ -202,18 +341,31 @@ class OutlierRobustPCA(_LinearSubspace):
     True
     >>> float(est.inlier_weights_[:200].max())
     0.0
+    >>> auto = OutlierRobustPCA(eps="auto", random_state=0).fit(X)
+    >>> round(auto.eps_, 2)
+    0.1
     """
 
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "eps": [Interval(Real, 0, 0.5, closed="left")],
+        "eps": [Interval(Real, 0, 0.5, closed="left"), StrOptions({"auto"})],
+        "filter": [StrOptions({"sketch", "eigen"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
     }
 
-    def __init__(self, n_components=1, *, eps=0.1, max_iter=100, random_state=None):
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        eps=0.1,
+        filter="sketch",
+        max_iter=100,
+        random_state=None,
+    ):
         self.n_components = n_components
         self.eps = eps
+        self.filter = filter
         self.max_iter = max_iter
         self.random_state = random_state
 
@@ -234,14 +386,18 @@ class OutlierRobustPCA(_LinearSubspace):
         self : object
             The fitted estimator.
         """
-        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        xp, is_array_api, _ = get_namespace_and_device(X)
+        xp = xp if is_array_api else np
+        X = validate_data(self, X, dtype=[xp.float64, xp.float32])
         check_n_components(self.n_components, X)
         self._rng = check_random_state(self.random_state)
-        w, mean, values, V, total_var, n_iter = self._filter(X)
-        self._set_summary(w.sum(), mean, values, V, total_var)
+        eps, w, mean, values, V, total_var, n_iter = self._fit_batch(X, xp)
+        self._set_summary(float(xp.sum(w)), mean, values, V, total_var)
+        self.eps_ = eps
+        self._n_rows_seen = X.shape[0]
         self.inlier_weights_ = w
         self.n_iter_ = n_iter
-        self._set_public(X.dtype)
+        self._set_public(X.dtype, xp)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -261,99 +417,224 @@ class OutlierRobustPCA(_LinearSubspace):
             The updated estimator.
         """
         first = not hasattr(self, "_sketch_values")
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=first)
+        xp, is_array_api, _ = get_namespace_and_device(X)
+        xp = xp if is_array_api else np
+        X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=first)
         check_n_components(self.n_components, X, limit="n_features")
         if first:
             self._rng = check_random_state(self.random_state)
-        prior = None if first else (self.mean_, self._sketch_values, self._sketch_V)
-        w, mean, values, V, total_var, n_iter = self._filter(X, prior=prior)
-        W = w.sum()
+        prior = None if first else self._sketch_V
+        eps, w, mean, values, V, total_var, n_iter = self._fit_batch(X, xp, prior=prior)
+        W = float(xp.sum(w))
         if first:
             self._set_summary(W, mean, values, V, total_var)
+            self._n_rows_seen = 0
+            self.eps_ = 0.0
         else:
-            self._merge(W, mean, values, V, total_var)
+            self._merge(W, mean, values, V, total_var, xp)
+        n = X.shape[0]
+        self.eps_ = (self.eps_ * self._n_rows_seen + eps * n) / (self._n_rows_seen + n)
+        self._n_rows_seen += n
         self.inlier_weights_ = w
         self.n_iter_ = n_iter
-        self._set_public(X.dtype)
+        self._set_public(X.dtype, xp)
         return self
 
     # ------------------------------------------------------------ internals
-    def _filter(self, X, prior=None):
-        """Filtering rounds on one batch; returns weights and the summary."""
+    def _fit_batch(self, X, xp, prior=None):
+        """Estimate eps if asked, then filter; returns eps and the summary."""
+        n_iter = 0
+        if isinstance(self.eps, str):  # "auto": a detection pass first
+            certified = []
+            (w, n_iter), *_ = self._filter(
+                X,
+                xp,
+                level=_AUTO_LEVEL,
+                cap=_MAX_REMOVED,
+                prior=prior,
+                record=certified,
+            )
+            removed = 1.0 - float(xp.sum(w)) / X.shape[0]
+            excess = max(
+                [_excess_fraction(s, law, xp) for s, law in certified],
+                default=0.0,
+            )
+            eps = min(max(removed, excess, 0.0), 0.49)
+        else:
+            eps = float(self.eps)
+        (w, n_iter_filter), mean, values, V, total_var = self._filter(
+            X, xp, level=eps, cap=min(2.0 * eps, _MAX_REMOVED), prior=prior
+        )
+        return eps, w, mean, values, V, total_var, n_iter + n_iter_filter
+
+    def _filter(self, X, xp, *, level, cap, prior=None, record=None):
+        """Filtering rounds on one batch.
+
+        ``level``: probability that a Gaussian inlier scores above the
+        threshold (``eps``); ``cap``: the largest fraction of weight removed;
+        ``record``: a list to which the scores of every certified stage are
+        appended, with the survival function of their inlier law and its
+        inverse (then only the weights are returned, not the summary).
+        Returns ``((weights, n_iter), mean, values, V, total_var)``.
+        """
+        is_np = xp is np
         n, d = X.shape
         k = self.n_components
         b = min(k + _N_OVERSAMPLES, d)
         k = min(k, b)
-        eps = float(self.eps)
-        w = np.ones(n, dtype=X.dtype)
-        if eps > 0:
-            # Starting centre: coordinate-wise median (of at most 20,000 rows).
-            rows = X if n <= 20_000 else X[self._rng.choice(n, 20_000, replace=False)]
-            mean = np.median(np.ascontiguousarray(rows.T), axis=1).astype(X.dtype)
+        rng = self._rng
+        device = _device(X)
+        w = (
+            xp.ones(n, dtype=X.dtype)
+            if is_np
+            else xp.ones(n, dtype=X.dtype, device=device)
+        )
+        if d > _MAX_DENSE_FEATURES:
+            sq_norms = np.einsum("ij,ij->i", X, X) if is_np else xp.sum(X * X, axis=1)
         else:
-            mean = _weighted_mean(X, w)
-        threshold = float(stats.chi2.isf(eps / k, df=1)) if eps > 0 else np.inf
-        # Mass E[s 1{s > T}] that k Gaussian directions put above T (the
-        # identity E[Z^2 1{Z^2 > T}] = P(chi2_3 > T) per direction).
-        inlier_tail = k * float(stats.chi2.sf(threshold, df=3)) if eps > 0 else 0.0
-        V0 = None if prior is None else prior[2]
-        sq_norms = np.einsum("ij,ij->i", X, X) if d > _MAX_DENSE_FEATURES else None
-        n_iter = 0
-        final = False  # whether (values, V) are those of the final weights
-        for n_iter in range(1, self.max_iter + 1):
-            if n_iter > 1:
-                mean = _weighted_mean(X, w)
-            values, V, total_var = _weighted_top_eig(
-                X,
-                w,
-                mean,
-                b,
-                rng=self._rng,
-                sq_norms=sq_norms,
-                V0=V0,
-                n_iter=4 if V0 is None else 2,
+            sq_norms = None
+
+        def operator(w, mean):
+            return _WeightedCovariance(
+                X, w, mean, xp=xp, is_np=is_np, sq_norms=sq_norms
             )
-            V0 = V
-            final = (eps == 0 or n_iter > 1) and d <= _MAX_DENSE_FEATURES
-            if eps == 0:
+
+        if level == 0:
+            op = operator(w, _weighted_mean(X, w, xp))
+            return (w, 1), op.mean, *op.top_eig(b, rng=rng, n_iter=4)
+        if self.filter == "sketch":
+            stages = list(range(k)) + (["prior"] if prior is not None else [])
+        else:
+            stages = ["block"]
+        op = operator(w, _coordinate_median(X, xp, is_np, rng))
+        op_is_final = False  # whether op's centre is the weighted mean
+        V0 = None if prior is None else prior
+        stage, certified, n_iter = 0, 0, 0
+        for round_ in range(1, self.max_iter + 1):
+            n_iter, kind = round_, stages[stage]
+            if kind == "block" or (kind != "prior" and kind > 0):
+                V = op.top_eig(b, rng=rng, V0=V0, n_iter=4 if V0 is None else 2)[1]
+                V0 = V
+            if kind == "block":
+                dirs = V[:, :k]
+                if prior is not None:
+                    dirs = xp.concat([dirs, prior[:, :k]], axis=1)
+                scores, threshold, inlier_tail, law = self._block_scores(
+                    X, w, op.mean, dirs, level, xp
+                )
+            elif kind == "prior":
+                scores, threshold, inlier_tail, law = self._block_scores(
+                    X, w, op.mean, prior[:, :k], level, xp
+                )
+            else:
+                scores, threshold, inlier_tail, law = self._sketch_scores(
+                    X, w, op, V[:, :kind] if kind > 0 else None, level, xp
+                )
+            above = xp.astype(scores > threshold, X.dtype)
+            wsum = op.wsum
+            tail = float(xp.sum(w * scores * above)) / wsum
+            if tail <= _TAIL_FACTOR * inlier_tail + 1e-12:
+                # Certified stable in this stage's directions.
+                certified += 1
+                if record is not None:
+                    record.append((scores, law))
+                if certified == len(stages):
+                    break
+                stage = (stage + 1) % len(stages)
+                continue
+            if 1.0 - wsum / n >= cap:
                 break
-            # Score against the current top directions, and in streaming also
-            # against the running model's (outliers may hide in either).
-            dirs = V[:, :k] if prior is None else np.hstack([V[:, :k], prior[2][:, :k]])
-            P = X @ dirs - mean @ dirs
-            P **= 2
-            # Robust variance along each direction (weighted median of the
-            # squared projections): outliers inflate the weighted variance
-            # but not the median, so inliers score like chi-square(1).
-            scale = (
-                np.array([_weighted_median(P[:, j], w) for j in range(P.shape[1])])
-                / _CHI2_1_MEDIAN
-            )
-            scale = np.maximum(scale, np.finfo(X.dtype).tiny)
-            scores = np.max(P / scale, axis=1)
-            excess = np.where(scores > threshold, scores - threshold, 0.0)
-            tail = float(w @ np.where(scores > threshold, scores, 0.0)) / w.sum()
-            removed = 1.0 - w.sum() / n
-            if tail <= 2.0 * inlier_tail + 1e-12 or removed >= 2.0 * eps:
-                break
-            new_w = w * (1.0 - excess / excess.max()).astype(X.dtype, copy=False)
-            if new_w.sum() < (1.0 - 2.0 * eps) * n:
-                break  # never remove more than about 2 eps of the weight
-            w = new_w
+            excess = (scores - threshold) * above
+            new_w = w * (1.0 - excess / xp.max(excess))
+            if float(xp.sum(new_w)) < (1.0 - cap) * n:
+                break  # never remove more than cap of the weight
+            w, certified = new_w, 0
+            op = operator(w, _weighted_mean(X, w, xp))
+            op_is_final = True
         else:
             warnings.warn(
                 f"OutlierRobustPCA: the filter did not certify a stable "
                 f"covariance in max_iter={self.max_iter} rounds.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=5,
             )
-            final = False
-        if not final:
-            mean = _weighted_mean(X, w)
-            values, V, total_var = _weighted_top_eig(
-                X, w, mean, b, rng=self._rng, sq_norms=sq_norms, V0=V0, n_iter=4
-            )
-        return w, mean, values, V, total_var, n_iter
+        if record is not None:  # a detection pass: only the weights matter
+            return (w, n_iter), None, None, None, None
+        if not op_is_final:
+            op = operator(w, _weighted_mean(X, w, xp))
+        values, V, total_var = op.top_eig(b, rng=rng, V0=V0, n_iter=4)
+        return (w, n_iter), op.mean, values, V, total_var
+
+    @staticmethod
+    def _block_scores(X, w, mean, dirs, level, xp):
+        """Scores ``max_j (v_j^T (x - mean))^2 / sigma_j^2`` (robust sigma_j)."""
+        c = dirs.shape[1]
+        P = X @ dirs - mean @ dirs
+        P = P * P
+        # Robust variance along each direction (weighted median of the
+        # squared projections): outliers inflate the weighted variance but
+        # not the median, so inliers score like chi-square(1).
+        median = float(stats.chi2.median(1))
+        tiny = float(np.finfo(np.float32).tiny)
+        scores = None
+        for j in range(c):
+            scale = max(_weighted_median(P[:, j], w, xp) / median, tiny)
+            s = P[:, j] / scale
+            scores = s if scores is None else xp.maximum(scores, s)
+        threshold = float(stats.chi2.isf(level / c, df=1))
+        # Mass E[s 1{s > T}] that c Gaussian directions put above T (the
+        # identity E[Z^2 1{Z^2 > T}] = P(chi2_3 > T) per direction).
+        return (
+            scores,
+            threshold,
+            c * float(stats.chi2.sf(threshold, df=3)),
+            (  # the law of the largest of c independent chi2_1
+                lambda t: 1.0 - float(stats.chi2.cdf(t, df=1)) ** c,
+                lambda q: float(stats.chi2.isf(1.0 - (1.0 - q) ** (1.0 / c), df=1)),
+            ),
+        )
+
+    def _sketch_scores(self, X, w, op, deflate, level, xp):
+        """The paper's scores ``tau_i = sum_j (z_j^T M^p (x_i - mean))^2``."""
+        d = X.shape[1]
+        Y = self._rng.standard_normal((d, _N_SKETCHES))
+        if xp is np:
+            Y = Y.astype(X.dtype, copy=False)
+        else:
+            Y = to_namespace(Y, xp, _device(X), dtype=X.dtype)
+
+        def project(Y):
+            return Y if deflate is None else Y - deflate @ (deflate.T @ Y)
+
+        for _ in range(_sketch_power(d)):
+            Y = op.matmat(project(Y))
+            norm = float(xp.sqrt(xp.sum(Y * Y)))
+            if norm > 0:  # one common scale: the scores are relative
+                Y = Y / norm
+        Y = project(Y)
+        P = X @ Y - op.mean @ Y
+        tau = xp.sum(P * P, axis=1)
+        # For Gaussian inliers tau is a generalized chi-square with weights
+        # the eigenvalues of Y^T Sigma Y: match its first two moments with a
+        # scaled chi-square law with nu degrees of freedom (Satterthwaite).
+        G = to_numpy((P * w[:, None]).T @ P, xp) / op.wsum
+        mu = np.clip(np.linalg.eigvalsh((G + G.T) / 2), 0, None)
+        nu = float(mu.sum() ** 2 / max((mu**2).sum(), np.finfo(float).tiny))
+        nu = max(nu, 1.0)
+        tiny = float(np.finfo(np.float32).tiny)
+        scale = max(_weighted_median(tau, w, xp) / float(stats.chi2.median(nu)), tiny)
+        threshold = float(stats.chi2.isf(level, df=nu))
+        # E[s 1{s > T}] for s ~ chi2_nu equals nu P(chi2_{nu + 2} > T).
+        inlier_tail = nu * float(stats.chi2.sf(threshold, df=nu + 2))
+        return (
+            tau / scale,
+            threshold,
+            inlier_tail,
+            (
+                lambda t: float(stats.chi2.sf(t, df=nu)),
+                lambda q: float(stats.chi2.isf(q, df=nu)),
+            ),
+        )
 
     def _set_summary(self, W, mean, values, V, total_var):
         self.n_samples_seen_ = float(W)
@@ -362,44 +643,69 @@ class OutlierRobustPCA(_LinearSubspace):
         self._sketch_V = V
         self._sketch_total_var = total_var
 
-    def _merge(self, Wc, mean_c, values_c, V_c, total_var_c):
+    def _merge(self, Wc, mean_c, values_c, V_c, total_var_c, xp):
         """Merge a chunk's summary into the running one (incremental PCA)."""
         W = self.n_samples_seen_
         Wt = W + Wc
         delta = mean_c - self.mean_
         coef = W * Wc / Wt
         # Scatter = W C + Wc C_c + coef delta delta^T, kept at rank b.
-        Z = np.vstack(
+        Z = xp.concat(
             [
-                (np.sqrt(W * self._sketch_values) * self._sketch_V).T,
-                (np.sqrt(Wc * values_c) * V_c).T,
-                np.sqrt(coef) * delta[None, :],
-            ]
+                (xp.sqrt(W * self._sketch_values) * self._sketch_V).T,
+                (xp.sqrt(Wc * values_c) * V_c).T,
+                math.sqrt(coef) * delta[None, :],
+            ],
+            axis=0,
         )
-        _, s, Vt = linalg.svd(Z, full_matrices=False, check_finite=False)
+        if xp is np:
+            _, s, Vt = linalg.svd(Z, full_matrices=False, check_finite=False)
+        else:
+            _, s, Vt = xp.linalg.svd(Z, full_matrices=False)
         b = self._sketch_V.shape[1]
-        total = W * self._sketch_total_var + Wc * total_var_c + coef * delta @ delta
+        total = (
+            W * self._sketch_total_var
+            + Wc * total_var_c
+            + coef * float(xp.sum(delta * delta))
+        )
+        dtype = mean_c.dtype
         self._set_summary(
             Wt,
             self.mean_ + delta * (Wc / Wt),
-            (s[:b] ** 2 / Wt).astype(mean_c.dtype, copy=False),
-            Vt[:b].T.astype(mean_c.dtype, copy=False),
+            xp.astype(s[:b] ** 2 / Wt, dtype),
+            xp.astype(Vt[:b, :].T, dtype),
             total / Wt,
         )
 
-    def _set_public(self, dtype):
+    def _set_public(self, dtype, xp):
         k = min(self.n_components, self._sketch_V.shape[1])
         components = self._sketch_V[:, :k].T
-        signs = flip_signs(components)
+        if xp is np:
+            signs = flip_signs(components)
+        else:  # a k x d array: its signs are found on the host
+            signs = to_namespace(
+                flip_signs(to_numpy(components, xp)),
+                xp,
+                _device(components),
+                dtype=components.dtype,
+            )
         W = self.n_samples_seen_
         correction = W / (W - 1) if W > 1 else 1.0
-        self.components_ = (components * signs[:, None]).astype(dtype, copy=False)
-        self.explained_variance_ = (self._sketch_values[:k] * correction).astype(
-            dtype, copy=False
+        self.components_ = xp.astype(components * signs[:, None], dtype)
+        self.explained_variance_ = xp.astype(
+            self._sketch_values[:k] * correction, dtype
         )
         total = self._sketch_total_var
-        self.explained_variance_ratio_ = (
-            self._sketch_values[:k] / total if total > 0 else np.zeros(k)
-        ).astype(dtype, copy=False)
-        self.mean_ = self.mean_.astype(dtype, copy=False)
+        ratio = (
+            self._sketch_values[:k] / total
+            if total > 0
+            else self._sketch_values[:k] * 0
+        )
+        self.explained_variance_ratio_ = xp.astype(ratio, dtype)
+        self.mean_ = xp.astype(self.mean_, dtype)
         self.n_components_ = k
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.array_api_support = True
+        return tags

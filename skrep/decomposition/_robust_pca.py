@@ -9,6 +9,7 @@ by the ALM iterations with a rank cap (method ``"fixed_rank"``).
 
 import time
 import warnings
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -18,7 +19,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
 from skrep.decomposition._base import _LinearSubspace
+from skrep.utils._array_api import get_namespace_and_device, to_namespace
 from skrep.utils._compat import Interval, StrOptions, _fit_context
+from skrep.utils._compat import device as array_device
 from skrep.utils._numba import numba_threads
 from skrep.utils.extmath import flip_signs, orthonormalize
 from skrep.utils.validation import check_n_components
@@ -26,7 +29,9 @@ from skrep.utils.validation import check_n_components
 __all__ = ["RobustPCA"]
 
 
-def _partial_svd(A, k, *, rng, V0=None, n_oversamples=10, n_iter=2, dense_ok=True):
+def _partial_svd(
+    A, k, *, rng, V0=None, n_oversamples=10, n_iter=2, dense_ok=True, xp=None
+):
     """Top-``k`` singular triplets of ``A`` by a warm-started range finder.
 
     The starting block holds the previous right singular vectors ``V0`` (the
@@ -34,6 +39,11 @@ def _partial_svd(A, k, *, rng, V0=None, n_oversamples=10, n_iter=2, dense_ok=Tru
     iterations follow, then a Rayleigh-Ritz step. Cost O(m n (k + p) n_iter).
     Falls back to a dense SVD when ``k + p`` is not much smaller than the
     matrix (or, with ``dense_ok=False``, only when it is not smaller).
+
+    With ``xp`` (an array namespace, ``A`` and ``V0`` of it) the same steps
+    run on ``A``'s device, with ``xp.linalg.qr`` orthonormalizing and the
+    Gaussian block drawn on host from ``rng`` as in the numpy path (same
+    draws, so the same subspace).
 
     Returns
     -------
@@ -44,28 +54,61 @@ def _partial_svd(A, k, *, rng, V0=None, n_oversamples=10, n_iter=2, dense_ok=Tru
     m, n = A.shape
     width = k + n_oversamples
     if width >= min(m, n) or (dense_ok and 2 * width >= min(m, n)):
-        U, s, Vt = linalg.svd(
-            A, full_matrices=False, check_finite=False, lapack_driver="gesdd"
-        )
-        return U[:, :k], s[:k], Vt[:k]
-    omega = rng.standard_normal((n, width)).astype(A.dtype, copy=False)
+        if xp is not None:
+            U, s, Vt = xp.linalg.svd(A, full_matrices=False)
+        else:
+            U, s, Vt = linalg.svd(
+                A, full_matrices=False, check_finite=False, lapack_driver="gesdd"
+            )
+        return U[:, :k], s[:k], Vt[:k, :]
+    xp, _, device = get_namespace_and_device(A)
+    host_dtype = np.float32 if A.dtype == xp.float32 else np.float64
+    omega = rng.standard_normal((n, width)).astype(host_dtype, copy=False)
+    omega = to_namespace(omega, xp, device)
     if V0 is not None and V0.shape[0] > 0:
         r = min(V0.shape[0], width)
-        omega[:, :r] = V0[:r].T
+        omega = xp.concat([V0[:r, :].T, omega[:, r:]], axis=1)
     Q = orthonormalize(A @ omega)
     for _ in range(n_iter):
         Q = orthonormalize(A @ orthonormalize(A.T @ Q))
-    B = Q.T @ A
-    Ub, s, Vt = linalg.svd(B, full_matrices=False, check_finite=False)
-    return (Q @ Ub)[:, :k], s[:k], Vt[:k]
+    Ub, s, Vt = xp.linalg.svd(Q.T @ A, full_matrices=False)
+    return (Q @ Ub)[:, :k], s[:k], Vt[:k, :]
 
 
-def _spectral_norm(A, rng):
+def _spectral_norm(A, rng, xp=None):
     """Largest singular value of ``A`` (converged subspace iteration)."""
     if min(A.shape) <= 50:
+        if xp is not None:
+            return float(xp.linalg.svdvals(A)[0])
         return float(linalg.svdvals(A, check_finite=False)[0])
-    _, s, _ = _partial_svd(A, 1, rng=rng, n_oversamples=7, n_iter=4)
+    _, s, _ = _partial_svd(A, 1, rng=rng, n_oversamples=7, n_iter=4, xp=xp)
     return float(s[0])
+
+
+def _sparse_step(M, L, Y, inv_mu, threshold, S, A, xp=None):
+    """``S = shrink(M - L + Y / mu, lam / mu)`` and ``A = M - S + Y / mu``.
+
+    numpy: the compiled kernel, into the buffers ``S`` and ``A``; namespace
+    ``xp``: the same soft-thresholding with ``xp.where``, as new arrays.
+    """
+    if xp is None:
+        from skrep.decomposition._kernels import pcp_sparse_step
+
+        pcp_sparse_step(M, L, Y, inv_mu, threshold, S, A)
+        return S, A
+    T = M - L + inv_mu * Y
+    S = xp.where(xp.abs(T) > threshold, T - xp.sign(T) * threshold, 0.0)
+    return S, T + L - S
+
+
+def _dual_step(M, L, S, Y, mu, xp=None):
+    """``Y += mu (M - L - S)``; returns ``Y`` and ``||M - L - S||_F ** 2``."""
+    if xp is None:
+        from skrep.decomposition._kernels import pcp_dual_step
+
+        return Y, pcp_dual_step(M, L, S, Y, mu)
+    Z = M - L - S
+    return Y + mu * Z, float(xp.sum(Z * Z))
 
 
 class RobustPCA(_LinearSubspace):
@@ -102,6 +145,9 @@ class RobustPCA(_LinearSubspace):
     The principal directions are those of the recovered low-rank part:
     ``components_`` are the right singular vectors of ``L - mean_``, and
     ``transform`` projects new rows on them.
+
+    CuPy (GPU) and other array-API inputs are supported with
+    ``sklearn.set_config(array_api_dispatch=True)``: see Notes.
 
     Peak memory of ``fit``: about six float arrays of the shape of ``X``
     (data, L, S, the dual variable, one work matrix and the returned copies)
@@ -187,6 +233,19 @@ class RobustPCA(_LinearSubspace):
     (possibly corrupted) rows of ``X`` themselves, so the two differ on the
     corrupted training entries.
 
+    Array API: with ``array_api_dispatch=True`` and CuPy (or any array-API)
+    input, all three methods run on the input's device: the soft and hard
+    thresholdings are written with ``xp.where``, the partial SVD is the same
+    randomized range finder (``xp.linalg.qr`` and the SVD of a small
+    ``(k + p) x n`` matrix; a dense ``xp.linalg.svd`` where the numpy path
+    takes one), with the Gaussian blocks drawn on host from ``random_state``
+    as on the numpy path, so both paths give the same decomposition to
+    rounding. Only scalars (norms, counts of singular values above the
+    threshold) come back to host. Every fitted array is of the input's
+    namespace, device and dtype. The elementwise steps make new arrays
+    instead of filling buffers, so the peak memory on device is about eight
+    arrays of the shape of ``X``. ``n_jobs`` only affects the numpy path.
+
     References
     ----------
     .. [1] E. J. Candès, X. Li, Y. Ma and J. Wright, "Robust principal component
@@ -255,6 +314,11 @@ class RobustPCA(_LinearSubspace):
         self.verbose = verbose
         self.n_jobs = n_jobs
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.array_api_support = True
+        return tags
+
     def fit(self, X, y=None):
         """Decompose ``X`` into low-rank and sparse parts.
 
@@ -292,7 +356,8 @@ class RobustPCA(_LinearSubspace):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def _fit(self, X):
-        X = validate_data(self, X, dtype=[np.float64, np.float32], copy=False)
+        xp, is_array_api, _ = get_namespace_and_device(X)
+        X = validate_data(self, X, dtype=[xp.float64, xp.float32], copy=False)
         m, n = X.shape
         if self.n_components is not None:
             check_n_components(self.n_components, X)
@@ -302,11 +367,18 @@ class RobustPCA(_LinearSubspace):
                 "n_components to that rank."
             )
         rng = check_random_state(self.random_state)
-        tol = (
-            max(self.tol, 10 * np.finfo(X.dtype).eps)
-            if X.dtype == np.float32
-            else (self.tol)
-        )
+        tol = self.tol
+        if X.dtype == xp.float32:
+            tol = max(tol, 10 * xp.finfo(X.dtype).eps)
+        if is_array_api:
+            # The same iterations in namespace xp, on X's device.
+            if self.method == "altproj":
+                L, S, U, s, Vt, n_iter = self._altproj(X, tol, rng, xp=xp)
+            else:
+                max_rank = None if self.method == "pcp" else self.n_components
+                L, S, U, s, Vt, n_iter = self._pcp(X, tol, rng, max_rank, xp=xp)
+            self._set_results(L, S, n_iter, s)
+            return self._set_directions(U, s, Vt, X)
         M = np.ascontiguousarray(X)
         with numba_threads(self.n_jobs):
             if self.method == "pcp":
@@ -315,93 +387,128 @@ class RobustPCA(_LinearSubspace):
                 L, S, U, s, Vt, n_iter = self._altproj(M, tol, rng)
             else:
                 L, S, U, s, Vt, n_iter = self._pcp(M, tol, rng, self.n_components)
+        self._set_results(L, S, n_iter, s)
+
+        return self._set_directions(U, s, Vt, X)
+
+    def _set_results(self, L, S, n_iter, s):
         self.low_rank_ = L
         self.sparse_ = S
         self.outlier_mask_ = S != 0
         self.n_iter_ = n_iter
         self.rank_ = int(s.shape[0])
 
-        # Principal directions of the centred low-rank part: L - 1 mean^T is
-        # (U s - 1 mean(U s)^T) Vt, whose SVD costs O(m r^2).
+    def _set_directions(self, U, s, Vt, X):
+        """Principal directions of the centred low-rank part ``L = U s Vt``.
+
+        ``L - 1 mean^T`` is ``(U s - 1 mean(U s)^T) Vt``, whose SVD costs
+        O(m r^2); returns the scores of ``L``. In ``X``'s namespace.
+        """
+        xp, _, device = get_namespace_and_device(X)
+        m, n = X.shape
         Us = U * s
-        self.mean_ = (Us.mean(axis=0) @ Vt).astype(X.dtype, copy=False)
-        C = Us - Us.mean(axis=0)
+        row = xp.mean(Us, axis=0)
+        self.mean_ = xp.astype(row @ Vt, X.dtype, copy=False)
+        C = Us - row
         if C.shape[1] > 0:
-            P, sc, Qt = linalg.svd(C, full_matrices=False, check_finite=False)
+            P, sc, Qt = xp.linalg.svd(C, full_matrices=False)
         else:
-            P, sc, Qt = C, np.zeros(0, X.dtype), np.zeros((0, 0), X.dtype)
-        cutoff = (sc[0] if sc.size else 0) * max(m, n) * np.finfo(X.dtype).eps
-        keep = int(np.sum(sc > cutoff))
+            zeros = partial(xp.zeros, dtype=X.dtype, device=device)
+            P, sc, Qt = C, zeros(0), zeros((0, 0))
+        cutoff = (float(sc[0]) if sc.shape[0] else 0.0) * max(m, n)
+        keep = int(xp.count_nonzero(sc > cutoff * float(xp.finfo(X.dtype).eps)))
         if self.n_components is not None:
             keep = min(keep, self.n_components)
-        components = Qt[:keep] @ Vt
+        components = Qt[:keep, :] @ Vt
         signs = flip_signs(components)
-        self.components_ = (components * signs[:, None]).astype(X.dtype, copy=False)
-        self.singular_values_ = sc[:keep].astype(X.dtype, copy=False)
+        self.components_ = xp.astype(components * signs[:, None], X.dtype, copy=False)
+        self.singular_values_ = xp.astype(sc[:keep], X.dtype, copy=False)
         self.n_components_ = keep
-        return (P[:, :keep] * (sc[:keep] * signs)).astype(X.dtype, copy=False)
+        return xp.astype(P[:, :keep] * (sc[:keep] * signs), X.dtype, copy=False)
 
-    def _svd(self, A, k, rng, V0):
+    def _svd(self, A, k, rng, V0, xp=None):
         if self.svd_solver == "full":
-            U, s, Vt = linalg.svd(A, full_matrices=False, check_finite=False)
-            return U[:, :k], s[:k], Vt[:k]
+            if xp is not None:
+                U, s, Vt = xp.linalg.svd(A, full_matrices=False)
+            else:
+                U, s, Vt = linalg.svd(A, full_matrices=False, check_finite=False)
+            return U[:, :k], s[:k], Vt[:k, :]
         n_iter = 1 if V0 is not None and V0.shape[0] > 0 else 2
         return _partial_svd(
-            A, k, rng=rng, V0=V0, n_iter=n_iter, dense_ok=self.svd_solver == "auto"
+            A,
+            k,
+            rng=rng,
+            V0=V0,
+            n_iter=n_iter,
+            dense_ok=self.svd_solver == "auto",
+            xp=xp,
         )
 
-    def _pcp(self, M, tol, rng, max_rank=None):
-        from skrep.decomposition._kernels import pcp_dual_step, pcp_sparse_step
-
+    def _pcp(self, M, tol, rng, max_rank=None, xp=None):
+        # xp=None: numpy with the compiled elementwise steps, in place;
+        # otherwise the same iterations in namespace xp, on M's device.
+        nx = np if xp is None else xp
         m, n = M.shape
         dtype = M.dtype
         small = min(m, n)
         lam = self.lam if self.lam is not None else 1.0 / np.sqrt(max(m, n))
-        norm_fro = float(np.linalg.norm(M))
+        if xp is None:
+            zeros = partial(np.zeros, dtype=dtype)
+            norm_fro = float(np.linalg.norm(M))
+        else:
+            zeros = partial(xp.zeros, dtype=dtype, device=array_device(M))
+            norm_fro = float(xp.linalg.vector_norm(M))
+            lam = float(lam)  # xp arrays take Python scalars, not numpy ones
         if norm_fro == 0:
-            zeros = np.zeros_like(M)
             return (
-                zeros,
-                zeros.copy(),
-                np.zeros((m, 0), dtype),
-                np.zeros(0, dtype),
-                np.zeros((0, n), dtype),
+                zeros((m, n)),
+                zeros((m, n)),
+                zeros((m, 0)),
+                zeros(0),
+                zeros((0, n)),
                 0,
             )
-        norm_two = _spectral_norm(M, rng)
-        norm_inf = float(np.max(np.abs(M))) / lam
+        norm_two = _spectral_norm(M, rng, xp)
+        norm_inf = float(nx.max(nx.abs(M))) / lam
         Y = M / max(norm_two, norm_inf)
         mu = self.mu if self.mu is not None else 1.25 / norm_two
         mu_bar = mu * 1e7
-        L = np.zeros_like(M)
-        S = np.empty_like(M)
-        A = np.empty_like(M)
-        U = np.zeros((m, 0), dtype)
-        s = np.zeros(0, dtype)
-        Vt = np.zeros((0, n), dtype)
+        L = zeros((m, n))
+        # Buffers of the compiled steps (the xp steps return new arrays).
+        S = np.empty_like(M) if xp is None else None
+        A = np.empty_like(M) if xp is None else None
+        U = zeros((m, 0))
+        s = zeros(0)
+        Vt = zeros((0, n))
         if max_rank is not None:
             small = min(small, max_rank)
         sv = min(10, small)
         step = max(1, round(0.05 * small))
         start = time.perf_counter()
         for it in range(1, self.max_iter + 1):
-            pcp_sparse_step(M, L, Y, 1.0 / mu, lam / mu, S, A)
+            S, A = _sparse_step(M, L, Y, 1.0 / mu, lam / mu, S, A, xp)
             thresh = 1.0 / mu
             # Singular value thresholding with a partial SVD of predicted rank:
             # enlarge the rank until a singular value below the threshold is
             # seen, so that the thresholding is exact.
             while True:
-                Uk, sk, Vtk = self._svd(A, sv, rng, Vt)
-                if max_rank is not None:
-                    Uk, sk, Vtk = Uk[:, :max_rank], sk[:max_rank], Vtk[:max_rank]
-                svp = int(np.sum(sk > thresh))
+                Uk, sk, Vtk = self._svd(A, sv, rng, Vt, xp)
+                if max_rank is not None and sk.shape[0] > max_rank:
+                    Uk, sk, Vtk = Uk[:, :max_rank], sk[:max_rank], Vtk[:max_rank, :]
+                if xp is None:
+                    svp = int(np.sum(sk > thresh))
+                else:
+                    svp = int(xp.count_nonzero(sk > thresh))
                 if svp < sv or sv >= small:
                     break
                 sv = min(sv + step, small)
-            U, s, Vt = Uk[:, :svp], sk[:svp] - thresh, Vtk[:svp]
-            np.matmul(U * s, Vt, out=L)
+            U, s, Vt = Uk[:, :svp], sk[:svp] - thresh, Vtk[:svp, :]
+            if xp is None:
+                np.matmul(U * s, Vt, out=L)
+            else:
+                L = (U * s) @ Vt
             sv = min(svp + 1, small) if svp < sv else min(svp + step, small)
-            sq = pcp_dual_step(M, L, S, Y, mu)
+            Y, sq = _dual_step(M, L, S, Y, mu, xp)
             err = np.sqrt(sq) / norm_fro
             if self.verbose:
                 print(
@@ -418,9 +525,11 @@ class RobustPCA(_LinearSubspace):
                 ConvergenceWarning,
                 stacklevel=3,
             )
-        return L, S, U, s.astype(dtype, copy=False), Vt, it
+        if xp is None:
+            s = s.astype(dtype, copy=False)
+        return L, S, U, s, Vt, it
 
-    def _altproj(self, M, tol, rng):
+    def _altproj(self, M, tol, rng, xp=None):
         """Stagewise alternating projections (AltProj, Netrapalli et al.).
 
         Stage k = 1..r: alternate L = P_k(M - S) and S = HT_zeta(M - L) with
@@ -432,25 +541,38 @@ class RobustPCA(_LinearSubspace):
         r = self.n_components
         dtype = M.dtype
         beta = 2.0 * r / np.sqrt(m * n)
-        sigma_top = _spectral_norm(M, rng)
+        if xp is not None:
+            beta = float(beta)  # xp arrays take Python scalars, not numpy ones
+        sigma_top = _spectral_norm(M, rng, xp)
         floor = tol * sigma_top
-        S = np.where(np.abs(M) > beta * sigma_top, M, 0).astype(dtype, copy=False)
-        R = np.empty_like(M)
-        Vt = np.zeros((0, n), dtype)
+        if xp is None:
+            S = np.where(np.abs(M) > beta * sigma_top, M, 0).astype(dtype, copy=False)
+            R = np.empty_like(M)
+            Vt = np.zeros((0, n), dtype)
+        else:
+            S = xp.where(xp.abs(M) > beta * sigma_top, M, 0.0)
+            Vt = xp.zeros((0, n), dtype=dtype, device=array_device(M))
         it = 0
         start = time.perf_counter()
         for k in range(1, r + 1):
             kk = min(k + 1, min(m, n))
             for t in range(self.max_iter):
                 it += 1
-                np.subtract(M, S, out=R)
-                Uk, sk, Vtk = self._svd(R, kk, rng, Vt)
-                U, s, Vt = Uk[:, :k], sk[:k], Vtk[:k]
+                if xp is None:
+                    np.subtract(M, S, out=R)
+                else:
+                    R = M - S
+                Uk, sk, Vtk = self._svd(R, kk, rng, Vt, xp)
+                U, s, Vt = Uk[:, :k], sk[:k], Vtk[:k, :]
                 tail = float(sk[k]) if sk.size > k else 0.0
                 L = (U * s) @ Vt
                 zeta = beta * (tail + 0.5**t * float(s[-1]))
-                np.subtract(M, L, out=R)
-                S = np.where(np.abs(R) > zeta, R, 0).astype(dtype, copy=False)
+                if xp is None:
+                    np.subtract(M, L, out=R)
+                    S = np.where(np.abs(R) > zeta, R, 0).astype(dtype, copy=False)
+                else:
+                    R = M - L
+                    S = xp.where(xp.abs(R) > zeta, R, 0.0)
                 if self.verbose:
                     print(
                         f"[RobustPCA] stage {k:3d} iter {it:5d}  threshold "
@@ -472,5 +594,11 @@ class RobustPCA(_LinearSubspace):
                 ConvergenceWarning,
                 stacklevel=3,
             )
-        keep = int(np.sum(s > s[0] * max(m, n) * np.finfo(dtype).eps)) if s.size else 0
-        return L, S, U[:, :keep], s[:keep], Vt[:keep], it
+        if xp is None:
+            keep = (
+                int(np.sum(s > s[0] * max(m, n) * np.finfo(dtype).eps)) if s.size else 0
+            )
+        else:
+            cutoff = float(s[0]) * max(m, n) * xp.finfo(dtype).eps
+            keep = int(xp.count_nonzero(s > cutoff))
+        return L, S, U[:, :keep], s[:keep], Vt[:keep, :], it

@@ -28,7 +28,11 @@ INIT_PARAMS = {
         {"loss": "huber", "random_state": 0},
         {"loss": "epsilon_insensitive", "random_state": 0},
     ],
-    "OutlierRobustPCA": {"n_components": 1, "eps": 0.1, "random_state": 0},
+    "OutlierRobustPCA": [
+        {"n_components": 1, "eps": 0.1, "random_state": 0},
+        {"n_components": 1, "eps": "auto", "random_state": 0},
+        {"n_components": 1, "eps": 0.1, "filter": "eigen", "random_state": 0},
+    ],
     "RobustPCA": [
         {"random_state": 0, "max_iter": 200},
         {"method": "fixed_rank", "n_components": 1, "random_state": 0, "max_iter": 200},

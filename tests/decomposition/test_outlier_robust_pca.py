@@ -142,3 +142,113 @@ def test_deterministic():
     b = OutlierRobustPCA(2, random_state=7).fit(X)
     assert_allclose(a.components_, b.components_)
     assert_allclose(a.inlier_weights_, b.inlier_weights_)
+
+
+@pytest.mark.parametrize("n_components", [1, 2])
+def test_eps_auto_close_to_true_eps(n_components):
+    # eps="auto" estimates the contamination from the filter itself; the fit
+    # is then as good as with the true eps, far below PCA's error.
+    n, d = 3000, 30
+    for eps in (0.05, 0.1, 0.2):
+        X, U, outliers = make_contaminated_gaussian(
+            n, d, eps, n_components=n_components, random_state=5
+        )
+        auto = OutlierRobustPCA(n_components, eps="auto", random_state=0).fit(X)
+        true = OutlierRobustPCA(n_components, eps=eps, random_state=0).fit(X)
+        err_auto = sin_largest_angle(auto.components_, U)
+        err_true = sin_largest_angle(true.components_, U)
+        assert abs(auto.eps_ - eps) < 0.25 * eps, (eps, auto.eps_)
+        assert err_auto < err_true + 0.02, (eps, err_auto, err_true)
+        assert (
+            err_auto
+            < 0.2
+            < 0.9
+            < sin_largest_angle(PCA(n_components).fit(X).components_, U)
+        )
+        assert auto.inlier_weights_[outliers].mean() < 0.2
+    # Clean data: (almost) nothing is flagged, and the fit is PCA's.
+    X, U, _ = make_contaminated_gaussian(n, d, 0.0, random_state=5)
+    auto = OutlierRobustPCA(eps="auto", random_state=0).fit(X)
+    assert auto.eps_ < 0.01
+    assert sin_largest_angle(auto.components_, PCA(1).fit(X).components_) < 0.02
+
+
+def test_eps_auto_streaming():
+    X, U, _ = make_contaminated_gaussian(4000, 20, 0.1, random_state=6)
+    est = stream(OutlierRobustPCA(eps="auto", random_state=0), X, 1000)
+    assert abs(est.eps_ - 0.1) < 0.025
+    assert sin_largest_angle(est.components_, U) < 0.15
+
+
+@pytest.mark.parametrize("n_components", [1, 3])
+def test_eigen_filter_variant(n_components):
+    # The block variant scores rows against the exact top eigenvectors.
+    for eps in (0.05, 0.2):
+        X, U, outliers = make_contaminated_gaussian(
+            3000, 30, eps, n_components=n_components, random_state=7
+        )
+        est = OutlierRobustPCA(
+            n_components, eps=eps, filter="eigen", random_state=0
+        ).fit(X)
+        assert sin_largest_angle(est.components_, U) < 0.1 + eps * np.log(1 / eps)
+        assert est.inlier_weights_[outliers].mean() < 0.2
+
+
+def test_deflation_catches_outliers_aimed_at_a_lower_component():
+    # Outliers add variance 0.5 * 9 along v: less than the top inlier
+    # variance (9) but more than the second one (3), so the top-2 subspace
+    # of PCA contains v. The sketched filter's second deflation stage scores
+    # rows through the covariance with the top direction removed, sees them
+    # and removes them.
+    for eps in (0.1, 0.2):
+        X, U, outliers = make_contaminated_gaussian(
+            3000,
+            30,
+            eps,
+            n_components=2,
+            spike=[8.0, 2.0],
+            outlier_strength=0.5,
+            random_state=0,
+        )
+        est = OutlierRobustPCA(2, eps=eps, random_state=0).fit(X)
+        assert sin_largest_angle(est.components_, U) < 0.15
+        assert est.inlier_weights_[outliers].mean() < 0.2
+        assert sin_largest_angle(PCA(2).fit(X).components_, U) > 0.9
+
+
+def test_sketch_scores_use_few_products(monkeypatch):
+    # The filter touches the data only through products with thin blocks: in
+    # the matrix-free regime (d > 512) no d x d matrix is ever formed.
+    from skrep.decomposition import _outlier_robust_pca as mod
+
+    X, U, _ = make_contaminated_gaussian(1500, 600, 0.1, random_state=8)
+    shapes = []
+    original = mod._WeightedCovariance.matmat
+
+    def matmat(self, Q):
+        shapes.append((Q.shape, self.dense))
+        return original(self, Q)
+
+    monkeypatch.setattr(mod._WeightedCovariance, "matmat", matmat)
+    est = OutlierRobustPCA(eps=0.1, random_state=0).fit(X)
+    assert shapes
+    assert not any(dense for _, dense in shapes)
+    assert all(d == 600 and b <= 9 for (d, b), _ in shapes)
+    assert sin_largest_angle(est.components_, U) < np.sqrt(600 / 1500) + 0.1
+
+
+def test_bad_eps_string():
+    X = np.random.RandomState(0).randn(20, 5)
+    with pytest.raises(ValueError, match="eps"):
+        OutlierRobustPCA(eps="automatic").fit(X)
+    with pytest.raises(ValueError, match="filter"):
+        OutlierRobustPCA(filter="power").fit(X)
+
+
+def test_convergence_warning_when_max_iter_is_hit():
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, _, _ = make_contaminated_gaussian(1000, 10, 0.2, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="max_iter=1"):
+        est = OutlierRobustPCA(eps=0.2, max_iter=1, random_state=0).fit(X)
+    assert est.n_iter_ == 1
