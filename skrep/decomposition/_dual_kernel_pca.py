@@ -20,7 +20,6 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import linalg
 from sklearn import get_config
 from sklearn.base import (
     BaseEstimator,
@@ -612,7 +611,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             W = xp.concat(basis, axis=1)
             GW = xp.concat(images, axis=1)
             T = to_numpy(W.T @ GW, xp)
-            w, U = linalg.eigh((T + T.T) / 2)
+            w, U = np.linalg.eigh((T + T.T) / 2)
             top = np.argsort(w)[::-1][:b]
             w, U = w[top], U[:, top]
             U = to_namespace(U, xp, device, dtype=dtype)
@@ -714,7 +713,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         """:meth:`_set_components` with ``xp``; the s x s rotation on host."""
         dtype = H.dtype
         M = to_numpy(H.T @ GH, xp)
-        w, U = linalg.eigh((M + M.T) / 2)
+        w, U = np.linalg.eigh((M + M.T) / 2)
         order = np.argsort(w)[::-1]
         w, U = w[order], U[:, order]
         keep = w > w[0] * 1e-12 if w[0] > 0 else np.zeros_like(w, dtype=bool)
@@ -764,7 +763,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
 
 def _inverse_sqrt(M):
     """``M^(-1/2)`` (pseudo-inverse on the null space) and ``sum sqrt(eig M)``."""
-    w, U = linalg.eigh((M + M.T) / 2)
+    w, U = np.linalg.eigh((M + M.T) / 2)
     w = np.maximum(w, 0.0)
     inv = np.where(w > w.max() * 1e-14, 1.0 / np.sqrt(np.where(w > 0, w, 1.0)), 0.0)
     return (U * inv) @ U.T, float(np.sqrt(w).sum())
@@ -797,6 +796,6 @@ def _centred_block_soft_threshold(Y, eps, xp, device, n_newton=50):
         scale = float(xp.sum(xp.where(active, 1.0 - eps / safe, zero)))
         weight = xp.where(active, eps / safe**3, zero)
         hessian = scale * np.eye(s) + to_numpy((R.T * weight) @ R, xp)
-        step = linalg.solve(hessian, grad, assume_a="pos")
+        step = np.linalg.solve(hessian, grad)
         mu = mu + to_namespace(step, xp, device, dtype=dtype)
     return rows(mu)[0]

@@ -15,7 +15,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import linalg, stats
+from scipy import stats
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
@@ -145,10 +145,7 @@ class _WeightedCovariance:
         xp, is_np = self.xp, self.is_np
         d = self.X.shape[1]
         if self.dense:
-            if is_np:
-                values, V = linalg.eigh(self.C, check_finite=False)
-            else:
-                values, V = xp.linalg.eigh(self.C)
+            values, V = xp.linalg.eigh(self.C)
             total_var = float(xp.sum(values))
             values, V = xp.flip(values)[:b], xp.flip(V, axis=1)[:, :b]
             result = (xp.clip(values, 0, None), V, total_var)
@@ -165,20 +162,11 @@ class _WeightedCovariance:
         if V0 is not None:
             r = min(V0.shape[1], b)
             Q = xp.concat([V0[:, :r], Q[:, r:]], axis=1)
-        qr = (
-            (lambda A: linalg.qr(A, mode="economic", check_finite=False)[0])
-            if is_np
-            else (lambda A: xp.linalg.qr(A)[0])
-        )
-        Q = qr(Q)
+        Q = xp.linalg.qr(Q)[0]
         for _ in range(n_iter):
-            Q = qr(self.matmat(Q))
+            Q = xp.linalg.qr(self.matmat(Q))[0]
         H = Q.T @ self.matmat(Q)
-        values, E = (
-            linalg.eigh((H + H.T) / 2, check_finite=False)
-            if is_np
-            else xp.linalg.eigh((H + H.T) / 2)
-        )
+        values, E = xp.linalg.eigh((H + H.T) / 2)
         values, E = xp.flip(values), xp.flip(E, axis=1)
         result = (xp.clip(values, 0, None), Q @ E, max(total_var, 0.0))
         self._eig = (n_iter, result)
@@ -658,10 +646,7 @@ class OutlierRobustPCA(_LinearSubspace):
             ],
             axis=0,
         )
-        if xp is np:
-            _, s, Vt = linalg.svd(Z, full_matrices=False, check_finite=False)
-        else:
-            _, s, Vt = xp.linalg.svd(Z, full_matrices=False)
+        _, s, Vt = xp.linalg.svd(Z, full_matrices=False)
         b = self._sketch_V.shape[1]
         total = (
             W * self._sketch_total_var

@@ -13,7 +13,6 @@ from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import linalg
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
@@ -54,12 +53,7 @@ def _partial_svd(
     m, n = A.shape
     width = k + n_oversamples
     if width >= min(m, n) or (dense_ok and 2 * width >= min(m, n)):
-        if xp is not None:
-            U, s, Vt = xp.linalg.svd(A, full_matrices=False)
-        else:
-            U, s, Vt = linalg.svd(
-                A, full_matrices=False, check_finite=False, lapack_driver="gesdd"
-            )
+        U, s, Vt = (np if xp is None else xp).linalg.svd(A, full_matrices=False)
         return U[:, :k], s[:k], Vt[:k, :]
     xp, _, device = get_namespace_and_device(A)
     host_dtype = np.float32 if A.dtype == xp.float32 else np.float64
@@ -78,9 +72,7 @@ def _partial_svd(
 def _spectral_norm(A, rng, xp=None):
     """Largest singular value of ``A`` (converged subspace iteration)."""
     if min(A.shape) <= 50:
-        if xp is not None:
-            return float(xp.linalg.svdvals(A)[0])
-        return float(linalg.svdvals(A, check_finite=False)[0])
+        return float((np if xp is None else xp).linalg.svdvals(A)[0])
     _, s, _ = _partial_svd(A, 1, rng=rng, n_oversamples=7, n_iter=4, xp=xp)
     return float(s[0])
 
@@ -428,10 +420,7 @@ class RobustPCA(_LinearSubspace):
 
     def _svd(self, A, k, rng, V0, xp=None):
         if self.svd_solver == "full":
-            if xp is not None:
-                U, s, Vt = xp.linalg.svd(A, full_matrices=False)
-            else:
-                U, s, Vt = linalg.svd(A, full_matrices=False, check_finite=False)
+            U, s, Vt = (np if xp is None else xp).linalg.svd(A, full_matrices=False)
             return U[:, :k], s[:k], Vt[:k, :]
         n_iter = 1 if V0 is not None and V0.shape[0] > 0 else 2
         return _partial_svd(

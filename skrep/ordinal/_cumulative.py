@@ -12,7 +12,6 @@ import time
 import warnings
 
 import numpy as np
-from scipy.linalg import LinAlgError, cho_factor, cho_solve, solve
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
@@ -353,11 +352,13 @@ def fit_parallel(problem, *, alpha, tol, max_iter, verbose=0):
         H_aa[np.arange(1, K - 1), np.arange(K - 2)] = off
         H = np.block([[H_aa, H_ab], [H_ab.T, H_bb]])
         g = np.concatenate([g_alpha, g_beta])
+        # numpy.linalg, not SciPy: SciPy's own BLAS threads, woken between
+        # numpy's products, would fight numpy's for the cores.
         try:
-            step = -cho_solve(cho_factor(H), g)
-        except LinAlgError:
+            np.linalg.cholesky(H)  # the Newton step needs H positive definite
+        except np.linalg.LinAlgError:
             H[np.diag_indices_from(H)] += 1e-10 * max(1.0, np.trace(H))
-            step = -solve(H, g, assume_a="sym")
+        step = -np.linalg.solve(H, g)
         decrease = float(g @ step)
         if -decrease < 2 * tol * max(abs(obj), 1e-3):
             return alpha_, _expand(beta, free), obj, it

@@ -1,7 +1,6 @@
 """Small linear-algebra helpers shared by several estimators."""
 
 import numpy as np
-from scipy import linalg
 
 from skrep.utils._array_api import get_namespace_and_device, to_namespace, to_numpy
 
@@ -50,14 +49,16 @@ def orthonormalize(A, against=None):
     Q, R = A, None
     try:
         for _ in range(2):
-            # The k x k Gram matrix and its Cholesky factor live on host.
-            R = linalg.cholesky(to_numpy(Q.T @ Q, xp), lower=False, check_finite=False)
+            # The k x k Gram matrix and its Cholesky factor live on host, in
+            # numpy.linalg: SciPy's own BLAS threads, woken between numpy's
+            # products, would fight numpy's for the cores.
+            R = np.linalg.cholesky(to_numpy(Q.T @ Q, xp)).T
             diag = np.abs(np.diag(R))
             if diag.min(initial=np.inf) <= 1e-6 * diag.max(initial=0.0):
-                raise linalg.LinAlgError("too ill-conditioned for Cholesky QR")
-            inverse = linalg.solve_triangular(R, np.eye(R.shape[0]), check_finite=False)
+                raise np.linalg.LinAlgError("too ill-conditioned for Cholesky QR")
+            inverse = np.linalg.inv(R)
             Q = Q @ to_namespace(inverse, xp, device, dtype=A.dtype)
-    except linalg.LinAlgError:
+    except np.linalg.LinAlgError:
         R = None
     # The second factor is the identity up to round-off when Q is orthonormal.
     if R is not None and np.all(np.isfinite(R)):
