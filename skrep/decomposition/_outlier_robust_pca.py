@@ -116,11 +116,15 @@ class _WeightedCovariance:
     """``C = sum_i w_i (x_i - mean)(x_i - mean)^T / sum_i w_i`` as an operator.
 
     For ``d <= 512`` the d x d matrix is formed (one O(n d^2) product, cheaper
-    there); otherwise ``C`` is only applied to thin blocks ``Q`` as
-    ``X^T (w * ((X - mean) Q))`` in O(n d b).
+    there) from the weighted scatter around a fixed ``centre``,
+    ``sum_i w_i (x_i - centre)(x_i - centre)^T = W (C + delta delta^T)`` with
+    ``delta = mean - centre``; :meth:`reweighted` downdates that scatter by the
+    rows whose weight the filter lowered, in O(changed rows * d^2). Otherwise
+    ``C`` is only applied to thin blocks ``Q`` as ``X^T (w * ((X - mean) Q))``
+    in O(n d b).
     """
 
-    def __init__(self, X, w, mean, *, xp, is_np, sq_norms):
+    def __init__(self, X, w, mean, *, xp, is_np, sq_norms, scatter=None):
         self.X, self.w, self.mean = X, w, mean
         self.xp, self.is_np = xp, is_np
         self.sq_norms = sq_norms
@@ -128,8 +132,36 @@ class _WeightedCovariance:
         self.dense = X.shape[1] <= _MAX_DENSE_FEATURES
         self._eig = None
         if self.dense:
-            Xc = (X - mean) * xp.sqrt(w)[:, None]
-            self.C = (Xc.T @ Xc) / self.wsum
+            if scatter is None:
+                Xc = (X - mean) * xp.sqrt(w)[:, None]
+                scatter = (mean, Xc.T @ Xc)
+            self.scatter = scatter
+            centre, total = scatter
+            delta = mean - centre
+            self.C = total / self.wsum - delta[:, None] * delta[None, :]
+
+    def reweighted(self, w, mean):
+        """The operator of the weights ``w <= self.w`` (and their mean)."""
+        xp = self.xp
+        if not self.dense:
+            return _WeightedCovariance(
+                self.X, w, mean, xp=xp, is_np=self.is_np, sq_norms=self.sq_norms
+            )
+        centre, total = self.scatter
+        lowered = self.w - w
+        rows = xp.nonzero(lowered > 0)[0]
+        Xc = (xp.take(self.X, rows, axis=0) - centre) * xp.sqrt(xp.take(lowered, rows))[
+            :, None
+        ]
+        return _WeightedCovariance(
+            self.X,
+            w,
+            mean,
+            xp=xp,
+            is_np=self.is_np,
+            sq_norms=self.sq_norms,
+            scatter=(centre, total - Xc.T @ Xc),
+        )
 
     def matmat(self, Q):
         if self.dense:
@@ -537,7 +569,7 @@ class OutlierRobustPCA(_LinearSubspace):
             if float(xp.sum(new_w)) < (1.0 - cap) * n:
                 break  # never remove more than cap of the weight
             w, certified = new_w, 0
-            op = operator(w, _weighted_mean(X, w, xp))
+            op = op.reweighted(w, _weighted_mean(X, w, xp))
             op_is_final = True
         else:
             warnings.warn(
@@ -549,7 +581,7 @@ class OutlierRobustPCA(_LinearSubspace):
         if record is not None:  # a detection pass: only the weights matter
             return (w, n_iter), None, None, None, None
         if not op_is_final:
-            op = operator(w, _weighted_mean(X, w, xp))
+            op = op.reweighted(w, _weighted_mean(X, w, xp))
         values, V, total_var = op.top_eig(b, rng=rng, V0=V0, n_iter=4)
         return (w, n_iter), op.mean, values, V, total_var
 
