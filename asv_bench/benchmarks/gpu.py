@@ -6,7 +6,12 @@ data, so that ``python ratios.py --bench gpu`` prints GPU time / CPU time
 (below 1, the GPU is faster). Every combination is skipped where CuPy or a
 GPU is absent. The timed call ends with a device synchronisation, so that
 asynchronous kernel launches are not mistaken for finished work.
+
+scikit-learn's array-API dispatch needs ``SCIPY_ARRAY_API=1`` before SciPy is
+first imported: run ``SCIPY_ARRAY_API=1 asv run ... --bench gpu``.
 """
+
+import os
 
 import numpy as np
 
@@ -17,6 +22,8 @@ LIBRARIES = ["skrep", "numpy"]
 
 
 def _cupy():
+    if os.environ.get("SCIPY_ARRAY_API") != "1":
+        raise SkipBenchmark("set SCIPY_ARRAY_API=1 for array-API dispatch")
     cupy = import_or_skip("cupy")
     try:
         n_devices = cupy.cuda.runtime.getDeviceCount()
@@ -43,7 +50,8 @@ class _OnDevice:
 
     def setup(self, library):
         arrays = self.make_data()
-        if library == "skrep":
+        self.on_device = library == "skrep"
+        if self.on_device:
             cupy = _cupy()
             arrays = tuple(None if a is None else cupy.asarray(a) for a in arrays)
             self.sync = cupy.cuda.Device().synchronize
@@ -60,7 +68,7 @@ class _OnDevice:
     def run(self, call):
         from sklearn import config_context
 
-        with config_context(array_api_dispatch=True):
+        with config_context(array_api_dispatch=self.on_device):
             out = call()
         self.sync()
         return out
