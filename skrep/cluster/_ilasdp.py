@@ -17,13 +17,24 @@ from skrep.cluster._nlr import solve_nlr
 from skrep.cluster._sdp_kmeans import (
     SDPKMeans,
     _check_clustering_input,
-    _check_same_namespace,
     _kmeans_labels,
     _one_hot,
-    _work_dtype,
+    _rowdot,
+    _work_array,
 )
-from skrep.utils._array_api import get_namespace_and_device, to_namespace, to_numpy
-from skrep.utils._compat import Interval, StrOptions, _fit_context
+from skrep.utils._array_api import (
+    get_namespace,
+    get_namespace_and_device,
+    is_numpy_namespace,
+    to_namespace,
+    to_numpy,
+)
+from skrep.utils._compat import (
+    Interval,
+    StrOptions,
+    _fit_context,
+    check_same_namespace,
+)
 
 __all__ = ["ILASDPClustering"]
 
@@ -48,98 +59,54 @@ def _resolve_covariance_type(covariance_type, n_samples, n_features, n_clusters)
     return "spherical"
 
 
-def _estimate_gaussians(X, labels, n_clusters, covariance_type, reg_covar):
-    """Means, covariances (scikit-learn's shapes), precisions and log-dets."""
-    n, p = X.shape
-    means = np.empty((n_clusters, p))
-    full = np.empty((n_clusters, p, p))
-    counts = np.bincount(labels, minlength=n_clusters)
-    for k in range(n_clusters):
-        Xk = X[labels == k]
-        means[k] = Xk.mean(axis=0)
-        D = Xk - means[k]
-        full[k] = D.T @ D
-    eye = np.eye(p)
-    if covariance_type == "full":
-        full = full / counts[:, None, None] + reg_covar * eye
-        covariances = full
-    elif covariance_type == "tied":
-        tied = full.sum(axis=0) / n + reg_covar * eye
-        full = np.broadcast_to(tied, full.shape).copy()
-        covariances = tied
-    elif covariance_type == "diag":
-        var = np.diagonal(full, axis1=1, axis2=2) / counts[:, None] + reg_covar
-        full = var[:, :, None] * eye
-        covariances = var
-    else:  # spherical
-        var = np.trace(full, axis1=1, axis2=2) / (counts * p) + reg_covar
-        full = var[:, None, None] * eye
-        covariances = var
-    precisions = np.empty_like(full)
-    logdets = np.empty(n_clusters)
-    for k in range(n_clusters):
-        L = np.linalg.cholesky(full[k])
-        L_inv = np.linalg.inv(L)
-        precisions[k] = L_inv.T @ L_inv
-        logdets[k] = 2.0 * np.log(np.diagonal(L)).sum()
-    return means, covariances, precisions, logdets
-
-
-def _estimate_gaussians_xp(xp, X, labels, n_clusters, covariance_type, reg_covar):
-    """:func:`_estimate_gaussians` with the array API (and the counts).
+def _estimate_gaussians(xp, X, labels, n_clusters, covariance_type, reg_covar):
+    """Means, covariances (scikit-learn's shapes), precisions, log-dets and
+    the cluster sizes (a host array).
 
     ``X`` is in the working dtype, ``labels`` on its device, no cluster empty.
-    The ``p x p`` scatter matrices are formed only for "full" and "tied".
     """
     n, p = X.shape
     device = X.device
-    means, scatter, counts = [], [], []
+    means, full, counts = [], [], []
     for k in range(n_clusters):
         Xk = X[labels == k]
         counts.append(Xk.shape[0])
         means.append(xp.mean(Xk, axis=0))
         D = Xk - means[k]
-        if covariance_type in ("full", "tied"):
-            scatter.append(D.T @ D)
-        else:
-            scatter.append(xp.sum(D * D, axis=0))
+        full.append(D.T @ D)
     means = xp.stack(means)
-    scatter = xp.stack(scatter)
+    full = xp.stack(full)
     counts_host = np.asarray(counts, dtype=np.float64)
     counts = to_namespace(counts_host, xp, device, X.dtype)
     eye = xp.eye(p, dtype=X.dtype, device=device)
-    if covariance_type in ("full", "tied"):
-        if covariance_type == "full":
-            full = scatter / counts[:, None, None] + reg_covar * eye
-            covariances = full
-        else:
-            covariances = xp.sum(scatter, axis=0) / n + reg_covar * eye
-            full = xp.broadcast_to(covariances, scatter.shape)
-        L = xp.linalg.cholesky(full)
+    if covariance_type == "full":
+        full = full / counts[:, None, None] + reg_covar * eye
+        covariances = full
+    elif covariance_type == "tied":
+        covariances = xp.sum(full, axis=0) / n + reg_covar * eye
+        full = xp.broadcast_to(covariances, full.shape)
+    elif covariance_type == "diag":
+        covariances = xp.linalg.diagonal(full) / counts[:, None] + reg_covar
+        full = covariances[:, :, None] * eye
+    else:  # spherical
+        covariances = xp.linalg.trace(full) / (counts * p) + reg_covar
+        full = covariances[:, None, None] * eye
+    precisions, logdets = [], []
+    for k in range(n_clusters):
+        L = xp.linalg.cholesky(full[k, ...])
         L_inv = xp.linalg.inv(L)
-        precisions = xp.linalg.matrix_transpose(L_inv) @ L_inv
-        logdets = 2.0 * xp.sum(xp.log(xp.linalg.diagonal(L)), axis=1)
-    else:
-        if covariance_type == "diag":
-            var = scatter / counts[:, None] + reg_covar
-            covariances = var
-        else:  # spherical
-            var = xp.sum(scatter, axis=1) / (counts * p) + reg_covar
-            covariances = var
-            var = xp.broadcast_to(var[:, None], (n_clusters, p))
-        root = xp.sqrt(var)
-        inv_root = 1.0 / root
-        precisions = eye * (inv_root * inv_root)[:, None, :]
-        logdets = 2.0 * xp.sum(xp.log(root), axis=1)
-    return means, covariances, precisions, logdets, counts_host
+        precisions.append(L_inv.T @ L_inv)
+        logdets.append(2.0 * xp.sum(xp.log(xp.linalg.diagonal(L))))
+    return means, covariances, xp.stack(precisions), xp.stack(logdets), counts_host
 
 
-def _mahalanobis_xp(xp, X, means, precisions):
-    """:func:`_mahalanobis` with the array API; ``means=None`` means zero."""
+def _mahalanobis(xp, X, means, precisions):
+    """Squared Mahalanobis distance of each row to each cluster, (n, K);
+    ``means=None`` means zero."""
     columns = []
     for k in range(precisions.shape[0]):
         D = X if means is None else X - means[k, :]
-        columns.append(xp.sum((D @ precisions[k, ...]) * D, axis=1))
+        columns.append(_rowdot(xp, D @ precisions[k, ...], D))
     return xp.stack(columns, axis=1)
 
 
@@ -148,8 +115,8 @@ def _pick(xp, M, onehot):
     return xp.sum(M * onehot, axis=1)
 
 
-def _fix_empty_xp(xp, labels, scores, n_clusters):
-    """:func:`_fix_empty` with the array API (labels and scores on device)."""
+def _fix_empty(xp, labels, scores, n_clusters):
+    """Give every empty cluster the point that prefers it most."""
     onehot = _one_hot(xp, labels, n_clusters, scores.dtype)
     counts = np.rint(to_numpy(xp.sum(onehot, axis=0), xp)).astype(np.intp)
     device = labels.device
@@ -161,29 +128,6 @@ def _fix_empty_xp(xp, labels, scores, n_clusters):
         i = int(to_numpy(xp.argmax(gain), xp))
         counts[int(to_numpy(labels[i], xp))] -= 1
         labels = xp.where(rows == i, int(k), labels)
-        counts[k] += 1
-    return labels
-
-
-def _mahalanobis(X, means, precisions):
-    """Squared Mahalanobis distance of each row to each cluster, (n, K)."""
-    out = np.empty((X.shape[0], len(means)))
-    for k, (mu, omega) in enumerate(zip(means, precisions, strict=True)):
-        D = X - mu
-        out[:, k] = np.einsum("ij,ij->i", D @ omega, D)
-    return out
-
-
-def _fix_empty(labels, scores, n_clusters):
-    """Give every empty cluster the point that prefers it most."""
-    counts = np.bincount(labels, minlength=n_clusters)
-    for k in np.flatnonzero(counts == 0):
-        movable = counts[labels] > 1
-        own = scores[np.arange(len(labels)), labels]
-        gain = np.where(movable, scores[:, k] - own, -np.inf)
-        i = int(np.argmax(gain))
-        counts[labels[i]] -= 1
-        labels[i] = k
         counts[k] += 1
     return labels
 
@@ -385,20 +329,18 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         self : ILASDPClustering
             The fitted estimator.
         """
-        xp, is_array_api, device = get_namespace_and_device(X)
-        if is_array_api:
-            return self._fit_xp(X, xp, device)
-        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        xp, _, device = get_namespace_and_device(X)
+        X = validate_data(self, X, dtype=[xp.float64, xp.float32])
         _check_clustering_input(self, X, self.n_clusters)
         rng = check_random_state(self.random_state)
-        X64 = np.asarray(X, dtype=np.float64)
+        X64 = _work_array(X, xp, device)
         n, p = X64.shape
         K = self.n_clusters
         cov_type = _resolve_covariance_type(self.covariance_type, n, p, K)
         start = time.perf_counter()
 
-        labels = self._initial_labels(X64, rng)
-        Xc = X64 - X64.mean(axis=0)
+        labels = self._initial_labels(X64, rng, xp, device)
+        Xc = X64 - xp.mean(X64, axis=0)
         r = self.rank
         U = y_dual = alpha = None
         loose = max(self.tol, 1e-3)
@@ -407,16 +349,17 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         converged = solver_stopped_early = False
         it = 0
         for it in range(1, self.max_iter + 1):
-            _, _, precisions, logdets = _estimate_gaussians(
-                X64, labels, K, cov_type, self.reg_covar
+            _, _, precisions, logdets, counts = _estimate_gaussians(
+                xp, X64, labels, K, cov_type, self.reg_covar
             )
-            maha = _mahalanobis(Xc, np.zeros((K, p)), precisions)
+            maha = _mahalanobis(xp, Xc, None, precisions)
             # the scale of the objective, to make beta = 1 suit any data
-            norm = float(np.mean(maha[np.arange(n), labels]))
-            c = maha + logdets
-            c -= c.min(axis=1, keepdims=True)  # a row shift changes nothing
+            onehot = _one_hot(xp, labels, K, X64.dtype)
+            norm = float(to_numpy(xp.mean(_pick(xp, maha, onehot)), xp))
+            c = maha + logdets[None, :]
+            c = c - xp.min(c, axis=1, keepdims=True)  # a row shift changes nothing
             if U is None:
-                U = _factor_from_labels(labels, K, r, rng)
+                U = _factor_from_labels(xp, labels, counts, K, r, rng, X64.dtype)
             res = solve_nlr(
                 Xc,
                 traces=np.ones(K),
@@ -428,16 +371,18 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
                 alpha0=alpha,
                 tol=self.tol if tight else loose,
                 max_iter=self.solver_max_iter,
+                xp=xp,
             )
             U, y_dual, alpha = res.U, res.y, res.alpha
             n_solver_iter += res.n_iter
             solver_stopped_early = not res.converged
             if self.rounding == "row-sum":
-                scores = _row_sums(U, K, r)
+                scores = _row_sums(xp, U, K, r)
             else:
-                scores = _top_eigenvectors(U, K, r)
-            new_labels = _fix_empty(np.argmax(scores, axis=1), scores, K)
-            changed = int(np.sum(new_labels != labels))
+                scores = _top_eigenvectors(xp, U, K, r)
+            new_labels = xp.astype(xp.argmax(scores, axis=1), xp.int64)
+            new_labels = _fix_empty(xp, new_labels, scores, K)
+            changed = int(to_numpy(xp.sum(xp.astype(new_labels != labels, xp.int64))))
             if self.verbose:
                 print(
                     f"ILASDPClustering: round {it}, {changed} labels changed, "
@@ -452,21 +397,20 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
                     break
                 tight = True
         self._warn_convergence(solver_stopped_early, converged)
-        means, covariances, precisions, logdets = _estimate_gaussians(
-            X64, labels, K, cov_type, self.reg_covar
+        means, covariances, precisions, logdets, counts = _estimate_gaussians(
+            xp, X64, labels, K, cov_type, self.reg_covar
         )
-        maha = _mahalanobis(X64, means, precisions)
-        rows = np.arange(n)
-        self.objective_ = float(
-            -0.5 * np.sum(maha[rows, labels] + logdets[labels] + p * _LOG_2PI)
+        maha = _mahalanobis(xp, X64, means, precisions)
+        onehot = _one_hot(xp, labels, K, X64.dtype)
+        terms = _pick(xp, maha, onehot) + xp.take(logdets, labels) + p * _LOG_2PI
+        self.objective_ = float(-0.5 * to_numpy(xp.sum(terms), xp))
+        self.labels_ = labels
+        self.means_ = xp.astype(means, X.dtype, copy=False)
+        self.covariances_ = xp.astype(covariances, X.dtype, copy=False)
+        self.precisions_cholesky_ = xp.astype(
+            xp.linalg.cholesky(precisions), X.dtype, copy=False
         )
-        self.labels_ = labels.astype(np.intp, copy=False)
-        self.means_ = means.astype(X.dtype, copy=False)
-        self.covariances_ = covariances.astype(X.dtype, copy=False)
-        self.precisions_cholesky_ = np.linalg.cholesky(precisions).astype(
-            X.dtype, copy=False
-        )
-        self.weights_ = np.bincount(labels, minlength=K) / n
+        self.weights_ = to_namespace(counts / n, xp, device, X64.dtype)
         self.covariance_type_ = cov_type
         self.n_iter_ = it
         self.n_solver_iter_ = n_solver_iter
@@ -490,96 +434,8 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
                 stacklevel=3,
             )
 
-    def _fit_xp(self, X, xp, device):
-        """:meth:`fit` on an array-API namespace (CuPy...): the same rounds."""
-        X = validate_data(self, X, dtype=[xp.float64, xp.float32])
-        _check_clustering_input(self, X, self.n_clusters, xp=xp)
-        rng = check_random_state(self.random_state)
-        work = _work_dtype(xp, device)
-        X64 = xp.astype(X, work)
-        n, p = X64.shape
-        K = self.n_clusters
-        cov_type = _resolve_covariance_type(self.covariance_type, n, p, K)
-        start = time.perf_counter()
-
-        labels = self._initial_labels_xp(X64, rng, xp, device)
-        Xc = X64 - xp.mean(X64, axis=0)
-        r = self.rank
-        U = y_dual = alpha = None
-        loose = max(self.tol, 1e-3)
-        tight = False
-        n_solver_iter = 0
-        converged = solver_stopped_early = False
-        it = 0
-        for it in range(1, self.max_iter + 1):
-            _, _, precisions, logdets, counts = _estimate_gaussians_xp(
-                xp, X64, labels, K, cov_type, self.reg_covar
-            )
-            maha = _mahalanobis_xp(xp, Xc, None, precisions)
-            onehot = _one_hot(xp, labels, K, work)
-            norm = float(to_numpy(xp.mean(_pick(xp, maha, onehot)), xp))
-            c = maha + logdets[None, :]
-            c = c - xp.min(c, axis=1, keepdims=True)  # a row shift changes nothing
-            if U is None:
-                U = _factor_from_labels_xp(xp, labels, counts, K, r, rng)
-            res = solve_nlr(
-                Xc,
-                traces=np.ones(K),
-                rank=r,
-                U0=U,
-                omegas=precisions / norm,
-                c=c / norm,
-                y0=y_dual,
-                alpha0=alpha,
-                tol=self.tol if tight else loose,
-                max_iter=self.solver_max_iter,
-                xp=xp,
-            )
-            U, y_dual, alpha = res.U, res.y, res.alpha
-            n_solver_iter += res.n_iter
-            solver_stopped_early = not res.converged
-            if self.rounding == "row-sum":
-                scores = _row_sums(U, K, r, xp=xp)
-            else:
-                scores = _top_eigenvectors_xp(xp, U, K, r)
-            new_labels = xp.astype(xp.argmax(scores, axis=1), xp.int64)
-            new_labels = _fix_empty_xp(xp, new_labels, scores, K)
-            changed = int(to_numpy(xp.sum(xp.astype(new_labels != labels, xp.int64))))
-            if self.verbose:
-                print(
-                    f"ILASDPClustering: round {it}, {changed} labels changed, "
-                    f"solver {res.n_iter} iterations (row-sum violation "
-                    f"{res.feasibility:.1e}), {time.perf_counter() - start:.2f} s",
-                    file=sys.stdout,
-                )
-            labels = new_labels
-            if changed == 0:
-                if tight or loose <= self.tol:
-                    converged = True
-                    break
-                tight = True
-        self._warn_convergence(solver_stopped_early, converged)
-        means, covariances, precisions, logdets, counts = _estimate_gaussians_xp(
-            xp, X64, labels, K, cov_type, self.reg_covar
-        )
-        maha = _mahalanobis_xp(xp, X64, means, precisions)
-        onehot = _one_hot(xp, labels, K, work)
-        terms = _pick(xp, maha, onehot) + xp.take(logdets, labels) + p * _LOG_2PI
-        self.objective_ = float(-0.5 * to_numpy(xp.sum(terms), xp))
-        self.labels_ = labels
-        self.means_ = xp.astype(means, X.dtype)
-        self.covariances_ = xp.astype(covariances, X.dtype)
-        self.precisions_cholesky_ = xp.astype(xp.linalg.cholesky(precisions), X.dtype)
-        self.weights_ = to_namespace(counts / n, xp, device, work)
-        self.covariance_type_ = cov_type
-        self.n_iter_ = it
-        self.n_solver_iter_ = n_solver_iter
-        self._precisions = precisions
-        self._logdets = logdets
-        return self
-
-    def _initial_labels_xp(self, X, rng, xp, device):
-        """:meth:`_initial_labels` of device data; labels on the device.
+    def _initial_labels(self, X, rng, xp, device):
+        """Initial labels (int64, on ``X``'s device).
 
         The Peng-Wei SDP runs on the device; the k-means++ start, like
         scikit-learn's KMeans, on host (with the same random draws).
@@ -596,42 +452,20 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
             labels = _kmeans_labels(to_numpy(X, xp), K, rng, n_init=1)
             labels = to_namespace(labels.astype(np.int64), xp, device)
         scores = xp.zeros((X.shape[0], K), dtype=X.dtype, device=device)
-        return _fix_empty_xp(xp, labels, scores, K)
-
-    def _initial_labels(self, X, rng):
-        K = self.n_clusters
-        if K == 1:
-            return np.zeros(X.shape[0], dtype=np.intp)
-        if self.init == "sdp":
-            sdp = SDPKMeans(K, tol=1e-3, random_state=rng)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                labels = sdp.fit(X).labels_
-        else:
-            labels = _kmeans_labels(X, K, rng, n_init=1)
-        return _fix_empty(labels.astype(np.intp), np.zeros((len(X), K)), K)
-
-    def _log_gaussians(self, X):
-        """Log-density of each row under each cluster's Gaussian, (n, K)."""
-        maha = _mahalanobis(X, np.asarray(self.means_, np.float64), self._precisions)
-        p = X.shape[1]
-        return -0.5 * (maha + self._logdets + p * _LOG_2PI)
+        return _fix_empty(xp, labels, scores, K)
 
     def _check_X(self, X, method):
-        """Validated ``X`` in float64 (the working dtype of its namespace)."""
+        """Validated ``X`` in the working dtype, and its namespace."""
         check_is_fitted(self)
-        _check_same_namespace(X, self, "means_", method)
-        xp, is_array_api, device = get_namespace_and_device(X)
-        if is_array_api:
-            X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=False)
-            return xp.astype(X, _work_dtype(xp, device)), xp
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        return np.asarray(X, dtype=np.float64), None
+        check_same_namespace(X, self, attribute="means_", method=method)
+        xp, _, device = get_namespace_and_device(X)
+        X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=False)
+        return _work_array(X, xp, device), xp
 
-    def _log_gaussians_xp(self, X, xp):
-        """:meth:`_log_gaussians` with the array API."""
+    def _log_gaussians(self, X, xp):
+        """Log-density of each row under each cluster's Gaussian, (n, K)."""
         means = xp.astype(self.means_, X.dtype)
-        maha = _mahalanobis_xp(xp, X, means, self._precisions)
+        maha = _mahalanobis(xp, X, means, self._precisions)
         p = X.shape[1]
         return -0.5 * (maha + self._logdets[None, :] + p * _LOG_2PI)
 
@@ -652,9 +486,7 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
             Cluster index of each sample.
         """
         X, xp = self._check_X(X, "predict")
-        if xp is not None:
-            return xp.astype(xp.argmax(self._log_gaussians_xp(X, xp), axis=1), xp.int64)
-        return np.argmax(self._log_gaussians(X), axis=1).astype(np.intp)
+        return xp.astype(xp.argmax(self._log_gaussians(X, xp), axis=1), xp.int64)
 
     def score_samples(self, X):
         """Log-density of each sample under the fitted mixture.
@@ -671,11 +503,11 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         log_density : ndarray of shape (n_samples,)
         """
         X, xp = self._check_X(X, "score_samples")
-        if xp is not None:
-            a = self._log_gaussians_xp(X, xp) + xp.log(self.weights_)[None, :]
-            top = xp.max(a, axis=1, keepdims=True)
-            return top[:, 0] + xp.log(xp.sum(xp.exp(a - top), axis=1))
-        return logsumexp(self._log_gaussians(X) + np.log(self.weights_), axis=1)
+        a = self._log_gaussians(X, xp) + xp.log(self.weights_)[None, :]
+        if is_numpy_namespace(xp):
+            return logsumexp(a, axis=1)
+        top = xp.max(a, axis=1, keepdims=True)
+        return top[:, 0] + xp.log(xp.sum(xp.exp(a - top), axis=1))
 
     def score(self, X, y=None):
         """Mean log-likelihood of ``X`` under the fitted mixture.
@@ -692,9 +524,7 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         log_likelihood : float
         """
         log_density = self.score_samples(X)
-        if isinstance(log_density, np.ndarray):
-            return float(np.mean(log_density))
-        xp, _, _ = get_namespace_and_device(log_density)
+        xp, _ = get_namespace(log_density)
         return float(to_numpy(xp.mean(log_density), xp))
 
     def __sklearn_tags__(self):
@@ -703,20 +533,11 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         return tags
 
 
-def _factor_from_labels(labels, n_clusters, rank, rng):
-    """Starting factors close to the membership matrices of ``labels``."""
-    n = len(labels)
-    U = 0.05 * np.abs(rng.standard_normal((n, n_clusters * rank))) / math.sqrt(n)
-    for k in range(n_clusters):
-        members = labels == k
-        U[members, k * rank] += 1.0 / math.sqrt(max(members.sum(), 1))
-    return U
+def _factor_from_labels(xp, labels, counts, n_clusters, rank, rng, dtype):
+    """Starting factors close to the membership matrices of ``labels``.
 
-
-def _factor_from_labels_xp(xp, labels, counts, n_clusters, rank, rng):
-    """:func:`_factor_from_labels` on ``labels``' device (same random draws).
-
-    ``counts``: the host cluster sizes.
+    ``counts``: the host cluster sizes; ``dtype``: the working dtype. The
+    random draws are on host (the same whatever the namespace).
     """
     n = labels.shape[0]
     U = 0.05 * np.abs(rng.standard_normal((n, n_clusters * rank))) / math.sqrt(n)
@@ -724,38 +545,22 @@ def _factor_from_labels_xp(xp, labels, counts, n_clusters, rank, rng):
     for k in range(n_clusters):
         lift[k, k * rank] = 1.0 / math.sqrt(max(counts[k], 1))
     device = labels.device
-    work = _work_dtype(xp, device)
-    U = to_namespace(U, xp, device, work)
-    # one non-zero term per entry: the sum is exact
-    return U + _one_hot(xp, labels, n_clusters, work) @ to_namespace(
-        lift, xp, device, work
-    )
+    U = to_namespace(U, xp, device, dtype)
+    # one non-zero term per entry: the same sums as U[members, k * rank] += ...
+    return U + xp.take(to_namespace(lift, xp, device, dtype), labels, axis=0)
 
 
-def _top_eigenvectors_xp(xp, U, n_clusters, rank):
-    """:func:`_top_eigenvectors` with the array API."""
+def _row_sums(xp, U, n_clusters, rank):
+    """``(B_k 1)_i`` for each point and cluster, with ``B_k = U_k U_k^T``."""
+    s = xp.sum(U, axis=0)
+    return xp.sum(xp.reshape(U * s, (U.shape[0], n_clusters, rank)), axis=2)
+
+
+def _top_eigenvectors(xp, U, n_clusters, rank):
+    """``sqrt(lambda_k) u_k`` for the top eigenpair of each ``B_k = U_k U_k^T``."""
     columns = []
     for k in range(n_clusters):
         P, S, _ = xp.linalg.svd(U[:, k * rank : (k + 1) * rank], full_matrices=False)
         v = P[:, 0] * S[0]
         columns.append(xp.where(xp.sum(v) >= 0, v, -v))
     return xp.stack(columns, axis=1)
-
-
-def _row_sums(U, n_clusters, rank, xp=None):
-    """``(B_k 1)_i`` for each point and cluster, with ``B_k = U_k U_k^T``."""
-    if xp is not None:
-        s = xp.sum(U, axis=0)
-        return xp.sum(xp.reshape(U * s, (U.shape[0], n_clusters, rank)), axis=2)
-    s = U.sum(axis=0)
-    return (U * s).reshape(U.shape[0], n_clusters, rank).sum(axis=2)
-
-
-def _top_eigenvectors(U, n_clusters, rank):
-    """``sqrt(lambda_k) u_k`` for the top eigenpair of each ``B_k = U_k U_k^T``."""
-    scores = np.empty((U.shape[0], n_clusters))
-    for k in range(n_clusters):
-        P, S, _ = np.linalg.svd(U[:, k * rank : (k + 1) * rank], full_matrices=False)
-        v = P[:, 0] * S[0]
-        scores[:, k] = v if v.sum() >= 0 else -v
-    return scores

@@ -25,12 +25,12 @@ iterate stalls. Each iteration costs two ``(n, p) x (p, n_blocks * r)``
 matrix products and ``O(n r)`` elementwise work: memory is ``O(n r B + p^2 B)``
 and no ``n x n`` matrix is ever formed.
 
-With ``xp`` (an array-API namespace such as CuPy's) the same iteration runs on
-the arrays' device, written with the namespace's functions only: the same
-steps, step-size rule, line search, dual updates and stopping rule, so that it
-follows the numpy/numba path up to rounding. Only the scalars that steer the
-iteration (step lengths, objective values) come back to the host, three
-per iteration.
+The iteration is written once against the arrays' namespace ``xp``: numpy
+or an array-API namespace such as CuPy's, whose arrays stay on their device.
+Only the fused elementwise passes (the projected step, the gradient assembly,
+the Barzilai–Borwein inner products) are leaves with two forms: numba kernels
+on numpy arrays, namespace expressions elsewhere. Only the scalars that steer
+the iteration (step lengths, objective values) come back to the host.
 """
 
 import math
@@ -39,7 +39,12 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from skrep.cluster._kernels import bb_products, gradient_assemble, projected_step
-from skrep.utils._array_api import to_namespace, to_numpy
+from skrep.utils._array_api import (
+    get_namespace,
+    is_numpy_namespace,
+    to_namespace,
+    to_numpy,
+)
 
 __all__ = ["NLRResult", "project", "solve_nlr"]
 
@@ -57,82 +62,134 @@ class NLRResult:
         self.feasibility = feasibility
 
 
-def project(V, traces, rank):
+def project(V, traces, rank, xp=None):
     """Project onto ``{U >= 0, ||U_b||_F^2 = t_b for each block b}``.
 
     Parameters
     ----------
-    V : ndarray of shape (n, n_blocks * rank)
-        The point to project (overwritten).
-    traces : ndarray of shape (n_blocks,)
-        The squared Frobenius norm of each block.
+    V : array of shape (n, n_blocks * rank)
+        The point to project (overwritten when it is a numpy array).
+    traces : array of shape (n_blocks,)
+        The squared Frobenius norm of each block (in the namespace of ``V``).
     rank : int
         Number of columns per block.
+    xp : array namespace, default=None
+        The namespace of ``V``; None means numpy.
 
     Returns
     -------
-    U : ndarray of shape (n, n_blocks * rank)
+    U : array of shape (n, n_blocks * rank)
         ``V`` clipped at zero with each block rescaled to its norm.
     """
-    np.maximum(V, 0.0, out=V)
     n = V.shape[0]
-    for b, t in enumerate(traces):
-        block = V[:, b * rank : (b + 1) * rank]
-        norm = np.sqrt(np.vdot(block, block))
-        if norm > 0.0:
-            block *= np.sqrt(t) / norm
-        else:  # a block clipped to zero restarts from the uniform point
-            block[:] = np.sqrt(t / (n * rank))
-    return V
+    if xp is None or is_numpy_namespace(xp):
+        np.maximum(V, 0.0, out=V)
+        for b, t in enumerate(traces):
+            block = V[:, b * rank : (b + 1) * rank]
+            norm = np.sqrt(np.vdot(block, block))
+            if norm > 0.0:
+                block *= np.sqrt(t) / norm
+            else:  # a block clipped to zero restarts from the uniform point
+                block[:] = np.sqrt(t / (n * rank))
+        return V
+    # the same without loops over blocks: reshaped to (n, n_blocks, rank)
+    n_blocks = V.shape[1] // rank
+    V3 = xp.reshape(xp.clip(V, min=0.0), (n, n_blocks, rank))
+    sq = xp.sum(V3 * V3, axis=(0, 2))
+    positive = sq > 0.0
+    factor = xp.where(positive, xp.sqrt(traces / xp.where(positive, sq, 1.0)), 0.0)
+    fill = xp.where(positive, 0.0, xp.sqrt(traces / (n * rank)))
+    out = V3 * factor[None, :, None] + fill[None, :, None]
+    return xp.reshape(out, V.shape)
+
+
+def _to_host(xp, *scalars):
+    """Python floats of 0-d arrays (device ones in one transfer)."""
+    if is_numpy_namespace(xp):
+        return [float(v) for v in scalars]
+    return [float(v) for v in to_numpy(xp.stack(scalars), xp)]
+
+
+def _projected_step(xp, U, grad, alpha, traces, rank, out, colsum):
+    """``project(U - alpha * grad)``, its column sums, ``||step||^2`` and
+    ``<grad, step>``; on numpy one numba pass writing ``out`` and ``colsum``."""
+    if is_numpy_namespace(xp):
+        ss, decrease = projected_step(U, grad, alpha, traces, rank, out, colsum)
+        return out, colsum.copy(), ss, decrease
+    U_new = project(U - alpha * grad, traces, rank, xp=xp)
+    step = U_new - U
+    ss, decrease = _to_host(xp, xp.sum(step * step), xp.sum(grad * step))
+    return U_new, xp.sum(U_new, axis=0), ss, decrease
+
+
+def _bb_products(xp, U_new, U, grad_new, grad):
+    """``<dU, dG>`` and ``<dG, dG>`` (Barzilai–Borwein) as Python floats."""
+    if is_numpy_namespace(xp):
+        return bb_products(U_new, U, grad_new, grad)
+    dgrad = grad_new - grad
+    return _to_host(xp, xp.sum((U_new - U) * dgrad), xp.sum(dgrad * dgrad))
 
 
 class _Problem:
-    """Evaluates the augmented Lagrangian and its gradient."""
+    """Evaluates the augmented Lagrangian and its gradient (namespace ``xp``)."""
 
-    def __init__(self, X, omegas, c, rank, beta):
+    def __init__(self, xp, X, omegas, c, rank, beta):
+        self.xp = xp
+        self.on_host = is_numpy_namespace(xp)
         self.X = X
         self.omegas = omegas
         self.c = c
         self.rank = rank
         self.beta = beta
+        if self.on_host:  # the numba kernel takes an (n, 0) array for "no cost"
+            self._c_kernel = np.empty((X.shape[0], 0), X.dtype) if c is None else c
+        elif c is not None:  # c repeated over the columns of each block
+            self._c_columns = xp.repeat(c, rank, axis=1)
 
     def state(self, U, y, s=None):
         """Objective pieces at ``U`` (everything the gradient needs too)."""
-        X, r = self.X, self.rank
+        xp, X, r = self.xp, self.X, self.rank
+        blocks = [slice(b * r, (b + 1) * r) for b in range(U.shape[1] // r)]
         G = X.T @ U
         if self.omegas is None:
             M = G
         else:
-            M = np.empty_like(G)
-            for b, omega in enumerate(self.omegas):
-                sl = slice(b * r, (b + 1) * r)
-                M[:, sl] = omega @ G[:, sl]
+            M = xp.concat(
+                [self.omegas[b, ...] @ G[:, sl] for b, sl in enumerate(blocks)],
+                axis=1,
+            )
         if s is None:
-            s = U.sum(axis=0)
-        h = U @ s
-        h -= 1.0
-        f = -np.vdot(G, M)
+            s = xp.sum(U, axis=0)
+        h = U @ s - 1.0
+        f = -xp.vecdot(xp.reshape(G, (-1,)), xp.reshape(M, (-1,)))
         t = None
         if self.c is not None:
-            t = np.empty(U.shape[1], dtype=U.dtype)
-            for b in range(self.c.shape[1]):
-                sl = slice(b * r, (b + 1) * r)
-                t[sl] = self.c[:, b] @ U[:, sl]
-            f += t @ s
-        lagr = f + y @ h + 0.5 * self.beta * (h @ h)
-        return {"M": M, "s": s, "h": h, "t": t, "f": f, "L": lagr}
+            t = xp.concat([self.c[:, b] @ U[:, sl] for b, sl in enumerate(blocks)])
+            f = f + t @ s
+        hh = h @ h
+        lagr = f + y @ h + 0.5 * self.beta * hh
+        f, lagr, hh = _to_host(xp, f, lagr, hh)
+        return {"M": M, "s": s, "h": h, "t": t, "f": f, "L": lagr, "hh": hh}
 
     def gradient(self, U, y, st, out=None):
-        """Gradient of the augmented Lagrangian with respect to ``U``."""
-        r = self.rank
+        """Gradient of the augmented Lagrangian with respect to ``U``.
+
+        ``out``: a buffer for it (numpy only).
+        """
         w = y + self.beta * st["h"]
         col = U.T @ w
+        if st["t"] is not None:
+            col = col + st["t"]
+        XM = self.X @ st["M"]
+        s = st["s"]
+        if self.on_host:
+            if out is None:
+                out = np.empty_like(U)
+            return gradient_assemble(XM, w, s, col, self._c_kernel, self.rank, out)
+        grad = -2.0 * XM + w[:, None] * s[None, :] + col[None, :]
         if self.c is not None:
-            col += st["t"]
-        c = self.c if self.c is not None else np.empty((U.shape[0], 0), U.dtype)
-        if out is None:
-            out = np.empty_like(U)
-        return gradient_assemble(self.X @ st["M"], w, st["s"], col, c, r, out)
+            grad = grad + self._c_columns * s[None, :]
+        return grad
 
 
 def solve_nlr(
@@ -157,19 +214,19 @@ def solve_nlr(
 
     Parameters
     ----------
-    X : ndarray of shape (n, p)
+    X : array of shape (n, p)
         Data (rows are points), centred and scaled by the caller.
-    traces : ndarray of shape (n_blocks,)
-        Trace of each block ``B_b``.
+    traces : array-like of shape (n_blocks,)
+        Trace of each block ``B_b`` (host numbers).
     rank : int
         Columns of each factor ``U_b``.
-    U0 : ndarray of shape (n, n_blocks * rank)
+    U0 : array of shape (n, n_blocks * rank)
         Starting point (projected before use; not modified).
-    omegas : ndarray of shape (n_blocks, p, p), default=None
+    omegas : array of shape (n_blocks, p, p), default=None
         The metric of each block; None means the identity.
-    c : ndarray of shape (n, n_blocks), default=None
+    c : array of shape (n, n_blocks), default=None
         Linear cost of each point in each block; None means zero.
-    y0 : ndarray of shape (n,), default=None
+    y0 : array of shape (n,), default=None
         Starting multiplier (a warm start); None means zero.
     alpha0 : float, default=None
         First step size (a warm start: ``alpha`` of a previous result); None
@@ -190,10 +247,9 @@ def solve_nlr(
         Called as ``callback(iteration, objective, feasibility)`` every 100
         iterations (for ``verbose`` output).
     xp : array namespace, default=None
-        When given (a non-numpy array-API namespace), every array argument
-        is an array of ``xp`` on one device, in one float dtype, and the
-        solver runs there; ``U`` and ``y`` of the result are arrays of ``xp``.
-        None runs the numpy/numba solver.
+        The namespace of every array argument (all on one device, in one
+        float dtype); the solver runs there and ``U`` and ``y`` of the result
+        are arrays of ``xp``. None means the namespace of ``X``.
 
     Returns
     -------
@@ -201,29 +257,14 @@ def solve_nlr(
         ``U``, ``y``, ``n_iter``, ``converged``, ``objective`` (the value of
         ``sum_b c_b^T B_b 1 - <X Omega_b X^T, B_b>``) and ``feasibility``.
     """
-    if xp is not None:
-        return _solve_xp(
-            xp,
-            X,
-            traces,
-            rank,
-            U0,
-            omegas,
-            c,
-            y0,
-            alpha0,
-            beta,
-            tol,
-            max_iter,
-            dual_tol,
-            max_step,
-            callback,
-        )
+    if xp is None:
+        xp, _ = get_namespace(X)
     # BLAS threads only pay off on large products; on small ones they cost
-    # more in synchronisation than the product itself.
-    small = X.shape[0] * X.shape[1] * np.size(U0, 1) < 4_000_000
+    # more in synchronisation than the product itself (host BLAS only).
+    small = X.shape[0] * X.shape[1] * U0.shape[1] < 4_000_000
     with threadpool_limits(limits=1 if small else None, user_api="blas"):
         return _solve(
+            xp,
             X,
             traces,
             rank,
@@ -242,154 +283,6 @@ def solve_nlr(
 
 
 def _solve(
-    X,
-    traces,
-    rank,
-    U0,
-    omegas,
-    c,
-    y0,
-    alpha0,
-    beta,
-    tol,
-    max_iter,
-    dual_tol,
-    max_step,
-    callback,
-):
-    n = X.shape[0]
-    traces = np.asarray(traces, dtype=X.dtype)
-    problem = _Problem(X, omegas, c, rank, beta)
-    U = project(np.array(U0, dtype=X.dtype, copy=True), traces, rank)
-    y = np.zeros(n, dtype=X.dtype) if y0 is None else np.array(y0, dtype=X.dtype)
-    st = problem.state(U, y)
-    grad = problem.gradient(U, y, st)
-    scale = np.sqrt(traces.sum())
-    gmax = np.abs(grad).max()
-    if alpha0 is None:
-        alpha = 1e-2 * scale / (gmax * np.sqrt(U.size) / np.sqrt(n) + 1e-300)
-    else:
-        alpha = alpha0
-    history = [st["L"]]
-    dual_tol = max(dual_tol, tol)
-    converged = False
-    it = 0
-    feas = np.linalg.norm(st["h"]) / np.sqrt(n)
-    U_new = np.empty_like(U)
-    grad_new = np.empty_like(U)
-    colsum = np.empty(U.shape[1], dtype=U.dtype)
-    for it in range(1, max_iter + 1):
-        reference = max(history[-10:])
-        while True:
-            ss, decrease = projected_step(U, grad, alpha, traces, rank, U_new, colsum)
-            # a trust region: a long projected step can jump to a spike (all
-            # the mass on a few rows), a stationary point of the clipped problem
-            if ss <= (max_step * scale) ** 2 or alpha < 1e-30:
-                st_new = problem.state(U_new, y, colsum.copy())
-                if st_new["L"] <= reference + 1e-4 * decrease or alpha < 1e-30:
-                    break
-            alpha *= 0.25
-        problem.gradient(U_new, y, st_new, out=grad_new)
-        sy, yy = bb_products(U_new, U, grad_new, grad)
-        U, U_new = U_new, U
-        grad, grad_new = grad_new, grad
-        st = st_new
-        history.append(st["L"])
-        rdiff = np.sqrt(ss) / scale
-        feas = np.linalg.norm(st["h"]) / np.sqrt(n)
-        if callback is not None and it % 100 == 0:
-            callback(it, st["f"], feas)
-        # (the first steps are not Barzilai-Borwein steps: their length says
-        # nothing about stationarity)
-        if rdiff < tol and feas < tol and it > 2:
-            converged = True
-            break
-        if sy > 0.0:
-            alpha = ss / sy if it % 2 else sy / yy
-        else:
-            alpha *= 4.0
-        if rdiff < dual_tol:
-            # dual ascent; the Lagrangian and its gradient move linearly in y
-            dy = beta * st["h"]
-            y = y + dy
-            st["L"] += dy @ st["h"]
-            grad += np.outer(dy, st["s"])
-            grad += U.T @ dy
-            history = [st["L"]]
-    return NLRResult(U, y, it, converged, st["f"], feas, alpha)
-
-
-# ---------------------------------------------------------------------------
-# The same solver written with the array API (CuPy, ...): no numba, no loops
-# over rows; the blocks are handled by reshaping to (n, n_blocks, rank).
-
-
-def _to_host(xp, *scalars):
-    """Python floats of 0-d device arrays, in one transfer."""
-    return [float(v) for v in to_numpy(xp.stack(scalars), xp)]
-
-
-def _clip_rescale_xp(xp, V, traces, rank):
-    """:func:`project` of ``V`` (not modified); ``traces`` is on the device."""
-    n, R = V.shape
-    n_blocks = R // rank
-    V3 = xp.reshape(xp.clip(V, min=0.0), (n, n_blocks, rank))
-    sq = xp.sum(V3 * V3, axis=(0, 2))
-    positive = sq > 0.0
-    factor = xp.where(positive, xp.sqrt(traces / xp.where(positive, sq, 1.0)), 0.0)
-    # a block clipped to zero restarts from the uniform point
-    fill = xp.where(positive, 0.0, xp.sqrt(traces / (n * rank)))
-    out = V3 * factor[None, :, None] + fill[None, :, None]
-    return xp.reshape(out, (n, R))
-
-
-class _ProblemXP:
-    """:class:`_Problem` with the array API."""
-
-    def __init__(self, xp, X, omegas, c, rank, beta):
-        self.xp = xp
-        self.X = X
-        self.omegas = omegas
-        self.rank = rank
-        self.beta = beta
-        # c repeated over the columns of each block, (n, n_blocks * rank)
-        self.c = None if c is None else xp.repeat(c, rank, axis=1)
-
-    def state(self, U, y, s=None):
-        xp, X, r = self.xp, self.X, self.rank
-        G = X.T @ U
-        if self.omegas is None:
-            M = G
-        else:
-            p, R = G.shape
-            G3 = xp.permute_dims(xp.reshape(G, (p, R // r, r)), (1, 0, 2))
-            M = xp.reshape(xp.permute_dims(self.omegas @ G3, (1, 0, 2)), (p, R))
-        if s is None:
-            s = xp.sum(U, axis=0)
-        h = U @ s - 1.0
-        f = -xp.sum(G * M)
-        t = None
-        if self.c is not None:
-            t = xp.sum(self.c * U, axis=0)
-            f = f + xp.sum(t * s)
-        hh = xp.sum(h * h)
-        lagr = f + xp.sum(y * h) + 0.5 * self.beta * hh
-        f, lagr, hh = _to_host(xp, f, lagr, hh)
-        return {"M": M, "s": s, "h": h, "t": t, "f": f, "L": lagr, "hh": hh}
-
-    def gradient(self, U, y, st):
-        w = y + self.beta * st["h"]
-        col = U.T @ w
-        if st["t"] is not None:
-            col = col + st["t"]
-        s = st["s"]
-        grad = -2.0 * (self.X @ st["M"]) + w[:, None] * s[None, :] + col[None, :]
-        if self.c is not None:
-            grad = grad + self.c * s[None, :]
-        return grad
-
-
-def _solve_xp(
     xp,
     X,
     traces,
@@ -406,17 +299,18 @@ def _solve_xp(
     max_step,
     callback,
 ):
-    """:func:`_solve` with the array API; see there for the logic."""
     n = X.shape[0]
     dtype = X.dtype
-    traces_host = np.asarray(traces, dtype=np.float64)
-    traces = to_namespace(traces_host, xp, X.device, dtype)
-    problem = _ProblemXP(xp, X, omegas, c, rank, beta)
-    U = _clip_rescale_xp(xp, xp.astype(U0, dtype), traces, rank)
-    y = xp.zeros_like(U[:, 0]) if y0 is None else xp.astype(y0, dtype, copy=True)
+    scale = math.sqrt(float(np.sum(np.asarray(traces, dtype=np.float64))))
+    traces = to_namespace(np.asarray(traces, dtype=np.float64), xp, X.device, dtype)
+    problem = _Problem(xp, X, omegas, c, rank, beta)
+    U = project(xp.astype(U0, dtype, copy=True), traces, rank, xp=xp)
+    if y0 is None:
+        y = xp.zeros(n, dtype=dtype, device=X.device)
+    else:
+        y = xp.astype(y0, dtype, copy=True)
     st = problem.state(U, y)
     grad = problem.gradient(U, y, st)
-    scale = math.sqrt(traces_host.sum())
     (gmax,) = _to_host(xp, xp.max(xp.abs(grad)))
     if alpha0 is None:
         size = U.shape[0] * U.shape[1]
@@ -427,27 +321,37 @@ def _solve_xp(
     dual_tol = max(dual_tol, tol)
     converged = False
     it = 0
-    feas = math.sqrt(st["hh"] / n)
+    feas = math.sqrt(st["hh"]) / math.sqrt(n)
+    # buffers the numba kernels write (numpy only; elsewhere every step
+    # makes new arrays)
+    U_new = xp.empty_like(U) if problem.on_host else None
+    grad_new = xp.empty_like(U) if problem.on_host else None
+    colsum = np.empty(U.shape[1], dtype=dtype) if problem.on_host else None
     for it in range(1, max_iter + 1):
         reference = max(history[-10:])
         while True:
-            U_new = _clip_rescale_xp(xp, U - alpha * grad, traces, rank)
-            step = U_new - U
-            ss, decrease = _to_host(xp, xp.sum(step * step), xp.sum(grad * step))
+            U_new, s_new, ss, decrease = _projected_step(
+                xp, U, grad, alpha, traces, rank, U_new, colsum
+            )
+            # a trust region: a long projected step can jump to a spike (all
+            # the mass on a few rows), a stationary point of the clipped problem
             if ss <= (max_step * scale) ** 2 or alpha < 1e-30:
-                st_new = problem.state(U_new, y, xp.sum(U_new, axis=0))
+                st_new = problem.state(U_new, y, s_new)
                 if st_new["L"] <= reference + 1e-4 * decrease or alpha < 1e-30:
                     break
             alpha *= 0.25
-        grad_new = problem.gradient(U_new, y, st_new)
-        dgrad = grad_new - grad
-        sy, yy = _to_host(xp, xp.sum(step * dgrad), xp.sum(dgrad * dgrad))
-        U, grad, st = U_new, grad_new, st_new
+        grad_new = problem.gradient(U_new, y, st_new, out=grad_new)
+        sy, yy = _bb_products(xp, U_new, U, grad_new, grad)
+        U, U_new = U_new, U
+        grad, grad_new = grad_new, grad
+        st = st_new
         history.append(st["L"])
         rdiff = math.sqrt(ss) / scale
-        feas = math.sqrt(st["hh"] / n)
+        feas = math.sqrt(st["hh"]) / math.sqrt(n)
         if callback is not None and it % 100 == 0:
             callback(it, st["f"], feas)
+        # (the first steps are not Barzilai-Borwein steps: their length says
+        # nothing about stationarity)
         if rdiff < tol and feas < tol and it > 2:
             converged = True
             break
@@ -456,9 +360,11 @@ def _solve_xp(
         else:
             alpha *= 4.0
         if rdiff < dual_tol:
+            # dual ascent; the Lagrangian and its gradient move linearly in y
             dy = beta * st["h"]
             y = y + dy
-            st["L"] += beta * st["hh"]
+            (dl,) = _to_host(xp, dy @ st["h"])
+            st["L"] += dl
             grad = grad + dy[:, None] * st["s"][None, :] + (U.T @ dy)[None, :]
             history = [st["L"]]
     return NLRResult(U, y, it, converged, st["f"], feas, alpha)

@@ -7,7 +7,6 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn import get_config
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
@@ -22,7 +21,13 @@ from skrep.utils._array_api import (
     to_namespace,
     to_numpy,
 )
-from skrep.utils._compat import Interval, StrOptions, _fit_context
+from skrep.utils._compat import (
+    Interval,
+    StrOptions,
+    _fit_context,
+    check_same_namespace,
+    supported_float_dtypes,
+)
 from skrep.utils.validation import check_n_components, check_not_constant
 
 __all__ = ["SDPKMeans"]
@@ -31,11 +36,8 @@ __all__ = ["SDPKMeans"]
 EXACT_MAX_SAMPLES = 300
 
 
-def _check_clustering_input(estimator, X, n_clusters, xp=None):
-    """Data checks shared by the SDP clusterers (after ``validate_data``).
-
-    ``xp``: the array namespace of ``X`` when it is not numpy.
-    """
+def _check_clustering_input(estimator, X, n_clusters):
+    """Data checks shared by the SDP clusterers (after ``validate_data``)."""
     n_samples = X.shape[0]
     check_n_components(n_clusters, X, name="n_clusters", limit="n_samples")
     if n_samples < 2:
@@ -43,65 +45,49 @@ def _check_clustering_input(estimator, X, n_clusters, xp=None):
             f"{type(estimator).__name__} needs at least 2 samples, got "
             f"n_samples={n_samples}."
         )
-    if xp is None:
-        check_not_constant(X)
-    elif bool(xp.all(X == X[:1, :])):
-        raise ValueError(
-            "All rows of X are identical; the method needs data that vary."
-        )
+    check_not_constant(X)
 
 
-def _work_dtype(xp, device):
-    """The float dtype the array-API path computes in: float64 (as the numpy
-    path does, whatever the input's dtype) where the device has it."""
-    try:
-        dtypes = xp.__array_namespace_info__().dtypes(
-            device=device, kind="real floating"
-        )
-    except (AttributeError, TypeError):  # a namespace without inspection
-        return xp.float64
-    return xp.float64 if "float64" in dtypes else xp.float32
+def _work_array(X, xp, device):
+    """``X`` in the dtype the clusterers compute in: float64 (whatever the
+    input's dtype) where the device has it; no copy when it already is."""
+    return xp.astype(X, supported_float_dtypes(xp, device)[0], copy=False)
 
 
-def _check_same_namespace(X, estimator, attribute, method):
-    """Raise when ``X`` is not in the namespace and on the device of the fit.
+def _rowdot(xp, A, B):
+    """Row-wise inner products of ``A`` and ``B``.
 
-    As scikit-learn's ``check_same_namespace`` (only with array-API dispatch
-    on): a model fitted on CuPy arrays predicts CuPy arrays.
+    On numpy ``einsum`` (faster than a product and a sum, and the reduction
+    the numpy path has always used); elsewhere the namespace's product and sum.
     """
-    if not get_config()["array_api_dispatch"]:
-        return
-    a_xp, _, a_device = get_namespace_and_device(getattr(estimator, attribute))
-    X_xp, _, X_device = get_namespace_and_device(X)
-    if is_numpy_namespace(a_xp) and is_numpy_namespace(X_xp):
-        return
-    if a_xp.__name__ == X_xp.__name__ and str(a_device) == str(X_device):
-        return
-    raise ValueError(
-        f"Inputs passed to {type(estimator).__name__}.{method}() must use the "
-        "same namespace and the same device as those passed to fit(): fitted "
-        f"with {a_xp.__name__} arrays on device {a_device}, got "
-        f"{X_xp.__name__} arrays on device {X_device}."
-    )
+    if is_numpy_namespace(xp):
+        return np.einsum("ij,ij->i", A, B)
+    return xp.sum(A * B, axis=1)
 
 
 def _one_hot(xp, labels, n_clusters, dtype):
-    """``(n, n_clusters)`` indicator matrix of ``labels`` (array API)."""
+    """``(n, n_clusters)`` indicator matrix of ``labels``."""
     ks = xp.arange(n_clusters, device=labels.device)
     return xp.astype(labels[:, None] == ks[None, :], dtype)
 
 
-def _round_factor(U, n_clusters, random_state):
+def _round_factor(xp, U, n_clusters, random_state):
     """Spectral rounding: k-means on the top singular directions of ``U``.
 
     ``Z = U U^T``; its top ``K`` eigenvectors scaled by the square roots of
     the eigenvalues are the left singular vectors of ``U`` times its singular
     values. For a cluster-membership matrix all points of a cluster share one
     row, so k-means on these rows recovers the partition exactly.
+
+    The SVD runs on the device of ``U``; the k-means of the
+    ``(n, n_clusters)`` embedding on host with scikit-learn's KMeans (the same
+    random numbers whatever the namespace). Returns int64 labels on ``U``'s
+    device.
     """
-    P, S, _ = np.linalg.svd(U, full_matrices=False)
+    P, S, _ = xp.linalg.svd(U, full_matrices=False)
     embedding = P[:, :n_clusters] * S[:n_clusters]
-    return _kmeans_labels(embedding, n_clusters, random_state)
+    labels = _kmeans_labels(to_numpy(embedding, xp), n_clusters, random_state)
+    return to_namespace(labels.astype(np.int64), xp, U.device)
 
 
 def _kmeans_labels(embedding, n_clusters, random_state, n_init=4):
@@ -112,45 +98,26 @@ def _kmeans_labels(embedding, n_clusters, random_state, n_init=4):
         return km.fit_predict(embedding)
 
 
-def _round_factor_xp(xp, U, n_clusters, random_state):
-    """:func:`_round_factor` of a device factor ``U``; labels on its device.
-
-    The SVD runs on the device; the k-means of the ``(n, n_clusters)``
-    embedding runs on host with scikit-learn's KMeans, so that it draws the
-    same random numbers as the numpy path (and gives the same labels).
-    """
-    P, S, _ = xp.linalg.svd(U, full_matrices=False)
-    embedding = P[:, :n_clusters] * S[:n_clusters]
-    labels = _kmeans_labels(to_numpy(embedding, xp), n_clusters, random_state)
-    return to_namespace(labels.astype(np.int64), xp, U.device)
-
-
-def _centres_xp(xp, X, labels, n_clusters):
-    """:func:`_centres` with the array API (``X`` in the working dtype)."""
-    onehot = _one_hot(xp, labels, n_clusters, X.dtype)
-    counts = xp.sum(onehot, axis=0)
-    sums = onehot.T @ X
-    means = sums / xp.where(counts > 0, counts, 1.0)[:, None]
-    return xp.where(counts[:, None] > 0, means, xp.mean(X, axis=0)[None, :])
-
-
-def _nearest_xp(xp, X, centres):
-    """:func:`_nearest` with the array API; int64 labels on ``X``'s device."""
-    d2 = (
-        xp.sum(X * X, axis=1)[:, None]
-        - 2.0 * (X @ centres.T)
-        + xp.sum(centres * centres, axis=1)[None, :]
-    )
-    return xp.astype(xp.argmin(d2, axis=1), xp.int64)
-
-
-def _centres(X, labels, n_clusters):
+def _centres(xp, X, labels, n_clusters):
     """Cluster means (an empty cluster, if any, gets the overall mean)."""
-    centres = np.empty((n_clusters, X.shape[1]), dtype=np.float64)
+    centres = []
     for k in range(n_clusters):
         members = labels == k
-        centres[k] = X[members].mean(axis=0) if members.any() else X.mean(axis=0)
-    return centres
+        if bool(xp.any(members)):
+            centres.append(xp.mean(X[members], axis=0))
+        else:
+            centres.append(xp.mean(X, axis=0))
+    return xp.stack(centres)
+
+
+def _nearest(xp, X, centres):
+    """Index (int64) of the nearest centre of each row of ``X``."""
+    d2 = (
+        _rowdot(xp, X, X)[:, None]
+        - 2.0 * X @ centres.T
+        + _rowdot(xp, centres, centres)[None, :]
+    )
+    return xp.astype(xp.argmin(d2, axis=1), xp.int64)
 
 
 def _exact_solution(Xs, n_clusters, tol, rng):
@@ -350,88 +317,13 @@ class SDPKMeans(ClusterMixin, BaseEstimator):
         self : SDPKMeans
             The fitted estimator.
         """
-        xp, is_array_api, device = get_namespace_and_device(X)
-        if is_array_api:
-            return self._fit_xp(X, xp, device)
-        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        xp, _, device = get_namespace_and_device(X)
+        X = validate_data(self, X, dtype=[xp.float64, xp.float32])
         _check_clustering_input(self, X, self.n_clusters)
         rng = check_random_state(self.random_state)
         n_samples = X.shape[0]
         K = self.n_clusters
-        X64 = np.asarray(X, dtype=np.float64)
-
-        fit_idx = None
-        if self.sketch is not None and self.sketch < 1:
-            m = max(math.ceil(self.sketch * n_samples), 10 * K)
-            if m < n_samples:
-                fit_idx = np.sort(rng.choice(n_samples, m, replace=False))
-        Xfit = X64 if fit_idx is None else X64[fit_idx]
-
-        labels_fit, self.objective_, self.factor_, self.scale_, self.n_iter_ = (
-            self._solve(Xfit, K, rng)
-        )
-        centres = _centres(Xfit, labels_fit, K)
-        if fit_idx is None:
-            labels = labels_fit
-        else:
-            labels = _nearest(X64, centres)
-            centres = _centres(X64, labels, K)
-        self.labels_ = labels.astype(np.intp, copy=False)
-        self.cluster_centers_ = centres.astype(X.dtype, copy=False)
-        self.inertia_ = float(np.sum((X64 - centres[self.labels_]) ** 2))
-        return self
-
-    def _solve(self, X, K, rng):
-        """Solve the SDP on ``X``; returns labels, objective, U, scale, n_iter."""
-        n = X.shape[0]
-        Xc = X - X.mean(axis=0)
-        scale = math.sqrt(np.mean(np.einsum("ij,ij->i", Xc, Xc)))
-        Xs = Xc / scale
-        if K == 1:
-            U = np.full((n, 1), 1.0 / math.sqrt(n))
-            return np.zeros(n, dtype=np.intp), 0.0, U, scale, 0
-        if self.solver == "exact-if-small" and n <= EXACT_MAX_SAMPLES:
-            try:
-                labels, objective = _exact_solution(Xs, K, self.tol, rng)
-            except ImportError:
-                _warn_no_cvxpy()
-            else:
-                return labels, objective * scale**2, None, scale, 1
-        rank = 2 * K if self.rank is None else self.rank
-        U0 = np.abs(rng.standard_normal((n, rank)))
-        callback = _progress_printer("SDPKMeans") if self.verbose else None
-        res = solve_nlr(
-            Xs,
-            traces=[float(K)],
-            rank=rank,
-            U0=U0,
-            beta=self.beta,
-            tol=self.tol,
-            max_iter=self.max_iter,
-            callback=callback,
-        )
-        if not res.converged:
-            self._warn_not_converged(res)
-        labels = _round_factor(res.U, K, rng)
-        return labels, -res.objective * scale**2, res.U, scale, res.n_iter
-
-    def _warn_not_converged(self, res):
-        warnings.warn(
-            f"SDPKMeans: the low-rank SDP solver did not converge in "
-            f"max_iter={self.max_iter} iterations (row-sum violation "
-            f"{res.feasibility:.2e}, tol={self.tol}); increase max_iter or tol.",
-            ConvergenceWarning,
-            stacklevel=4,
-        )
-
-    def _fit_xp(self, X, xp, device):
-        """:meth:`fit` on an array-API namespace (CuPy...): the same steps."""
-        X = validate_data(self, X, dtype=[xp.float64, xp.float32])
-        _check_clustering_input(self, X, self.n_clusters, xp=xp)
-        rng = check_random_state(self.random_state)
-        n_samples = X.shape[0]
-        K = self.n_clusters
-        X64 = xp.astype(X, _work_dtype(xp, device))
+        X64 = _work_array(X, xp, device)
 
         fit_idx = None
         if self.sketch is not None and self.sketch < 1:
@@ -444,25 +336,26 @@ class SDPKMeans(ClusterMixin, BaseEstimator):
             Xfit = xp.take(X64, to_namespace(fit_idx, xp, device), axis=0)
 
         labels_fit, self.objective_, self.factor_, self.scale_, self.n_iter_ = (
-            self._solve_xp(Xfit, K, rng, xp, device)
+            self._solve(Xfit, K, rng, xp, device)
         )
-        centres = _centres_xp(xp, Xfit, labels_fit, K)
+        centres = _centres(xp, Xfit, labels_fit, K)
         if fit_idx is None:
             labels = labels_fit
         else:
-            labels = _nearest_xp(xp, X64, centres)
-            centres = _centres_xp(xp, X64, labels, K)
+            labels = _nearest(xp, X64, centres)
+            centres = _centres(xp, X64, labels, K)
         self.labels_ = labels
-        self.cluster_centers_ = xp.astype(centres, X.dtype)
+        self.cluster_centers_ = xp.astype(centres, X.dtype, copy=False)
         residual = X64 - xp.take(centres, labels, axis=0)
         self.inertia_ = float(to_numpy(xp.sum(residual * residual), xp))
         return self
 
-    def _solve_xp(self, X, K, rng, xp, device):
-        """:meth:`_solve` on the device of ``X`` (labels there too)."""
+    def _solve(self, X, K, rng, xp, device):
+        """Solve the SDP on ``X``; returns labels (int64, on ``X``'s device),
+        objective, U, scale, n_iter."""
         n = X.shape[0]
         Xc = X - xp.mean(X, axis=0)
-        scale = math.sqrt(float(to_numpy(xp.mean(xp.sum(Xc * Xc, axis=1)), xp)))
+        scale = math.sqrt(float(to_numpy(xp.mean(_rowdot(xp, Xc, Xc)), xp)))
         Xs = Xc / scale
         if K == 1:
             U = xp.full((n, 1), 1.0 / math.sqrt(n), dtype=X.dtype, device=device)
@@ -492,8 +385,17 @@ class SDPKMeans(ClusterMixin, BaseEstimator):
         )
         if not res.converged:
             self._warn_not_converged(res)
-        labels = _round_factor_xp(xp, res.U, K, rng)
+        labels = _round_factor(xp, res.U, K, rng)
         return labels, -res.objective * scale**2, res.U, scale, res.n_iter
+
+    def _warn_not_converged(self, res):
+        warnings.warn(
+            f"SDPKMeans: the low-rank SDP solver did not converge in "
+            f"max_iter={self.max_iter} iterations (row-sum violation "
+            f"{res.feasibility:.2e}, tol={self.tol}); increase max_iter or tol.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
 
     def predict(self, X):
         """Assign each sample of ``X`` to the nearest cluster centre.
@@ -509,31 +411,16 @@ class SDPKMeans(ClusterMixin, BaseEstimator):
             Index of the nearest centre.
         """
         check_is_fitted(self)
-        _check_same_namespace(X, self, "cluster_centers_", "predict")
-        xp, is_array_api, device = get_namespace_and_device(X)
-        if is_array_api:
-            X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=False)
-            work = _work_dtype(xp, device)
-            centres = xp.astype(self.cluster_centers_, work)
-            return _nearest_xp(xp, xp.astype(X, work), centres)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        return _nearest(np.asarray(X, dtype=np.float64), self.cluster_centers_)
+        check_same_namespace(X, self, attribute="cluster_centers_", method="predict")
+        xp, _, device = get_namespace_and_device(X)
+        X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=False)
+        X = _work_array(X, xp, device)
+        return _nearest(xp, X, xp.astype(self.cluster_centers_, X.dtype, copy=False))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.array_api_support = True
         return tags
-
-
-def _nearest(X, centres):
-    """Index of the nearest centre of each row of ``X``."""
-    centres = np.asarray(centres, dtype=np.float64)
-    d2 = (
-        np.einsum("ij,ij->i", X, X)[:, None]
-        - 2.0 * X @ centres.T
-        + np.einsum("ij,ij->i", centres, centres)[None, :]
-    )
-    return np.argmin(d2, axis=1).astype(np.intp)
 
 
 def _warn_no_cvxpy():

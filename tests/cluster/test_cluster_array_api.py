@@ -13,7 +13,7 @@ from sklearn import config_context
 from sklearn.metrics import adjusted_rand_score
 
 from skrep.cluster import ILASDPClustering, SDPKMeans
-from skrep.cluster._nlr import _clip_rescale_xp, project
+from skrep.cluster._nlr import project
 from skrep.datasets import make_heterogeneous_mixture
 from skrep.utils._array_api import get_namespace_and_device, to_numpy
 from skrep.utils._compat import _array_api_for_tests
@@ -172,11 +172,8 @@ def test_array_api_projection_matches_numpy(array_namespace, device_name, dtype_
     V[:, 4:] = -np.abs(V[:, 4:])
     traces = np.array([1.0, 2.0, 3.0])
     expected = project(V.copy(), traces, 2)
-    got = _clip_rescale_xp(
-        xp,
-        xp.asarray(V, device=device),
-        xp.asarray(traces, device=device),
-        2,
+    got = project(
+        xp.asarray(V, device=device), xp.asarray(traces, device=device), 2, xp=xp
     )
     _assert_on_device(got, xp, device, np.float64)
     assert_allclose(to_numpy(got, xp), expected, rtol=1e-12)
