@@ -7,7 +7,12 @@ everything follows the input array's namespace and device.
 
 import numpy as np
 
-from skrep.utils._compat import _convert_to_numpy, _is_numpy_namespace
+from skrep.utils._compat import (
+    _convert_to_numpy,
+    _is_numpy_namespace,
+    array_namespace,
+    is_array_api_obj,
+)
 from skrep.utils._compat import get_namespace as _sklearn_get_namespace
 from skrep.utils._compat import (
     get_namespace_and_device as _sklearn_get_namespace_and_device,
@@ -159,6 +164,8 @@ def to_host(array):
     >>> to_host([1, 2])
     [1, 2]
     """
-    if isinstance(array, np.ndarray) or not hasattr(array, "__array_namespace__"):
+    # CuPy arrays and torch tensors have no __array_namespace__ method:
+    # array-api-compat recognises them by their class.
+    if isinstance(array, np.ndarray) or not is_array_api_obj(array):
         return array
-    return _convert_to_numpy(array, xp=array.__array_namespace__())
+    return _convert_to_numpy(array, xp=array_namespace(array))

@@ -5,6 +5,7 @@ here and nowhere else.
 """
 
 from sklearn.base import _fit_context
+from sklearn.externals.array_api_compat import array_namespace, is_array_api_obj
 from sklearn.utils._array_api import (
     _convert_to_numpy,
     _is_numpy_namespace,
@@ -34,10 +35,12 @@ __all__ = [
     "_convert_to_numpy",
     "_is_numpy_namespace",
     "_fit_context",
+    "array_namespace",
     "check_same_namespace",
     "device",
     "get_namespace",
     "get_namespace_and_device",
+    "is_array_api_obj",
     "supported_float_dtypes",
     "validate_params",
     "yield_namespace_device_dtype_combinations",

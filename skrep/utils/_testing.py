@@ -195,6 +195,7 @@ def check_array_api_equivalence(
     X_xp = xp.asarray(X, device=device)
     fit_args_xp = (X_xp,) if y is None else (X_xp, xp.asarray(y, device=device))
     with config_context(array_api_dispatch=True):
+        _, _, X_device = get_namespace_and_device(X_xp)
         estimator_xp = clone(estimator).fit(*fit_args_xp)
         results = [
             (
@@ -216,8 +217,8 @@ def check_array_api_equivalence(
             assert got_xp.__name__ == xp.__name__, (
                 f"{what} is in namespace {got_xp.__name__}, not {xp.__name__}"
             )
-            assert str(got_device) == str(device or got_device), (
-                f"{what} is on device {got_device}, not {device}"
+            assert str(got_device) == str(X_device), (
+                f"{what} is on device {got_device}, not {X_device}"
             )
             got = to_numpy(got, xp)
             expected_dtype = np.asarray(expected).dtype
@@ -225,4 +226,6 @@ def check_array_api_equivalence(
                 f"{what} has dtype {got.dtype}; the numpy path gives {expected_dtype}"
             )
             assert_allclose(got, expected, rtol=rtol, atol=atol, err_msg=what)
+    # Inputs are never modified in place, on any namespace.
+    np.testing.assert_array_equal(to_numpy(X_xp, xp), X, err_msg="X was modified")
     return estimator_numpy, estimator_xp

@@ -9,6 +9,7 @@ message that names the parameter and the limit.
 import numpy as np
 
 from skrep.utils._array_api import get_namespace
+from skrep.utils._compat import is_array_api_obj
 
 __all__ = ["check_n_components", "check_not_constant"]
 
@@ -85,7 +86,7 @@ def check_not_constant(X, *, what="X"):
     ...
     ValueError: All rows of X are identical; ...
     """
-    if not hasattr(X, "__array_namespace__"):
+    if not is_array_api_obj(X):  # CuPy arrays have no __array_namespace__
         X = np.asarray(X)
     xp, _ = get_namespace(X)
     if X.shape[0] > 0 and bool(xp.all(X == X[:1, ...])):
