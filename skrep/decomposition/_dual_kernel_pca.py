@@ -585,7 +585,14 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         return total - X.shape[0] * gram.mean
 
     def _block_krylov(self, gram, n, s, rng, xp):
-        """:meth:`_block_krylov` with ``xp``; returns the eigenvalues on host."""
+        """Top-``s`` eigenpairs of the centred Gram operator (eigenvalues on host).
+
+        Restarted block Krylov: from an orthonormal block ``Q`` of width
+        ``b`` it builds ``[Q, GQ, ..., G^(depth-1) Q]``, orthonormalised, and
+        keeps the top ``b`` Ritz vectors, until the Ritz residuals of the
+        first ``s`` are below ``tol`` times the largest eigenvalue; the
+        depth of each restart after the first follows the observed rate.
+        """
         device, dtype = gram.device, gram.dtype
         b = s + 2
         if n <= max(4 * b, 300):
@@ -647,7 +654,12 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         return Q[:, :s], GQ[:, :s], w[:s], it
 
     def _dca(self, gram, H, start, xp):
-        """:meth:`_dca` with ``xp``; the s x s ``(H^T G H)^(-1/2)`` on host."""
+        """Difference-of-convex iterations ``H <- grad g(G H (H^T G H)^(-1/2))``.
+
+        Returns the final ``H``, its product ``G H`` (reused, not recomputed)
+        and the number of iterations; the s x s ``(H^T G H)^(-1/2)`` is
+        computed on host.
+        """
         device, dtype = gram.device, H.dtype
         if self.loss == "squared":
             radius = 0.0
@@ -710,7 +722,10 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         return _centred_block_soft_threshold(Y, radius, xp, device)
 
     def _set_components(self, H, GH, trace, xp, device):
-        """:meth:`_set_components` with ``xp``; the s x s rotation on host."""
+        """Rotate ``H`` to feature-space orthogonal components and scale them.
+
+        The s x s rotation is computed on host.
+        """
         dtype = H.dtype
         M = to_numpy(H.T @ GH, xp)
         w, U = np.linalg.eigh((M + M.T) / 2)

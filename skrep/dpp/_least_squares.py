@@ -219,7 +219,7 @@ ChristoffelSampler : The samplers.
         F = self._features(X)
         if not bool(xp.all(xp.isfinite(F))):
             raise ValueError("The basis returned non-finite features on the pool.")
-        Q, leverage = _orthonormalize(F, what="features of the pool")
+        Q, _ = _orthonormalize(F, what="features of the pool")
         if is_array_api:
             # The chain rule draws arbitrary rows: it runs on a host copy.
             Q = to_numpy(Q, xp)

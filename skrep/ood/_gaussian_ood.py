@@ -52,6 +52,7 @@ from skrep.utils._compat import (
     StrOptions,
     _fit_context,
     check_same_namespace,
+    supported_float_dtypes,
 )
 
 __all__ = ["GaussianMixtureOODDetector"]
@@ -654,7 +655,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         if is_array_api:
             # The squared distances are reduced on device; the chi-square
             # survival function (scipy) runs on host.
-            dt = _max_float_dtype(xp, device)
+            dt = supported_float_dtypes(xp, device)[0]
             sq = xp.astype(sq, dt)
             if self._aggregation == "joint":
                 d2 = xp.min(xp.sum(sq, axis=2), axis=1)
@@ -1258,7 +1259,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         dtype. The triangular whitening factors (a CPU TRMM shortcut) are
         dropped: on device every block is whitened by its stacked ``W``.
         """
-        dt = _max_float_dtype(xp, device)
+        dt = supported_float_dtypes(xp, device)[0]
 
         def move(a):
             if a is None:
@@ -1436,15 +1437,6 @@ def _block_sq_distances(Xb, blk):
 
 
 # ------------------------------------------------------- array-API helpers
-def _max_float_dtype(xp, device):
-    """float64 where the device has it (CuPy, array-api-strict), else float32."""
-    try:
-        xp.zeros(1, dtype=xp.float64, device=device)
-    except (TypeError, ValueError, RuntimeError):  # pragma: no cover (MPS)
-        return xp.float32
-    return xp.float64
-
-
 def _take_rows(X, mask, xp, device):
     """Rows of X (any namespace) where the host boolean ``mask`` is True."""
     idx = np.flatnonzero(mask)
@@ -1460,7 +1452,7 @@ def _xp_class_moments(X, y, labels, bounds, xp, device):
     [(M2, Q4, T3) per block])`` as host float64 arrays (small: ``p`` and
     ``p_b x p_b``), in the numpy path's order and definitions.
     """
-    dt = _max_float_dtype(xp, device)
+    dt = supported_float_dtypes(xp, device)[0]
     out = []
     for label in labels:
         mask = y == label

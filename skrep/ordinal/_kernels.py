@@ -18,14 +18,6 @@ __all__ = ["cd_quadratic", "max_feasible_step", "row_derivatives", "trial_loss"]
 
 
 @njit
-def _sigmoid(x):
-    if x >= 0.0:
-        return 1.0 / (1.0 + exp(-x))
-    e = exp(x)
-    return e / (1.0 + e)
-
-
-@njit
 def _softplus(x):
     # log(1 + exp(x)), stable for any x
     return max(x, 0.0) + log1p(exp(-abs(x)))
