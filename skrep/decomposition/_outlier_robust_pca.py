@@ -124,9 +124,9 @@ class _WeightedCovariance:
     in O(n d b).
     """
 
-    def __init__(self, X, w, mean, *, xp, is_np, sq_norms, scatter=None):
+    def __init__(self, X, w, mean, *, xp, sq_norms, scatter=None):
         self.X, self.w, self.mean = X, w, mean
-        self.xp, self.is_np = xp, is_np
+        self.xp = xp
         self.sq_norms = sq_norms
         self.wsum = float(xp.sum(w))
         self.dense = X.shape[1] <= _MAX_DENSE_FEATURES
@@ -144,9 +144,7 @@ class _WeightedCovariance:
         """The operator of the weights ``w <= self.w`` (and their mean)."""
         xp = self.xp
         if not self.dense:
-            return _WeightedCovariance(
-                self.X, w, mean, xp=xp, is_np=self.is_np, sq_norms=self.sq_norms
-            )
+            return _WeightedCovariance(self.X, w, mean, xp=xp, sq_norms=self.sq_norms)
         centre, total = self.scatter
         lowered = self.w - w
         rows = xp.nonzero(lowered > 0)[0]
@@ -158,7 +156,6 @@ class _WeightedCovariance:
             w,
             mean,
             xp=xp,
-            is_np=self.is_np,
             sq_norms=self.sq_norms,
             scatter=(centre, total - Xc.T @ Xc),
         )
@@ -174,7 +171,7 @@ class _WeightedCovariance:
         """Top-``b`` eigenpairs (decreasing) and trace; cached per operator."""
         if self._eig is not None and self._eig[0] >= n_iter:
             return self._eig[1]
-        xp, is_np = self.xp, self.is_np
+        xp = self.xp
         d = self.X.shape[1]
         if self.dense:
             values, V = xp.linalg.eigh(self.C)
@@ -186,11 +183,9 @@ class _WeightedCovariance:
         total_var = float(self.w @ self.sq_norms) / self.wsum - float(
             self.mean @ self.mean
         )
-        Q = rng.standard_normal((d, b))
-        if is_np:
-            Q = Q.astype(self.X.dtype, copy=False)
-        else:
-            Q = to_namespace(Q, xp, _device(self.X), dtype=self.X.dtype)
+        Q = to_namespace(
+            rng.standard_normal((d, b)), xp, _device(self.X), dtype=self.X.dtype
+        )
         if V0 is not None:
             r = min(V0.shape[1], b)
             Q = xp.concat([V0[:, :r], Q[:, r:]], axis=1)
@@ -504,20 +499,14 @@ class OutlierRobustPCA(_LinearSubspace):
         k = min(k, b)
         rng = self._rng
         device = _device(X)
-        w = (
-            xp.ones(n, dtype=X.dtype)
-            if is_np
-            else xp.ones(n, dtype=X.dtype, device=device)
-        )
+        w = xp.ones(n, dtype=X.dtype, device=device)
         if d > _MAX_DENSE_FEATURES:
             sq_norms = np.einsum("ij,ij->i", X, X) if is_np else xp.sum(X * X, axis=1)
         else:
             sq_norms = None
 
         def operator(w, mean):
-            return _WeightedCovariance(
-                X, w, mean, xp=xp, is_np=is_np, sq_norms=sq_norms
-            )
+            return _WeightedCovariance(X, w, mean, xp=xp, sq_norms=sq_norms)
 
         if level == 0:
             op = operator(w, _weighted_mean(X, w, xp))
@@ -697,15 +686,7 @@ class OutlierRobustPCA(_LinearSubspace):
     def _set_public(self, dtype, xp):
         k = min(self.n_components, self._sketch_V.shape[1])
         components = self._sketch_V[:, :k].T
-        if xp is np:
-            signs = flip_signs(components)
-        else:  # a k x d array: its signs are found on the host
-            signs = to_namespace(
-                flip_signs(to_numpy(components, xp)),
-                xp,
-                _device(components),
-                dtype=components.dtype,
-            )
+        signs = flip_signs(components)
         W = self.n_samples_seen_
         correction = W / (W - 1) if W > 1 else 1.0
         self.components_ = xp.astype(components * signs[:, None], dtype)
