@@ -484,10 +484,7 @@ class RobustPCA(_LinearSubspace):
                 Uk, sk, Vtk = self._svd(A, sv, rng, Vt, xp)
                 if max_rank is not None and sk.shape[0] > max_rank:
                     Uk, sk, Vtk = Uk[:, :max_rank], sk[:max_rank], Vtk[:max_rank, :]
-                if xp is None:
-                    svp = int(np.sum(sk > thresh))
-                else:
-                    svp = int(xp.count_nonzero(sk > thresh))
+                svp = int((np if xp is None else xp).count_nonzero(sk > thresh))
                 if svp < sv or sv >= small:
                     break
                 sv = min(sv + step, small)
@@ -583,11 +580,7 @@ class RobustPCA(_LinearSubspace):
                 ConvergenceWarning,
                 stacklevel=3,
             )
-        if xp is None:
-            keep = (
-                int(np.sum(s > s[0] * max(m, n) * np.finfo(dtype).eps)) if s.size else 0
-            )
-        else:
-            cutoff = float(s[0]) * max(m, n) * xp.finfo(dtype).eps
-            keep = int(xp.count_nonzero(s > cutoff))
+        nx = np if xp is None else xp
+        cutoff = (float(s[0]) if s.shape[0] else 0.0) * max(m, n) * nx.finfo(dtype).eps
+        keep = int(nx.count_nonzero(s > cutoff))
         return L, S, U[:, :keep], s[:keep], Vt[:keep, :], it
