@@ -785,7 +785,14 @@ def _inverse_sqrt(M):
 
 
 def _centred_block_soft_threshold(Y, eps, xp, device, n_newton=50):
-    """:func:`_centred_block_soft_threshold` with ``xp``; Newton steps on host."""
+    """Rows ``soft(Y_i - mu, eps)`` with ``mu`` such that the rows sum to zero.
+
+    ``mu`` minimises ``sum_i dist(Y_i - mu, B_eps)^2 / 2``, a Huber-type
+    location, found by Newton's method; the zero column sums keep the sparse
+    expansion exact with centred kernels. Each Newton step brings its
+    gradient, Hessian and active count to host in one transfer, and solves
+    the s x s system there.
+    """
     dtype = Y.dtype
     s = Y.shape[1]
     floor = max(1e-300, float(xp.finfo(dtype).smallest_normal))
@@ -800,17 +807,26 @@ def _centred_block_soft_threshold(Y, eps, xp, device, n_newton=50):
 
     for _ in range(n_newton):
         out, R, norms = rows(mu)
-        grad = to_numpy(xp.sum(out, axis=0), xp)
-        if np.linalg.norm(grad) <= 1e-12 * size:
-            break
         active = norms > eps
-        if not bool(xp.any(active)):
-            break
         safe = xp.where(active, norms, xp.ones_like(norms))
         zero = xp.zeros_like(norms)
-        scale = float(xp.sum(xp.where(active, 1.0 - eps / safe, zero)))
+        scale = xp.sum(xp.where(active, 1.0 - eps / safe, zero))
         weight = xp.where(active, eps / safe**3, zero)
-        hessian = scale * np.eye(s) + to_numpy((R.T * weight) @ R, xp)
+        packed = to_numpy(
+            xp.concat(
+                [
+                    xp.sum(out, axis=0),
+                    xp.reshape(scale, (1,)),
+                    xp.reshape(xp.astype(xp.count_nonzero(active), dtype), (1,)),
+                    xp.reshape((R.T * weight) @ R, (-1,)),
+                ]
+            ),
+            xp,
+        )
+        grad, scale, n_active = packed[:s], packed[s], packed[s + 1]
+        if np.linalg.norm(grad) <= 1e-12 * size or n_active == 0:
+            break
+        hessian = scale * np.eye(s) + packed[s + 2 :].reshape(s, s)
         step = np.linalg.solve(hessian, grad)
         mu = mu + to_namespace(step, xp, device, dtype=dtype)
     return rows(mu)[0]
