@@ -48,73 +48,6 @@ __all__ = ["DualKernelPCA"]
 _KERNELS = {"rbf", "poly", "polynomial", "linear", "laplacian", "cosine", "sigmoid"}
 
 
-class _XpKernel:
-    """The kernel ``k(A, B)`` on arrays of any array-API namespace ``xp``.
-
-    Written with ``xp`` alone, as scikit-learn computes it: squared distances
-    by a matrix product (``|a|^2 + |b|^2 - 2 a.b``, clipped at zero, with a
-    zero diagonal when ``A is B``), L1 distances in row chunks of at most
-    ``working_memory``. A callable kernel (a Python function of two rows)
-    cannot run on the device: its blocks are evaluated on host and copied
-    back.
-    """
-
-    def __init__(self, estimator, xp, device, dtype):
-        self.estimator = estimator
-        self.xp = xp
-        self.device = device
-        self.dtype = dtype
-
-    def __call__(self, A, B):
-        est, xp = self.estimator, self.xp
-        kernel = est.kernel
-        if callable(kernel):
-            K = est._kernel(to_numpy(A, xp), to_numpy(B, xp))
-            return to_namespace(K, xp, self.device, dtype=self.dtype)
-        if kernel == "rbf":
-            return xp.exp(-est.gamma_ * self._squared_distances(A, B))
-        if kernel == "laplacian":
-            return xp.exp(-est.gamma_ * self._l1_distances(A, B))
-        if kernel == "cosine":
-            K = self._normalize(A) @ self._normalize(B).T
-            return K
-        K = A @ B.T
-        if kernel == "linear":
-            return K
-        K = est.gamma_ * K + est.coef0
-        if kernel == "sigmoid":
-            return xp.tanh(K)
-        return K**est.degree  # poly, polynomial
-
-    def _squared_distances(self, A, B):
-        xp = self.xp
-        a = xp.sum(A * A, axis=1)
-        b = a if B is A else xp.sum(B * B, axis=1)
-        D = -2 * (A @ B.T) + a[:, None] + b[None, :]
-        D = xp.clip(D, min=0.0)
-        if B is A:
-            diagonal = xp.eye(A.shape[0], dtype=xp.bool, device=self.device)
-            D = xp.where(diagonal, xp.zeros_like(D), D)
-        return D
-
-    def _l1_distances(self, A, B):
-        xp = self.xp
-        budget = get_config()["working_memory"] * 2**20
-        rows = max(1, int(budget // (8 * max(1, B.shape[0] * B.shape[1]))))
-        n = A.shape[0]
-        parts = []
-        for start in range(0, n, rows):
-            diff = A[start : min(n, start + rows), None, :] - B[None, :, :]
-            parts.append(xp.sum(xp.abs(diff), axis=2))
-        return parts[0] if len(parts) == 1 else xp.concat(parts, axis=0)
-
-    def _normalize(self, A):
-        xp = self.xp
-        norms = xp.linalg.vector_norm(A, axis=1, keepdims=True)
-        small = norms < 10 * xp.finfo(A.dtype).eps
-        return A / xp.where(small, xp.ones_like(norms), norms)
-
-
 class _CentredGram:
     """Products with the centred Gram matrix ``C K C`` (``C = I - 11^T / n``).
 
@@ -313,8 +246,8 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     -----
     Array API: with ``sklearn.set_config(array_api_dispatch=True)`` and CuPy
     (or other array-API) input, :meth:`fit`, :meth:`transform` and
-    :meth:`inverse_transform` run on the input's device: the kernels (squared
-    distances by a matrix product), the row-blocked products with the centred
+    :meth:`inverse_transform` run on the input's device: the kernels
+    (scikit-learn's ``pairwise_kernels``), the row-blocked products with the centred
     Gram matrix, the block Krylov and DCA iterations (Cholesky QR, with
     ``xp.linalg.qr`` as fallback), the Nystroem map and the kernel ridge
     pre-image. Only the s x s and b x b eigenproblems, Cholesky factors and
@@ -404,17 +337,30 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         self.verbose = verbose
 
     def _kernel_function(self, xp, device, dtype, is_array_api):
-        """``k(A, B)``: scikit-learn's ``pairwise_kernels`` (and ``n_jobs``) on
-        NumPy, the kernel written with ``xp`` on other namespaces."""
-        return _XpKernel(self, xp, device, dtype) if is_array_api else self._kernel
+        """``k(A, B)`` in the namespace of ``A`` and ``B``.
+
+        scikit-learn's ``pairwise_kernels`` follows the array namespace; a
+        callable kernel (a Python function of two rows) cannot run on a
+        device: its blocks are evaluated on host and copied back.
+        """
+        if not (is_array_api and callable(self.kernel)):
+            return self._kernel
+
+        def on_host(A, B):
+            K = self._kernel(to_numpy(A, xp), to_numpy(B, xp))
+            return to_namespace(K, xp, device, dtype=dtype)
+
+        return on_host
 
     def _kernel(self, A, B):
         if callable(self.kernel):
             params = self.kernel_params or {}
         else:
             params = {"gamma": self.gamma_, "degree": self.degree, "coef0": self.coef0}
+        # joblib's parallel blocks are numpy-only.
+        n_jobs = self.n_jobs if isinstance(A, np.ndarray) else None
         return pairwise_kernels(
-            A, B, metric=self.kernel, filter_params=True, n_jobs=self.n_jobs, **params
+            A, B, metric=self.kernel, filter_params=True, n_jobs=n_jobs, **params
         )
 
     @_fit_context(prefer_skip_nested_validation=True)
