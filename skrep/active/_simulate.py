@@ -9,15 +9,34 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import clone
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import _num_samples, column_or_1d
+from sklearn.utils.validation import column_or_1d
 
 from skrep.active._strategies import RandomSampler, _safe_rows, margins
-from skrep.utils._compat import Interval, StrOptions, validate_params
+from skrep.utils._compat import Interval, StrOptions, _num_samples, validate_params
 
 __all__ = ["MarginPlateau", "SimulationResult", "StablePredictions", "simulate"]
 
 
-class StablePredictions:
+class _PatienceRule:
+    """Stop after ``patience`` rounds in a row without progress."""
+
+    def __init__(self, patience):
+        self.patience = patience
+        self._previous = None
+        self._streak = 0
+
+    def _stalled(self, value, no_progress):
+        """Record ``value``; True once ``no_progress(previous, value)`` has held
+        for ``patience`` rounds in a row."""
+        if self._previous is not None and no_progress(self._previous, value):
+            self._streak += 1
+        else:
+            self._streak = 0
+        self._previous = value
+        return self._streak >= self.patience
+
+
+class StablePredictions(_PatienceRule):
     """Stop when the predictions on a stop set stabilise.
 
     Stops once the fraction of stop-set rows whose predicted label changed
@@ -39,25 +58,17 @@ class StablePredictions:
     """
 
     def __init__(self, threshold=0.01, patience=2):
+        super().__init__(patience)
         self.threshold = threshold
-        self.patience = patience
-        self._previous = None
-        self._streak = 0
 
     def __call__(self, state):
         pred = state["estimator"].predict(state["X_stop"])
-        if (
-            self._previous is not None
-            and np.mean(pred != self._previous) < self.threshold
-        ):
-            self._streak += 1
-        else:
-            self._streak = 0
-        self._previous = pred
-        return self._streak >= self.patience
+        return self._stalled(
+            pred, lambda old, new: np.mean(new != old) < self.threshold
+        )
 
 
-class MarginPlateau:
+class MarginPlateau(_PatienceRule):
     """Stop when the mean margin on a stop set stops growing.
 
     Margins grow as the model becomes confident; once the mean margin on the
@@ -79,10 +90,8 @@ class MarginPlateau:
     """
 
     def __init__(self, tol=0.005, patience=2):
+        super().__init__(patience)
         self.tol = tol
-        self.patience = patience
-        self._previous = None
-        self._streak = 0
 
     def __call__(self, state):
         est = state["estimator"]
@@ -90,13 +99,7 @@ class MarginPlateau:
             m = margins(est.predict_proba(state["X_stop"]), proba=True)
         else:
             m = margins(est.decision_function(state["X_stop"]))
-        value = float(np.mean(m))
-        if self._previous is not None and value - self._previous < self.tol:
-            self._streak += 1
-        else:
-            self._streak = 0
-        self._previous = value
-        return self._streak >= self.patience
+        return self._stalled(float(np.mean(m)), lambda old, new: new - old < self.tol)
 
 
 _STOPPING = {"stable_predictions": StablePredictions, "margin_plateau": MarginPlateau}

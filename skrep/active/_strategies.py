@@ -5,11 +5,11 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import _num_samples, check_array, validate_data
+from sklearn.utils.validation import check_array, validate_data
 
 from skrep.active import _batch
 from skrep.active._kernels import top_two_gap
-from skrep.utils._compat import Interval, StrOptions, _fit_context
+from skrep.utils._compat import Interval, StrOptions, _fit_context, _num_samples
 
 __all__ = ["MarginSampler", "RandomSampler", "UncertaintySampler"]
 

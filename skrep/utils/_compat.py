@@ -24,6 +24,7 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_params,
 )
+from sklearn.utils.validation import _num_samples
 
 __all__ = [
     "Hidden",
@@ -35,6 +36,7 @@ __all__ = [
     "_convert_to_numpy",
     "_is_numpy_namespace",
     "_fit_context",
+    "_num_samples",
     "array_namespace",
     "check_same_namespace",
     "device",
