@@ -36,7 +36,6 @@ the iteration (step lengths, objective values) come back to the host.
 import math
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from skrep.cluster._kernels import bb_products, gradient_assemble, projected_step
 from skrep.utils._array_api import (
@@ -259,46 +258,6 @@ def solve_nlr(
     """
     if xp is None:
         xp, _ = get_namespace(X)
-    # BLAS threads only pay off on large products; on small ones they cost
-    # more in synchronisation than the product itself (host BLAS only).
-    small = X.shape[0] * X.shape[1] * U0.shape[1] < 4_000_000
-    with threadpool_limits(limits=1 if small else None, user_api="blas"):
-        return _solve(
-            xp,
-            X,
-            traces,
-            rank,
-            U0,
-            omegas,
-            c,
-            y0,
-            alpha0,
-            beta,
-            tol,
-            max_iter,
-            dual_tol,
-            max_step,
-            callback,
-        )
-
-
-def _solve(
-    xp,
-    X,
-    traces,
-    rank,
-    U0,
-    omegas,
-    c,
-    y0,
-    alpha0,
-    beta,
-    tol,
-    max_iter,
-    dual_tol,
-    max_step,
-    callback,
-):
     n = X.shape[0]
     dtype = X.dtype
     scale = math.sqrt(float(np.sum(np.asarray(traces, dtype=np.float64))))
