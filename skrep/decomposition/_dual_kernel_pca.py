@@ -40,6 +40,7 @@ from skrep.utils._compat import (
     check_same_namespace,
     supported_float_dtypes,
 )
+from skrep.utils._threads import map_threads, thread_count
 from skrep.utils.extmath import flip_signs, orthonormalize
 from skrep.utils.validation import check_n_components
 
@@ -48,57 +49,151 @@ __all__ = ["DualKernelPCA"]
 _KERNELS = {"rbf", "poly", "polynomial", "linear", "laplacian", "cosine", "sigmoid"}
 
 
+_INNER_PRODUCT_KERNELS = {"rbf", "linear", "poly", "polynomial", "sigmoid", "cosine"}
+
+
+class _KernelTiles:
+    """Tiles ``k(X[i0:i1], X[j0:j1])`` of the training kernel matrix.
+
+    The kernels of inner products (rbf, linear, poly, sigmoid, cosine) take
+    one matrix product per tile, finished in place on the tile while it is
+    in cache (scikit-learn's kernels make a pass over the whole matrix per
+    elementwise step); the others go through ``kernel``. Arrays of any
+    array-API namespace ``xp``.
+    """
+
+    def __init__(self, estimator, kernel, X, xp):
+        self.kernel, self.X, self.xp = kernel, X, xp
+        name = estimator.kernel
+        self.name = name if isinstance(name, str) else None
+        if self.name not in _INNER_PRODUCT_KERNELS:
+            self.name = None
+        self.gamma = estimator.gamma_
+        self.degree, self.coef0 = estimator.degree, estimator.coef0
+        if self.name in {"rbf", "cosine"}:
+            sq = xp.sum(X * X, axis=1)
+            if self.name == "rbf":
+                self.scaled_sq = self.gamma * sq
+            else:  # scikit-learn's cosine: zero rows stay zero
+                self.inv_norm = xp.where(sq > 0, 1.0 / xp.sqrt(sq), xp.zeros_like(sq))
+
+    def __call__(self, i0, i1, j0, j1):
+        xp, X = self.xp, self.X
+        if self.name is None:
+            return self.kernel(X[i0:i1, :], X[j0:j1, :])
+        P = X[i0:i1, :] @ X[j0:j1, :].T
+        if self.name == "rbf":  # exp(-gamma ||x - y||^2), distances clipped at 0
+            P *= 2.0 * self.gamma
+            P -= self.scaled_sq[i0:i1, None]
+            P -= self.scaled_sq[None, j0:j1]
+            return xp.exp(xp.clip(P, max=0.0))
+        if self.name == "cosine":
+            P *= self.inv_norm[i0:i1, None]
+            P *= self.inv_norm[None, j0:j1]
+        elif self.name != "linear":
+            P *= self.gamma
+            P += self.coef0
+            P = xp.tanh(P) if self.name == "sigmoid" else xp.pow(P, self.degree)
+        return P
+
+
 class _CentredGram:
     """Products with the centred Gram matrix ``C K C`` (``C = I - 11^T / n``).
 
-    The kernel matrix is kept in memory only when it fits in scikit-learn's
-    ``working_memory``; otherwise each product recomputes it by row blocks,
-    in O(block * n) memory. Arrays of any array-API namespace ``xp``.
+    ``C K C V = K (C V) - 1 m^T (C V)`` with ``m`` the column means of ``K``:
+    the centred matrix is never formed. ``K`` is symmetric, so only its
+    upper tiles are evaluated. It is kept in memory when it fits in
+    scikit-learn's ``working_memory``; otherwise every product evaluates the
+    upper tiles again and uses each twice, in O(tile + n s) memory. On
+    NumPy, ``n_jobs`` threads (default: BLAS's thread count) work on
+    different row panels, each with a single-threaded BLAS.
     """
 
-    def __init__(self, kernel, X, xp, device, *, precomputed=False):
-        self.kernel = kernel
-        self.X = X
-        self.xp = xp
-        self.device = device
-        self.dtype = X.dtype
-        n = X.shape[0]
+    def __init__(self, tiles, n, xp, device, dtype, n_jobs, *, K=None):
+        self.tiles, self.n, self.xp, self.device, self.dtype = tiles, n, xp, device, dtype
+        self.n_jobs = n_jobs
+        self.threads = xp.__name__.endswith("numpy")
         budget = get_config()["working_memory"] * 2**20
-        self.block = max(1, int(budget // (8 * n * 2)))
-        if precomputed:
-            K = xp.asarray(X, copy=True)
-        elif 8 * n * n <= budget:
-            K = kernel(X, X)
+        self.rows = 128
+        self.cols = max(self.rows, 2**19 // self.rows)
+        self.K = K
+        if K is None and 8 * n * n <= budget:
+            self.K = xp.empty((n, n), dtype=dtype, device=device)
+            sums = self._map_panels(self._store_panel)
+        elif K is None:
+            ones = xp.ones((n, 1), dtype=dtype, device=device)
+            sums = self._stream(ones)[:, 0]
         else:
-            K = None
-        if K is not None:
-            self.col_mean = xp.mean(K, axis=0)
-            self.mean = float(xp.mean(self.col_mean))
-            K -= self.col_mean[:, None]
-            K -= self.col_mean[None, :]
-            K += self.mean
-            self.K = K
-        else:
-            self.K = None
-            ones = xp.ones((n, 1), dtype=X.dtype, device=device)
-            self.col_mean = self._raw_product(ones)[:, 0] / n
-            self.mean = float(xp.mean(self.col_mean))
+            sums = xp.sum(K, axis=0)
+        self.col_mean = sums / n
+        self.mean = float(xp.mean(self.col_mean))
 
-    def _raw_product(self, V):
-        xp, X = self.xp, self.X
-        n = X.shape[0]
-        out = xp.empty((n, V.shape[1]), dtype=V.dtype, device=self.device)
-        for start in range(0, n, self.block):
-            stop = min(n, start + self.block)
-            out[start:stop, :] = self.kernel(X[start:stop, :], X) @ V
-        return out
+    def _map_panels(self, func):
+        """Sum of ``func(i0, i1)`` over the row panels, on threads on NumPy."""
+        starts = range(0, self.n, self.rows)
+        if not self.threads:
+            parts = [func(i0, min(self.n, i0 + self.rows)) for i0 in starts]
+        else:
+            # Interleaved: each thread gets long and short panels alike.
+            def work(first):
+                total = 0.0
+                for i0 in starts[first::n_threads]:
+                    total = total + func(i0, min(self.n, i0 + self.rows))
+                return total
+
+            n_threads = min(len(starts), thread_count(self.n_jobs))
+            parts = map_threads(work, range(n_threads), self.n_jobs)
+        total = parts[0]
+        for part in parts[1:]:
+            total = total + part
+        return total
+
+    def _upper_tiles(self, i0, i1):
+        """``(j0, j1, tile)`` for the tiles of row panel ``i0:i1`` from column i0."""
+        for j0 in range(i0, self.n, self.cols):
+            j1 = min(self.n, j0 + self.cols)
+            yield j0, j1, self.tiles(i0, i1, j0, j1)
+
+    def _store_panel(self, i0, i1):
+        """Store the panel and its mirror image; return its share of the row sums."""
+        xp, K = self.xp, self.K
+        sums = xp.zeros(self.n, dtype=self.dtype, device=self.device)
+        for j0, j1, T in self._upper_tiles(i0, i1):
+            K[i0:i1, j0:j1] = T
+            K[j0:j1, i0:i1] = T.T
+            sums[i0:i1] += xp.sum(T, axis=1)
+            lower = max(j0, i1)
+            sums[lower:j1] += xp.sum(T[:, lower - j0 :], axis=0)
+        return sums
+
+    def _stream(self, V):
+        """``K @ V`` from freshly evaluated upper tiles, each used twice."""
+        xp = self.xp
+
+        def panel(i0, i1):
+            Y = xp.zeros((self.n, V.shape[1]), dtype=V.dtype, device=self.device)
+            for j0, j1, T in self._upper_tiles(i0, i1):
+                Y[i0:i1, :] += T @ V[j0:j1, :]
+                lower = max(j0, i1)
+                Y[lower:j1, :] += T[:, lower - j0 :].T @ V[i0:i1, :]
+            return Y
+
+        return self._map_panels(panel)
 
     def __call__(self, V):
         """Return ``C K C @ V``."""
-        if self.K is not None:
-            return self.K @ V
-        V = V - self.xp.mean(V, axis=0)
-        return self._raw_product(V) - self.col_mean @ V
+        xp = self.xp
+        V = V - xp.mean(V, axis=0)
+        if self.K is None:
+            KV = self._stream(V)
+        elif not self.threads:
+            KV = self.K @ V
+        else:  # row panels: no packing of the whole matrix by BLAS
+            KV = xp.empty((self.n, V.shape[1]), dtype=V.dtype, device=self.device)
+            for i0 in range(0, self.n, self.rows):
+                i1 = min(self.n, i0 + self.rows)
+                KV[i0:i1, :] = self.K[i0:i1, :] @ V
+        return KV - self.col_mean @ V
 
 
 class _NystroemGram:
@@ -199,7 +294,8 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     random_state : int, RandomState instance or None, default=None
         Seeds the starting block and the landmarks.
     n_jobs : int, default=None
-        Parallel jobs of the kernel evaluation.
+        Threads of the kernel evaluation and of the products with the Gram
+        matrix (NumPy input); None uses as many as BLAS does.
     verbose : int, default=0
         Print the objective at each iteration when positive.
 
@@ -276,6 +372,9 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     >>> kpca.n_support_
     1797
     """
+
+    # Most blocks in one Krylov basis before a restart.
+    _MAX_DEPTH = 24
 
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
@@ -357,11 +456,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             params = self.kernel_params or {}
         else:
             params = {"gamma": self.gamma_, "degree": self.degree, "coef0": self.coef0}
-        # joblib's parallel blocks are numpy-only.
-        n_jobs = self.n_jobs if isinstance(A, np.ndarray) else None
-        return pairwise_kernels(
-            A, B, metric=self.kernel, filter_params=True, n_jobs=n_jobs, **params
-        )
+        return pairwise_kernels(A, B, metric=self.kernel, filter_params=True, **params)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -465,7 +560,15 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             gram = _NystroemGram(kernel, Xw, self.n_landmarks, rng, xp, device)
             trace = float(xp.sum(gram.Z * gram.Z))
         else:
-            gram = _CentredGram(kernel, Xw, xp, device, precomputed=precomputed)
+            gram = _CentredGram(
+                _KernelTiles(self, kernel, Xw, xp),
+                n,
+                xp,
+                device,
+                dtype,
+                self.n_jobs,
+                K=Xw if precomputed else None,
+            )
             trace = self._centred_trace(gram, Xw, xp)
         s = self.n_components
         start = time.perf_counter()
@@ -513,10 +616,10 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
 
     def _centred_trace(self, gram, X, xp):
         """Trace of the centred Gram matrix: sum of k(x, x) minus n times its mean."""
-        if gram.K is not None:
-            return float(xp.linalg.trace(gram.K))
         sq_norms = xp.sum(X * X, axis=1)
-        if callable(self.kernel):  # a Python function: row by row, on host
+        if gram.K is not None:
+            total = float(xp.linalg.trace(gram.K))
+        elif callable(self.kernel):  # a Python function: row by row, on host
             total = sum(
                 float(self._kernel(x[None], x[None])[0, 0]) for x in to_numpy(X, xp)
             )
@@ -533,14 +636,17 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     def _block_krylov(self, gram, n, s, rng, xp):
         """Top-``s`` eigenpairs of the centred Gram operator (eigenvalues on host).
 
-        Restarted block Krylov: from an orthonormal block ``Q`` of width
-        ``b`` it builds ``[Q, GQ, ..., G^(depth-1) Q]``, orthonormalised, and
-        keeps the top ``b`` Ritz vectors, until the Ritz residuals of the
-        first ``s`` are below ``tol`` times the largest eigenvalue; the
-        depth of each restart after the first follows the observed rate.
+        Restarted block Lanczos with full reorthogonalisation: from an
+        orthonormal block ``Q`` of width ``b`` it extends the basis ``W`` of
+        ``[Q, GQ, G^2 Q, ...]`` one block at a time and checks after each
+        product the Ritz residuals of the first ``s`` Ritz vectors, read
+        from the new block (``G W u - theta W u`` is the part of the last
+        product outside ``W``, times the last block of ``u``). It stops as
+        soon as they are below ``tol`` times the largest eigenvalue, and
+        restarts from the top ``b`` Ritz vectors when the basis is full.
         """
         device, dtype = gram.device, gram.dtype
-        b = s + 2
+        b = s + getattr(self, '_extra', 2)
         if n <= max(4 * b, 300):
             G = gram(xp.eye(n, dtype=dtype, device=device))
             w, V = xp.linalg.eigh((G + G.T) / 2)
@@ -548,47 +654,47 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             top = np.argsort(w)[::-1][:s]
             V = xp.take(V, to_namespace(top, xp, device, dtype=xp.int64), axis=1)
             return V, G @ V, w[top], 1
-        max_depth = depth = min(12, n // b)
+        # The basis and its images take at most a quarter of working_memory.
+        budget = get_config()["working_memory"] * 2**20 / 4
+        depth = int(max(2, min(self._MAX_DEPTH, (n - 1) // b, budget // (16 * n * b))))
         target = max(self.tol, 1e-13)
-        previous = 1.0
-        Q = to_namespace(rng.standard_normal((n, b)), xp, device, dtype=dtype)
-        Q = orthonormalize(Q)
+        W = xp.empty((n, depth * b), dtype=dtype, device=device)
+        GW = xp.empty_like(W)
+        T = np.zeros((depth * b, depth * b))
+        Q = orthonormalize(
+            to_namespace(rng.standard_normal((n, b)), xp, device, dtype=dtype)
+        )
+        n_products = 0
         for it in range(1, self.max_iter + 1):
-            basis, images = [Q], []
+            W[:, :b] = Q
             for level in range(depth):
-                Y = gram(basis[-1])
-                images.append(Y)
-                if level < depth - 1:
-                    against = xp.concat(basis, axis=1)
-                    basis.append(orthonormalize(Y, against=against))
-            W = xp.concat(basis, axis=1)
-            GW = xp.concat(images, axis=1)
-            T = to_numpy(W.T @ GW, xp)
-            w, U = np.linalg.eigh((T + T.T) / 2)
-            top = np.argsort(w)[::-1][:b]
-            w, U = w[top], U[:, top]
+                width = (level + 1) * b
+                block = slice(level * b, width)
+                Y = gram(W[:, block])
+                n_products += 1
+                GW[:, block] = Y
+                coef = W[:, :width].T @ Y
+                T[:width, block] = to_numpy(coef, xp)
+                T[block, :width] = T[:width, block].T
+                w, U = np.linalg.eigh((T[:width, :width] + T[:width, :width].T) / 2)
+                top = np.argsort(w)[::-1][:b]
+                w, U = w[top], U[:, top]
+                outside = Y - W[:, :width] @ coef
+                last = to_namespace(U[level * b : width, :s], xp, device, dtype=dtype)
+                residual = to_numpy(xp.linalg.vector_norm(outside @ last, axis=0), xp)
+                relative = residual.max() / max(abs(w[0]), np.finfo(float).tiny)
+                if self.verbose:
+                    print(
+                        f"[DualKernelPCA] Krylov restart {it}, block {level + 1}: "
+                        f"max residual {relative:.3e}"
+                    )
+                if relative <= target or level == depth - 1:
+                    break
+                W[:, width : width + b] = orthonormalize(outside, against=W[:, :width])
             U = to_namespace(U, xp, device, dtype=dtype)
-            Q, GQ = W @ U, GW @ U
-            w_s = to_namespace(w[:s], xp, device, dtype=dtype)
-            residual = to_numpy(
-                xp.linalg.vector_norm(GQ[:, :s] - Q[:, :s] * w_s, axis=0), xp
-            )
-            scale = max(abs(w[0]), np.finfo(float).tiny)
-            if self.verbose:
-                print(
-                    f"[DualKernelPCA] Krylov restart {it}: max residual "
-                    f"{residual.max() / scale:.3e}"
-                )
-            relative = residual.max() / scale
+            Q, GQ = W[:, :width] @ U, GW[:, :width] @ U
             if relative <= target:
                 break
-            rate = (relative / previous) ** (1.0 / depth)
-            previous = relative
-            if 0 < rate < 1:
-                needed = np.log(target / relative) / np.log(rate)
-                depth = int(min(max_depth, max(2, np.ceil(needed) + 1)))
-            else:
-                depth = max_depth
             Q = orthonormalize(Q)
         else:
             warnings.warn(
@@ -597,6 +703,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                 ConvergenceWarning,
                 stacklevel=3,
             )
+        self._n_products = n_products
         return Q[:, :s], GQ[:, :s], w[:s], it
 
     def _dca(self, gram, H, start, xp):

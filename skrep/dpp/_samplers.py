@@ -24,16 +24,15 @@ matrix: Killip and Nenciu (2004, Theorem 2) for the Jacobi weights (Legendre
 and Chebyshev), Dumitriu and Edelman (2002) for the Gaussian one.
 """
 
-import contextlib
 import math
 from numbers import Integral
 
 import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
-from threadpoolctl import ThreadpoolController
 
 from skrep.utils._array_api import get_namespace_and_device, to_namespace, to_numpy
+from skrep.utils._threads import maybe_single_threaded_blas
 
 __all__ = [
     "ChristoffelSampler",
@@ -104,20 +103,13 @@ def _orthonormalize(features, *, what="features"):
     return Q, squared_norms(Q)
 
 
-_CONTROLLER = []
-
-
 def _single_threaded_blas(m):
     """Limit BLAS to one thread (the chain rule's products are small).
 
     Threaded BLAS slows the chain rule's small products by 5-20x on a busy
     machine; below m = 32 BLAS runs them on one thread anyway.
     """
-    if m < 32:
-        return contextlib.nullcontext()
-    if not _CONTROLLER:
-        _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0].limit(limits=1, user_api="blas")
+    return maybe_single_threaded_blas(m >= 32)
 
 
 def _leverage_sampler(leverage, rng):

@@ -54,6 +54,7 @@ from skrep.utils._compat import (
     check_same_namespace,
     supported_float_dtypes,
 )
+from skrep.utils._threads import map_threads
 
 __all__ = ["GaussianMixtureOODDetector"]
 
@@ -1168,31 +1169,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             slice(start, min(start + step, X.shape[0]))
             for start in range(0, X.shape[0], step)
         ]
-        if len(chunks) <= 1:
-            for rows in chunks:
-                func(rows)
-            return
-        import threadpoolctl
-
-        if self.n_jobs is None:
-            info = threadpoolctl.threadpool_info()
-            n_threads = max(
-                [i["num_threads"] for i in info if i["user_api"] == "blas"] or [1]
-            )
-        else:
-            from joblib import effective_n_jobs
-
-            n_threads = effective_n_jobs(self.n_jobs)
-        n_threads = max(1, min(n_threads, len(chunks)))
-        with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
-            if n_threads == 1:
-                for rows in chunks:
-                    func(rows)
-            else:
-                from concurrent.futures import ThreadPoolExecutor
-
-                with ThreadPoolExecutor(n_threads) as pool:
-                    list(pool.map(func, chunks))
+        map_threads(func, chunks, self.n_jobs)
 
     def _aggregate(self, stats):
         """Combine per-class, per-block statistics into one score per row."""
