@@ -110,8 +110,8 @@ class _CentredGram:
     """
 
     def __init__(self, tiles, n, xp, device, dtype, n_jobs, *, K=None):
-        self.tiles, self.n, self.xp, self.device, self.dtype = tiles, n, xp, device, dtype
-        self.n_jobs = n_jobs
+        self.tiles, self.n, self.n_jobs = tiles, n, n_jobs
+        self.xp, self.device, self.dtype = xp, device, dtype
         self.threads = xp.__name__.endswith("numpy")
         budget = get_config()["working_memory"] * 2**20
         self.rows = 128
@@ -121,12 +121,12 @@ class _CentredGram:
             self.K = xp.empty((n, n), dtype=dtype, device=device)
             sums = self._map_panels(self._store_panel)
         elif K is None:
-            ones = xp.ones((n, 1), dtype=dtype, device=device)
-            sums = self._stream(ones)[:, 0]
+            sums = None  # from the first product, in the same pass over the tiles
         else:
             sums = xp.sum(K, axis=0)
-        self.col_mean = sums / n
-        self.mean = float(xp.mean(self.col_mean))
+        self.streaming = self.K is None
+        self.col_mean = None if sums is None else sums / n
+        self.mean = None if sums is None else float(xp.mean(self.col_mean))
 
     def _map_panels(self, func):
         """Sum of ``func(i0, i1)`` over the row panels, on threads on NumPy."""
@@ -184,7 +184,13 @@ class _CentredGram:
         """Return ``C K C @ V``."""
         xp = self.xp
         V = V - xp.mean(V, axis=0)
-        if self.K is None:
+        if self.col_mean is None:
+            ones = xp.ones((self.n, 1), dtype=V.dtype, device=self.device)
+            KV = self._stream(xp.concat([V, ones], axis=1))
+            self.col_mean = KV[:, -1] / self.n
+            self.mean = float(xp.mean(self.col_mean))
+            KV = KV[:, :-1]
+        elif self.K is None:
             KV = self._stream(V)
         elif not self.threads:
             KV = self.K @ V
@@ -202,6 +208,8 @@ class _NystroemGram:
     Arrays of any array-API namespace ``xp``; the landmarks are drawn on host
     from ``rng``.
     """
+
+    streaming = False
 
     def __init__(self, kernel, X, n_landmarks, rng, xp, device):
         self.device = device
@@ -558,7 +566,6 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
 
         if self.solver == "nystroem":
             gram = _NystroemGram(kernel, Xw, self.n_landmarks, rng, xp, device)
-            trace = float(xp.sum(gram.Z * gram.Z))
         else:
             gram = _CentredGram(
                 _KernelTiles(self, kernel, Xw, xp),
@@ -569,7 +576,6 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                 self.n_jobs,
                 K=Xw if precomputed else None,
             )
-            trace = self._centred_trace(gram, Xw, xp)
         s = self.n_components
         start = time.perf_counter()
 
@@ -586,6 +592,10 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             H, GH, dca_iter = self._dca(gram, H, start, xp)
             n_iter += dca_iter
         self.n_iter_ = n_iter
+        if self.solver == "nystroem":
+            trace = float(xp.sum(gram.Z * gram.Z))
+        else:
+            trace = self._centred_trace(gram, Xw, xp)
         self._set_components(H, GH, trace, xp, device)
 
         if self.solver == "nystroem":
@@ -646,7 +656,9 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         restarts from the top ``b`` Ritz vectors when the basis is full.
         """
         device, dtype = gram.device, gram.dtype
-        b = s + getattr(self, '_extra', 2)
+        # Streaming, a product's cost is that of evaluating the kernel tiles,
+        # whatever the width: wider blocks, fewer products.
+        b = 2 * (s + 2) if gram.streaming else s + 2
         if n <= max(4 * b, 300):
             G = gram(xp.eye(n, dtype=dtype, device=device))
             w, V = xp.linalg.eigh((G + G.T) / 2)
