@@ -101,11 +101,13 @@ class _CentredGram:
     """Products with the centred Gram matrix ``C K C`` (``C = I - 11^T / n``).
 
     ``C K C V = K (C V) - 1 m^T (C V)`` with ``m`` the column means of ``K``:
-    the centred matrix is never formed. ``K`` is symmetric, so only its
-    upper tiles are evaluated. It is kept in memory when it fits in
-    scikit-learn's ``working_memory``; otherwise every product evaluates the
-    upper tiles again and uses each twice, in O(tile + n s) memory. On
-    NumPy, ``n_jobs`` threads (default: BLAS's thread count) work on
+    the centred matrix is never formed. ``K`` is symmetric, so only its upper
+    triangle is evaluated, by row panels, and each of its entries serves
+    twice in a product. The upper triangle is kept in memory when it fits in
+    half of scikit-learn's ``working_memory``; otherwise every product
+    evaluates it again, tile by tile, in O(tile + n s) memory. A precomputed
+    kernel matrix is used whole, as given. On NumPy, where tiles are
+    evaluated, ``n_jobs`` threads (default: BLAS's thread count) work on
     different row panels, each with a single-threaded BLAS.
     """
 
@@ -114,91 +116,101 @@ class _CentredGram:
         self.xp, self.device, self.dtype = xp, device, dtype
         self.threads = xp.__name__.endswith("numpy")
         budget = get_config()["working_memory"] * 2**20
-        self.rows = 128
-        self.cols = max(self.rows, 2**19 // self.rows)
-        self.K = K
-        if K is None and 8 * n * n <= budget:
-            self.K = xp.empty((n, n), dtype=dtype, device=device)
-            sums = self._map_panels(self._store_panel)
-        elif K is None:
-            sums = None  # from the first product, in the same pass over the tiles
-        else:
+        # Tiles of 1 MiB in float64: they stay in a core's cache while the
+        # kernel is finished on them.
+        self.rows, self.cols = 128, 1024
+        self.K, self.panels, self.trace = K, None, None
+        if K is not None:
             sums = xp.sum(K, axis=0)
-        self.streaming = self.K is None
+            self.trace = float(xp.linalg.trace(K))
+        elif 4 * n * (n + self.rows) <= budget / 2:
+            self._building = [None] * len(range(0, n, self.rows))
+            sums_and_diagonal = self._map_panels(self._store_panel, 2)
+            sums = sums_and_diagonal[:, 0]
+            self.trace = float(xp.sum(sums_and_diagonal[:, 1]))
+            self.panels = self._building
+            del self._building
+        else:
+            sums = None  # from the first product, in the same pass over the tiles
+        self.streaming = K is None and self.panels is None
         self.col_mean = None if sums is None else sums / n
         self.mean = None if sums is None else float(xp.mean(self.col_mean))
 
-    def _map_panels(self, func):
-        """Sum of ``func(i0, i1)`` over the row panels, on threads on NumPy."""
-        starts = range(0, self.n, self.rows)
-        if not self.threads:
-            parts = [func(i0, min(self.n, i0 + self.rows)) for i0 in starts]
-        else:
-            # Interleaved: each thread gets long and short panels alike.
-            def work(first):
-                total = 0.0
-                for i0 in starts[first::n_threads]:
-                    total = total + func(i0, min(self.n, i0 + self.rows))
-                return total
+    def _map_panels(self, func, width, threads=True):
+        """Sum over the row panels of ``func(i0, i1, Y)``, which adds its
+        panel's share into ``Y`` of shape (n, width). On NumPy the panels are
+        shared among threads, each with its own ``Y`` (else they run in
+        turn, with BLAS's own threads)."""
+        xp, starts = self.xp, range(0, self.n, self.rows)
+        threads = threads and self.threads
+        # Interleaved: each thread gets long and short panels alike.
+        n_threads = min(len(starts), thread_count(self.n_jobs)) if threads else 1
 
-            n_threads = min(len(starts), thread_count(self.n_jobs))
-            parts = map_threads(work, range(n_threads), self.n_jobs)
+        def work(first):
+            Y = xp.zeros((self.n, width), dtype=self.dtype, device=self.device)
+            for i0 in starts[first::n_threads]:
+                func(i0, min(self.n, i0 + self.rows), Y)
+            return Y
+
+        parts = map_threads(work, range(n_threads), self.n_jobs)
         total = parts[0]
         for part in parts[1:]:
-            total = total + part
+            total += part
         return total
 
     def _upper_tiles(self, i0, i1):
-        """``(j0, j1, tile)`` for the tiles of row panel ``i0:i1`` from column i0."""
+        """``(j0, j1, tile)``: the panel of rows ``i0:i1`` from column ``i0`` on."""
+        if self.panels is not None:
+            yield i0, self.n, self.panels[i0 // self.rows]
+        else:
+            yield from self._fresh_tiles(i0, i1)
+
+    def _fresh_tiles(self, i0, i1):
         for j0 in range(i0, self.n, self.cols):
             j1 = min(self.n, j0 + self.cols)
             yield j0, j1, self.tiles(i0, i1, j0, j1)
 
-    def _store_panel(self, i0, i1):
-        """Store the panel and its mirror image; return its share of the row sums."""
-        xp, K = self.xp, self.K
-        sums = xp.zeros(self.n, dtype=self.dtype, device=self.device)
-        for j0, j1, T in self._upper_tiles(i0, i1):
-            K[i0:i1, j0:j1] = T
-            K[j0:j1, i0:i1] = T.T
-            sums[i0:i1] += xp.sum(T, axis=1)
-            lower = max(j0, i1)
-            sums[lower:j1] += xp.sum(T[:, lower - j0 :], axis=0)
-        return sums
-
-    def _stream(self, V):
-        """``K @ V`` from freshly evaluated upper tiles, each used twice."""
+    def _store_panel(self, i0, i1, Y):
+        """Evaluate and keep a panel; add its share of the column sums into
+        ``Y[:, 0]`` and its diagonal into ``Y[i0:i1, 1]``."""
         xp = self.xp
+        panel = xp.empty((i1 - i0, self.n - i0), dtype=self.dtype, device=self.device)
+        for j0, j1, T in self._fresh_tiles(i0, i1):
+            panel[:, j0 - i0 : j1 - i0] = T
+            Y[i0:i1, 0] += xp.sum(T, axis=1)
+            lower = max(j0, i1)
+            Y[lower:j1, 0] += xp.sum(T[:, lower - j0 :], axis=0)
+        Y[i0:i1, 1] = xp.linalg.diagonal(panel[:, : i1 - i0])
+        self._building[i0 // self.rows] = panel
 
-        def panel(i0, i1):
-            Y = xp.zeros((self.n, V.shape[1]), dtype=V.dtype, device=self.device)
+    def _symmetric_product(self, V):
+        """``K @ V`` from the upper triangle, each entry used twice."""
+
+        def panel(i0, i1, Y):
             for j0, j1, T in self._upper_tiles(i0, i1):
                 Y[i0:i1, :] += T @ V[j0:j1, :]
                 lower = max(j0, i1)
                 Y[lower:j1, :] += T[:, lower - j0 :].T @ V[i0:i1, :]
-            return Y
 
-        return self._map_panels(panel)
+        # Stored panels: no elementwise work, only products, and BLAS's own
+        # threads, still spinning after the caller's last product, would
+        # fight worker threads for the cores.
+        return self._map_panels(panel, V.shape[1], threads=self.panels is None)
 
     def __call__(self, V):
         """Return ``C K C @ V``."""
         xp = self.xp
         V = V - xp.mean(V, axis=0)
-        if self.col_mean is None:
+        if self.K is not None:
+            KV = self.K @ V
+        elif self.col_mean is None:
             ones = xp.ones((self.n, 1), dtype=V.dtype, device=self.device)
-            KV = self._stream(xp.concat([V, ones], axis=1))
+            KV = self._symmetric_product(xp.concat([V, ones], axis=1))
             self.col_mean = KV[:, -1] / self.n
             self.mean = float(xp.mean(self.col_mean))
             KV = KV[:, :-1]
-        elif self.K is None:
-            KV = self._stream(V)
-        elif not self.threads:
-            KV = self.K @ V
-        else:  # row panels: no packing of the whole matrix by BLAS
-            KV = xp.empty((self.n, V.shape[1]), dtype=V.dtype, device=self.device)
-            for i0 in range(0, self.n, self.rows):
-                i1 = min(self.n, i0 + self.rows)
-                KV[i0:i1, :] = self.K[i0:i1, :] @ V
+        else:
+            KV = self._symmetric_product(V)
         return KV - self.col_mean @ V
 
 
@@ -302,8 +314,8 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     random_state : int, RandomState instance or None, default=None
         Seeds the starting block and the landmarks.
     n_jobs : int, default=None
-        Threads of the kernel evaluation and of the products with the Gram
-        matrix (NumPy input); None uses as many as BLAS does.
+        Threads evaluating the kernel matrix, tile by tile (NumPy input);
+        None uses as many as BLAS does.
     verbose : int, default=0
         Print the objective at each iteration when positive.
 
@@ -627,8 +639,8 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     def _centred_trace(self, gram, X, xp):
         """Trace of the centred Gram matrix: sum of k(x, x) minus n times its mean."""
         sq_norms = xp.sum(X * X, axis=1)
-        if gram.K is not None:
-            total = float(xp.linalg.trace(gram.K))
+        if gram.trace is not None:
+            total = gram.trace
         elif callable(self.kernel):  # a Python function: row by row, on host
             total = sum(
                 float(self._kernel(x[None], x[None])[0, 0]) for x in to_numpy(X, xp)
