@@ -75,7 +75,8 @@ class _KernelTiles:
             if self.name == "rbf":
                 self.scaled_sq = self.gamma * sq
             else:  # scikit-learn's cosine: zero rows stay zero
-                self.inv_norm = xp.where(sq > 0, 1.0 / xp.sqrt(sq), xp.zeros_like(sq))
+                norm = xp.sqrt(xp.where(sq > 0, sq, xp.ones_like(sq)))
+                self.inv_norm = xp.where(sq > 0, 1.0 / norm, xp.zeros_like(sq))
 
     def __call__(self, i0, i1, j0, j1):
         xp, X = self.xp, self.X
@@ -104,7 +105,7 @@ class _CentredGram:
     the centred matrix is never formed. ``K`` is symmetric, so only its upper
     triangle is evaluated, by row panels, and each of its entries serves
     twice in a product. The upper triangle is kept in memory when it fits in
-    half of scikit-learn's ``working_memory``; otherwise every product
+    scikit-learn's ``working_memory``; otherwise every product
     evaluates it again, tile by tile, in O(tile + n s) memory. A precomputed
     kernel matrix is used whole, as given. On NumPy, where tiles are
     evaluated, ``n_jobs`` threads (default: BLAS's thread count) work on
@@ -123,7 +124,7 @@ class _CentredGram:
         if K is not None:
             sums = xp.sum(K, axis=0)
             self.trace = float(xp.linalg.trace(K))
-        elif 4 * n * (n + self.rows) <= budget / 2:
+        elif 4 * n * (n + self.rows) <= budget:
             self._building = [None] * len(range(0, n, self.rows))
             sums_and_diagonal = self._map_panels(self._store_panel, 2)
             sums = sums_and_diagonal[:, 0]

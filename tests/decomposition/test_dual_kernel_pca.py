@@ -229,3 +229,53 @@ def test_bad_input(data, params, X, match):
 def test_inverse_transform_needs_fit_inverse_transform(data):
     kpca = DualKernelPCA(2).fit(data)
     assert not hasattr(kpca, "inverse_transform")
+
+
+@pytest.mark.parametrize(
+    "kernel, params",
+    [
+        ("rbf", {"gamma": 0.3}),
+        ("poly", {"gamma": 0.2, "degree": 2.5, "coef0": 1.0}),
+        ("linear", {}),
+        ("cosine", {}),
+        ("sigmoid", {"gamma": 0.05, "coef0": -0.5}),
+        ("laplacian", {"gamma": 0.1}),
+    ],
+)
+@pytest.mark.parametrize("working_memory", [1024, 0.05])
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_gram_products_from_upper_tiles(kernel, params, working_memory, n_jobs):
+    # Several row panels and column tiles (n = 1,300 is not a multiple of
+    # either), the matrix kept or re-evaluated, one or two threads: the
+    # products with the centred Gram matrix, its column means and trace
+    # equal those of scikit-learn's full kernel matrix.
+    from skrep.decomposition._dual_kernel_pca import _CentredGram, _KernelTiles
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0.1, 1.0, size=(1300, 4))
+    X[7] = 0.0  # a zero row: cosine keeps it at zero
+    est = DualKernelPCA(kernel=kernel, **params)
+    est.gamma_ = params.get("gamma", 0.25)
+    K = pairwise_kernels(X, metric=kernel, filter_params=True, **params)
+    C = np.eye(len(X)) - 1.0 / len(X)
+    V = rng.standard_normal((len(X), 3))
+    with config_context(working_memory=working_memory):
+        gram = _CentredGram(
+            _KernelTiles(est, est._kernel, X, np), len(X), np, "cpu", X.dtype, n_jobs
+        )
+        assert gram.streaming == (working_memory < 1)
+        GV = gram(V)
+    scale = np.abs(K).max() * len(X)
+    np.testing.assert_allclose(GV, C @ K @ C @ V, atol=1e-12 * scale)
+    np.testing.assert_allclose(gram.col_mean, K.mean(axis=0), atol=1e-14 * scale)
+    if not gram.streaming:
+        np.testing.assert_allclose(gram.trace, np.trace(K), rtol=1e-12)
+
+
+def test_precomputed_kernel_is_left_untouched(data):
+    K = pairwise_kernels(data, metric="rbf", gamma=0.05)
+    before = K.copy()
+    ours = DualKernelPCA(4, kernel="precomputed", random_state=0).fit(K)
+    np.testing.assert_array_equal(K, before)
+    ref = DualKernelPCA(4, gamma=0.05, random_state=0).fit(data)
+    np.testing.assert_allclose(ours.eigenvalues_, ref.eigenvalues_, rtol=1e-8)
