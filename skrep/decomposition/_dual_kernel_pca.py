@@ -263,10 +263,12 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     so :meth:`transform` only evaluates the kernel at the support points).
 
     The kernel is centred in feature space without forming the centred
-    matrix. Memory is O(n (d + s)) plus one block of kernel rows of at most
-    scikit-learn's ``working_memory`` (the whole Gram matrix is kept only
-    when it fits there); ``solver="nystroem"`` uses O(n m) for ``m``
-    landmarks.
+    matrix, and only the upper triangle of the symmetric kernel matrix is
+    evaluated, in cache-sized tiles on ``n_jobs`` threads. It is kept (4 n^2
+    bytes in float64, half of the whole matrix) when that fits in
+    scikit-learn's ``working_memory``, otherwise re-evaluated by each
+    product: memory is then O(n (d + s)) plus one tile per thread.
+    ``solver="nystroem"`` uses O(n m) for ``m`` landmarks.
 
     Parameters
     ----------
