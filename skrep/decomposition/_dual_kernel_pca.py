@@ -74,9 +74,10 @@ class _KernelTiles:
             sq = xp.sum(X * X, axis=1)
             if self.name == "rbf":
                 self.scaled_sq = self.gamma * sq
-            else:  # scikit-learn's cosine: zero rows stay zero
-                norm = xp.sqrt(xp.where(sq > 0, sq, xp.ones_like(sq)))
-                self.inv_norm = xp.where(sq > 0, 1.0 / norm, xp.zeros_like(sq))
+            else:  # as scikit-learn's normalize: near-zero rows left as they are
+                norm = xp.sqrt(sq)
+                kept = norm < 10 * xp.finfo(X.dtype).eps
+                self.inv_norm = 1.0 / xp.where(kept, xp.ones_like(norm), norm)
 
     def __call__(self, i0, i1, j0, j1):
         xp, X = self.xp, self.X
@@ -107,19 +108,24 @@ class _CentredGram:
     twice in a product. The upper triangle is kept in memory when it fits in
     scikit-learn's ``working_memory``; otherwise every product
     evaluates it again, tile by tile, in O(tile + n s) memory. A precomputed
-    kernel matrix is used whole, as given. On NumPy, where tiles are
-    evaluated, ``n_jobs`` threads (default: BLAS's thread count) work on
-    different row panels, each with a single-threaded BLAS.
+    kernel matrix is used whole, as given. On NumPy, where tiles of the
+    inner-product kernels are evaluated, ``n_jobs`` threads (default: BLAS's
+    thread count) work on different row panels, each with a single-threaded
+    BLAS.
     """
 
     def __init__(self, tiles, n, xp, device, dtype, n_jobs, *, K=None):
         self.tiles, self.n, self.n_jobs = tiles, n, n_jobs
         self.xp, self.device, self.dtype = xp, device, dtype
-        self.threads = xp.__name__.endswith("numpy")
+        numpy = xp.__name__.endswith("numpy")
+        # Worker threads pay off where tiles are finished elementwise by
+        # numpy (which releases the GIL); a Python callable holds it, and
+        # other kernels go through scikit-learn's, which may be parallel.
+        self.threads = numpy and tiles.name is not None
         budget = get_config()["working_memory"] * 2**20
-        # Tiles of 1 MiB in float64: they stay in a core's cache while the
-        # kernel is finished on them.
-        self.rows, self.cols = 128, 1024
+        # On NumPy, tiles of 1 MiB in float64 stay in a core's cache while
+        # the kernel is finished on them; a GPU wants few large launches.
+        self.rows, self.cols = (128, 1024) if numpy else (2048, 8192)
         self.K, self.panels, self.trace = K, None, None
         if K is not None:
             sums = xp.sum(K, axis=0)
@@ -317,8 +323,10 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     random_state : int, RandomState instance or None, default=None
         Seeds the starting block and the landmarks.
     n_jobs : int, default=None
-        Threads evaluating the kernel matrix, tile by tile (NumPy input);
-        None uses as many as BLAS does.
+        Threads evaluating the kernel matrix tile by tile (NumPy input and
+        the rbf, linear, poly, sigmoid and cosine kernels; None uses as many
+        as BLAS does); for the other kernels, and in :meth:`transform`,
+        the number of jobs of scikit-learn's ``pairwise_kernels``.
     verbose : int, default=0
         Print the objective at each iteration when positive.
 
@@ -479,7 +487,11 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             params = self.kernel_params or {}
         else:
             params = {"gamma": self.gamma_, "degree": self.degree, "coef0": self.coef0}
-        return pairwise_kernels(A, B, metric=self.kernel, filter_params=True, **params)
+        # joblib's parallel blocks are numpy-only.
+        n_jobs = self.n_jobs if isinstance(A, np.ndarray) else None
+        return pairwise_kernels(
+            A, B, metric=self.kernel, filter_params=True, n_jobs=n_jobs, **params
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -641,21 +653,26 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
 
     def _centred_trace(self, gram, X, xp):
         """Trace of the centred Gram matrix: sum of k(x, x) minus n times its mean."""
-        sq_norms = xp.sum(X * X, axis=1)
         if gram.trace is not None:
             total = gram.trace
         elif callable(self.kernel):  # a Python function: row by row, on host
             total = sum(
                 float(self._kernel(x[None], x[None])[0, 0]) for x in to_numpy(X, xp)
             )
-        elif self.kernel in {"rbf", "laplacian", "cosine"}:
+        elif self.kernel in {"rbf", "laplacian"}:
             total = float(X.shape[0])
-        elif self.kernel == "linear":
-            total = float(xp.sum(sq_norms))
-        elif self.kernel in {"poly", "polynomial"}:
-            total = float(xp.sum((self.gamma_ * sq_norms + self.coef0) ** self.degree))
-        else:  # sigmoid
-            total = float(xp.sum(xp.tanh(self.gamma_ * sq_norms + self.coef0)))
+        else:
+            sq_norms = xp.sum(X * X, axis=1)
+            if self.kernel == "cosine":  # 1, or |x|^2 where left unnormalised
+                kept = xp.sqrt(sq_norms) < 10 * xp.finfo(X.dtype).eps
+                total = float(xp.sum(xp.where(kept, sq_norms, xp.ones_like(sq_norms))))
+            elif self.kernel == "linear":
+                total = float(xp.sum(sq_norms))
+            elif self.kernel in {"poly", "polynomial"}:
+                inner = self.gamma_ * sq_norms + self.coef0
+                total = float(xp.sum(inner**self.degree))
+            else:  # sigmoid
+                total = float(xp.sum(xp.tanh(self.gamma_ * sq_norms + self.coef0)))
         return total - X.shape[0] * gram.mean
 
     def _block_krylov(self, gram, n, s, rng, xp):
@@ -691,14 +708,12 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         Q = orthonormalize(
             to_namespace(rng.standard_normal((n, b)), xp, device, dtype=dtype)
         )
-        n_products = 0
         for it in range(1, self.max_iter + 1):
             W[:, :b] = Q
             for level in range(depth):
                 width = (level + 1) * b
                 block = slice(level * b, width)
                 Y = gram(W[:, block])
-                n_products += 1
                 GW[:, block] = Y
                 coef = W[:, :width].T @ Y
                 T[:width, block] = to_numpy(coef, xp)
@@ -730,7 +745,6 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                 ConvergenceWarning,
                 stacklevel=3,
             )
-        self._n_products = n_products
         return Q[:, :s], GQ[:, :s], w[:s], it
 
     def _dca(self, gram, H, start, xp):

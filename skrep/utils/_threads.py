@@ -65,6 +65,12 @@ def map_threads(func, items, n_jobs=None):
     -------
     results : list
         ``func(item)`` for each item, in order.
+
+    Notes
+    -----
+    BLAS's thread limit is process-wide (threadpoolctl): while the items
+    run, BLAS calls from other threads of the process are single-threaded
+    too.
     """
     items = list(items)
     if len(items) <= 1:

@@ -253,7 +253,8 @@ def test_gram_products_from_upper_tiles(kernel, params, working_memory, n_jobs):
 
     rng = np.random.default_rng(0)
     X = rng.uniform(0.1, 1.0, size=(1300, 4))
-    X[7] = 0.0  # a zero row: cosine keeps it at zero
+    X[7] = 0.0  # a zero row and a near-zero one, left unnormalised by cosine
+    X[8] = 1e-17
     est = DualKernelPCA(kernel=kernel, **params)
     est.gamma_ = params.get("gamma", 0.25)
     K = pairwise_kernels(X, metric=kernel, filter_params=True, **params)
@@ -270,6 +271,10 @@ def test_gram_products_from_upper_tiles(kernel, params, working_memory, n_jobs):
     np.testing.assert_allclose(gram.col_mean, K.mean(axis=0), atol=1e-14 * scale)
     if not gram.streaming:
         np.testing.assert_allclose(gram.trace, np.trace(K), rtol=1e-12)
+    centred_trace = np.trace(C @ K @ C)
+    np.testing.assert_allclose(
+        est._centred_trace(gram, X, np), centred_trace, rtol=1e-10
+    )
 
 
 def test_precomputed_kernel_is_left_untouched(data):
