@@ -48,12 +48,12 @@ def _compare(strategy, name, X, y, out_dir, title, *, labels, versus_random=True
     ``strategy`` its baseline (the tour entry of ``RandomSampler``).
     """
     from sklearn.linear_model import LogisticRegression
-    from threadpoolctl import threadpool_limits
 
     from skrep.active import simulate
+    from skrep.utils._threads import single_threaded_blas
 
     # hundreds of tiny fits: BLAS threads would only contend
-    with threadpool_limits(limits=1, user_api="blas"):
+    with single_threaded_blas():
         result = simulate(
             strategy,
             LogisticRegression(max_iter=500),

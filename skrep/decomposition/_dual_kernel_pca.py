@@ -32,11 +32,17 @@ from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skrep.utils._array_api import get_namespace_and_device, to_namespace, to_numpy
+from skrep.utils._array_api import (
+    get_namespace_and_device,
+    is_numpy_namespace,
+    to_namespace,
+    to_numpy,
+)
 from skrep.utils._compat import (
     Interval,
     StrOptions,
     _fit_context,
+    _median,
     check_same_namespace,
     supported_float_dtypes,
 )
@@ -117,7 +123,7 @@ class _CentredGram:
     def __init__(self, tiles, n, xp, device, dtype, n_jobs, *, K=None):
         self.tiles, self.n, self.n_jobs = tiles, n, n_jobs
         self.xp, self.device, self.dtype = xp, device, dtype
-        numpy = xp.__name__.endswith("numpy")
+        numpy = is_numpy_namespace(xp)
         # Worker threads pay off where tiles are finished elementwise by
         # numpy (which releases the GIL); a Python callable holds it, and
         # other kernels go through scikit-learn's, which may be parallel.
@@ -759,13 +765,8 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             radius = 0.0
         elif self.loss_param != "auto":
             radius = float(self.loss_param)
-        else:  # the median row norm, as np.median takes it
-            norms = xp.sort(xp.linalg.vector_norm(H, axis=1))
-            half = norms.shape[0] // 2
-            if norms.shape[0] % 2:
-                radius = float(norms[half])
-            else:
-                radius = (float(norms[half - 1]) + float(norms[half])) / 2
+        else:  # the median row norm
+            radius = float(_median(xp.linalg.vector_norm(H, axis=1), xp=xp))
         self._loss_radius_ = radius
         H = self._prox(H, radius, xp, device)
         previous = np.inf

@@ -22,7 +22,7 @@ from sklearn.utils.validation import validate_data
 
 from skrep.decomposition._base import _LinearSubspace
 from skrep.utils._array_api import get_namespace_and_device, to_namespace, to_numpy
-from skrep.utils._compat import Interval, StrOptions, _fit_context
+from skrep.utils._compat import Interval, StrOptions, _fit_context, _median
 from skrep.utils._compat import device as _device
 from skrep.utils.extmath import flip_signs
 from skrep.utils.validation import check_n_components
@@ -84,11 +84,9 @@ def _coordinate_median(X, xp, is_np, rng):
     if n > 20_000:
         idx = rng.choice(n, 20_000, replace=False)
         X = X[idx] if is_np else xp.take(X, to_namespace(idx, xp, _device(X)), axis=0)
-        n = 20_000
     if is_np:
         return np.median(np.ascontiguousarray(X.T), axis=1).astype(X.dtype)
-    S = xp.sort(X, axis=0)
-    return (S[(n - 1) // 2, :] + S[n // 2, :]) / 2
+    return _median(X, axis=0, xp=xp)
 
 
 def _excess_fraction(scores, law, xp):

@@ -51,6 +51,7 @@ from skrep.utils._compat import (
     Interval,
     StrOptions,
     _fit_context,
+    _logsumexp,
     check_same_namespace,
     supported_float_dtypes,
 )
@@ -1348,7 +1349,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         C, M, B = len(self.classes_), self.n_components, len(self._blocks)
         logp = -0.5 * sq + state["offset"][None, :, :]
         logp = xp.reshape(logp, (-1, C, M, B)) + state["logw"][None, ...]
-        return _xp_logsumexp(logp, 2, xp)
+        return _logsumexp(logp, axis=2, xp=xp)
 
     def _xp_aggregate(self, stats, state):
         """Combine per-class, per-block statistics into one score per row."""
@@ -1481,11 +1482,3 @@ def _xp_block_sq_distances(Xb, blk, xp):
     out = (P * P) @ blk["iv"].T
     out = out - 2.0 * (P @ blk["mu_iv"].T)
     return out + blk["const"][None, :]
-
-
-def _xp_logsumexp(a, axis, xp):
-    """``log(sum(exp(a), axis))`` on device, stable."""
-    m = xp.max(a, axis=axis, keepdims=True)
-    m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
-    total = xp.sum(xp.exp(a - m), axis=axis, keepdims=True)
-    return xp.squeeze(xp.log(total) + m, axis=axis)

@@ -9,6 +9,8 @@ from sklearn.externals.array_api_compat import array_namespace, is_array_api_obj
 from sklearn.utils._array_api import (
     _convert_to_numpy,
     _is_numpy_namespace,
+    _logsumexp,
+    _median,
     check_same_namespace,
     device,
     get_namespace,
@@ -36,6 +38,8 @@ __all__ = [
     "_convert_to_numpy",
     "_is_numpy_namespace",
     "_fit_context",
+    "_logsumexp",
+    "_median",
     "_num_samples",
     "array_namespace",
     "check_same_namespace",
