@@ -2,6 +2,7 @@
 
 import argparse
 import sys
+from pathlib import Path
 
 from skrep import _tour
 
@@ -37,7 +38,10 @@ def main(argv=None):
         if not entries:
             print("No tour entries: no estimator is public yet.")
         for entry in entries:
-            print(f"{entry.name:30s} {entry.estimator:30s} {entry.dataset}")
+            label = entry.name
+            if entry.estimator != entry.name:
+                label += f" ({entry.estimator})"
+            print(_tour._clip(f"{label:28s} {entry.dataset}"))
         return 0
     if args.only:
         known = {e.name for e in entries} | {e.estimator for e in entries}
@@ -52,12 +56,13 @@ def main(argv=None):
         print("No tour entries: no estimator is public yet.")
         return 0
 
+    try:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        parser.error(f"cannot use --out {args.out}: {exc.strerror or exc}")
     table, failures = _tour.run(entries, args.out)
-    import pandas as pd
-
-    with pd.option_context("display.width", 200, "display.max_columns", None):
-        print(table.drop(columns="figures").to_string(index=False, float_format="%.4g"))
-    print(f"\nFigures and tour.csv are in {args.out}/")
+    print(_tour.format_table(table))
+    print(f"\nFigures and tour.csv (whole descriptions) are in {args.out}/")
     if failures:
         print(f"{len(failures)} entries failed: {', '.join(n for n, _ in failures)}")
         return 1

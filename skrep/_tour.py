@@ -16,7 +16,18 @@ from pathlib import Path
 
 from skrep.utils.discovery import PUBLIC_MODULES
 
-__all__ = ["TourEntry", "TourResult", "load_entries", "register", "run", "timed"]
+__all__ = [
+    "TourEntry",
+    "TourResult",
+    "format_table",
+    "load_entries",
+    "register",
+    "run",
+    "timed",
+]
+
+#: Width of every line the tour prints; the full descriptions are in tour.csv.
+WIDTH = 100
 
 
 @dataclass(frozen=True)
@@ -134,18 +145,20 @@ def run(entries, out_dir, *, log=print):
     out_dir.mkdir(parents=True, exist_ok=True)
     rows, failures = [], []
     for i, entry in enumerate(entries, start=1):
-        log(f"[{i}/{len(entries)}] {entry.name} on {entry.dataset} ...")
+        step = f"[{i}/{len(entries)}] {entry.name}"
+        log(_clip(f"{step} on {entry.dataset} ..."))
         try:
             result = entry.func(out_dir)
         except Exception as exc:  # report and go on with the other entries
-            log(f"[{i}/{len(entries)}] {entry.name} FAILED: {exc!r}")
+            log(_clip(f"{step} FAILED: {exc!r}"))
             failures.append((entry.name, exc))
             continue
         log(
-            f"[{i}/{len(entries)}] {entry.name}: {result.metric} = "
-            f"{result.score:.4g} in {result.seconds:.2f} s "
-            f"({result.baseline}: {result.baseline_score:.4g} in "
-            f"{result.baseline_seconds:.2f} s)"
+            _clip(
+                f"{step}: {result.score:.4g} in {result.seconds:.2f} s "
+                f"({_clip(result.baseline, 24)}: {result.baseline_score:.4g} in "
+                f"{result.baseline_seconds:.2f} s)"
+            )
         )
         rows.append(
             {
@@ -176,3 +189,68 @@ def run(entries, out_dir, *, log=print):
     )
     table.to_csv(out_dir / "tour.csv", index=False)
     return table, failures
+
+
+def _clip(text, width=WIDTH):
+    """``text`` cut to ``width`` characters, an ellipsis marking the cut."""
+    text = str(text)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def format_table(table):
+    """The result table as lines of at most :data:`WIDTH` characters.
+
+    Long texts (the metric, the baseline's name) are cut with an ellipsis;
+    ``tour.csv`` keeps them whole. The arrow tells the metric's direction:
+    ``^`` higher is better, ``v`` lower is better.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The table returned by :func:`run`.
+
+    Returns
+    -------
+    text : str
+        The table, one line per entry under a header line.
+    """
+    columns = [  # (header, width, right-aligned)
+        ("estimator", 26, False),
+        ("metric", 20, False),
+        ("skrep", 8, True),
+        ("time s", 6, True),
+        ("baseline", 18, False),
+        ("metric", 8, True),
+        ("time s", 6, True),
+    ]
+
+    def line(cells):
+        return " ".join(
+            f"{_clip(c, w):>{w}}" if right else f"{_clip(c, w):<{w}}"
+            for c, (_, w, right) in zip(cells, columns, strict=True)
+        ).rstrip()
+
+    def direction(metric):
+        metric = str(metric)
+        if "higher is better" in metric:
+            return "^ " + metric.replace("(higher is better)", "").strip()
+        if "lower is better" in metric:
+            return "v " + metric.replace("(lower is better)", "").strip()
+        return metric
+
+    lines = [line([h for h, _, _ in columns])]
+    for row in table.itertuples(index=False):
+        lines.append(
+            line(
+                [
+                    row[0],
+                    direction(row[2]),
+                    f"{row[3]:.4g}",
+                    f"{row[4]:.2f}",
+                    row[5],
+                    f"{row[6]:.4g}",
+                    f"{row[7]:.2f}",
+                ]
+            )
+        )
+    return "\n".join(lines)

@@ -75,3 +75,44 @@ def test_register_rejects_duplicates():
             _tour.register(estimator="DupTest", dataset="toy")(second)
     finally:
         del _tour._REGISTRY["DupTest"]
+
+
+def _verbose(out_dir):
+    return _tour.TourResult(
+        "median excess risk of a cubic fit on 20 of 442 labels, relative to all "
+        "labels (lower is better)",
+        0.123456,
+        12.5,
+        "scikit-learn GaussianMixture(covariance_type='full', n_init=1) + chi2",
+        0.2,
+        1.0,
+    )
+
+
+def test_progress_and_table_fit_a_terminal(tmp_path):
+    name = "AVeryLongEstimatorNameThatGoesOnAndOn"
+    entries = [_tour.TourEntry(name, name, "a data set " * 12, _verbose)]
+    lines = []
+    table, _ = _tour.run(entries, tmp_path, log=lines.append)
+    text = _tour.format_table(table)
+    lines += text.splitlines()
+    assert max(map(len, lines)) <= _tour.WIDTH
+    assert "v median excess risk" in text  # the direction survives the cut
+    # tour.csv keeps the whole texts.
+    saved = pd.read_csv(tmp_path / "tour.csv")
+    assert saved.loc[0, "metric"].endswith("(lower is better)")
+    assert saved.loc[0, "baseline"].endswith("+ chi2")
+
+
+def test_list_fits_a_terminal(capsys):
+    assert main(["--list"]) == 0
+    assert max(map(len, capsys.readouterr().out.splitlines())) <= _tour.WIDTH
+
+
+def test_unusable_out_folder_is_a_clear_error(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(SystemExit) as exc:
+        main(["--only", "RobustPCA", "--out", str(blocker / "tour")])
+    assert exc.value.code == 2
+    assert f"cannot use --out {blocker / 'tour'}" in capsys.readouterr().err
