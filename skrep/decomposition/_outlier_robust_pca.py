@@ -38,8 +38,8 @@ _N_OVERSAMPLES = 8
 # matrix-free power iterations, O(n d b) each, as long as d < ~500.
 _MAX_DENSE_FEATURES = 512
 
-# Gaussian sketch vectors z_j of the scores tau_i = sum_j (z_j^T M^p x_i)^2.
-_N_SKETCHES = 8
+# Rows per block filtered by partial_fit (at least 5 n_features).
+_STREAM_BLOCK = 1000
 
 # eps='auto': false-alarm level of the detection pass (the probability that
 # a Gaussian inlier scores above its threshold).
@@ -50,8 +50,9 @@ _AUTO_LEVEL = 0.01
 _MAX_REMOVED = 0.5
 
 # The tail test: certified stable when the weighted score mass above the
-# threshold is at most this multiple of what Gaussian inliers put there.
-_TAIL_FACTOR = 1.5
+# threshold exceeds what Gaussian inliers put there by at most this many
+# standard errors of its estimate.
+_TAIL_SD = 4.0
 
 
 def _sketch_power(n_features):
@@ -405,17 +406,25 @@ class OutlierRobustPCA(_LinearSubspace):
         check_n_components(self.n_components, X)
         self._rng = check_random_state(self.random_state)
         eps, w, mean, values, V, total_var, n_iter = self._fit_batch(X, xp)
-        self._set_summary(float(xp.sum(w)), mean, values, V, total_var)
+        self._set_summary((float(xp.sum(w)), mean, values, V, total_var))
+        self._buffer = None  # a later partial_fit starts a new block
         self.eps_ = eps
         self._n_rows_seen = X.shape[0]
         self.inlier_weights_ = w
         self.n_iter_ = n_iter
-        self._set_public(X.dtype, xp)
+        self._set_public(self._summary(), X.dtype, xp)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """Update the model with one chunk of rows (single-pass streaming).
+
+        Rows are buffered into blocks of ``max(1000, 5 * n_features)`` rows;
+        each full block is filtered (also against the running model's
+        directions) and merged into the running summary, so the model does
+        not depend on how the stream is cut into chunks. The rows of an
+        incomplete block enter the fitted attributes provisionally (filtered
+        again each time their number doubles) until their block is full.
 
         Parameters
         ----------
@@ -429,29 +438,88 @@ class OutlierRobustPCA(_LinearSubspace):
         self : object
             The updated estimator.
         """
-        first = not hasattr(self, "_sketch_values")
-        xp, is_array_api, _ = get_namespace_and_device(X)
+        first = not hasattr(self, "_W")
+        xp, is_array_api, device = get_namespace_and_device(X)
         xp = xp if is_array_api else np
         X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=first)
         check_n_components(self.n_components, X, limit="n_features")
+        n, d = X.shape
         if first:
             self._rng = check_random_state(self.random_state)
-        prior = None if first else self._sketch_V
-        eps, w, mean, values, V, total_var, n_iter = self._fit_batch(X, xp, prior=prior)
-        W = float(xp.sum(w))
-        if first:
-            self._set_summary(W, mean, values, V, total_var)
+            b = min(self.n_components + _N_OVERSAMPLES, d)
+            zeros = xp.zeros(d, dtype=X.dtype, device=device)
+            self._set_summary(
+                (
+                    0.0,
+                    zeros,
+                    zeros[:b],
+                    xp.zeros((d, b), dtype=X.dtype, device=device),
+                    0.0,
+                )
+            )
             self._n_rows_seen = 0
             self.eps_ = 0.0
-        else:
-            self._merge(W, mean, values, V, total_var, xp)
+            self._buffer = None
+        if self._buffer is None:
+            block = max(_STREAM_BLOCK, 5 * d)
+            self._buffer = xp.empty((block, d), dtype=X.dtype, device=device)
+            self._n_buffered = self._n_provisional = 0
+        block = self._buffer.shape[0]
+        start = 0
+        while start < n:
+            take = min(block - self._n_buffered, n - start)
+            self._buffer[self._n_buffered : self._n_buffered + take, :] = X[
+                start : start + take, :
+            ]
+            self._n_buffered += take
+            start += take
+            if self._n_buffered == block:
+                self._fit_block(self._buffer, xp)
+                self._n_buffered = self._n_provisional = 0
+        nb = self._n_buffered
+        if nb == 0:
+            self._set_public(self._summary(), X.dtype, xp)
+        elif nb >= 2 * self._n_provisional:
+            self._n_provisional = nb
+            self._set_public(self._provisional(xp), X.dtype, xp)
+        return self
+
+    def _fit_block(self, X, xp):
+        """Filter one full block and merge it into the running summary."""
         n = X.shape[0]
+        prior = self._V if self._W > 0 else None
+        eps, w, *chunk, n_iter = self._fit_batch(X, xp, prior=prior)
+        if not self._certified:
+            warnings.warn(
+                f"OutlierRobustPCA.partial_fit: a block of {n} rows could not "
+                f"be certified stable with at most {self._cap:.2f} of its "
+                "weight removed: more than 2 * eps of its rows are outliers. "
+                "Shuffle the stream so that outliers are spread over it, or "
+                "raise eps.",
+                UserWarning,
+                stacklevel=4,
+            )
+        self._set_summary(self._merged(self._summary(), (float(xp.sum(w)), *chunk), xp))
         self.eps_ = (self.eps_ * self._n_rows_seen + eps * n) / (self._n_rows_seen + n)
         self._n_rows_seen += n
         self.inlier_weights_ = w
         self.n_iter_ = n_iter
-        self._set_public(X.dtype, xp)
-        return self
+
+    def _provisional(self, xp):
+        """The running summary merged with a fit of the incomplete block
+        (with its own random generator: the blocks' draws stay the same)."""
+        X = self._buffer[: self._n_buffered, :]
+        rng, self._rng = self._rng, np.random.RandomState(X.shape[0])
+        prior = self._V if self._W > 0 else None
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                eps, w, *chunk, n_iter = self._fit_batch(X, xp, prior=prior)
+        finally:
+            self._rng = rng
+        if self._W == 0:  # no block yet: the attributes of this one
+            self.eps_, self.inlier_weights_, self.n_iter_ = eps, w, n_iter
+        return self._merged(self._summary(), (float(xp.sum(w)), *chunk), xp)
 
     # ------------------------------------------------------------ internals
     def _fit_batch(self, X, xp, prior=None):
@@ -498,29 +566,34 @@ class OutlierRobustPCA(_LinearSubspace):
         rng = self._rng
         device = _device(X)
         w = xp.ones(n, dtype=X.dtype, device=device)
-        if d > _MAX_DENSE_FEATURES:
-            sq_norms = np.einsum("ij,ij->i", X, X) if is_np else xp.sum(X * X, axis=1)
-        else:
-            sq_norms = None
+        sq_norms = np.einsum("ij,ij->i", X, X) if is_np else xp.sum(X * X, axis=1)
 
         def operator(w, mean):
             return _WeightedCovariance(X, w, mean, xp=xp, sq_norms=sq_norms)
 
+        self._certified, self._cap = True, cap
         if level == 0:
             op = operator(w, _weighted_mean(X, w, xp))
             return (w, 1), op.mean, *op.top_eig(b, rng=rng, n_iter=4)
+        stages = ["block"] + (["prior"] if prior is not None else [])
         if self.filter == "sketch":
-            stages = list(range(k)) + (["prior"] if prior is not None else [])
-        else:
-            stages = ["block"]
+            stages = list(range(k)) + stages
         op = operator(w, _coordinate_median(X, xp, is_np, rng))
         op_is_final = False  # whether op's centre is the weighted mean
         V0 = None if prior is None else prior
+        # Matrix-free (d > 512), the eigenpairs come from a block power
+        # iteration: before a stage is certified they are recomputed from a
+        # block half made of fresh Gaussian columns, and the rows scored again.
+        rechecked = op.dense
         stage, certified, n_iter = 0, 0, 0
+        self._certified = False
         for round_ in range(1, self.max_iter + 1):
             n_iter, kind = round_, stages[stage]
-            if kind == "block" or (kind != "prior" and kind > 0):
-                V = op.top_eig(b, rng=rng, V0=V0, n_iter=4 if V0 is None else 2)[1]
+            if kind != "prior":
+                fresh = V0 is None or V0.shape[1] < b
+                values, V, total_var = op.top_eig(
+                    b, rng=rng, V0=V0, n_iter=4 if fresh else 2
+                )
                 V0 = V
             if kind == "block":
                 dirs = V[:, :k]
@@ -534,18 +607,23 @@ class OutlierRobustPCA(_LinearSubspace):
                     X, w, op.mean, prior[:, :k], level, xp
                 )
             else:
-                scores, threshold, inlier_tail, law = self._sketch_scores(
-                    X, w, op, V[:, :kind] if kind > 0 else None, level, xp
+                scores, threshold, inlier_tail, law = self._power_scores(
+                    X, w, op, (values, V, total_var), kind, level, sq_norms, xp
                 )
             above = xp.astype(scores > threshold, X.dtype)
             wsum = op.wsum
             tail = float(xp.sum(w * scores * above)) / wsum
-            if tail <= _TAIL_FACTOR * inlier_tail + 1e-12:
+            if tail <= inlier_tail[0] + _TAIL_SD * math.sqrt(inlier_tail[1] / wsum):
+                if not rechecked and kind != "prior":
+                    rechecked, op._eig = True, None
+                    V0 = V[:, : max(k, b // 2)]
+                    continue
                 # Certified stable in this stage's directions.
                 certified += 1
                 if record is not None:
                     record.append((scores, law))
                 if certified == len(stages):
+                    self._certified = True
                     break
                 stage = (stage + 1) % len(stages)
                 continue
@@ -557,7 +635,7 @@ class OutlierRobustPCA(_LinearSubspace):
                 break  # never remove more than cap of the weight
             w, certified = new_w, 0
             op = op.reweighted(w, _weighted_mean(X, w, xp))
-            op_is_final = True
+            op_is_final, rechecked = True, op.dense
         else:
             warnings.warn(
                 f"OutlierRobustPCA: the filter did not certify a stable "
@@ -589,50 +667,70 @@ class OutlierRobustPCA(_LinearSubspace):
             s = P[:, j] / scale
             scores = s if scores is None else xp.maximum(scores, s)
         threshold = float(stats.chi2.isf(level / c, df=1))
-        # Mass E[s 1{s > T}] that c Gaussian directions put above T (the
-        # identity E[Z^2 1{Z^2 > T}] = P(chi2_3 > T) per direction).
+        # Mass E[s 1{s > T}] that c Gaussian directions put above T and its
+        # second moment (E[Z^2 1{Z^2 > T}] = P(chi2_3 > T) and E[Z^4 1{Z^4 >
+        # T}] = 3 P(chi2_5 > T) per direction; at most c times them).
         return (
             scores,
             threshold,
-            c * float(stats.chi2.sf(threshold, df=3)),
+            (
+                c * float(stats.chi2.sf(threshold, df=3)),
+                3 * c * float(stats.chi2.sf(threshold, df=5)),
+            ),
             (  # the law of the largest of c independent chi2_1
                 lambda t: 1.0 - float(stats.chi2.cdf(t, df=1)) ** c,
                 lambda q: float(stats.chi2.isf(1.0 - (1.0 - q) ** (1.0 / c), df=1)),
             ),
         )
 
-    def _sketch_scores(self, X, w, op, deflate, level, xp):
-        """The paper's scores ``tau_i = sum_j (z_j^T M^p (x_i - mean))^2``."""
-        d = X.shape[1]
-        Y = self._rng.standard_normal((d, _N_SKETCHES))
-        if xp is np:
-            Y = Y.astype(X.dtype, copy=False)
-        else:
-            Y = to_namespace(Y, xp, _device(X), dtype=X.dtype)
+    @staticmethod
+    def _power_scores(X, w, op, eig, stage, level, sq_norms, xp):
+        """The paper's scores ``tau_i = ||M^p (x_i - mean)||^2``, deflated.
 
-        def project(Y):
-            return Y if deflate is None else Y - deflate @ (deflate.T @ Y)
-
-        for _ in range(_sketch_power(d)):
-            Y = op.matmat(project(Y))
-            norm = float(xp.sqrt(xp.sum(Y * Y)))
-            if norm > 0:  # one common scale: the scores are relative
-                Y = Y / norm
-        Y = project(Y)
-        P = X @ Y - op.mean @ Y
-        tau = xp.sum(P * P, axis=1)
-        # For Gaussian inliers tau is a generalized chi-square with weights
-        # the eigenvalues of Y^T Sigma Y: match its first two moments with a
-        # scaled chi-square law with nu degrees of freedom (Satterthwaite).
-        G = to_numpy((P * w[:, None]).T @ P, xp) / op.wsum
-        mu = np.clip(np.linalg.eigvalsh((G + G.T) / 2), 0, None)
-        nu = float(mu.sum() ** 2 / max((mu**2).sum(), np.finfo(float).tiny))
-        nu = max(nu, 1.0)
+        ``M^p = sum_l lambda_l^p v_l v_l^T``: with the top ``b`` eigenpairs
+        of ``M`` (``eig``), ``tau_i = sum_l lambda_l^(2p) (v_l^T (x_i -
+        mean))^2`` over ``l >= stage`` (deflation stage ``stage`` drops the
+        top ``stage`` directions), plus the energy of ``x_i - mean`` outside
+        the ``b`` directions times ``lambda_b^(2p)``, an upper bound of the
+        rest of ``M^p``'s share (the eigenvalues below ``lambda_b`` are at
+        most ``lambda_b``). No random sketch enters the scores.
+        """
+        n, d = X.shape
+        values, V, total_var = eig
+        lam = to_numpy(values, xp).astype(float)
+        b = lam.shape[0]
+        p = _sketch_power(d)
         tiny = float(np.finfo(np.float32).tiny)
+        top = max(lam[stage], tiny)
+        a = (lam / top) ** (2 * p)
+        a[:stage] = 0.0
+        a_rest = float((lam[-1] / top) ** (2 * p)) if b < d else 0.0
+        mean = op.mean
+        P = X @ V - mean @ V
+        P = P * P
+        dtype = X.dtype
+        tau = P @ to_namespace(a, xp, _device(X), dtype=dtype)
+        if a_rest > 0:
+            residual = sq_norms - 2.0 * (X @ mean) + float(mean @ mean)
+            residual = residual - xp.sum(P, axis=1)
+            tau = tau + a_rest * xp.clip(residual, 0.0, None)
+        # Gaussian inliers: a generalized chi-square with weights a_l lambda_l
+        # (the remaining d - b eigenvalues taken equal): matched by its first
+        # two moments with a scaled chi-square law with nu degrees of freedom
+        # (Satterthwaite).
+        rest = max(total_var - float(lam.sum()), 0.0)
+        c = a * lam
+        first = float(c.sum()) + a_rest * rest
+        second = float((c**2).sum()) + (a_rest * rest) ** 2 / max(d - b, 1)
+        nu = max(first**2 / max(second, np.finfo(float).tiny), 1.0)
         scale = max(_weighted_median(tau, w, xp) / float(stats.chi2.median(nu)), tiny)
         threshold = float(stats.chi2.isf(level, df=nu))
-        # E[s 1{s > T}] for s ~ chi2_nu equals nu P(chi2_{nu + 2} > T).
-        inlier_tail = nu * float(stats.chi2.sf(threshold, df=nu + 2))
+        # E[s^j 1{s > T}] for s ~ chi2_nu: nu P(chi2_{nu + 2} > T) (j = 1),
+        # nu (nu + 2) P(chi2_{nu + 4} > T) (j = 2).
+        inlier_tail = (
+            nu * float(stats.chi2.sf(threshold, df=nu + 2)),
+            nu * (nu + 2) * float(stats.chi2.sf(threshold, df=nu + 4)),
+        )
         return (
             tau / scale,
             threshold,
@@ -643,62 +741,57 @@ class OutlierRobustPCA(_LinearSubspace):
             ),
         )
 
-    def _set_summary(self, W, mean, values, V, total_var):
-        self.n_samples_seen_ = float(W)
-        self.mean_ = mean
-        self._sketch_values = values
-        self._sketch_V = V
-        self._sketch_total_var = total_var
+    def _set_summary(self, summary):
+        """Store the running summary: inlier weight, mean, top eigenpairs
+        of the weighted covariance and its trace."""
+        self._W, self._mean, self._values, self._V, self._total_var = summary
 
-    def _merge(self, Wc, mean_c, values_c, V_c, total_var_c, xp):
+    def _summary(self):
+        return self._W, self._mean, self._values, self._V, self._total_var
+
+    @staticmethod
+    def _merged(running, chunk, xp):
         """Merge a chunk's summary into the running one (incremental PCA)."""
-        W = self.n_samples_seen_
+        W, mean, values, V, total_var = running
+        if W == 0:
+            return chunk
+        Wc, mean_c, values_c, V_c, total_var_c = chunk
         Wt = W + Wc
-        delta = mean_c - self.mean_
+        delta = mean_c - mean
         coef = W * Wc / Wt
         # Scatter = W C + Wc C_c + coef delta delta^T, kept at rank b.
         Z = xp.concat(
             [
-                (xp.sqrt(W * self._sketch_values) * self._sketch_V).T,
+                (xp.sqrt(W * values) * V).T,
                 (xp.sqrt(Wc * values_c) * V_c).T,
                 math.sqrt(coef) * delta[None, :],
             ],
             axis=0,
         )
         _, s, Vt = xp.linalg.svd(Z, full_matrices=False)
-        b = self._sketch_V.shape[1]
-        total = (
-            W * self._sketch_total_var
-            + Wc * total_var_c
-            + coef * float(xp.sum(delta * delta))
-        )
+        b = V.shape[1]
+        total = W * total_var + Wc * total_var_c + coef * float(xp.sum(delta * delta))
         dtype = mean_c.dtype
-        self._set_summary(
+        return (
             Wt,
-            self.mean_ + delta * (Wc / Wt),
+            mean + delta * (Wc / Wt),
             xp.astype(s[:b] ** 2 / Wt, dtype),
             xp.astype(Vt[:b, :].T, dtype),
             total / Wt,
         )
 
-    def _set_public(self, dtype, xp):
-        k = min(self.n_components, self._sketch_V.shape[1])
-        components = self._sketch_V[:, :k].T
+    def _set_public(self, summary, dtype, xp):
+        W, mean, values, V, total = summary
+        k = min(self.n_components, V.shape[1])
+        components = V[:, :k].T
         signs = flip_signs(components)
-        W = self.n_samples_seen_
         correction = W / (W - 1) if W > 1 else 1.0
+        self.n_samples_seen_ = float(W)
         self.components_ = xp.astype(components * signs[:, None], dtype)
-        self.explained_variance_ = xp.astype(
-            self._sketch_values[:k] * correction, dtype
-        )
-        total = self._sketch_total_var
-        ratio = (
-            self._sketch_values[:k] / total
-            if total > 0
-            else self._sketch_values[:k] * 0
-        )
+        self.explained_variance_ = xp.astype(values[:k] * correction, dtype)
+        ratio = values[:k] / total if total > 0 else values[:k] * 0
         self.explained_variance_ratio_ = xp.astype(ratio, dtype)
-        self.mean_ = xp.astype(self.mean_, dtype)
+        self.mean_ = xp.astype(mean, dtype)
         self.n_components_ = k
 
     def __sklearn_tags__(self):

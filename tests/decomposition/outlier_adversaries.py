@@ -1,0 +1,145 @@
+"""Adversaries of outlier-robust PCA, shared by the tests and the full sweep.
+
+Inliers are ``N(0, I + spike u u^T)`` (or a multivariate t with that scatter)
+in dimension ``d``; ``floor(eps n)`` rows are replaced by outliers aimed at a
+unit direction ``v`` orthogonal to ``u``. PCA flips to ``v`` once the
+outliers' second moment along ``v`` exceeds the gap between the inliers'
+variances, at the magnitude returned by :func:`flip_magnitude`; every
+adversary below takes ``magnitude`` as a multiple of it.
+
+Run as a script, this module prints the full sweep of the issue (>= 50 seeds
+per case; minutes on 2 cores)::
+
+    python tests/decomposition/outlier_adversaries.py [n_seeds]
+"""
+
+import sys
+import time
+
+import numpy as np
+
+SPIKE = 4.0
+
+
+def sin_to(components, U):
+    """sin of the largest principal angle between the row spaces."""
+    Qa = np.linalg.qr(np.atleast_2d(np.asarray(components, dtype=float)).T)[0]
+    Qb = np.linalg.qr(np.atleast_2d(np.asarray(U, dtype=float)).T)[0]
+    cos = np.linalg.svd(Qa.T @ Qb, compute_uv=False).min()
+    return float(np.sqrt(max(0.0, 1.0 - cos**2)))
+
+
+def flip_magnitude(eps, spike=SPIKE, kept_variance=None):
+    """Shift ``t`` along ``v`` at which the sample's variance along ``v``
+    (``1 + eps t^2``) equals that along ``u``.
+
+    ``kept_variance``: the inliers' variance along ``u`` after the adversary
+    removed some of them (default: ``1 + spike`` times ``1 - eps``, plus the
+    outliers' unit variance along ``u``).
+    """
+    along_u = (1 - eps) * (1 + spike) + eps if kept_variance is None else kept_variance
+    return float(np.sqrt((along_u - 1) / eps))
+
+
+def _frame(d, rng, k=1):
+    Q = np.linalg.qr(rng.standard_normal((d, k + 1)))[0]
+    return Q[:, :k].T, Q[:, k]
+
+
+def _inliers(n, d, U, rng, spikes, dof=None):
+    G = rng.standard_normal((n, d))
+    G += (G @ U.T * (np.sqrt(1 + np.asarray(spikes)) - 1)) @ U
+    if dof is not None:  # multivariate t with the same scatter
+        G *= np.sqrt(dof / rng.chisquare(dof, size=(n, 1)))
+    return G
+
+
+def near_flip(n, d, eps, magnitude, *, k=1, dof=None, clustered=False, seed=0):
+    """Rows ``N(0, I) +- t v`` (or all at ``t v`` when ``clustered``).
+
+    ``k > 1``: inliers with spikes ``SPIKE * (1, 0.75, 0.5, ...)`` along
+    ``u_1 .. u_k``, and ``t`` past the flip of the *smallest* of them, so
+    that PCA's top-``k`` subspace contains ``v``. Returns ``X, U, outliers``.
+    """
+    rng = np.random.default_rng(seed)
+    U, v = _frame(d, rng, k)
+    spikes = SPIKE * (1 - 0.25 * np.arange(k)) if k > 1 else [SPIKE]
+    X = _inliers(n, d, U, rng, spikes, dof)
+    m = int(eps * n)
+    if m == 0:
+        return X, U, np.zeros(n, dtype=bool)
+    t = magnitude * flip_magnitude(eps, spikes[-1])
+    if clustered:
+        out = 0.05 * rng.standard_normal((m, d)) + t * v
+    else:
+        signs = np.where(np.arange(m) % 2 == 0, 1.0, -1.0)
+        out = rng.standard_normal((m, d)) + t * signs[:, None] * v
+    rows = rng.choice(n, m, replace=False)
+    X[rows] = out
+    mask = np.zeros(n, dtype=bool)
+    mask[rows] = True
+    return X, U, mask
+
+
+def top_tail(n, d, eps, magnitude, *, seed=0):
+    """The adversary deletes the inliers of largest ``|u^T x|`` (the top tail,
+    lowering the variance along ``u``) and puts ``N(0, I) +- t v`` in their
+    place; ``t`` is relative to the flip of the trimmed sample."""
+    rng = np.random.default_rng(seed)
+    U, v = _frame(d, rng)
+    X = _inliers(n, d, U, rng, [SPIKE])
+    m = int(eps * n)
+    rows = np.argsort(-np.abs(X @ U[0]))[:m]
+    kept = np.delete(X, rows, axis=0) @ U[0]
+    t = magnitude * flip_magnitude(eps, kept_variance=(kept @ kept) / n + eps)
+    signs = np.where(np.arange(m) % 2 == 0, 1.0, -1.0)
+    X[rows] = rng.standard_normal((m, d)) + t * signs[:, None] * v
+    mask = np.zeros(n, dtype=bool)
+    mask[rows] = True
+    return X, U, mask
+
+
+EPS = (0.05, 0.1, 0.2, 0.3)
+MAGNITUDES = (1.05, 1.1, 1.2, 1.5, 2.0, 3.0, 5.0, 10.0)
+
+
+def sweep(make, n_seeds, *, n=2000, dims=(20, 100), eps_grid=EPS, mags=MAGNITUDES):
+    """Failure rate (sin > 0.3) and median sin of the default filter and of
+    ``filter="eigen"`` for every (d, eps, magnitude); yields result rows."""
+    from skrep.decomposition import OutlierRobustPCA
+
+    for d in dims:
+        for eps in eps_grid:
+            for mag in mags:
+                errs = {"sketch": [], "eigen": []}
+                for seed in range(n_seeds):
+                    X, U, _ = make(n, d, eps, mag, seed=seed)
+                    for name in errs:
+                        est = OutlierRobustPCA(eps=eps, filter=name, random_state=seed)
+                        errs[name].append(sin_to(est.fit(X).components_, U))
+                yield d, eps, mag, {k: np.asarray(e) for k, e in errs.items()}
+
+
+def main(n_seeds=50):
+    cases = {
+        "near-flip": near_flip,
+        "clustered": lambda *a, **kw: near_flip(*a, clustered=True, **kw),
+        "t3 inliers": lambda *a, **kw: near_flip(*a, dof=3, **kw),
+        "top tail": top_tail,
+    }
+    for name, make in cases.items():
+        start = time.perf_counter()
+        print(f"# {name}: d eps magnitude | default fail% median | eigen fail% median")
+        for d, eps, mag, errs in sweep(make, n_seeds):
+            s, e = errs["sketch"], errs["eigen"]
+            print(
+                f"{d:4d} {eps:.2f} {mag:5.2f} | {100 * np.mean(s > 0.3):5.1f}% "
+                f"{np.median(s):.3f} | {100 * np.mean(e > 0.3):5.1f}% "
+                f"{np.median(e):.3f}",
+                flush=True,
+            )
+        print(f"# {name}: {time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 50)

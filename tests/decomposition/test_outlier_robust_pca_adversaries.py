@@ -1,0 +1,142 @@
+"""OutlierRobustPCA at the boundary of its guarantee (issue 16).
+
+Reduced forms of the sweep that ``outlier_adversaries.py`` runs in full
+(>= 50 seeds per case, its figures are in the user guide).
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from outlier_adversaries import near_flip, sin_to
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+
+from skrep.datasets import make_contaminated_gaussian
+from skrep.decomposition import OutlierRobustPCA
+
+
+def errors(make, d, eps, mags, seeds, filter="sketch", k=1):
+    out = []
+    for mag in mags:
+        for seed in seeds:
+            X, U, _ = make(2000, d, eps, mag, seed=seed)
+            est = OutlierRobustPCA(k, eps=eps, filter=filter, random_state=seed)
+            out.append(sin_to(est.fit(X).components_, U))
+    return np.asarray(out)
+
+
+@pytest.mark.parametrize("d", [20, 100])
+@pytest.mark.parametrize("eps", [0.05, 0.1, 0.2])
+def test_near_flip_from_just_past_the_flip_to_ten_times(d, eps):
+    # Outliers N(0, I) +- t v, t from 1.05 to 10 times the size at which
+    # PCA flips from u to v: PCA's answer is v, ours stays at u.
+    mags, seeds = (1.05, 1.2, 2.0, 10.0), range(3)
+    ours = errors(near_flip, d, eps, mags, seeds)
+    eigen = errors(near_flip, d, eps, mags, seeds, filter="eigen")
+    X, U, _ = near_flip(2000, d, eps, 1.05, seed=0)
+    assert sin_to(PCA(1).fit(X).components_, U) > 0.5
+    assert np.all(ours < 0.3), ours
+    assert np.median(ours) <= 1.5 * np.median(eigen)
+
+
+def test_near_flip_eps_03_past_twice_the_flip():
+    # eps = 0.3: holds from 2x the flip size on; nearer to the flip the
+    # filter fails on some seeds (the measured rates are in the guide).
+    ours = errors(near_flip, 20, 0.3, (2.0, 10.0), range(4))
+    assert np.all(ours < 0.3), ours
+
+
+def test_deflation_against_the_near_flip_adversary():
+    # k = 2: spikes 4 and 3 along u_1, u_2; outliers past the flip of u_2,
+    # so PCA's top-2 subspace contains v. Each deflation stage is certified.
+    for eps in (0.1, 0.2):
+        ours = errors(
+            lambda *a, **kw: near_flip(*a, k=2, **kw), 20, eps, (1.05, 2.0), range(2)
+        )
+        X, U, _ = near_flip(2000, 20, eps, 1.05, k=2, seed=0)
+        assert sin_to(PCA(2).fit(X).components_, U) > 0.9
+        assert np.all(ours < 0.3), ours
+
+
+def test_certificate_does_not_rest_on_a_random_draw():
+    # The issue's failure: one draw of sketches under-weighted v and
+    # certified the data clean. Scores now come from the eigenpairs of the
+    # weighted covariance: every random_state gives the same answer.
+    X, U, _ = near_flip(2000, 20, 0.2, 1.1, seed=1)
+    comps = [
+        OutlierRobustPCA(eps=0.2, random_state=r).fit(X).components_ for r in range(5)
+    ]
+    for c in comps:
+        np.testing.assert_allclose(c, comps[0], atol=1e-10)
+    assert sin_to(comps[0], U) < 0.3
+
+
+def test_matrix_free_path_recertifies_with_fresh_columns():
+    # d > 512: eigenpairs by block power iteration; the certificate is
+    # re-checked from a block half made of fresh Gaussian columns.
+    X, U, _ = near_flip(3000, 600, 0.1, 1.2, seed=0)
+    est = OutlierRobustPCA(eps=0.1, random_state=0).fit(X)
+    assert sin_to(est.components_, U) < 0.6 < sin_to(PCA(1).fit(X).components_, U)
+
+
+def stream(X, chunk, **params):
+    est = OutlierRobustPCA(random_state=0, **params)
+    for start in range(0, X.shape[0], chunk):
+        est.partial_fit(X[start : start + chunk])
+    return est
+
+
+def test_streaming_does_not_depend_on_the_chunk_size():
+    # The issue's case: 1 or 5 rows at a time gave |cos| 0.015, now every
+    # chunk size gives the same blocks, hence the same model.
+    X, U, _ = make_contaminated_gaussian(4000, 20, eps=0.1, random_state=0)
+    ests = [stream(X, c, eps=0.1) for c in (1, 5, 100, 4000)]
+    for est in ests[1:]:
+        np.testing.assert_allclose(est.components_, ests[0].components_, atol=1e-10)
+        assert est.n_samples_seen_ == pytest.approx(ests[0].n_samples_seen_)
+    batch = OutlierRobustPCA(eps=0.1, random_state=0).fit(X)
+    assert sin_to(ests[0].components_, U) < 0.1
+    assert abs(sin_to(ests[0].components_, U) - sin_to(batch.components_, U)) < 0.05
+    # The buffer of an incomplete block is bounded: O(block * d) memory.
+    assert ests[0]._buffer.shape == (1000, 20)
+
+
+def test_incomplete_block_enters_provisionally():
+    X, U, _ = make_contaminated_gaussian(1500, 20, eps=0.1, random_state=1)
+    est = stream(X, 100, eps=0.1)
+    # 500 rows wait for their block; the last provisional fit (refreshed
+    # when their number doubles) saw 400 of them.
+    assert est._n_buffered == 500
+    assert est.n_samples_seen_ > 0.85 * 1400
+    assert sin_to(est.components_, U) < 0.15
+
+
+def test_bursty_stream_is_detected_and_warned():
+    # All 400 outliers in the first 1000 rows: that block cannot be
+    # certified within 2 eps of removed weight -> a warning.
+    X, U, out = make_contaminated_gaussian(4000, 20, eps=0.1, random_state=0)
+    X = np.concatenate([X[out], X[~out]])
+    X[:1000] = X[np.random.default_rng(0).permutation(1000)]
+    with pytest.warns(UserWarning, match="Shuffle the stream"):
+        stream(X, 100, eps=0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        shuffled = stream(X[np.random.default_rng(1).permutation(4000)], 100, eps=0.1)
+    assert sin_to(shuffled.components_, U) < 0.1
+
+
+@pytest.mark.parametrize("dof", [3, 5])
+def test_eps_auto_on_clean_heavy_tails(dof):
+    X, U, _ = near_flip(2000, 20, 0.0, 1.0, dof=dof, seed=0)
+    est = OutlierRobustPCA(eps="auto", random_state=0).fit(X)
+    assert est.eps_ <= 0.06
+    pca = PCA(1).fit(X).components_
+    assert sin_to(est.components_, U) < sin_to(pca, U) + 0.2
+
+
+def test_eps_auto_on_digits_is_pca():
+    X = load_digits().data
+    est = OutlierRobustPCA(eps="auto", random_state=0).fit(X)
+    assert est.eps_ <= 0.05
+    assert sin_to(est.components_, PCA(1).fit(X).components_) < 0.05
