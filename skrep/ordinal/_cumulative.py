@@ -10,14 +10,16 @@ no step may make a training row's cumulative probabilities cross).
 
 import time
 import warnings
+from numbers import Real
 
 import numpy as np
-from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_array
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skrep.ordinal import _links
 from skrep.ordinal._kernels import (
     cd_quadratic,
     max_feasible_step,
@@ -49,6 +51,22 @@ class CrossingWarning(UserWarning):
     >>> import warnings
     >>> from skrep.ordinal import CrossingWarning
     >>> warnings.simplefilter("ignore", CrossingWarning)
+    """
+
+
+class PerfectSeparationWarning(UserWarning):
+    """The maximum-likelihood estimate does not exist: the data are separated.
+
+    Issued by :class:`ProportionalOdds` (unpenalised) when some direction of
+    the parameters raises every training row's likelihood without bound, so
+    the fitted coefficients along it are arbitrarily large; their standard
+    errors are reported as infinite.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from skrep.ordinal import PerfectSeparationWarning
+    >>> warnings.simplefilter("error", PerfectSeparationWarning)
     """
 
 
@@ -98,6 +116,16 @@ def encode_ordinal_labels(y, classes=None):
     else:
         classes_ = uniques
         codes = inverse.astype(np.intp)
+        if any(isinstance(label, str) for label in uniques.tolist()):
+            warnings.warn(
+                f"y has string labels without an order; their alphabetical order "
+                f"{uniques.tolist()} is taken as the ordinal order, lowest first "
+                "(a pandas categorical that is not ordered counts as unordered). "
+                "Pass `classes=[...]` lowest first, or y as an ordered pandas "
+                "Categorical.",
+                UserWarning,
+                stacklevel=4,
+            )
     if len(classes_) < 2:
         raise ValueError(
             "An ordinal classifier needs at least 2 classes in y; got "
@@ -106,27 +134,67 @@ def encode_ordinal_labels(y, classes=None):
     return codes, classes_
 
 
-class _Problem:
-    """Standardised, class-sorted training data (never a fitted attribute)."""
+def check_sample_weight(sample_weight, n_samples):
+    """Validated float64 row weights (non-negative, finite, positive sum)."""
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, Real):
+        sample_weight = np.full(n_samples, sample_weight, dtype=float)
+    sample_weight = check_array(
+        sample_weight, ensure_2d=False, dtype=np.float64, input_name="sample_weight"
+    )
+    if sample_weight.ndim != 1 or sample_weight.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight must have shape ({n_samples},), got {sample_weight.shape}."
+        )
+    if np.any(sample_weight < 0):
+        raise ValueError("sample_weight must be non-negative.")
+    if not sample_weight.sum() > 0:
+        raise ValueError("sample_weight is zero for every row; nothing to fit.")
+    return sample_weight
 
-    def __init__(self, X, codes, n_classes):
+
+class _Problem:
+    """Standardised, class-sorted training data (never a fitted attribute).
+
+    Row weights (``sample_weight``, frequency weights: a weight of 2 is a
+    duplicated row) enter the loss, the standardisation and the null fit;
+    rows of weight zero are left out, as if removed.
+    """
+
+    def __init__(self, X, codes, n_classes, sample_weight=None, link="logit"):
+        if sample_weight is not None and np.any(sample_weight == 0):
+            keep = sample_weight > 0
+            X, codes, sample_weight = X[keep], codes[keep], sample_weight[keep]
         n, p = X.shape
         self.n_classes = n_classes
+        self.link = _links.get_link(link)
         order = np.argsort(codes, kind="stable")
         self.order = order
         self.y = np.ascontiguousarray(codes[order], dtype=np.intp)
         counts = np.bincount(self.y, minlength=n_classes)
         self.counts = counts
         self.starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.intp)
+        w = np.ones(n) if sample_weight is None else sample_weight[order]
+        self.weight_sum = float(w.sum())
+        self.sw = w / self.weight_sum
+        self.class_weights = np.bincount(self.y, weights=w, minlength=n_classes)
+        if np.any(counts == 0):
+            empty = np.flatnonzero(counts == 0).tolist()
+            raise ValueError(
+                f"The classes with codes {empty} have zero total sample_weight; "
+                "an ordinal model needs every class in its training data."
+            )
         # One float64 copy, sorted by class, column-major, centred and scaled
-        # by the population standard deviation, plus a column of ones.
+        # by the (weighted) population standard deviation, plus a column of
+        # ones.
         Xs = np.empty((n, p + 1), order="F")
         body = Xs[:, :p]
         for j in range(p):
             body[:, j] = np.take(X[:, j], order)
-        self.mean = body.mean(axis=0)
+        self.mean = self.sw @ body
         body -= self.mean
-        scale = np.sqrt(np.einsum("ij,ij->j", body, body) / n)
+        scale = np.sqrt(np.einsum("i,ij,ij->j", self.sw, body, body))
         scale[scale <= 1e-12 * np.maximum(1.0, np.abs(self.mean))] = 0.0
         self.constant = scale == 0.0
         scale[self.constant] = 1.0
@@ -135,22 +203,34 @@ class _Problem:
         body[:, self.constant] = 0.0
         Xs[:, p] = 1.0
         self.X = Xs
-        self.sw = np.full(n, 1.0 / n)
         self.index_a = np.flatnonzero(self.y > 0)
         self.index_b = np.flatnonzero(self.y < n_classes - 1)
         buf = [np.empty(n) for _ in range(5)]
         self.ga, self.gb, self.haa, self.hab, self.hbb = buf
 
     def null_intercepts(self):
-        """Intercepts of the intercept-only fit: logits of cumulative shares."""
-        cum = np.cumsum(self.counts)[:-1] / self.counts.sum()
-        return np.log(cum) - np.log1p(-cum)
+        """Intercepts of the intercept-only fit: ``F^-1`` of cumulative shares."""
+        cum = np.cumsum(self.class_weights)[:-1] / self.class_weights.sum()
+        return self.link.ppf(cum)
 
     def eta(self, beta):
         """Linear predictors for ``beta`` of shape (K - 1, p + 1)."""
         return np.ascontiguousarray(self.X @ beta.T)
 
     def derivatives(self, eta, want_loss=True):
+        if self.link.name != "logit":
+            return _links.row_derivatives(
+                self.link,
+                eta,
+                self.y,
+                self.sw,
+                self.ga,
+                self.gb,
+                self.haa,
+                self.hab,
+                self.hbb,
+                want_loss,
+            )
         return row_derivatives(
             eta,
             self.y,
@@ -295,21 +375,15 @@ def fit_parallel(problem, *, alpha, tol, max_iter, verbose=0):
     """Newton's method for the proportional-odds model with L2 penalty.
 
     ``alpha`` multiplies ``||beta_std||^2 / 2``. Returns (intercepts, beta,
-    objective, n_iter) on the standardised scale.
+    objective, n_iter, hessian) on the standardised scale; ``hessian`` is
+    the exact Hessian of the objective at the returned point in the
+    intercepts and the slopes of the non-constant features.
     """
     K = problem.n_classes
-    X = problem.X[:, :-1]
     free = ~problem.constant
-    Xf = X[:, free]
-    pf = Xf.shape[1]
-    y = problem.y
-    has_a = y > 0
-    has_b = y < K - 1
-    rows = np.arange(len(y))
-    a_idx = y[has_a] - 1
-    b_idx = y[has_b]
+    Xf = problem.X[:, :-1][:, free]
     alpha_ = problem.null_intercepts()
-    beta = np.zeros(pf)
+    beta = np.zeros(Xf.shape[1])
 
     def predictors(alpha_, beta):
         return np.ascontiguousarray(alpha_[None, :] + (Xf @ beta)[:, None])
@@ -319,49 +393,14 @@ def fit_parallel(problem, *, alpha, tol, max_iter, verbose=0):
 
     eta = predictors(alpha_, beta)
     obj = objective(problem.derivatives(eta), beta)
-    Xw = np.empty_like(Xf, order="F")  # reused: X scaled by sqrt(curvature)
+    buffer = np.empty_like(Xf, order="F")  # reused: X scaled by sqrt(curvature)
     start = time.perf_counter()
     for it in range(1, max_iter + 1):
-        ga, gb, haa, hab, hbb = (
-            problem.ga,
-            problem.gb,
-            problem.haa,
-            problem.hab,
-            problem.hbb,
-        )
-        r = ga + gb
-        g_beta = Xf.T @ r + alpha * beta
-        g_alpha = np.bincount(a_idx, ga[has_a], minlength=K - 1) + np.bincount(
-            b_idx, gb[has_b], minlength=K - 1
-        )
-        w = haa + 2.0 * hab + hbb
-        Xw = np.multiply(Xf, np.sqrt(np.maximum(w, 0.0))[:, None], out=Xw)
-        H_bb = Xw.T @ Xw  # numpy computes A.T @ A with syrk
-        H_bb[np.diag_indices(pf)] += alpha
-        V = np.zeros((len(y), K - 1))
-        V[rows[has_a], a_idx] = (haa + hab)[has_a]
-        V[rows[has_b], b_idx] += (hab + hbb)[has_b]
-        H_ab = V.T @ Xf
-        H_aa = np.diag(
-            np.bincount(a_idx, haa[has_a], minlength=K - 1)
-            + np.bincount(b_idx, hbb[has_b], minlength=K - 1)
-        )
-        both = has_a & has_b
-        off = np.bincount(y[both] - 1, hab[both], minlength=K - 1)[: K - 2]
-        H_aa[np.arange(K - 2), np.arange(1, K - 1)] = off
-        H_aa[np.arange(1, K - 1), np.arange(K - 2)] = off
-        H = np.block([[H_aa, H_ab], [H_ab.T, H_bb]])
-        g = np.concatenate([g_alpha, g_beta])
-        # numpy.linalg, not SciPy: SciPy's own BLAS threads, woken between
-        # numpy's products, would fight numpy's for the cores.
-        try:
-            np.linalg.cholesky(H)  # the Newton step needs H positive definite
-        except np.linalg.LinAlgError:
-            H[np.diag_indices_from(H)] += 1e-10 * max(1.0, np.trace(H))
-        step = -np.linalg.solve(H, g)
+        H, g = _newton_system(problem, Xf, alpha, beta, buffer)
+        step = -np.linalg.solve(_positive_definite(H), g)
         decrease = float(g @ step)
         if -decrease < 2 * tol * max(abs(obj), 1e-3):
-            return alpha_, _expand(beta, free), obj, it
+            return alpha_, _expand(beta, free), obj, it, H
         d_alpha, d_beta = step[: K - 1], step[K - 1 :]
         t = 1.0
         while True:
@@ -375,14 +414,114 @@ def fit_parallel(problem, *, alpha, tol, max_iter, verbose=0):
             t *= 0.5
             if t < 1e-12:
                 problem.derivatives(eta)
-                return alpha_, _expand(beta, free), obj, it
+                return alpha_, _expand(beta, free), obj, it, H
         alpha_, beta, eta, obj = a_new, b_new, eta_new, new_obj
         if verbose:
             print(
                 f"[ProportionalOdds] iter {it}: objective {obj:.10g}, step {t:g}, "
                 f"{time.perf_counter() - start:.2f}s"
             )
-    return alpha_, _expand(beta, free), obj, max_iter
+    H, _ = _newton_system(problem, Xf, alpha, beta, buffer)
+    return alpha_, _expand(beta, free), obj, max_iter, H
+
+
+def _newton_system(problem, Xf, alpha, beta, buffer):
+    """Hessian and gradient of the proportional-odds objective in (intercepts,
+    slopes), from the row derivatives last computed by ``problem``."""
+    K = problem.n_classes
+    y = problem.y
+    rows = np.arange(len(y))
+    has_a = y > 0
+    has_b = y < K - 1
+    a_idx = y[has_a] - 1
+    b_idx = y[has_b]
+    pf = Xf.shape[1]
+    ga, gb, haa, hab, hbb = (
+        problem.ga,
+        problem.gb,
+        problem.haa,
+        problem.hab,
+        problem.hbb,
+    )
+    g_beta = Xf.T @ (ga + gb) + alpha * beta
+    g_alpha = np.bincount(a_idx, ga[has_a], minlength=K - 1) + np.bincount(
+        b_idx, gb[has_b], minlength=K - 1
+    )
+    w = haa + 2.0 * hab + hbb
+    Xw = np.multiply(Xf, np.sqrt(np.maximum(w, 0.0))[:, None], out=buffer)
+    H_bb = Xw.T @ Xw  # numpy computes A.T @ A with syrk
+    negative = w < 0  # non-convex links (cauchit): curvature of either sign
+    if np.any(negative):
+        H_bb -= (Xf[negative] * -w[negative, None]).T @ Xf[negative]
+    H_bb[np.diag_indices(pf)] += alpha
+    V = np.zeros((len(y), K - 1))
+    V[rows[has_a], a_idx] = (haa + hab)[has_a]
+    V[rows[has_b], b_idx] += (hab + hbb)[has_b]
+    H_ab = V.T @ Xf
+    H_aa = np.diag(
+        np.bincount(a_idx, haa[has_a], minlength=K - 1)
+        + np.bincount(b_idx, hbb[has_b], minlength=K - 1)
+    )
+    both = has_a & has_b
+    off = np.bincount(y[both] - 1, hab[both], minlength=K - 1)[: K - 2]
+    H_aa[np.arange(K - 2), np.arange(1, K - 1)] = off
+    H_aa[np.arange(1, K - 1), np.arange(K - 2)] = off
+    H = np.block([[H_aa, H_ab], [H_ab.T, H_bb]])
+    return H, np.concatenate([g_alpha, g_beta])
+
+
+def _positive_definite(H):
+    """``H``, or ``H`` plus the smallest tried ridge that makes it positive
+    definite (the Newton step must descend; a non-convex link's Hessian can
+    be indefinite away from the optimum)."""
+    ridge = 1e-10 * max(1.0, float(np.trace(np.abs(H))))
+    shifted = H
+    while True:
+        # numpy.linalg, not SciPy: SciPy's own BLAS threads, woken between
+        # numpy's products, would fight numpy's for the cores.
+        try:
+            np.linalg.cholesky(shifted)
+            return shifted
+        except np.linalg.LinAlgError:
+            shifted = H + ridge * np.eye(H.shape[0])
+            ridge *= 100.0
+
+
+def separation_direction(problem):
+    """A direction along which the proportional-odds likelihood rises without
+    bound (the MLE does not exist), or None.
+
+    In the standardised (intercepts, slopes) coordinates of ``problem``: a
+    row of class ``c`` has its likelihood raised, never lowered, when its
+    upper predictor ``eta_c`` does not decrease and its lower one
+    ``eta_{c-1}`` does not increase; a direction doing that for every row,
+    and strictly for some, is a separation. Found by a linear program over
+    the rows.
+    """
+    from scipy.optimize import linprog
+
+    K = problem.n_classes
+    y = problem.y
+    Xf = problem.X[:, :-1][:, ~problem.constant]
+    n, pf = Xf.shape
+    upper = y < K - 1  # rows with eta_c: it must not decrease
+    lower = y > 0  # rows with eta_{c-1}: it must not increase
+    A_upper = np.hstack([np.eye(K - 1)[y[upper]], Xf[upper]])
+    A_lower = np.hstack([np.eye(K - 1)[y[lower] - 1], Xf[lower]])
+    objective = A_lower.sum(axis=0) - A_upper.sum(axis=0)
+    result = linprog(
+        objective,
+        A_ub=np.vstack([-A_upper, A_lower]),
+        b_ub=np.zeros(len(A_upper) + len(A_lower)),
+        bounds=(-1.0, 1.0),
+        method="highs",
+    )
+    if result.status != 0 or -result.fun <= 1e-6 * np.sqrt(n):
+        return None
+    direction = np.zeros(K - 1 + problem.constant.shape[0])
+    direction[: K - 1] = result.x[: K - 1]
+    direction[K - 1 :][~problem.constant] = result.x[K - 1 :]
+    return direction
 
 
 def _expand(beta, free):
@@ -394,8 +533,12 @@ def _expand(beta, free):
 class _CumulativeLogitBase(ClassifierMixin, BaseEstimator):
     """Shared data handling and prediction of the cumulative-logit models."""
 
-    def _validate_training_data(self, X, y):
-        """Validated host ``X``, class codes, and the input's namespace.
+    def _link(self):
+        return _links.get_link(getattr(self, "link", "logit"))
+
+    def _validate_training_data(self, X, y, sample_weight=None):
+        """Validated host ``X``, class codes, row weights (None: unweighted)
+        and the input's namespace.
 
         Array-API ``X`` and ``y`` are copied to the host (the solvers are
         numpy/numba code); :meth:`_to_input_namespace` moves the fitted
@@ -404,6 +547,8 @@ class _CumulativeLogitBase(ClassifierMixin, BaseEstimator):
         xp, is_array_api, device = get_namespace_and_device(X)
         if is_array_api:
             y = to_host(y)
+            if sample_weight is not None:
+                sample_weight = to_host(sample_weight)
         codes_input = y
         X, y = validate_data(
             self, X, y, dtype=[xp.float64, xp.float32], y_numeric=False
@@ -416,8 +561,9 @@ class _CumulativeLogitBase(ClassifierMixin, BaseEstimator):
         )
         if X.shape[0] < 2:
             raise ValueError(f"Need at least 2 samples to fit, got {X.shape[0]}.")
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
         self.classes_ = classes_
-        return X, codes, ((xp, device) if is_array_api else None)
+        return X, codes, sample_weight, ((xp, device) if is_array_api else None)
 
     def _to_input_namespace(self, namespace, dtype, floats=(), others=()):
         """Cast the float model arrays ``floats`` to ``dtype``; move them and
@@ -443,11 +589,11 @@ class _CumulativeLogitBase(ClassifierMixin, BaseEstimator):
         )
 
     def decision_function(self, X):
-        """Linear predictors of the exceedance logits ``logit P(y > k | x)``.
+        """Linear predictors of the exceedance ``P(y > k | x)``.
 
-        Column ``k`` is ``-(intercept_[k] + X @ coef_[k])``, the log-odds that
-        the class is above ``classes_[k]`` (positive favours higher classes,
-        as scikit-learn's binary convention wants).
+        Column ``k`` is ``-(intercept_[k] + X @ coef_[k])``; with the logit
+        link, the log-odds that the class is above ``classes_[k]`` (positive
+        favours higher classes, as scikit-learn's binary convention wants).
 
         Parameters
         ----------
@@ -486,7 +632,7 @@ class _CumulativeLogitBase(ClassifierMixin, BaseEstimator):
         xp, is_array_api, device = get_namespace_and_device(eta)
         if is_array_api:
             return self._proba_xp(eta, xp, device)
-        cum = expit(eta)
+        cum = self._link().cdf(eta)
         # Round-off at a fit's monotonicity boundary is repaired silently.
         crossing = np.any(np.diff(cum, axis=1) < -1e-10, axis=1)
         n_crossing = int(crossing.sum())
@@ -507,8 +653,7 @@ class _CumulativeLogitBase(ClassifierMixin, BaseEstimator):
 
     def _proba_xp(self, eta, xp, device):
         """:meth:`predict_proba` from the predictors ``eta``, on their device."""
-        t = xp.exp(-xp.abs(eta))  # the logistic function, without overflow
-        cum = xp.where(eta >= 0, 1.0 / (1.0 + t), t / (1.0 + t))
+        cum = self._link().cdf_xp(eta, xp)
         n, n_thr = cum.shape
         crossing = xp.any(cum[:, 1:] - cum[:, :-1] < -1e-10, axis=1)
         n_crossing = int(xp.sum(xp.astype(crossing, xp.int64)))

@@ -1,12 +1,13 @@
 """PRESTO: proportional odds relaxed by fused, sparse transitions."""
 
 import time
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import expit
 from sklearn.metrics import check_scoring
-from sklearn.model_selection import check_cv
+from sklearn.model_selection import StratifiedKFold, check_cv
 from sklearn.utils.parallel import Parallel, delayed
 
 from skrep.ordinal._cumulative import (
@@ -96,10 +97,12 @@ def _proba(coef, intercept, X):
     return np.diff(np.concatenate([np.zeros((n, 1)), cum, np.ones((n, 1))], axis=1))
 
 
-def _brier(codes, proba):
+def _brier(codes, proba, sample_weight=None):
     onehot = np.zeros_like(proba)
     onehot[np.arange(len(codes)), codes] = 1.0
-    return float(np.mean(np.sum((onehot - proba) ** 2, axis=1)))
+    return float(
+        np.average(np.sum((onehot - proba) ** 2, axis=1), weights=sample_weight)
+    )
 
 
 def _geometric_grid(lmax, ratio, n):
@@ -252,7 +255,7 @@ class PRESTO(_CumulativeLogitBase):
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the path from ``lambda_max_`` down to ``lam``.
 
         Parameters
@@ -260,15 +263,21 @@ class PRESTO(_CumulativeLogitBase):
         X : array-like of shape (n_samples, n_features)
             Training data.
         y : array-like of shape (n_samples,)
-            Ordinal labels (numbers, strings or an ordered pandas categorical).
+            Ordinal labels (numbers, strings with ``classes``, or an ordered
+            pandas categorical).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Frequency weights of the rows (a weight of 2 is the row twice):
+            they weight the loss and the standardisation of the features.
 
         Returns
         -------
         self : PRESTO
             The fitted model.
         """
-        X, codes, namespace = self._validate_training_data(X, y)
-        problem = _Problem(X, codes, len(self.classes_))
+        X, codes, sample_weight, namespace = self._validate_training_data(
+            X, y, sample_weight
+        )
+        problem = _Problem(X, codes, len(self.classes_), sample_weight)
         psi, factor, lmax, _ = _start(problem, self.w1, self.tol, self.max_iter)
         if self.lam >= lmax or self.n_lambdas == 1:
             lambdas = np.array([float(self.lam)])
@@ -304,9 +313,9 @@ class PRESTO(_CumulativeLogitBase):
         return self
 
 
-def _fold(X, codes, train, test, lambdas, w1, tol, max_iter, scorer, classes):
+def _fold(X, codes, sw, train, test, lambdas, w1, tol, max_iter, scorer, classes):
     n_classes = len(classes)
-    problem = _Problem(X[train], codes[train], n_classes)
+    problem = _Problem(X[train], codes[train], n_classes, _rows(sw, train))
     psi, factor, _, _ = _start(problem, w1, tol, max_iter)
     psis, _, n_iters = _path(
         problem,
@@ -320,19 +329,57 @@ def _fold(X, codes, train, test, lambdas, w1, tol, max_iter, scorer, classes):
     )
     coefs, intercepts = _coefficients(problem, psis)
     X_test = X[test]
+    sw_test = _rows(sw, test)
+    weights = {} if sw_test is None else {"sample_weight": sw_test}
     scores = np.empty(len(lambdas))
     for index in range(len(lambdas)):
         if scorer is None:
             proba = _proba(coefs[index], intercepts[index], X_test)
-            scores[index] = -_brier(codes[test], proba)
+            scores[index] = -_brier(codes[test], proba, sw_test)
         else:
             model = PRESTO()
             model.classes_ = classes
             model.coef_ = coefs[index]
             model.intercept_ = intercepts[index]
             model.n_features_in_ = X.shape[1]
-            scores[index] = scorer(model, X_test, classes[codes[test]])
+            scores[index] = scorer(model, X_test, classes[codes[test]], **weights)
     return scores, n_iters
+
+
+def _rows(sample_weight, index):
+    return None if sample_weight is None else sample_weight[index]
+
+
+def _is_stratified(cv):
+    return "Stratified" in type(cv).__name__
+
+
+def _missing_class_message(index, missing, classes, counts, stratified):
+    """Why the training part of a CV fold lacks some classes, and the fix."""
+    names = classes[missing].tolist()
+    message = (
+        f"The training part of CV fold {index} lacks the classes {names}; an "
+        "ordinal model needs every class in every training part. "
+    )
+    few = [c for c in missing if counts[c] < 2]
+    if stratified or few:
+        rare = "; ".join(
+            f"class {classes[c]} has only {counts[c]} "
+            f"row{'s' if counts[c] != 1 else ''} in y"
+            for c in missing
+        )
+        cause = (
+            "The splitter is already stratified, but "
+            if stratified
+            else "The splitter holds these rows out together: "
+        )
+        return message + (
+            f"{cause}{rare}, too few for a row to stay in every training part "
+            "while its fold is held out. Merge the rare class with a "
+            "neighbouring one, drop its rows, or pass cv as explicit "
+            "(train, test) index pairs whose training parts keep it."
+        )
+    return message + "Use fewer folds or a stratified splitter."
 
 
 class PRESTOCV(_CumulativeLogitBase):
@@ -358,7 +405,10 @@ class PRESTOCV(_CumulativeLogitBase):
     w1 : float, default=1.0
         Penalty weight of the first slope (see :class:`PRESTO`).
     cv : int, cross-validation generator or iterable, default=5
-        As in scikit-learn; an int means stratified K-fold.
+        As in scikit-learn, but an int means stratified K-fold on shuffled
+        rows (``StratifiedKFold(cv, shuffle=True, random_state=random_state)``,
+        random folds as the authors draw them): rows sorted by a feature
+        would otherwise give folds that each hold out one range of it.
     scoring : str or callable, default=None
         None: the negative multiclass Brier score. Else any scikit-learn
         scorer (greater is better).
@@ -372,6 +422,8 @@ class PRESTOCV(_CumulativeLogitBase):
         Maximum proximal Newton iterations per ``lambda``.
     verbose : int, default=0
         Print progress of the refit when positive.
+    random_state : int, RandomState instance or None, default=None
+        Shuffles the rows before an int ``cv`` splits them into folds.
 
     Attributes
     ----------
@@ -436,7 +488,7 @@ class PRESTOCV(_CumulativeLogitBase):
     >>> X = rng.uniform(-1, 1, size=(400, 3))
     >>> latent = X @ [2.0, -1.0, 0.5] + rng.logistic(size=400)
     >>> y = np.digitize(latent, [-1.0, 0.5, 2.0])
-    >>> model = PRESTOCV(n_lambdas=10, cv=3).fit(X, y)
+    >>> model = PRESTOCV(n_lambdas=10, cv=3, random_state=0).fit(X, y)
     >>> model.cv_scores_.shape
     (3, 10)
     >>> bool(model.lambda_ in model.lambdas_)
@@ -455,6 +507,7 @@ class PRESTOCV(_CumulativeLogitBase):
         "tol": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "verbose": ["verbose"],
+        "random_state": ["random_state"],
     }
 
     def __init__(
@@ -471,6 +524,7 @@ class PRESTOCV(_CumulativeLogitBase):
         tol=1e-8,
         max_iter=100,
         verbose=0,
+        random_state=None,
     ):
         self.lambdas = lambdas
         self.n_lambdas = n_lambdas
@@ -483,9 +537,10 @@ class PRESTOCV(_CumulativeLogitBase):
         self.tol = tol
         self.max_iter = max_iter
         self.verbose = verbose
+        self.random_state = random_state
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Cross-validate the path, then refit on all the data.
 
         Parameters
@@ -493,17 +548,25 @@ class PRESTOCV(_CumulativeLogitBase):
         X : array-like of shape (n_samples, n_features)
             Training data.
         y : array-like of shape (n_samples,)
-            Ordinal labels (numbers, strings or an ordered pandas categorical).
+            Ordinal labels (numbers, strings with ``classes``, or an ordered
+            pandas categorical).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Frequency weights of the rows (a weight of 2 is the row twice):
+            they weight each fold's fit and its held-out score (passed to
+            ``scoring`` as ``sample_weight``), and the refit. The folds
+            themselves are drawn from the rows as given.
 
         Returns
         -------
         self : PRESTOCV
             The fitted model.
         """
-        X, codes, namespace = self._validate_training_data(X, y)
+        X, codes, sample_weight, namespace = self._validate_training_data(
+            X, y, sample_weight
+        )
         classes = self.classes_
         K = len(classes)
-        problem = _Problem(X, codes, K)
+        problem = _Problem(X, codes, K, sample_weight)
         psi, factor, lmax, _ = _start(problem, self.w1, self.tol, self.max_iter)
         if self.lambdas is None:
             lambdas = _geometric_grid(lmax, self.lambda_min_ratio, self.n_lambdas)
@@ -517,21 +580,32 @@ class PRESTOCV(_CumulativeLogitBase):
                 raise ValueError(
                     "lambdas must be a non-empty list of finite non-negative numbers."
                 )
-        cv = check_cv(self.cv, codes, classifier=True)
-        splits = list(cv.split(X, codes))
+        if isinstance(self.cv, Integral):
+            cv = StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state)
+        else:
+            cv = check_cv(self.cv, codes, classifier=True)
+        with warnings.catch_warnings():
+            # Our own message below says which class is too rare and why.
+            warnings.filterwarnings("ignore", "The least populated class")
+            splits = list(cv.split(X, codes))
+        counts = np.bincount(codes, minlength=K)
         for index, (train, _) in enumerate(splits):
-            missing = np.setdiff1d(np.arange(K), np.unique(codes[train]))
+            present = np.bincount(
+                codes[train], weights=_rows(sample_weight, train), minlength=K
+            )
+            missing = np.flatnonzero(present <= 0)
             if missing.size:
                 raise ValueError(
-                    f"The training part of CV fold {index} lacks the classes "
-                    f"{classes[missing].tolist()}; an ordinal model needs every "
-                    "class. Use fewer folds or a stratified splitter."
+                    _missing_class_message(
+                        index, missing, classes, counts, _is_stratified(cv)
+                    )
                 )
         scorer = None if self.scoring is None else check_scoring(self, self.scoring)
         results = Parallel(n_jobs=self.n_jobs, prefer="threads")(
             delayed(_fold)(
                 X,
                 codes,
+                sample_weight,
                 train,
                 test,
                 lambdas,

@@ -51,7 +51,7 @@ def _host(array):
             ("coef_", "intercept_", "coef_path_", "intercept_path_", "n_iter_"),
         ),
         (
-            PRESTOCV(n_lambdas=3, cv=3),
+            PRESTOCV(n_lambdas=3, cv=3, random_state=0),
             ("coef_", "intercept_", "coef_path_", "cv_scores_", "n_iter_"),
         ),
     ],

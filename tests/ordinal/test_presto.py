@@ -201,8 +201,8 @@ def test_path_attributes_and_warm_start():
 
 def test_presto_cv_selection_and_parallel_folds():
     X, y = _data()
-    model = PRESTOCV(n_lambdas=8, cv=4).fit(X, y)
-    parallel = PRESTOCV(n_lambdas=8, cv=4, n_jobs=2).fit(X, y)
+    model = PRESTOCV(n_lambdas=8, cv=4, random_state=0).fit(X, y)
+    parallel = PRESTOCV(n_lambdas=8, cv=4, n_jobs=2, random_state=0).fit(X, y)
     assert_allclose(parallel.cv_scores_, model.cv_scores_)
     assert model.cv_scores_.shape == (4, 8)
     best = np.flatnonzero(model.mean_cv_scores_ == model.mean_cv_scores_.max())

@@ -100,8 +100,10 @@ def test_label_encodings_and_order(Estimator):
         assert_array_equal(model.classes_, classes)
         assert_allclose(model.predict_proba(X), proba, atol=1e-8)
         assert_array_equal(model.predict(X), classes[reference.predict(X)])
-    # Strings without an order are sorted, which is another ordinal model.
-    lexicographic = Estimator().fit(X, names[codes])
+    # Strings without an order are sorted, which is another ordinal model,
+    # and the user is told.
+    with pytest.warns(UserWarning, match="alphabetical"):
+        lexicographic = Estimator().fit(X, names[codes])
     assert_array_equal(lexicographic.classes_, np.sort(names))
 
 
