@@ -14,11 +14,13 @@ __all__ = ["pcp_dual_step", "pcp_sparse_step"]
 
 
 @njit(parallel=True)
-def pcp_sparse_step(M, L, Y, inv_mu, threshold, S, A):
+def pcp_sparse_step(M, L, Y, inv_mu, threshold, S, A, observed):
     """Sparse update of the inexact ALM for principal component pursuit.
 
     Writes ``S = shrink(M - L + Y / mu, threshold)`` and the next matrix whose
-    singular values are thresholded, ``A = M - S + Y / mu``.
+    singular values are thresholded, ``A = M - S + Y / mu``. On unobserved
+    entries ``S`` is free: it takes ``M - L + Y / mu`` itself, so that ``A``
+    is the low-rank part there (with ``M = Y = 0`` on them).
 
     Parameters
     ----------
@@ -30,12 +32,17 @@ def pcp_sparse_step(M, L, Y, inv_mu, threshold, S, A):
         Soft-threshold ``lambda / mu``.
     S, A : ndarray of shape (m, n)
         Output buffers.
+    observed : bool ndarray of shape (m, n), or of shape (0, 0)
+        Observed entries; an empty array means all of them.
     """
     m, n = M.shape
+    masked = observed.shape[0] > 0
     for i in prange(m):
         for j in range(n):
             t = M[i, j] - L[i, j] + inv_mu * Y[i, j]
-            if t > threshold:
+            if masked and not observed[i, j]:
+                s = t
+            elif t > threshold:
                 s = t - threshold
             elif t < -threshold:
                 s = t + threshold

@@ -2,9 +2,11 @@
 
 ``RobustPCA`` splits a data matrix ``M = L + S`` into a low-rank part ``L``
 and a sparse part ``S`` of gross, entrywise corruptions, by the inexact
-augmented Lagrangian method of Lin, Chen & Ma (method ``"pcp"``), or with a
-fixed rank by non-convex alternating projections (method ``"altproj"``) or
-by the ALM iterations with a rank cap (method ``"fixed_rank"``).
+augmented Lagrangian method of Lin, Chen & Ma (method ``"pcp"``; with dense
+noise, stable PCP: method ``"stable"``), or with a fixed rank by non-convex
+alternating projections (method ``"altproj"``) or by the ALM iterations with
+a rank cap (method ``"fixed_rank"``). NaN entries are unobserved; new rows
+are split by an l1 regression on the fitted components.
 """
 
 import time
@@ -17,9 +19,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
-from skrep.decomposition._base import _LinearSubspace
+from skrep.decomposition._base import _SparseRowSubspace, check_observed
 from skrep.utils._array_api import get_namespace_and_device, to_namespace
-from skrep.utils._compat import Interval, StrOptions, _fit_context
+from skrep.utils._compat import Interval, StrOptions, _fit_context, _median
 from skrep.utils._compat import device as array_device
 from skrep.utils._numba import numba_threads
 from skrep.utils.extmath import flip_signs, orthonormalize
@@ -77,19 +79,27 @@ def _spectral_norm(A, rng, xp=None):
     return float(s[0])
 
 
-def _sparse_step(M, L, Y, inv_mu, threshold, S, A, xp=None):
+_ALL_OBSERVED = np.ones((0, 0), dtype=bool)
+
+
+def _sparse_step(M, L, Y, inv_mu, threshold, S, A, observed, xp=None):
     """``S = shrink(M - L + Y / mu, lam / mu)`` and ``A = M - S + Y / mu``.
 
-    numpy: the compiled kernel, into the buffers ``S`` and ``A``; namespace
-    ``xp``: the same soft-thresholding with ``xp.where``, as new arrays.
+    ``S`` is not shrunk on unobserved entries (``observed`` False; None: all
+    observed). numpy: the compiled kernel, into the buffers ``S`` and ``A``;
+    namespace ``xp``: the same soft-thresholding with ``xp.where``, as new
+    arrays.
     """
     if xp is None:
         from skrep.decomposition._kernels import pcp_sparse_step
 
-        pcp_sparse_step(M, L, Y, inv_mu, threshold, S, A)
+        mask = _ALL_OBSERVED if observed is None else observed
+        pcp_sparse_step(M, L, Y, inv_mu, threshold, S, A, mask)
         return S, A
     T = M - L + inv_mu * Y
     S = xp.where(xp.abs(T) > threshold, T - xp.sign(T) * threshold, 0.0)
+    if observed is not None:
+        S = xp.where(observed, S, T)
     return S, T + L - S
 
 
@@ -103,7 +113,7 @@ def _dual_step(M, L, S, Y, mu, xp=None):
     return Y + mu * Z, float(xp.sum(Z * Z))
 
 
-class RobustPCA(_LinearSubspace):
+class RobustPCA(_SparseRowSubspace):
     """Robust PCA by principal component pursuit (low-rank + sparse).
 
     Decomposes the data matrix ``X = L + S`` into a low-rank part ``L`` and a
@@ -134,9 +144,39 @@ class RobustPCA(_LinearSubspace):
     partial SVDs, but recovers ``L`` only in a smaller regime than PCP (about
     ``n / (mu^2 r)`` corruptions per row at most): outside it, use ``"pcp"``.
 
-    The principal directions are those of the recovered low-rank part:
-    ``components_`` are the right singular vectors of ``L - mean_``, and
-    ``transform`` projects new rows on them.
+    With dense noise on every entry, PCP fits the noise (its rank grows to a
+    large fraction of min(m, n)). ``method="stable"`` solves stable PCP
+    (Zhou et al.),
+
+    .. math:: \\min_{L, S} \\|L\\|_* + \\lambda \\|S\\|_1
+              \\quad \\text{s.t.} \\quad \\|X - L - S\\|_F \\le \\delta,
+
+    by the same ALM with a third block, the noise ``Z``, projected on the
+    ball of radius ``delta`` each iteration. By default ``delta = sigma
+    sqrt(N + sqrt(8 N))`` (Zhou et al.'s bound for N entries of noise of
+    level ``sigma``), with ``sigma`` read off the path of plain PCP: while
+    PCP's threshold is above the noise, the residual ``X - L`` is the noise
+    plus the few gross entries, and its normalised MAD stays flat; the
+    estimate is the MAD at the flattest step. Singular values of ``L``
+    below the spectral norm of the noise, ``sigma (sqrt(m) + sqrt(n))``, are
+    dropped.
+
+    **Missing entries.** NaN marks an unobserved entry: PCP is solved on the
+    observed entries only (Candès et al., sec. 1.6; in the ALM, ``S`` is
+    free on the unobserved entries, so the low-rank part fills them in),
+    likewise the stable and fixed-rank variants; AltProj fills the
+    unobserved entries of ``X - S`` with its current ``L``. ``low_rank_`` is
+    complete; ``sparse_`` is NaN where ``X`` is.
+
+    **New rows.** The principal directions are those of the recovered
+    low-rank part: ``components_`` are the right singular vectors of
+    ``L - mean_``. ``transform`` splits each new row into a part in that row
+    space and a sparse part by an l1 regression on the components (least
+    absolute deviations, vectorised over rows by an inexact ALM, NaN entries
+    ignored): it returns the robust coordinates, ``inverse_transform`` of
+    them the clean row, and :meth:`decompose` both parts. A few gross
+    entries of a row leave its coordinates unchanged, where a least-squares
+    projection would spread each of them over the whole row.
 
     CuPy (GPU) and other array-API inputs are supported with
     ``sklearn.set_config(array_api_dispatch=True)``: see Notes.
@@ -150,12 +190,14 @@ class RobustPCA(_LinearSubspace):
 
     Parameters
     ----------
-    method : {"pcp", "fixed_rank", "altproj"}, default="pcp"
+    method : {"pcp", "stable", "fixed_rank", "altproj"}, default="pcp"
         ``"pcp"``: principal component pursuit by inexact ALM (convex; the
-        rank is found by the method). ``"fixed_rank"``: the same iterations
-        with the rank of ``L`` capped at ``n_components``. ``"altproj"``:
-        non-convex alternating projections of rank ``n_components``. The
-        last two are non-convex and need ``n_components``.
+        rank is found by the method). ``"stable"``: stable PCP, for data
+        with dense noise besides the gross entries. ``"fixed_rank"``: the
+        same iterations with the rank of ``L`` capped at ``n_components``.
+        ``"altproj"``: non-convex alternating projections of rank
+        ``n_components``. The last two are non-convex and need
+        ``n_components``.
     n_components : int, default=None
         With ``"pcp"``: keep at most this many components for ``transform``
         (None keeps the recovered rank). With ``"fixed_rank"`` and
@@ -163,6 +205,9 @@ class RobustPCA(_LinearSubspace):
     lam : float, default=None
         Weight of the l1 norm of ``S``. None means ``1 / sqrt(max(m, n))``.
         ``lam``, ``mu`` and ``rho`` are not used by ``"altproj"``.
+    delta : float, default=None
+        Bound on the Frobenius norm of the dense noise, ``"stable"`` only.
+        None estimates it from the data (see above).
     mu : float, default=None
         Initial penalty of the augmented Lagrangian. None means
         ``1.25 / ||X||_2``; it grows by ``rho`` each iteration up to ``1e7``
@@ -170,11 +215,13 @@ class RobustPCA(_LinearSubspace):
     rho : float, default=1.5
         Growth factor of the penalty ``mu``.
     tol : float, default=1e-7
-        Stop when ``||X - L - S||_F / ||X||_F < tol`` (``"altproj"``: when
-        the threshold falls below ``tol * ||X||_2``). For float32 input
-        the tolerance is at least ``10 * eps(float32)``.
+        Stop when ``||X - L - S||_F / ||X||_F < tol`` (``"stable"``: less the
+        noise block; ``"altproj"``: when the threshold falls below
+        ``tol * ||X||_2``). For float32 input the tolerance is at least
+        ``10 * eps(float32)``. New rows: ``tol / 10`` relative to each row.
     max_iter : int, default=1000
-        Maximum number of iterations.
+        Maximum number of iterations (of the fit, and of the l1 regression
+        of new rows).
     svd_solver : {"auto", "randomized", "full"}, default="auto"
         Partial SVD by a warm-started randomized range finder, or a dense
         LAPACK SVD at every iteration. ``"auto"`` uses the randomized solver
@@ -189,11 +236,14 @@ class RobustPCA(_LinearSubspace):
     Attributes
     ----------
     low_rank_ : ndarray of shape (n_samples, n_features)
-        The low-rank part ``L`` of the training data.
+        The low-rank part ``L`` of the training data (also on the entries
+        that were NaN).
     sparse_ : ndarray of shape (n_samples, n_features)
-        The sparse part ``S``.
+        The sparse part ``S`` (NaN where ``X`` is NaN).
     outlier_mask_ : ndarray of shape (n_samples, n_features), dtype=bool
-        Entries flagged as corrupted (``S != 0``).
+        Observed entries flagged as corrupted (``S != 0``).
+    delta_ : float
+        The noise bound used (``method="stable"`` only).
     components_ : ndarray of shape (n_components_, n_features)
         Right singular vectors of ``L - mean_``.
     singular_values_ : ndarray of shape (n_components_,)
@@ -221,9 +271,11 @@ class RobustPCA(_LinearSubspace):
     Notes
     -----
     ``fit_transform(X)`` returns the scores of the low-rank part,
-    ``(L - mean_) @ components_.T``, while ``transform(X)`` projects the
-    (possibly corrupted) rows of ``X`` themselves, so the two differ on the
-    corrupted training entries.
+    ``(L - mean_) @ components_.T``, while ``transform(X)`` is the l1
+    regression of the rows of ``X`` themselves: the two agree where PCP's
+    ``S`` is sparse enough for the l1 regression, and differ otherwise.
+    The l1 regression of new rows costs O(n_features n_components) per row
+    and iteration, and about five arrays of the shape of the rows.
 
     Array API: with ``array_api_dispatch=True`` and CuPy (or any array-API)
     input, all three methods run on the input's device: the soft and hard
@@ -247,6 +299,8 @@ class RobustPCA(_LinearSubspace):
        2010.
     .. [3] P. Netrapalli, U. N. Niranjan, S. Sanghavi, A. Anandkumar and
        P. Jain, "Non-convex robust PCA", NeurIPS 2014.
+    .. [4] Z. Zhou, X. Li, J. Wright, E. Candès and Y. Ma, "Stable principal
+       component pursuit", IEEE ISIT 2010.
 
     Examples
     --------
@@ -263,12 +317,24 @@ class RobustPCA(_LinearSubspace):
     True
     >>> rpca.transform(L[:2]).shape
     (2, 3)
+
+    New rows with gross entries, and with a missing entry (NaN):
+
+    >>> x = L[:1] + 0.0
+    >>> x[0, :5] += 10.0
+    >>> x[0, 7] = np.nan
+    >>> low_rank, sparse = rpca.decompose(x)
+    >>> bool(np.allclose(low_rank, L[:1], atol=1e-5))
+    True
+    >>> np.round(sparse[0, :8], 3)
+    array([10., 10., 10., 10., 10.,  0.,  0., nan])
     """
 
     _parameter_constraints: dict = {
-        "method": [StrOptions({"pcp", "fixed_rank", "altproj"})],
+        "method": [StrOptions({"pcp", "stable", "fixed_rank", "altproj"})],
         "n_components": [Interval(Integral, 1, None, closed="left"), None],
         "lam": [Interval(Real, 0, None, closed="neither"), None],
+        "delta": [Interval(Real, 0, None, closed="left"), None],
         "mu": [Interval(Real, 0, None, closed="neither"), None],
         "rho": [Interval(Real, 1, None, closed="neither")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -285,6 +351,7 @@ class RobustPCA(_LinearSubspace):
         *,
         n_components=None,
         lam=None,
+        delta=None,
         mu=None,
         rho=1.5,
         tol=1e-7,
@@ -297,6 +364,7 @@ class RobustPCA(_LinearSubspace):
         self.method = method
         self.n_components = n_components
         self.lam = lam
+        self.delta = delta
         self.mu = mu
         self.rho = rho
         self.tol = tol
@@ -349,44 +417,60 @@ class RobustPCA(_LinearSubspace):
     @_fit_context(prefer_skip_nested_validation=True)
     def _fit(self, X):
         xp, is_array_api, _ = get_namespace_and_device(X)
-        X = validate_data(self, X, dtype=[xp.float64, xp.float32], copy=False)
+        X = validate_data(
+            self,
+            X,
+            dtype=[xp.float64, xp.float32],
+            copy=False,
+            ensure_all_finite="allow-nan",
+        )
         m, n = X.shape
         if self.n_components is not None:
             check_n_components(self.n_components, X)
-        if self.method != "pcp" and self.n_components is None:
+        if self.method in ("fixed_rank", "altproj") and self.n_components is None:
             raise ValueError(
                 f"method={self.method!r} fits a low-rank part of fixed rank: set "
                 "n_components to that rank."
             )
+        observed = check_observed(X, xp)
+        if observed is not None:
+            rank = self.n_components if self.method in ("fixed_rank", "altproj") else 1
+            n_observed = int(xp.count_nonzero(observed))
+            if n_observed < rank * (m + n - rank):
+                raise ValueError(
+                    f"X has {n_observed} observed (non-NaN) entries, fewer than "
+                    f"the {rank * (m + n - rank)} degrees of freedom of a "
+                    f"rank-{rank} {m} x {n} matrix: the low-rank part cannot be "
+                    "recovered."
+                )
+            X = xp.where(observed, X, 0.0)
         rng = check_random_state(self.random_state)
         tol = self.tol
         if X.dtype == xp.float32:
             tol = max(tol, 10 * xp.finfo(X.dtype).eps)
-        if is_array_api:
-            # The same iterations in namespace xp, on X's device.
+        if not is_array_api:
+            X = np.ascontiguousarray(X)
+        nxp = xp if is_array_api else None
+        with numba_threads(self.n_jobs):
             if self.method == "altproj":
-                L, S, U, s, Vt, n_iter = self._altproj(X, tol, rng, xp=xp)
+                L, S, U, s, Vt, n_iter = self._altproj(X, tol, rng, observed, xp=nxp)
+            elif self.method == "stable":
+                L, S, U, s, Vt, n_iter = self._stable_pcp(X, tol, rng, observed, nxp)
             else:
                 max_rank = None if self.method == "pcp" else self.n_components
-                L, S, U, s, Vt, n_iter = self._pcp(X, tol, rng, max_rank, xp=xp)
-            self._set_results(L, S, n_iter, s)
-            return self._set_directions(U, s, Vt, X)
-        M = np.ascontiguousarray(X)
-        with numba_threads(self.n_jobs):
-            if self.method == "pcp":
-                L, S, U, s, Vt, n_iter = self._pcp(M, tol, rng)
-            elif self.method == "altproj":
-                L, S, U, s, Vt, n_iter = self._altproj(M, tol, rng)
-            else:
-                L, S, U, s, Vt, n_iter = self._pcp(M, tol, rng, self.n_components)
-        self._set_results(L, S, n_iter, s)
-
+                L, S, U, s, Vt, n_iter = self._pcp(
+                    X, tol, rng, max_rank, observed=observed, xp=nxp
+                )[:6]
+        self._set_results(L, S, n_iter, s, observed, xp)
         return self._set_directions(U, s, Vt, X)
 
-    def _set_results(self, L, S, n_iter, s):
+    def _set_results(self, L, S, n_iter, s, observed, xp):
         self.low_rank_ = L
-        self.sparse_ = S
         self.outlier_mask_ = S != 0
+        if observed is not None:
+            self.outlier_mask_ = xp.logical_and(self.outlier_mask_, observed)
+            S = xp.where(observed, S, xp.nan)
+        self.sparse_ = S
         self.n_iter_ = n_iter
         self.rank_ = int(s.shape[0])
 
@@ -433,7 +517,27 @@ class RobustPCA(_LinearSubspace):
             xp=xp,
         )
 
-    def _pcp(self, M, tol, rng, max_rank=None, xp=None):
+    def _pcp(
+        self,
+        M,
+        tol,
+        rng,
+        max_rank=None,
+        *,
+        observed=None,
+        delta=None,
+        pilot=False,
+        xp=None,
+    ):
+        """Inexact ALM of PCP (masked, and stable with ``delta``).
+
+        ``M`` is zero on unobserved entries. With ``delta`` it solves stable
+        PCP, ``||M - L - S||_F <= delta``, with a third block ``Z`` (the
+        dense noise) projected on that ball each iteration. With ``pilot``
+        it runs plain PCP only while its path is informative about the noise
+        and returns the noise level as a seventh value (see
+        ``_noise_level``).
+        """
         # xp=None: numpy with the compiled elementwise steps, in place;
         # otherwise the same iterations in namespace xp, on M's device.
         nx = np if xp is None else xp
@@ -449,14 +553,8 @@ class RobustPCA(_LinearSubspace):
             norm_fro = float(xp.linalg.vector_norm(M))
             lam = float(lam)  # xp arrays take Python scalars, not numpy ones
         if norm_fro == 0:
-            return (
-                zeros((m, n)),
-                zeros((m, n)),
-                zeros((m, 0)),
-                zeros(0),
-                zeros((0, n)),
-                0,
-            )
+            empty = (zeros((m, n)), zeros((m, n)), zeros((m, 0)), zeros(0))
+            return (*empty, zeros((0, n)), 0, 0.0)
         norm_two = _spectral_norm(M, rng, xp)
         norm_inf = float(nx.max(nx.abs(M))) / lam
         Y = M / max(norm_two, norm_inf)
@@ -466,6 +564,7 @@ class RobustPCA(_LinearSubspace):
         # Buffers of the compiled steps (the xp steps return new arrays).
         S = np.empty_like(M) if xp is None else None
         A = np.empty_like(M) if xp is None else None
+        MZ = M  # M - Z, the data less the noise block (stable PCP)
         U = zeros((m, 0))
         s = zeros(0)
         Vt = zeros((0, n))
@@ -473,9 +572,10 @@ class RobustPCA(_LinearSubspace):
             small = min(small, max_rank)
         sv = min(10, small)
         step = max(1, round(0.05 * small))
+        noise = _NoisePath(observed, nx) if pilot else None
         start = time.perf_counter()
         for it in range(1, self.max_iter + 1):
-            S, A = _sparse_step(M, L, Y, 1.0 / mu, lam / mu, S, A, xp)
+            S, A = _sparse_step(MZ, L, Y, 1.0 / mu, lam / mu, S, A, observed, xp)
             thresh = 1.0 / mu
             # Singular value thresholding with a partial SVD of predicted rank:
             # enlarge the rank until a singular value below the threshold is
@@ -484,7 +584,7 @@ class RobustPCA(_LinearSubspace):
                 Uk, sk, Vtk = self._svd(A, sv, rng, Vt, xp)
                 if max_rank is not None and sk.shape[0] > max_rank:
                     Uk, sk, Vtk = Uk[:, :max_rank], sk[:max_rank], Vtk[:max_rank, :]
-                svp = int((np if xp is None else xp).count_nonzero(sk > thresh))
+                svp = int(nx.count_nonzero(sk > thresh))
                 if svp < sv or sv >= small:
                     break
                 sv = min(sv + step, small)
@@ -494,38 +594,76 @@ class RobustPCA(_LinearSubspace):
             else:
                 L = (U * s) @ Vt
             sv = min(svp + 1, small) if svp < sv else min(svp + step, small)
-            Y, sq = _dual_step(M, L, S, Y, mu, xp)
+            if delta is not None:
+                # Z = projection of M - L - S + Y / mu on the ball ||Z|| <= delta.
+                T = M - L - S + (1.0 / mu) * Y
+                if observed is not None:
+                    T = nx.where(observed, T, 0.0)
+                norm_t = float(nx.linalg.vector_norm(T) if xp else np.linalg.norm(T))
+                MZ = M - T * min(1.0, delta / norm_t) if norm_t > 0 else M
+            Y, sq = _dual_step(MZ, L, S, Y, mu, xp)
             err = np.sqrt(sq) / norm_fro
             if self.verbose:
                 print(
                     f"[RobustPCA] iter {it:4d}  rank {svp:4d}  "
                     f"residual {err:.3e}  elapsed {time.perf_counter() - start:.2f}s"
                 )
-            if err < tol:
+            if err < tol or (noise is not None and noise.update(M, L, S, svp)):
                 break
             mu = min(mu * self.rho, mu_bar)
         else:
-            warnings.warn(
-                f"RobustPCA did not converge in max_iter={self.max_iter} "
-                f"iterations (residual {err:.2e} > tol={tol:.1e}).",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
+            if not pilot:
+                warnings.warn(
+                    f"RobustPCA did not converge in max_iter={self.max_iter} "
+                    f"iterations (residual {err:.2e} > tol={tol:.1e}).",
+                    ConvergenceWarning,
+                    stacklevel=4,
+                )
         if xp is None:
             s = s.astype(dtype, copy=False)
-        return L, S, U, s, Vt, it
+        return L, S, U, s, Vt, it, noise.sigma if pilot else 0.0
 
-    def _altproj(self, M, tol, rng, xp=None):
+    def _stable_pcp(self, M, tol, rng, observed, xp):
+        """Stable PCP (Zhou et al.): ``delta`` given, or from the noise level.
+
+        The estimated noise level ``sigma`` sets ``delta = sigma sqrt(N +
+        sqrt(8 N))`` (N observed entries), Zhou et al.'s bound on the norm
+        of the noise. Singular values of ``L`` below the spectral norm of
+        the noise, ``sigma (sqrt(m) + sqrt(n))``, are dropped: no direction
+        that weak can be told from the noise.
+        """
+        m, n = M.shape
+        nx = np if xp is None else xp
+        N = m * n if observed is None else int(nx.count_nonzero(observed))
+        if self.delta is None:
+            sigma = self._pcp(M, tol, rng, observed=observed, pilot=True, xp=xp)[6]
+            delta = sigma * np.sqrt(N + np.sqrt(8 * N))
+        else:
+            delta = float(self.delta)
+            sigma = delta / np.sqrt(N + np.sqrt(8 * N))
+        self.delta_ = float(delta)
+        L, S, U, s, Vt, n_iter, _ = self._pcp(
+            M, tol, rng, observed=observed, delta=float(delta), xp=xp
+        )
+        keep = int(nx.count_nonzero(s > float(sigma * (np.sqrt(m) + np.sqrt(n)))))
+        if keep < s.shape[0]:
+            U, s, Vt = U[:, :keep], s[:keep], Vt[:keep, :]
+            L = (U * s) @ Vt
+        return L, S, U, s, Vt, n_iter
+
+    def _altproj(self, M, tol, rng, observed=None, xp=None):
         """Stagewise alternating projections (AltProj, Netrapalli et al.).
 
         Stage k = 1..r: alternate L = P_k(M - S) and S = HT_zeta(M - L) with
         zeta = beta (sigma_{k+1} + 2^-t sigma_k) of M - S, where
         beta = 2 r / sqrt(m n) bounds the entries of an incoherent rank-r
-        matrix relative to its spectral norm.
+        matrix relative to its spectral norm. Unobserved entries of M - S
+        take the current L (``M`` is zero there), and S is zero there.
         """
         m, n = M.shape
         r = self.n_components
         dtype = M.dtype
+        nx = np if xp is None else xp
         beta = 2.0 * r / np.sqrt(m * n)
         if xp is not None:
             beta = float(beta)  # xp arrays take Python scalars, not numpy ones
@@ -538,6 +676,7 @@ class RobustPCA(_LinearSubspace):
         else:
             S = xp.where(xp.abs(M) > beta * sigma_top, M, 0.0)
             Vt = xp.zeros((0, n), dtype=dtype, device=array_device(M))
+        L = None
         it = 0
         start = time.perf_counter()
         for k in range(1, r + 1):
@@ -548,9 +687,11 @@ class RobustPCA(_LinearSubspace):
                     np.subtract(M, S, out=R)
                 else:
                     R = M - S
+                if observed is not None and L is not None:
+                    R = nx.where(observed, R, L)
                 Uk, sk, Vtk = self._svd(R, kk, rng, Vt, xp)
                 U, s, Vt = Uk[:, :k], sk[:k], Vtk[:k, :]
-                tail = float(sk[k]) if sk.size > k else 0.0
+                tail = float(sk[k]) if sk.shape[0] > k else 0.0
                 L = (U * s) @ Vt
                 zeta = beta * (tail + 0.5**t * float(s[-1]))
                 if xp is None:
@@ -559,6 +700,8 @@ class RobustPCA(_LinearSubspace):
                 else:
                     R = M - L
                     S = xp.where(xp.abs(R) > zeta, R, 0.0)
+                if observed is not None:
+                    S = nx.where(observed, S, 0.0)
                 if self.verbose:
                     print(
                         f"[RobustPCA] stage {k:3d} iter {it:5d}  threshold "
@@ -578,9 +721,56 @@ class RobustPCA(_LinearSubspace):
                 f"RobustPCA did not converge in max_iter={self.max_iter} "
                 f"iterations (threshold {zeta:.2e}).",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-        nx = np if xp is None else xp
         cutoff = (float(s[0]) if s.shape[0] else 0.0) * max(m, n) * nx.finfo(dtype).eps
         keep = int(nx.count_nonzero(s > cutoff))
         return L, S, U[:, :keep], s[:keep], Vt[:keep, :], it
+
+
+class _NoisePath:
+    """Noise level read off the path of plain PCP's inexact ALM.
+
+    While PCP's singular value threshold ``1 / mu`` is above the spectral
+    norm of dense noise, ``L`` has the rank of the signal, ``S`` the gross
+    entries, and the residual ``M - L`` on the observed entries is the noise
+    plus those few gross entries: its normalised median absolute value
+    (1.4826 MAD) is the noise level, and it barely changes from one
+    iteration to the next. Once the threshold falls into the noise, ``S``
+    and ``L`` start fitting it, and the MAD falls. The estimate is the MAD
+    at the flattest step of that path (the smallest relative change between
+    two iterations with ``L != 0``, if under 10 %; otherwise the last MAD,
+    which falls to zero on noise-free data); the path stops once the fraction
+    of entries in ``S`` exceeds twice its smallest value plus 1 %.
+    """
+
+    def __init__(self, observed, xp):
+        self.observed = observed
+        self.xp = xp
+        self.sigma = self.plateau = 0.0
+        self.best = np.inf
+        self.previous = None
+        self.min_fraction = np.inf
+
+    def update(self, M, L, S, rank):
+        """Record one iteration; True when the path stops being informative."""
+        xp = self.xp
+        R = xp.abs(M - L)
+        nonzero = S != 0
+        if self.observed is not None:
+            R = R[self.observed]
+            nonzero = nonzero[self.observed]
+        if rank == 0:
+            return False
+        mad = 1.4826 * float(_median(R, xp=xp))
+        fraction = float(xp.mean(xp.astype(nonzero, R.dtype)))
+        if self.previous is not None and mad > 0 and self.previous > 0:
+            change = abs(np.log(mad / self.previous))
+            if change < self.best:
+                self.best, self.plateau = change, mad
+        self.previous = mad
+        # No flat step (under 10 % change): noise-free data, where the MAD
+        # falls with the threshold down to PCP's solution.
+        self.sigma = self.plateau if self.best < 0.1 else mad
+        self.min_fraction = min(self.min_fraction, fraction)
+        return fraction > 2 * self.min_fraction + 0.01

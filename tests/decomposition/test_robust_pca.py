@@ -125,11 +125,29 @@ def test_bad_input():
         RobustPCA(n_components=25).fit(M)
     with pytest.raises(ValueError, match="set n_components"):
         RobustPCA("fixed_rank").fit(M)
-    M[0, 0] = np.nan
-    with pytest.raises(ValueError, match="NaN"):
-        RobustPCA().fit(M)
     with pytest.raises(ValueError, match="method"):
         RobustPCA("svd").fit(M)
+    # NaN is an unobserved entry; infinity, empty rows or columns and too
+    # few observed entries are refused, on fit and on new rows.
+    bad = M.copy()
+    bad[0, 0] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        RobustPCA().fit(bad)
+    for index, what in (((3, slice(None)), "row"), ((slice(None), 4), "column")):
+        bad = M.copy()
+        bad[index] = np.nan
+        with pytest.raises(ValueError, match=f"a {what} with no observed entry"):
+            RobustPCA().fit(bad)
+    bad = np.full_like(M, np.nan)  # two entries a row, three a column
+    rows = np.arange(30)
+    bad[rows, rows % 20], bad[rows, (rows + 1) % 20] = 1.0, 2.0
+    with pytest.raises(ValueError, match="degrees of freedom of a rank-2"):
+        RobustPCA("altproj", n_components=2).fit(bad)
+    est = RobustPCA(random_state=0).fit(M)
+    with pytest.raises(ValueError, match="infinity"):
+        est.transform(np.full((1, 20), np.inf))
+    with pytest.raises(ValueError, match="a row with no observed entry"):
+        est.decompose(np.full((1, 20), np.nan))
 
 
 def test_convergence_warning_and_verbose(capsys):
@@ -144,3 +162,118 @@ def test_zero_matrix():
     est = RobustPCA().fit(np.zeros((5, 4)))
     assert est.rank_ == 0
     assert est.transform(np.ones((2, 4))).shape == (2, 0)
+
+
+FIXED_RANK = {"pcp": {}, "stable": {}, "fixed_rank": {"n_components": 5}}
+FIXED_RANK["altproj"] = FIXED_RANK["fixed_rank"]
+
+
+@pytest.mark.parametrize("method", ["pcp", "stable", "fixed_rank", "altproj"])
+def test_new_rows_recovered(method):
+    # Fit on some rows, decompose new rows corrupted the same way: their
+    # clean part comes back to the accuracy of the fit (a least-squares
+    # projection spreads each gross entry over the row: error of order 1).
+    M, L, S = make_low_rank_sparse(600, 200, 5, 0.05, random_state=0)
+    est = RobustPCA(method, random_state=0, **FIXED_RANK[method]).fit(M[:300])
+    fit_error = rel(est.low_rank_, L[:300])
+    assert fit_error < 1e-5
+    low_rank, sparse = est.decompose(M[300:])
+    assert rel(low_rank, L[300:]) < max(3 * fit_error, 1e-6)
+    assert_allclose(low_rank + sparse, M[300:], atol=1e-10)
+    assert np.array_equal(np.abs(sparse) > 1e-4, S[300:] != 0)
+    assert_allclose(est.inverse_transform(est.transform(M[300:])), low_rank)
+    least_squares = (M[300:] - est.mean_) @ est.components_.T @ est.components_
+    assert rel(least_squares + est.mean_, L[300:]) > 0.5
+    # Clean rows are left as they are.
+    clean = est.inverse_transform(est.transform(L[300:]))
+    assert rel(clean, L[300:]) < max(3 * fit_error, 1e-6)
+
+
+def test_row_decomposition_is_the_l1_regression():
+    # Against an exact linear program (scipy's HiGHS) on rows with dense noise
+    # and gross entries, where the l1 fit is not the clean row: the inexact
+    # ALM's growing penalty stops it within 1e-3 of the optimal objective.
+    from scipy.optimize import linprog
+
+    M, _, _ = make_low_rank_sparse(200, 60, 3, 0.05, noise=0.01, random_state=1)
+    est = RobustPCA("fixed_rank", n_components=3, random_state=0).fit(M[:150])
+    Z = est.transform(M[150:160])
+    V, k, n = est.components_, 3, M.shape[1]
+    for z, x in zip(Z, M[150:160] - est.mean_, strict=True):
+        # min 1't  s.t.  -t <= x - V'z <= t, variables (z, t).
+        c = np.r_[np.zeros(k), np.ones(n)]
+        A = np.block([[-V.T, -np.eye(n)], [V.T, -np.eye(n)]])
+        bounds = [(None, None)] * k + [(0, None)] * n
+        res = linprog(c, A_ub=A, b_ub=np.r_[-x, x], bounds=bounds)
+        assert res.fun <= np.abs(x - z @ V).sum() <= res.fun * (1 + 1e-3)
+
+
+@pytest.mark.parametrize("method", ["pcp", "fixed_rank", "altproj"])
+def test_missing_entries(method):
+    # 20 % of the entries unobserved (NaN) and 5 % gross: L is recovered
+    # everywhere, the corrupted observed entries are found, and new rows
+    # with missing entries are decomposed too.
+    M, L, S = make_low_rank_sparse(500, 200, 5, 0.05, random_state=2)
+    missing = np.random.RandomState(3).rand(*M.shape) < 0.2
+    X = np.where(missing, np.nan, M)
+    X0 = X.copy()
+    est = RobustPCA(method, random_state=0, **FIXED_RANK[method]).fit(X[:400])
+    assert_allclose(X, X0)  # input untouched
+    assert rel(est.low_rank_, L[:400]) < 1e-5
+    assert est.rank_ == 5
+    assert np.isfinite(est.low_rank_).all()
+    assert np.array_equal(np.isnan(est.sparse_), missing[:400])
+    assert np.array_equal(est.outlier_mask_, (S[:400] != 0) & ~missing[:400])
+    low_rank, sparse = est.decompose(X[400:])
+    assert rel(low_rank, L[400:]) < 1e-5
+    assert np.array_equal(np.isnan(sparse), missing[400:])
+
+
+def noisy_case(seed):
+    # The issue's case: dense noise at 7 % of ||L||_F on top of 5 % gross.
+    M, L, S = make_low_rank_sparse(300, 200, 10, 0.05, random_state=seed)
+    sigma = 0.07 * np.linalg.norm(L) / np.sqrt(M.size)
+    return M + sigma * np.random.RandomState(seed + 10).randn(*M.shape), L, sigma
+
+
+def test_stable_pcp_on_dense_noise():
+    # Zhou et al. (2010): the error of stable PCP is at the noise level, with
+    # the noise level estimated from the data; PCP fits the noise instead
+    # (rank about 120).
+    for seed in range(3):
+        M, L, sigma = noisy_case(seed)
+        est = RobustPCA("stable", random_state=0).fit(M)
+        assert est.rank_ == 10
+        assert rel(est.low_rank_, L) < 0.07 * 0.65
+        delta = sigma * np.sqrt(M.size + np.sqrt(8 * M.size))
+        assert abs(est.delta_ / delta - 1) < 0.05
+    with pytest.warns(ConvergenceWarning):
+        pcp = RobustPCA(random_state=0, max_iter=20).fit(M)
+    assert pcp.rank_ > 50
+
+
+def test_stable_pcp_agrees_with_cvxpy():
+    # The program solved exactly by cvxpy, then the same truncation of the
+    # singular values below the noise's spectral norm.
+    cp = pytest.importorskip("cvxpy")
+    M0, _, _ = make_low_rank_sparse(40, 30, 2, 0.05, random_state=0)
+    M = M0 + 0.01 * np.random.RandomState(0).randn(*M0.shape)
+    delta, lam = 0.3, 1 / np.sqrt(40)
+    est = RobustPCA("stable", delta=delta, random_state=0).fit(M)
+    L, S = cp.Variable(M.shape), cp.Variable(M.shape)
+    objective = cp.normNuc(L) + lam * cp.sum(cp.abs(S))
+    problem = cp.Problem(cp.Minimize(objective), [cp.norm(M - L - S, "fro") <= delta])
+    problem.solve()
+    U, s, Vt = np.linalg.svd(L.value, full_matrices=False)
+    sigma = delta / np.sqrt(M.size + np.sqrt(8 * M.size))
+    keep = s > sigma * (np.sqrt(40) + np.sqrt(30))
+    assert est.rank_ == keep.sum() == 2
+    assert rel(est.low_rank_, (U[:, keep] * s[keep]) @ Vt[keep]) < 0.01
+    assert rel(est.sparse_, S.value) < 0.01
+
+
+def test_stable_pcp_without_noise_is_pcp():
+    M, L, _ = make_low_rank_sparse(200, 150, 5, 0.05, random_state=4)
+    est = RobustPCA("stable", random_state=0).fit(M)
+    assert rel(est.low_rank_, L) < 1e-5
+    assert est.rank_ == 5

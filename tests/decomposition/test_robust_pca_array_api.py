@@ -19,6 +19,7 @@ METHODS = [
     ("pcp", {"svd_solver": "randomized"}),
     ("fixed_rank", {"n_components": RANK}),
     ("altproj", {"n_components": RANK}),
+    ("stable", {}),
 ]
 
 
@@ -139,3 +140,21 @@ def test_convergence_warning_array_api_strict(method, params, capsys):
             )
     assert est.n_iter_ == 2
     assert "[RobustPCA]" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("method, params", METHODS)
+def test_missing_entries_and_new_rows_array_api_strict(method, params):
+    # NaN (unobserved) entries and the l1 regression of new rows on the
+    # array-API path, against numpy.
+    xp, device = _array_api_for_tests("array_api_strict", "device1", "float64")
+    M, L, _ = make_low_rank_sparse(200, 80, RANK, 0.05, random_state=1)
+    X = np.where(np.random.RandomState(0).rand(*M.shape) < 0.1, np.nan, M)
+    est_np = RobustPCA(method, random_state=0, **params).fit(X[:150])
+    with config_context(array_api_dispatch=True):
+        est = RobustPCA(method, random_state=0, **params).fit(
+            xp.asarray(X[:150], device=device)
+        )
+        low_rank, sparse = est.decompose(xp.asarray(X[150:], device=device))
+    assert _rel(to_numpy(est.low_rank_, xp), est_np.low_rank_) < 1e-8
+    assert _rel(to_numpy(low_rank, xp), L[150:]) < 1e-5
+    assert np.array_equal(np.isnan(to_numpy(sparse, xp)), np.isnan(X[150:]))
