@@ -108,7 +108,8 @@ class PolynomialBasis(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     Christoffel weights (:class:`DPPLeastSquares`) requires.
 
     Transforming costs ``O(n_samples * n_output_features_ * n_features_in_)``
-    time and memory for the output only.
+    time and memory for the output only; ``max_output_features`` bounds the
+    output's width.
 
     Parameters
     ----------
@@ -121,6 +122,22 @@ class PolynomialBasis(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         The multi-indices kept: total degree ``|alpha|_1 <= p``, hyperbolic
         cross ``prod_k (alpha_k + 1) <= p + 1``, or full tensor
         ``max_k alpha_k <= p``.
+    domain : {"clip", "extrapolate", "raise"}, default="clip"
+        What :meth:`transform` does with points outside ``[-1, 1]^d``
+        (Legendre and Chebyshev; Hermite is defined on ``R^d``): evaluate the
+        polynomials at the nearest point of the domain (each coordinate
+        clipped to ``[-1, 1]``, as scikit-learn's ``SplineTransformer`` holds
+        its splines constant outside the training range), evaluate the
+        polynomials themselves there (they are no longer orthonormal and grow
+        like ``|x|^p``), or raise a ``ValueError``. The default lets
+        cross-validation run after a ``MinMaxScaler(feature_range=(-1, 1))``
+        fitted on the other folds, which leaves a few test rows just outside.
+        :meth:`fit` requires its data in the domain unless
+        ``domain="extrapolate"``.
+    max_output_features : int or None, default=10_000
+        The largest number of output features :meth:`fit` accepts; a larger
+        space is refused with its size (``degree=12`` on 10 features has
+        646,646 features: 4.8 GiB per 1,000 rows). None lifts the limit.
 
     Attributes
     ----------
@@ -175,12 +192,24 @@ class PolynomialBasis(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "degree": [Interval(Integral, 0, None, closed="left")],
         "family": [StrOptions({"legendre", "chebyshev", "hermite"})],
         "index_set": [StrOptions({"total", "hyperbolic", "tensor"})],
+        "domain": [StrOptions({"clip", "extrapolate", "raise"})],
+        "max_output_features": [Interval(Integral, 1, None, closed="left"), None],
     }
 
-    def __init__(self, degree=3, *, family="legendre", index_set="total"):
+    def __init__(
+        self,
+        degree=3,
+        *,
+        family="legendre",
+        index_set="total",
+        domain="clip",
+        max_output_features=10_000,
+    ):
         self.degree = degree
         self.family = family
         self.index_set = index_set
+        self.domain = domain
+        self.max_output_features = max_output_features
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -200,7 +229,8 @@ class PolynomialBasis(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """
         xp, is_array_api, device = get_namespace_and_device(X)
         X = validate_data(self, X, dtype=[xp.float64, xp.float32])
-        self._check_domain(X)
+        if self.domain != "extrapolate":
+            self._check_domain(X)
         self._fit_indices(X.shape[1])
         if is_array_api:
             self.multi_indices_ = to_namespace(
@@ -220,10 +250,29 @@ class PolynomialBasis(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 f"{n_features} features enumerates {n_funcs} multi-indices; "
                 "use a smaller degree or the 'hyperbolic' index set."
             )
+        if self.index_set != "hyperbolic":  # counted before enumerating
+            self._check_output_size(n_funcs, n_features)
         self.multi_indices_ = _multi_indices(n_features, self.degree, self.index_set)
+        self._check_output_size(self.multi_indices_.shape[0], n_features)
         self.n_output_features_ = self.multi_indices_.shape[0]
         self._n_features_out = self.n_output_features_
         return self
+
+    def _check_output_size(self, n_funcs, n_features):
+        limit = self.max_output_features
+        if limit is not None and n_funcs > limit:
+            gib = n_funcs * 8e3 / 2**30
+            smaller = (
+                "" if self.index_set == "hyperbolic" else " or index_set='hyperbolic'"
+            )
+            raise ValueError(
+                f"PolynomialBasis(degree={self.degree}, index_set="
+                f"{self.index_set!r}) on {n_features} features has {n_funcs:,} "
+                f"output features, more than max_output_features={limit:,} "
+                f"(transform would return {gib:.3g} GiB per 1,000 rows in "
+                f"float64). Use a smaller degree{smaller}, or raise "
+                "max_output_features (None: no limit)."
+            )
 
     def _check_domain(self, X):
         if self.family == "hermite":
@@ -239,7 +288,8 @@ class PolynomialBasis(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             raise ValueError(
                 f"The {self.family} basis is defined on [-1, 1]^d, but X[{i}, {j}]"
                 f" = {X[i, j]:.6g} lies outside; rescale the data first (e.g. with "
-                "MinMaxScaler(feature_range=(-1, 1))) or use family='hermite'."
+                "MinMaxScaler(feature_range=(-1, 1))), use family='hermite', or "
+                "choose the domain parameter's 'clip' or 'extrapolate'."
             )
 
     def transform(self, X):
@@ -248,7 +298,8 @@ class PolynomialBasis(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Points in the basis' domain.
+            Points in the basis' domain; points outside are clipped,
+            extrapolated or refused as ``domain`` says.
 
         Returns
         -------
@@ -260,25 +311,44 @@ class PolynomialBasis(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         check_same_namespace(X, self, attribute="multi_indices_", method="transform")
         xp, _, _ = get_namespace_and_device(X)
         X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=False)
-        self._check_domain(X)
-        return self._evaluate(X)
+        if self.domain == "raise":
+            self._check_domain(X)
+        out = self._evaluate(X)
+        if self.family == "hermite" or self.domain == "extrapolate":
+            self._check_finite(X, out)
+        return out
+
+    def _check_finite(self, X, out):
+        """A ValueError naming the first row whose features overflowed."""
+        xp, is_array_api, _ = get_namespace_and_device(out)
+        if bool(xp.all(xp.isfinite(out))):
+            return
+        X, out = (to_numpy(X, xp), to_numpy(out, xp)) if is_array_api else (X, out)
+        i = np.flatnonzero(~np.isfinite(out).all(axis=1))[0]
+        j = int(np.argmax(np.abs(X[i])))
+        raise ValueError(
+            f"The degree-{self.degree} {self.family} polynomials overflow "
+            f"{X.dtype} at X[{i}, {j}] = {X[i, j]:.6g}; rescale the data (e.g. "
+            "with StandardScaler) or lower the degree."
+        )
 
     def _evaluate(self, X):
         xp, is_array_api, _ = get_namespace_and_device(X)
         if is_array_api:
             return self._evaluate_xp(X, xp)
-        if self.family != "hermite":
+        if self.family != "hermite" and self.domain != "extrapolate":
             X = np.clip(X, -1, 1)
-        uni = _univariate(X, self.degree, self.family)  # (n, d, p + 1)
-        alpha = self.multi_indices_
-        out = np.ones((X.shape[0], alpha.shape[0]), dtype=X.dtype)
-        for k in range(X.shape[1]):
-            out *= uni[:, k, alpha[:, k]]
+        with np.errstate(over="ignore", invalid="ignore"):  # _check_finite
+            uni = _univariate(X, self.degree, self.family)  # (n, d, p + 1)
+            alpha = self.multi_indices_
+            out = np.ones((X.shape[0], alpha.shape[0]), dtype=X.dtype)
+            for k in range(X.shape[1]):
+                out *= uni[:, k, alpha[:, k]]
         return out
 
     def _evaluate_xp(self, X, xp):
         """:meth:`_evaluate` on the device of ``X`` (``multi_indices_`` there)."""
-        if self.family != "hermite":
+        if self.family != "hermite" and self.domain != "extrapolate":
             X = xp.clip(X, -1.0, 1.0)
         uni = _univariate_xp(X, self.degree, self.family, xp)  # (n, d, p + 1)
         alpha = self.multi_indices_

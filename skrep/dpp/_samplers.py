@@ -84,10 +84,15 @@ def _orthonormalize(features, *, what="features"):
     # Already orthonormal (e.g. eigenvectors)? Probe F^T F z = z with random z
     # in O(N m): if F^T F != I, (F^T F - I) z != 0 almost surely.
     probe = dev(np.random.RandomState(0).standard_normal((m, 2)))
-    if np.abs(host(F.T @ (F @ probe) - probe)).max() <= 1e-9:
-        return F, squared_norms(F)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.abs(host(F.T @ (F @ probe) - probe)).max() <= 1e-9:
+            return F, squared_norms(F)
+    # Equilibrate the columns (max-abs first, so no norm overflows): the span
+    # is the same, and the rank test below is relative to each column's norm,
+    # so a feature at scale 1e-7 next to a constant one is kept.
+    Q = F / dev(_column_scale(host(xp.max(xp.abs(F), axis=0))))
+    Q = Q / dev(_column_scale(host(xp.sqrt(xp.sum(Q * Q, axis=0)))))
     eye = np.eye(m)
-    Q = F
     for _ in range(3):
         gram = host(Q.T @ Q)
         if np.abs(gram - eye).max() <= 1e-10:
@@ -101,6 +106,12 @@ def _orthonormalize(features, *, what="features"):
         if evals[-1] <= 1e4 * evals[keep][0]:
             break  # well conditioned: Q^T Q = I to about 1e-12 after one pass
     return Q, squared_norms(Q)
+
+
+def _column_scale(norms):
+    """Column norms as divisors: 1 for a zero column (dropped by the rank test)."""
+    norms = np.asarray(norms, dtype=np.float64)
+    return np.where(norms > 0, norms, 1.0)
 
 
 def _single_threaded_blas(m):
@@ -163,17 +174,20 @@ class _ProposalStream:
         return self.phi[sl], self.payload[sl], self.norm2[sl], self.u[sl]
 
 
-def _chain_rule(m, stream):
+def _chain_rule(m, stream, n_points=None):
     """One projection-DPP sample of ``m`` points by the rejection chain rule.
 
     Returns the accepted payloads of ``stream`` (a :class:`_ProposalStream`),
-    in order.
+    in order. ``n_points < m`` stops after that many points: as the chain
+    rule's ordered draws are exchangeable, they are a uniformly random subset
+    of a projection-DPP sample.
     """
+    n_points = m if n_points is None else n_points
     if stream.direct is not None:  # one dimension: a tridiagonal model
-        return list(stream.direct())
+        return list(stream.direct())[:n_points]  # in random order
     basis = np.empty((m, m))  # orthonormal basis of the chosen features' span
     chosen = []
-    for i in range(m):
+    for i in range(n_points):
         batch = int(math.ceil(2.0 * m / (m - i))) + 2
         while True:
             phi, payload, norm2, u = stream.take(batch)
@@ -479,11 +493,17 @@ class RepeatedDPPSampler(_BaseSampler):
     __doc__ = (
         """Union of ``s`` independent projection-DPP samples (``n = s m``).
 
+    Any ``n >= m`` is honoured: ``n = s m + r`` points are ``s`` independent
+    projection-DPP samples and a uniformly random ``r``-subset of one more
+    (its first ``r`` chain-rule draws). Every point still has the optimal
+    marginal density ``rho``, so the Christoffel-weighted Gram matrix
+    ``G = (1/n) sum_i w(x_i) phi(x_i) phi(x_i)^T`` is unbiased.
+
     Parameters
     ----------
     n_repeats : int, default=2
-        The number ``s`` of independent samples; ``n_samples`` passed to
-        :meth:`sample` overrides it with ``ceil(n_samples / m)``.
+        The number ``s`` of independent samples when no ``n_samples`` is
+        given to :meth:`sample`; ``n_samples`` overrides it.
     random_state : int, RandomState instance or None, default=None
         Seed or generator of the draws.
 """
@@ -509,13 +529,14 @@ class RepeatedDPPSampler(_BaseSampler):
             if not isinstance(s, Integral) or isinstance(s, bool) or s < 1:
                 raise ValueError(f"n_repeats must be a positive integer, got {s!r}.")
             return int(s) * m
-        n = super()._n_samples(m, n_samples)
-        return m * int(math.ceil(n / m))
+        return super()._n_samples(m, n_samples)
 
     def _draw(self, m, n, stream, rng):
         points = []
         for _ in range(n // m):
             points.extend(_chain_rule(m, stream))
+        if n % m:
+            points.extend(_chain_rule(m, stream, n % m))
         return points
 
 

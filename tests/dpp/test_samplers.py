@@ -216,3 +216,31 @@ def test_continuous_linear_statistic_moments(family, tridiagonal):
     )
     assert abs(values.mean() - mean) < 4 * values.std() / np.sqrt(len(values))
     assert abs(values.var() / var - 1) < 0.15
+
+
+def test_repeated_dpp_honours_n_samples():
+    # n = s m + r: s full projection DPPs and r points of one more (a uniform
+    # r-subset of it, as the chain rule's draws are exchangeable): each row is
+    # drawn K_jj n / m times on average, so the Christoffel-weighted Gram
+    # matrix stays unbiased; no row repeats within one DPP.
+    F, K = _pool(n=10, m=3, seed=2)
+    p = np.diag(K)
+    rng = np.random.RandomState(4)
+    sampler = RepeatedDPPSampler(random_state=rng)
+    n_rep, n = 2000, 5
+    counts = np.zeros(len(F))
+    for _ in range(n_rep):
+        idx = sampler.sample(F, n)
+        assert idx.shape == (n,)
+        assert len(set(idx[:3].tolist())) == 3 and idx[3] != idx[4]
+        np.add.at(counts, idx, 1)
+    np.testing.assert_allclose(counts / n_rep, n * p / 3, atol=0.06)
+    # The case, continuous and on a pool: 34 asked, 34 drawn (m = 28).
+    basis = PolynomialBasis(6).fit(np.zeros((1, 2)))
+    X, w = sampler.sample_continuous(basis, 34, return_weights=True)
+    assert X.shape == (34, 2) and w.shape == (34,)
+    assert sampler.sample(basis.transform(X), 29).shape == (29,)
+    # One dimension (tridiagonal model): the remainder is distinct points.
+    basis = PolynomialBasis(9).fit(np.zeros((1, 1)))
+    X = sampler.sample_continuous(basis, 13)
+    assert X.shape == (13, 1) and len(np.unique(X[10:])) == 3
