@@ -9,58 +9,59 @@ import numpy as np
 from skrep.active._kernels import farthest_first, min_sq_dist
 
 
-def unlabeled_mask(y, missing_label):
-    """Boolean mask of the rows of ``y`` that carry ``missing_label`` (or NaN)."""
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"y must be 1-D (one label per row), got shape {y.shape}.")
-    missing_is_nan = isinstance(missing_label, float) and np.isnan(missing_label)
-    if y.dtype.kind == "f":
-        mask = np.isnan(y)
-        if not missing_is_nan:
-            mask |= y == missing_label
-        return mask
-    if y.dtype.kind in "iub":
-        if missing_is_nan or isinstance(missing_label, str):
-            return np.zeros(y.shape, dtype=bool)
-        return y == missing_label
-    # object or string labels: compare element by element
-    if y.dtype.kind in "US":
-        if not isinstance(missing_label, str):
-            return np.zeros(y.shape, dtype=bool)
-        return y == missing_label
-    return np.fromiter(
-        (
-            v is None
-            or (isinstance(v, float) and np.isnan(v))
-            or (not missing_is_nan and bool(v == missing_label))
-            for v in y
-        ),
-        dtype=bool,
-        count=y.shape[0],
-    )
-
-
 def top_k(utilities, k, rng):
     """Positions of the ``k`` largest utilities, ties broken at random.
 
     The result is sorted by decreasing utility (random order among equal
     utilities) and equals a stable argsort of ``-utilities`` after a random
-    permutation of the rows. Runs in O(n) (a partition, not a sort).
+    permutation of the rows. Runs in O(n) (a partition, not a sort); on a
+    large array the partition runs only over the rows at or above a
+    threshold read off a strided sample (one comparison per row), which hold
+    every row of the result. ``-inf`` utilities (masked rows) are chosen only
+    when fewer than ``k`` are finite.
     """
     n = utilities.shape[0]
     if k >= n:
         sel = np.arange(n)
     else:
-        threshold = np.partition(utilities, n - k)[n - k]
-        above = np.flatnonzero(utilities > threshold)
-        ties = np.flatnonzero(utilities == threshold)
+        rows = _at_or_above_sampled_threshold(utilities, k)
+        u = utilities if rows is None else utilities[rows]
+        threshold = np.partition(u, u.shape[0] - k)[u.shape[0] - k]
+        above = np.flatnonzero(u > threshold)
+        ties = np.flatnonzero(u == threshold)
+        if rows is not None:
+            above, ties = rows[above], rows[ties]
         need = k - above.shape[0]
         if need < ties.shape[0]:
             ties = rng.choice(ties, size=need, replace=False)
         sel = np.concatenate([above, ties])
     keys = rng.random(sel.shape[0])
     return sel[np.lexsort((keys, -utilities[sel]))]
+
+
+_SAMPLE = 1 << 14
+
+
+def _at_or_above_sampled_threshold(utilities, k):
+    """Sorted rows whose utility is at least a threshold that ``k`` rows reach.
+
+    The threshold is the value that about ``4k`` rows exceed in a strided
+    sample of ``_SAMPLE`` rows; every row whose utility is at least the
+    ``k``-th largest is then among those returned, in row order. None when
+    that does not pay (small arrays, large ``k``) or the sample misjudged
+    (fewer than ``k`` rows reach the threshold, or too many).
+    """
+    n = utilities.shape[0]
+    if n < 8 * _SAMPLE or 64 * k > n:
+        return None
+    sample = utilities[:: n // _SAMPLE]
+    m = sample.shape[0]
+    r = min(m, 4 * k * m // n + 16)
+    threshold = np.partition(sample, m - r)[m - r]
+    rows = np.flatnonzero(utilities >= threshold)
+    if rows.shape[0] < k or rows.shape[0] > n // 8:
+        return None
+    return rows
 
 
 def kcenter(utilities, X, rows, X_labeled, k, candidate_factor, rng):

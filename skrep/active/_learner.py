@@ -3,14 +3,20 @@
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
-from sklearn.utils import get_tags
+from sklearn.utils import _safe_indexing, get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from skrep.active._batch import unlabeled_mask
-from skrep.utils._compat import Interval, _fit_context
+from skrep.active._pool import (
+    check_2d,
+    no_unlabelled_message,
+    row_indexable,
+    unlabeled_mask,
+)
+from skrep.utils._compat import Interval, _fit_context, _num_samples
 
 __all__ = ["ActiveLearner"]
 
@@ -32,8 +38,14 @@ class ActiveLearner(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     :mod:`sklearn.semi_supervised`); :meth:`query` asks ``query_strategy`` for
     the next batch of rows to label; :meth:`teach` adds newly labelled rows
     and refits (or updates by ``partial_fit``). Prediction is delegated to the
-    fitted estimator. Holds the labelled rows (memory O(n_labelled * d)) and
-    nothing that is not learned from data, so it clones, pickles and works in
+    fitted estimator. ``X`` reaches the estimator and the query strategy as it
+    is given, as with scikit-learn's meta-estimators: a data frame keeps its
+    columns (a :class:`~sklearn.compose.ColumnTransformer` selects them by
+    name, string columns are encoded by the pipeline), and missing values are
+    for the estimator to accept
+    (:class:`~sklearn.ensemble.HistGradientBoostingClassifier`) or refuse.
+    Holds the labelled rows (memory O(n_labelled * d)) and nothing that is not
+    learned from data, so it clones, pickles and works in
     :class:`~sklearn.model_selection.GridSearchCV`.
 
     Parameters
@@ -48,7 +60,10 @@ class ActiveLearner(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     batch_size : int, default=1
         Rows returned by :meth:`query`.
     missing_label : scalar or str, default=-1
-        Label of the unlabelled rows in ``y`` (NaN is always unlabelled).
+        Label of the unlabelled rows in ``y`` (NaN and None are always
+        unlabelled). With string labels use a string (e.g. ``""``): a
+        number cannot mark a string label, and :meth:`fit` says so rather
+        than learn the marker as a class.
 
     Attributes
     ----------
@@ -58,8 +73,9 @@ class ActiveLearner(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         The query strategy used.
     classes_ : ndarray of shape (n_classes,)
         Class labels.
-    X_train_ : ndarray of shape (n_labelled, n_features)
-        The labelled rows seen so far.
+    X_train_ : array-like of shape (n_labelled, n_features)
+        The labelled rows seen so far, in the container they came in
+        (array, sparse matrix, data frame or list).
     y_train_ : ndarray of shape (n_labelled,)
         Their labels.
     n_features_in_ : int
@@ -149,21 +165,38 @@ class ActiveLearner(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         -------
         self : object
         """
-        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=True)
+        X = self._check_X(X, reset=True)
         y = column_or_1d(y, warn=True)
-        if y.shape[0] != X.shape[0]:
-            raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]} labels.")
-        labelled = ~unlabeled_mask(y, self.missing_label)
-        if not np.any(labelled):
+        n = _num_samples(X)
+        if y.shape[0] != n:
+            raise ValueError(f"X has {n} rows but y has {y.shape[0]} labels.")
+        unlabelled = unlabeled_mask(y, self.missing_label)
+        if np.all(unlabelled):
             raise ValueError(
                 "y has no labelled rows (every label equals "
                 f"missing_label={self.missing_label!r}); label some rows first."
             )
+        if not np.any(unlabelled) and isinstance(self.missing_label, str) != (
+            isinstance(y[0], str)
+        ):
+            # a marker of another type than the labels can mark no row
+            raise ValueError(no_unlabelled_message(y, self.missing_label))
         self.query_strategy_ = self._make_strategy()
-        self.X_train_ = X[labelled]
+        labelled = np.flatnonzero(~unlabelled)
+        self.X_train_ = _safe_indexing(X, labelled)
         self.y_train_ = y[labelled]
         self._refit()
         return self
+
+    def _check_X(self, X, reset=False):
+        """Check the number of features (and names) of ``X``, and pass it on.
+
+        The values are the estimator's business, as in scikit-learn's
+        meta-estimators: nothing is converted to a float array here.
+        """
+        check_2d(X)
+        validate_data(self, X, skip_check_array=True, reset=reset)
+        return row_indexable(X)
 
     def _refit(self):
         y = self.y_train_
@@ -199,7 +232,7 @@ class ActiveLearner(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             Distinct indices of unlabelled rows.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        X = self._check_X(X)
         return self.query_strategy_.query(
             X,
             y,
@@ -227,21 +260,17 @@ class ActiveLearner(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self : object
         """
         check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        X = self._check_X(X)
         y = column_or_1d(y, warn=True)
-        if y.shape[0] != X.shape[0]:
-            raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]} labels.")
+        n = _num_samples(X)
+        if y.shape[0] != n:
+            raise ValueError(f"X has {n} rows but y has {y.shape[0]} labels.")
         if np.any(unlabeled_mask(y, self.missing_label)):
             raise ValueError(
                 f"teach got labels equal to missing_label={self.missing_label!r}; "
                 "give the true labels of the queried rows."
             )
-        if hasattr(X, "tocsr") or hasattr(self.X_train_, "tocsr"):
-            import scipy.sparse as sp
-
-            self.X_train_ = sp.vstack([self.X_train_, X], format="csr")
-        else:
-            self.X_train_ = np.concatenate([self.X_train_, X])
+        self.X_train_ = _concat_rows(self.X_train_, X)
         self.y_train_ = np.concatenate([self.y_train_, y])
         if refit:
             self._refit()
@@ -267,7 +296,7 @@ class ActiveLearner(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         y : ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        X = self._check_X(X)
         return self.estimator_.predict(X)
 
     @available_if(_estimator_has("predict_proba"))
@@ -283,7 +312,7 @@ class ActiveLearner(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
         """
         check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        X = self._check_X(X)
         return self.estimator_.predict_proba(X)
 
     @available_if(_estimator_has("predict_log_proba"))
@@ -299,7 +328,7 @@ class ActiveLearner(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         log_proba : ndarray of shape (n_samples, n_classes)
         """
         check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        X = self._check_X(X)
         return self.estimator_.predict_log_proba(X)
 
     @available_if(_estimator_has("decision_function"))
@@ -315,11 +344,30 @@ class ActiveLearner(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         decision : ndarray of shape (n_samples,) or (n_samples, n_classes)
         """
         check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        X = self._check_X(X)
         return self.estimator_.decision_function(X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         inner = get_tags(self._base_estimator())
         tags.input_tags.sparse = inner.input_tags.sparse
+        tags.input_tags.allow_nan = inner.input_tags.allow_nan
+        tags.input_tags.string = inner.input_tags.string
+        tags.input_tags.categorical = inner.input_tags.categorical
         return tags
+
+
+def _concat_rows(A, B):
+    """The rows of ``A`` then those of ``B``, in ``A``'s container."""
+    if sp.issparse(A) or sp.issparse(B):
+        return sp.vstack([A, B], format="csr")
+    if hasattr(A, "iloc"):
+        import pandas as pd
+
+        if not hasattr(B, "iloc"):
+            B = pd.DataFrame(np.asarray(B, dtype=object), columns=A.columns)
+            B = B.astype(A.dtypes.to_dict())
+        return pd.concat([A, B])
+    if isinstance(A, np.ndarray):
+        return np.concatenate([A, np.asarray(B)])
+    return list(A) + list(B)

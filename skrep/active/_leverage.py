@@ -7,9 +7,14 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, validate_data
 
-from skrep.active._batch import unlabeled_mask
 from skrep.active._kernels import build_tree, pivotal_tournament
-from skrep.utils._compat import StrOptions, _fit_context
+from skrep.active._pool import (
+    check_2d,
+    fingerprint,
+    no_unlabelled_message,
+    unlabeled_mask,
+)
+from skrep.utils._compat import StrOptions, _fit_context, _num_samples
 
 __all__ = ["LeverageScoreSampler", "inclusion_probabilities", "leverage_scores"]
 
@@ -138,9 +143,10 @@ class LeverageScoreSampler(BaseEstimator):
         How the pivotal sampler's tree splits a cell: at the median of one
         coordinate, cycling with depth, or at the median of the projection on
         the cell's first principal direction.
-    missing_label : float or str, default=nan
-        The value of ``y`` that marks unlabelled rows (NaN is always
-        unlabelled).
+    missing_label : scalar or str, default=-1
+        The value of ``y`` that marks unlabelled rows, as for the query
+        strategies (NaN and None are always unlabelled). Targets that may
+        equal -1 are best marked with NaN and ``missing_label=np.nan``.
     random_state : int, RandomState instance or None, default=None
         The random draw.
 
@@ -187,7 +193,7 @@ class LeverageScoreSampler(BaseEstimator):
         *,
         method="pivotal",
         tree="coordinate",
-        missing_label=np.nan,
+        missing_label=-1,
         random_state=None,
     ):
         self.features = features
@@ -200,7 +206,8 @@ class LeverageScoreSampler(BaseEstimator):
     def fit(self, X, y=None):
         """Compute the leverage scores (and the pivotal tree) of a pool.
 
-        Later queries on the same pool reuse them. Fitting is optional:
+        Later queries on the same pool (the same values: a pool changed in
+        place since is not the same) reuse them. Fitting is optional:
         :meth:`query` computes them when needed.
 
         Parameters
@@ -214,12 +221,18 @@ class LeverageScoreSampler(BaseEstimator):
         -------
         self : object
         """
+        check_2d(X)
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         self.leverage_scores_ = leverage_scores(self._features(X))
-        self._fit_n = X.shape[0]
+        self._pool_key = self._key(X)
         self._tree = None
-        self._fit_X = X
         return self
+
+    def _key(self, X):
+        """What the fitted scores and tree depend on: the pool and features."""
+        from joblib import hash as joblib_hash
+
+        return fingerprint(X), joblib_hash(self.features)
 
     def _features(self, X):
         if self.features is None:
@@ -303,11 +316,12 @@ class LeverageScoreSampler(BaseEstimator):
         p, pool, _ = self._probabilities(
             X, y, candidates, scores, batch_size, need_tree=False
         )
-        full = np.zeros(check_array(X, ensure_all_finite=False).shape[0])
+        full = np.zeros(_num_samples(X))
         full[pool] = p
         return full
 
     def _probabilities(self, X, y, candidates, scores, batch_size, need_tree=True):
+        check_2d(X)
         X = check_array(X, dtype=[np.float64, np.float32])
         n = X.shape[0]
         if not isinstance(batch_size, Integral | np.integer) or batch_size < 1:
@@ -334,18 +348,17 @@ class LeverageScoreSampler(BaseEstimator):
             if not np.all(unlabeled[pool]):
                 raise ValueError("candidates contains labelled rows.")
         if pool.shape[0] == 0:
-            raise ValueError("The pool has no unlabelled rows to draw from.")
+            reason = (
+                "" if y is None else " " + no_unlabelled_message(y, self.missing_label)
+            )
+            raise ValueError(f"The pool has no unlabelled rows to draw from.{reason}")
         if batch_size > pool.shape[0]:
             raise ValueError(
                 f"batch_size={batch_size} is larger than the number of "
                 f"unlabelled rows ({pool.shape[0]})."
             )
         whole = pool.shape[0] == n
-        fitted = (
-            whole
-            and getattr(self, "_fit_n", None) == n
-            and np.array_equal(self._fit_X, X)
-        )
+        fitted = whole and hasattr(self, "_pool_key") and self._pool_key == self._key(X)
         if scores is not None:
             weights = np.asarray(scores, dtype=np.float64)
             if weights.shape != (n,):

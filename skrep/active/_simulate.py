@@ -8,10 +8,10 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.utils import check_random_state
+from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.validation import column_or_1d
 
-from skrep.active._strategies import RandomSampler, _safe_rows, margins
+from skrep.active._strategies import RandomSampler, margins
 from skrep.utils._compat import Interval, StrOptions, _num_samples, validate_params
 
 __all__ = ["MarginPlateau", "SimulationResult", "StablePredictions", "simulate"]
@@ -189,7 +189,7 @@ def _run(
     if "missing_label" in params:
         strategy.set_params(missing_label=-1)
     stopping = copy.deepcopy(stopping)
-    X_pool = _safe_rows(X, train)
+    X_pool = _safe_indexing(X, train)
     y_work = np.full(train.shape[0], -1, dtype=np.int64)
     pos = np.searchsorted(train, init)
     y_work[pos] = y_enc[init]
@@ -199,7 +199,7 @@ def _run(
         stop_idx = stop_rng.choice(
             train.shape[0], min(1000, train.shape[0]), replace=False
         )
-        X_stop = _safe_rows(X_pool, stop_idx)
+        X_stop = _safe_indexing(X_pool, stop_idx)
     rows = []
     start = time.perf_counter()
     n_init = int(np.count_nonzero(y_work >= 0))
@@ -207,7 +207,7 @@ def _run(
         labelled = y_work >= 0
         t0 = time.perf_counter()
         est = clone(estimator).fit(
-            _safe_rows(X_pool, np.flatnonzero(labelled)), y_work[labelled]
+            _safe_indexing(X_pool, np.flatnonzero(labelled)), y_work[labelled]
         )
         fit_time = time.perf_counter() - t0
         score = scorer(est, test_X, test_y)
@@ -242,6 +242,19 @@ def _run(
         row["time"] = time.perf_counter() - start
         y_work[idx] = y_enc[train[idx]]
     return rows
+
+
+def _encode_test_labels(y_test, classes):
+    """Positions of the test labels in ``classes``; unknown labels are refused."""
+    y_test = column_or_1d(y_test)
+    unknown = np.setdiff1d(np.unique(y_test), classes)
+    if unknown.size:
+        raise ValueError(
+            f"The test labels {unknown[:5].tolist()} are not labels of y "
+            f"(whose classes are {classes[:10].tolist()}): a model fitted on y "
+            "cannot predict them."
+        )
+    return np.searchsorted(classes, y_test)
 
 
 @validate_params(
@@ -392,7 +405,7 @@ def simulate(
         r_rng = np.random.RandomState(seed)
         if isinstance(test, tuple):
             train = np.arange(n)
-            test_X, test_y = test[0], np.searchsorted(classes, column_or_1d(test[1]))
+            test_X, test_y = test[0], _encode_test_labels(test[1], classes)
         elif test is None:
             train = np.arange(n)
             test_X, test_y = X, y_enc
@@ -401,7 +414,7 @@ def simulate(
                 np.arange(n), test_size=test, random_state=r_rng, stratify=y_enc
             )
             train = np.sort(train)
-            test_X, test_y = _safe_rows(X, held), y_enc[held]
+            test_X, test_y = _safe_indexing(X, held), y_enc[held]
         init = _initial_set(y_enc, train, initial, r_rng)
         for strat, name in runs:
             tasks.append(

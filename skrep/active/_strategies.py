@@ -4,11 +4,19 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state
+from sklearn.utils import _safe_indexing, check_random_state, get_tags
 from sklearn.utils.validation import check_array, validate_data
 
 from skrep.active import _batch
 from skrep.active._kernels import top_two_gap
+from skrep.active._pool import (
+    check_2d,
+    fingerprint,
+    has_missing,
+    no_unlabelled_message,
+    row_indexable,
+    unlabeled_mask,
+)
 from skrep.utils._compat import Interval, StrOptions, _fit_context, _num_samples
 
 __all__ = ["MarginSampler", "RandomSampler", "UncertaintySampler"]
@@ -23,13 +31,9 @@ def _host(a):
     return np.asarray(to_host(a))
 
 
-def _safe_rows(X, rows):
-    """``X[rows]`` for arrays and DataFrames; ``X`` itself when rows is None."""
-    if rows is None:
-        return X
-    if hasattr(X, "iloc"):
-        return X.iloc[rows]
-    return X[rows]
+#: Bytes of ``X`` scored per call of the estimator: the pool is scored in
+#: chunks, so that a query holds O(chunk) scores, not O(pool).
+_CHUNK_BYTES = 1 << 23
 
 
 class _QueryStrategy(BaseEstimator):
@@ -45,7 +49,14 @@ class _QueryStrategy(BaseEstimator):
         self.random_state = random_state
 
     # -- to be provided by subclasses ---------------------------------------
-    def _utilities(self, X_pool, estimator, scores):
+    _needs_scores = True
+
+    def _response_method(self, estimator):
+        """The estimator's method that gives the scores."""
+        return "predict_proba"
+
+    def _utilities(self, scores, method):
+        """Utility of each row (higher = more informative) from its scores."""
         raise NotImplementedError
 
     # -- public API ----------------------------------------------------------
@@ -57,7 +68,8 @@ class _QueryStrategy(BaseEstimator):
         Fitting on the pool once computes what does not change from one
         round to the next (the pool's clustering for the ``"cluster_margin"``
         and ``"proportional"`` batch strategies), so that later queries on the
-        same pool reuse it.
+        same pool reuse it. A query on another pool (other values, even of
+        the same shape) clusters that pool afresh.
 
         Parameters
         ----------
@@ -77,9 +89,10 @@ class _QueryStrategy(BaseEstimator):
             n_classes = None
             if y is not None:
                 y = np.asarray(y)
-                labelled = ~_batch.unlabeled_mask(y, self.missing_label)
+                labelled = ~unlabeled_mask(y, self.missing_label)
                 n_classes = max(2, np.unique(y[labelled]).shape[0])
             self.cluster_labels_ = self._cluster(X, n_classes, batch_strategy)
+            self._pool_key = fingerprint(X)
         return self
 
     def query(
@@ -94,6 +107,15 @@ class _QueryStrategy(BaseEstimator):
         return_utilities=False,
     ):
         """Choose the next rows of ``X`` to label.
+
+        ``X`` reaches the estimator as it is given (a data frame with string
+        columns for a pipeline, NaN for a model that accepts missing values),
+        scored chunk by chunk in place; the scores of labelled rows are
+        masked. Missing values in ``X`` are refused when nothing that accepts
+        them reads ``X``: the diversity batch strategies (distances between
+        rows) always refuse them; without an estimator call (``scores=``,
+        :class:`RandomSampler`) they are refused unless the estimator's
+        ``allow_nan`` tag says it accepts them.
 
         Parameters
         ----------
@@ -127,60 +149,109 @@ class _QueryStrategy(BaseEstimator):
         """
         self._validate_params()
         rng = check_random_state(self.random_state)
+        check_2d(X)
+        X = row_indexable(X)
         n = _num_samples(X)
-        pool, labeled = self._pool(n, y, candidates, batch_size)
-        rows = None if pool.shape[0] == n else pool
-        # Scoring every row and keeping the pool's scores is cheaper than
-        # copying the pool's rows of X when the pool is most of X.
-        score_all = rows is not None and 2 * pool.shape[0] >= n
-        pool_scores = None
-        if scores is not None:
-            pool_scores = _host(scores)
-            if pool_scores.shape[0] != n:
-                raise ValueError(
-                    f"scores has {pool_scores.shape[0]} rows but X has {n}; "
-                    "give one score (row) per row of X."
-                )
-            pool_scores = _safe_rows(pool_scores, rows)
-        elif estimator is None and self._needs_scores:
+        in_pool, pool, labeled = self._pool(n, y, candidates, batch_size)
+        strategy = self._batch_strategy(batch_size)
+        X_num = None if strategy == "top_k" else self._numeric_pool(X, strategy)
+        scored = self._needs_scores and scores is None
+        if scored and estimator is None:
             raise ValueError(
                 f"{type(self).__name__}.query needs a fitted estimator or "
                 "precomputed scores=."
             )
+        if X_num is None and not scored and not _accepts_nan(estimator):
+            if has_missing(X):
+                raise ValueError(
+                    "X contains NaN or infinity, and no estimator that accepts "
+                    "missing values reads it; impute them, or pass the "
+                    "estimator whose allow_nan tag says it accepts them."
+                )
         if estimator is not None and self._needs_scores:
             self._check_estimator_classes(estimator)
-        if score_all and pool_scores is None and self._needs_scores:
-            # utilities of every row, then the pool's: copies n, not n * d
-            all_scores = self._scores(X, estimator)
-            utilities = self._utilities(None, estimator, all_scores, n, rng)[pool]
+        # Most of X unlabelled: score every row in place and mask the scores
+        # of the others (cheaper than gathering the pool's rows).
+        score_all = self._needs_scores and 2 * pool.shape[0] >= n
+        rows = None if score_all else pool
+        if not self._needs_scores:
+            utilities = rng.random(pool.shape[0])
+        elif scores is not None:
+            S = _host(scores)
+            if S.shape[0] != n:
+                raise ValueError(
+                    f"scores has {S.shape[0]} rows but X has {n}; "
+                    "give one score (row) per row of X."
+                )
+            method = self._response_method(estimator)
+            utilities = self._utilities(S if rows is None else S[rows], method)
         else:
-            X_pool = None
-            if pool_scores is None and self._needs_scores:
-                X_pool = _safe_rows(X, rows)
-            utilities = self._utilities(
-                X_pool, estimator, pool_scores, pool.shape[0], rng
+            utilities = self._score_in_chunks(X, estimator, rows)
+        indices = None
+        if utilities.shape[0] == pool.shape[0]:
+            utilities_pool = utilities
+        else:  # the utilities of every row: mask those outside the pool
+            if np.any(~np.isfinite(utilities) & in_pool):
+                raise ValueError(_NOT_FINITE)
+            if strategy == "top_k":
+                full = np.where(in_pool, utilities, np.nan)
+                utilities[~in_pool] = -np.inf
+                indices = _batch.top_k(utilities, batch_size, rng)
+            else:
+                utilities_pool = utilities[pool]
+        if indices is None:
+            if not np.all(np.isfinite(utilities_pool)):
+                raise ValueError(_NOT_FINITE)
+            positions = self._select(
+                X_num, strategy, pool, labeled, utilities_pool, batch_size, rng, y
             )
-        if not np.all(np.isfinite(utilities)):
-            raise ValueError(
-                "The scores of the pool contain NaN or infinity; check the "
-                "estimator's output or the scores passed."
-            )
-        positions = self._select(X, pool, labeled, utilities, batch_size, rng, y)
-        indices = pool[positions]
+            indices = pool[positions]
+            if return_utilities:
+                full = np.full(n, np.nan)
+                full[pool] = utilities_pool
         if return_utilities:
-            full = np.full(n, np.nan)
-            full[pool] = utilities
             return indices, full
         return indices
 
     # -- helpers -------------------------------------------------------------
-    _needs_scores = True
+    def _score_in_chunks(self, X, estimator, rows):
+        """Utilities of the rows ``rows`` of ``X`` (all rows when None).
 
-    def _scores(self, X, estimator):
-        """The estimator's scores (probabilities or decision values) on X."""
-        return _scores_from_estimator(estimator, X, "predict_proba")
+        The estimator scores slices of ``X`` in place (or, for a subset of
+        the rows, gathered blocks of it), ``_CHUNK_BYTES`` of ``X`` at a
+        time: memory O(chunk * n_classes) for the scores.
+        """
+        method = self._response_method(estimator)
+        m = _num_samples(X) if rows is None else rows.shape[0]
+        n_features = X.shape[1] if hasattr(X, "shape") else len(X[0])
+        step = max(1, _CHUNK_BYTES // (8 * max(1, n_features)))
+        utilities = np.empty(m)
+        for start in range(0, m, step):
+            stop = min(m, start + step)
+            block = slice(start, stop) if rows is None else rows[start:stop]
+            S = _scores_from_estimator(estimator, _safe_indexing(X, block), method)
+            utilities[start:stop] = self._utilities(S, method)
+        return utilities
+
+    def _batch_strategy(self, batch_size):
+        """The batch strategy a query of ``batch_size`` rows runs."""
+        strategy = getattr(self, "batch_strategy", "top_k")
+        if batch_size == 1 and strategy != "kcenter":
+            return "top_k"
+        return strategy
+
+    def _numeric_pool(self, X, strategy):
+        """``X`` as a finite numeric array, for distances between its rows."""
+        try:
+            return check_array(X, dtype=[np.float64, np.float32])
+        except ValueError as exc:
+            raise ValueError(
+                f"batch_strategy={strategy!r} measures distances between the "
+                f"rows of X, which must be numeric and finite: {exc}"
+            ) from exc
 
     def _pool(self, n, y, candidates, batch_size):
+        """The pool: a mask over the rows of X, its rows, and the labelled rows."""
         if not isinstance(batch_size, Integral | np.integer) or batch_size < 1:
             raise ValueError(
                 f"batch_size must be a positive integer, got {batch_size!r}."
@@ -188,12 +259,13 @@ class _QueryStrategy(BaseEstimator):
         if y is None:
             unlabeled = np.ones(n, dtype=bool)
         else:
-            unlabeled = _batch.unlabeled_mask(y, self.missing_label)
+            unlabeled = unlabeled_mask(y, self.missing_label)
             if unlabeled.shape[0] != n:
                 raise ValueError(
                     f"y has {unlabeled.shape[0]} labels but X has {n} rows."
                 )
         if candidates is None:
+            in_pool = unlabeled
             pool = np.arange(n) if y is None else np.flatnonzero(unlabeled)
         else:
             pool = np.asarray(candidates)
@@ -209,11 +281,13 @@ class _QueryStrategy(BaseEstimator):
                     "candidates contains labelled rows; only rows whose label "
                     f"is missing_label={self.missing_label!r} can be queried."
                 )
+            in_pool = np.zeros(n, dtype=bool)
+            in_pool[pool] = True
         if pool.shape[0] == 0:
-            raise ValueError(
-                "The pool has no unlabelled rows to query (no row of y equals "
-                f"missing_label={self.missing_label!r})."
+            reason = (
+                "" if y is None else " " + no_unlabelled_message(y, self.missing_label)
             )
+            raise ValueError(f"The pool has no unlabelled rows to query.{reason}")
         if batch_size > pool.shape[0]:
             raise ValueError(
                 f"batch_size={batch_size} is larger than the number of "
@@ -222,7 +296,7 @@ class _QueryStrategy(BaseEstimator):
         labeled = (
             np.empty(0, dtype=np.intp) if y is None else np.flatnonzero(~unlabeled)
         )
-        return pool, labeled
+        return in_pool, pool, labeled
 
     def _check_estimator_classes(self, estimator):
         classes = getattr(estimator, "classes_", None)
@@ -239,35 +313,35 @@ class _QueryStrategy(BaseEstimator):
                 "set missing_label to a value that is not a class (e.g. np.nan)."
             )
 
-    def _select(self, X, pool, labeled, utilities, batch_size, rng, y):
-        strategy = getattr(self, "batch_strategy", "top_k")
-        if strategy == "top_k" or batch_size == 1 and strategy != "kcenter":
+    def _select(self, X, strategy, pool, labeled, utilities, batch_size, rng, y):
+        """Positions into ``pool`` of the batch; ``X`` is the numeric pool."""
+        if strategy == "top_k":
             return _batch.top_k(utilities, batch_size, rng)
         factor = self.candidate_factor
         if strategy == "kcenter":
-            X_lab = _numeric(_safe_rows(X, labeled)) if labeled.size else None
-            X_num = np.ascontiguousarray(_numeric(X))
-            return _batch.kcenter(
-                utilities, X_num, pool, X_lab, batch_size, factor, rng
-            )
-        fitted = getattr(self, "cluster_labels_", None)
-        n = _num_samples(X)
+            X_lab = X[labeled] if labeled.size else None
+            X = np.ascontiguousarray(X)
+            return _batch.kcenter(utilities, X, pool, X_lab, batch_size, factor, rng)
+        fitted = None
+        if getattr(self, "_pool_key", None) == fingerprint(X):
+            fitted = self.cluster_labels_
         if strategy == "cluster_margin":
             cand = _batch._candidates(utilities, batch_size, factor, rng)
-            if fitted is not None and fitted.shape[0] == n:
+            if fitted is not None:
                 labels = fitted[pool[cand]]
             else:
-                X_c = _numeric(_safe_rows(X, pool[cand]))
-                labels = self._cluster(X_c, None, strategy, n_default=batch_size)
+                labels = self._cluster(
+                    X[pool[cand]], None, strategy, n_default=batch_size
+                )
             return cand[_batch.cluster_margin(utilities[cand], labels, batch_size, rng)]
         # proportional: clusters of the whole pool
-        if fitted is not None and fitted.shape[0] == n:
+        if fitted is not None:
             labels = fitted[pool]
         else:
             n_classes = None
             if y is not None and labeled.size:
                 n_classes = max(2, np.unique(np.asarray(y)[labeled]).shape[0])
-            labels = self._cluster(_numeric(_safe_rows(X, pool)), n_classes, strategy)
+            labels = self._cluster(X[pool], n_classes, strategy)
         return _batch.proportional(utilities, labels, batch_size, rng)
 
     def _cluster(self, X, n_classes, strategy, n_default=None):
@@ -297,8 +371,20 @@ class _QueryStrategy(BaseEstimator):
         return tags
 
 
-def _numeric(X):
-    return check_array(X, dtype=[np.float64, np.float32])
+_NOT_FINITE = (
+    "The scores of the pool contain NaN or infinity; check the estimator's "
+    "output or the scores passed."
+)
+
+
+def _accepts_nan(estimator):
+    """Whether ``estimator`` declares that it accepts NaN (its allow_nan tag)."""
+    if estimator is None:
+        return False
+    try:
+        return bool(get_tags(estimator).input_tags.allow_nan)
+    except (AttributeError, TypeError, ValueError):
+        return False
 
 
 _BATCH_DOC = """batch_strategy : {"top_k", "kcenter", "cluster_margin", \
@@ -456,18 +542,13 @@ class MarginSampler(_BatchStrategy):
         self.missing_label = missing_label
         self.random_state = random_state
 
-    def _method(self, estimator):
+    def _response_method(self, estimator):
         if self.response_method == "auto" and estimator is not None:
             return _auto_method(estimator)
         return self.response_method
 
-    def _scores(self, X, estimator):
-        return _scores_from_estimator(estimator, X, self._method(estimator))
-
-    def _utilities(self, X_pool, estimator, scores, n_pool, rng):
-        if scores is None:
-            scores = self._scores(X_pool, estimator)
-        margin = margins(scores, proba=self._method(estimator) == "predict_proba")
+    def _utilities(self, scores, method):
+        margin = margins(scores, proba=method == "predict_proba")
         return np.negative(margin, out=margin)
 
 
@@ -576,9 +657,7 @@ class UncertaintySampler(_BatchStrategy):
         self.missing_label = missing_label
         self.random_state = random_state
 
-    def _utilities(self, X_pool, estimator, scores, n_pool, rng):
-        if scores is None:
-            scores = _scores_from_estimator(estimator, X_pool, "predict_proba")
+    def _utilities(self, scores, method):
         P = np.asarray(scores, dtype=np.float64)
         if P.ndim == 1:
             P = np.column_stack([1.0 - P, P])
@@ -639,6 +718,3 @@ class RandomSampler(_QueryStrategy):
     def __init__(self, *, missing_label=-1, random_state=None):
         self.missing_label = missing_label
         self.random_state = random_state
-
-    def _utilities(self, X_pool, estimator, scores, n_pool, rng):
-        return rng.random(n_pool)

@@ -111,3 +111,85 @@ def test_bad_input():
     clf = LogisticRegression().fit(X, y_pm)
     with pytest.raises(ValueError, match="also missing_label"):
         MarginSampler().query(X, np.full(150, -1), clf)
+
+
+def _tabular_frame(n=240, seed=0):
+    """Numeric columns with NaN and a string column, as a data frame."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    colour = rng.choice(["red", "green", "blue"], size=n)
+    a = rng.normal(size=n)
+    b = rng.normal(size=n)
+    y = ((a + (colour == "red") + 0.3 * rng.normal(size=n)) > 0.5).astype(int)
+    return pd.DataFrame({"a": a, "b": b, "colour": colour}), y
+
+
+def test_data_frame_passes_through_to_a_column_transformer():
+    # Bahri et al.'s setting is tabular data: a Pipeline that picks columns by
+    # name and encodes strings must see the data frame, not a float array.
+    import pandas as pd
+    from sklearn.compose import make_column_transformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    X, y = _tabular_frame()
+    y_part = np.full(y.shape[0], -1)
+    y_part[:20] = y[:20]
+    model = make_pipeline(
+        make_column_transformer(
+            (StandardScaler(), ["a", "b"]), (OneHotEncoder(), ["colour"])
+        ),
+        LogisticRegression(),
+    )
+    learner = ActiveLearner(model, MarginSampler(random_state=0), batch_size=5)
+    learner.fit(X, y_part)
+    assert isinstance(learner.X_train_, pd.DataFrame)
+    np.testing.assert_array_equal(learner.feature_names_in_, ["a", "b", "colour"])
+    for _ in range(3):
+        idx = learner.query(X, y_part)
+        assert np.all(y_part[idx] == -1) and np.unique(idx).shape == (5,)
+        learner.teach(X.iloc[idx], y[idx])
+        y_part[idx] = y[idx]
+    assert isinstance(learner.X_train_, pd.DataFrame)
+    assert learner.X_train_.shape == (35, 3)
+    assert learner.score(X, y) > 0.7
+    assert learner.predict_proba(X).shape == (X.shape[0], 2)
+
+
+def test_nan_passes_through_to_an_estimator_that_accepts_it():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    X, y = _tabular_frame()
+    X = X[["a", "b"]].to_numpy(copy=True)
+    X[::7, 0] = np.nan  # labelled and unlabelled rows have missing values
+    y_part = np.full(y.shape[0], -1)
+    y_part[:30] = y[:30]
+    hgb = HistGradientBoostingClassifier(max_iter=10, random_state=0)
+    for strategy in (MarginSampler(random_state=0), RandomSampler(random_state=0)):
+        learner = ActiveLearner(hgb, strategy, batch_size=4).fit(X, y_part)
+        idx = learner.query(X, y_part)
+        assert np.all(y_part[idx] == -1) and np.unique(idx).shape == (4,)
+        learner.teach(X[idx], y[idx])
+        assert learner.predict(X).shape == y.shape
+    # a model that refuses NaN says so (its own error), it is not silenced
+    with pytest.raises(ValueError, match="NaN"):
+        ActiveLearner(LogisticRegression()).fit(X, y_part)
+
+
+def test_string_labels_with_a_numeric_missing_label_are_refused():
+    # "" marks the unlabelled rows, but missing_label=-1 (the default) can
+    # never match a string: no silent "" class is learned.
+    X, y, _ = _iris_partial()
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    y_str = names.copy()
+    y_str[3:50] = ""
+    y_str[53:100] = ""
+    y_str[103:] = ""
+    for y_given in (y_str, y_str.astype(object)):
+        with pytest.raises(ValueError, match="missing_label=-1.*string"):
+            ActiveLearner().fit(X, y_given)
+    learner = ActiveLearner(missing_label="").fit(X, y_str)
+    np.testing.assert_array_equal(learner.classes_, np.unique(names))
+    assert learner.y_train_.shape == (9,)
+    assert np.all(y_str[learner.query(X, y_str)] == "")

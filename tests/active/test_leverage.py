@@ -153,3 +153,44 @@ def test_bad_input():
     X_nan[0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         s.query(X_nan, batch_size=3)
+
+
+def test_fit_does_not_trust_the_callers_array_later():
+    # the pool changes in place after fit: the leverage scores and the tree
+    # of the old values must not be reused
+    X = _grid(12)
+    rng = np.random.default_rng(0)
+    X_new = rng.uniform(-1, 1, size=X.shape) ** 3  # other leverage scores
+    sampler = LeverageScoreSampler(PolynomialFeatures(3), random_state=0).fit(X)
+    X[:] = X_new
+    fresh = LeverageScoreSampler(PolynomialFeatures(3), random_state=0)
+    np.testing.assert_allclose(
+        sampler.inclusion_probabilities(X, batch_size=20),
+        fresh.inclusion_probabilities(X_new, batch_size=20),
+    )
+    np.testing.assert_array_equal(
+        sampler.query(X, batch_size=20), fresh.query(X_new, batch_size=20)
+    )
+    # the same pool again does reuse the fit
+    assert sampler.fit(X_new).query(X_new, batch_size=20).shape == (20,)
+
+
+def test_one_missing_label_convention_with_the_strategies():
+    from skrep.active import MarginSampler
+
+    assert (
+        LeverageScoreSampler().get_params()["missing_label"]
+        == MarginSampler().get_params()["missing_label"]
+    )
+    X = _grid(10)
+    y = np.full(100, -1.0)  # the strategies' marker of unlabelled rows
+    y[:40] = np.linspace(0, 1, 40)
+    idx = LeverageScoreSampler(PolynomialFeatures(2), random_state=0).query(
+        X, y, batch_size=10
+    )
+    assert idx.min() >= 40
+    # string targets with "" for the unlabelled rows and a numeric marker:
+    # no row can be unlabelled, say so
+    y_str = np.where(np.arange(100) < 40, "x", "")
+    with pytest.raises(ValueError, match="missing_label=-1.*string"):
+        LeverageScoreSampler().query(X, y_str, batch_size=3)

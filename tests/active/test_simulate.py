@@ -168,3 +168,37 @@ def test_progress_bar(capsys):
     )
     err = capsys.readouterr().err
     assert "4/4 runs" in err and "#" in err
+
+
+def test_fixed_test_set_with_unknown_labels_is_refused():
+    # labels the training rows never show cannot be scored by a model fitted
+    # on them: an error, not a silent mapping onto the nearest class
+    X, y = load_iris(return_X_y=True)
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    y_test = names[1::2].copy()
+    y_test[:50] = "aaa"
+    with pytest.raises(ValueError, match="'aaa'"):
+        simulate(
+            MarginSampler(),
+            LogisticRegression(max_iter=1000),
+            X[::2],
+            names[::2],
+            initial=6,
+            budget=4,
+            batch_size=2,
+            test=(X[1::2], y_test),
+            random_state=0,
+        )
+    # the same test set with known labels scores as the held-out rows do
+    result = simulate(
+        MarginSampler(),
+        LogisticRegression(max_iter=1000),
+        X[::2],
+        names[::2],
+        initial=6,
+        budget=4,
+        batch_size=2,
+        test=(X[1::2], names[1::2]),
+        random_state=0,
+    )
+    assert result.curve.score.iloc[-1] > 0.6  # chance: 1/3

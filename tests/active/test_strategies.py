@@ -312,3 +312,166 @@ def test_array_api_scores():
             X, y, scores=xp.asarray(P), batch_size=9
         )
     np.testing.assert_array_equal(got, expected)
+
+
+def test_list_of_lists_pool_for_every_batch_strategy():
+    X, y, P = _pool(n=120)
+    for batch_strategy in BATCH_STRATEGIES:
+        s = MarginSampler(batch_strategy=batch_strategy, random_state=0)
+        got = s.query(X.tolist(), y.tolist(), scores=P, batch_size=6)
+        np.testing.assert_array_equal(got, s.query(X, y, scores=P, batch_size=6))
+
+
+@pytest.mark.parametrize("batch_strategy", ["cluster_margin", "proportional"])
+def test_clusters_of_another_pool_of_the_same_length_are_not_reused(batch_strategy):
+    X_a, _ = make_blobs(300, centers=6, cluster_std=0.3, random_state=0)
+    X_b, _ = make_blobs(300, centers=6, cluster_std=0.3, random_state=1)
+    P = np.random.default_rng(0).dirichlet(np.ones(3), size=300)
+    kw = {
+        "batch_strategy": batch_strategy,
+        "n_clusters": 6,
+        "candidate_factor": None,
+        "random_state": 0,
+    }
+    stale = MarginSampler(**kw).fit(X_a)
+    got = stale.query(X_b, None, scores=P, batch_size=12)
+    expected = MarginSampler(**kw).query(X_b, None, scores=P, batch_size=12)
+    np.testing.assert_array_equal(got, expected)
+    # the pool it was fitted on (same values, another array) still reuses it
+    fitted = MarginSampler(**kw).fit(X_b)
+    first = fitted.query(X_b, None, scores=P, batch_size=12)
+    fitted._cluster = None  # reusing the fit must not cluster again
+    np.testing.assert_array_equal(
+        fitted.query(X_b.copy(), None, scores=P, batch_size=12), first
+    )
+    del fitted._cluster
+    # changed in place after fit: not the fitted pool any more
+    X_b[:] = X_a
+    np.testing.assert_array_equal(
+        fitted.query(X_b, None, scores=P, batch_size=12),
+        MarginSampler(**kw).query(X_a, None, scores=P, batch_size=12),
+    )
+
+
+def test_query_refuses_three_dimensional_and_missing_values():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from skrep.active import LeverageScoreSampler
+
+    X, y, P = _pool(n=80)
+    X3 = X.reshape(80, 3, 1)
+    for s in (
+        MarginSampler(),
+        MarginSampler(batch_strategy="kcenter"),
+        RandomSampler(),
+        LeverageScoreSampler(),
+    ):
+        no_scores = isinstance(s, LeverageScoreSampler | RandomSampler)
+        kw = {} if no_scores else {"scores": P}
+        with pytest.raises(ValueError, match="X must be 2-D.*shape \\(80, 3, 1\\)"):
+            s.query(X3, y, batch_size=2, **kw)
+    X_nan = X.copy()
+    X_nan[np.flatnonzero(y == -1)[::4], 1] = np.nan
+    # nothing that accepts NaN reads X: refused
+    for s in (MarginSampler(), RandomSampler()):
+        kw = {"scores": P} if isinstance(s, MarginSampler) else {}
+        with pytest.raises(ValueError, match="X contains NaN"):
+            s.query(X_nan, y, batch_size=2, **kw)
+    # distances between rows: refused whatever the estimator
+    for batch_strategy in ("kcenter", "cluster_margin", "proportional"):
+        with pytest.raises(ValueError, match=f"{batch_strategy}.*NaN"):
+            MarginSampler(batch_strategy=batch_strategy, candidate_factor=None).query(
+                X_nan, y, scores=P, batch_size=4
+            )
+    # an estimator that accepts NaN scores the pool as it is
+    lab = y != -1
+    hgb = HistGradientBoostingClassifier(max_iter=5).fit(X_nan[lab], y[lab])
+    for s in (MarginSampler(random_state=0), RandomSampler(random_state=0)):
+        idx = s.query(X_nan, y, hgb, batch_size=5)
+        assert np.all(y[idx] == -1)
+    # one that refuses it says so
+    clf = LogisticRegression().fit(X[lab], y[lab])
+    with pytest.raises(ValueError, match="NaN"):
+        MarginSampler().query(X_nan, y, clf, batch_size=2)
+
+
+def test_missing_label_convention_is_one_for_every_sampler():
+    from skrep.active import LeverageScoreSampler
+
+    X, y, P = _pool(n=60)
+    names = np.array(["a", "b", "c", "d"])
+    y_str = np.where(y == -1, "", names[np.maximum(y, 0)])
+    for s in (MarginSampler(), UncertaintySampler(), RandomSampler()):
+        kw = {} if isinstance(s, RandomSampler) else {"scores": P}
+        assert s.missing_label == LeverageScoreSampler().missing_label
+        with pytest.raises(ValueError, match="missing_label=-1.*string"):
+            s.query(X, y_str, batch_size=2, **kw)
+        idx = s.set_params(missing_label="").query(X, y_str, batch_size=3, **kw)
+        assert np.all(y_str[idx] == "")
+
+
+class _RecordingLogisticRegression(LogisticRegression):
+    """Logs every array its predict_proba receives."""
+
+    def predict_proba(self, X):
+        self.seen_.append(X)
+        return super().predict_proba(X)
+
+
+def test_query_scores_the_pool_in_chunks_without_copying_it(monkeypatch):
+    # The realistic path (ActiveLearner, simulate): labelled rows are marked in
+    # y. The pool is scored in place, chunk by chunk (memory O(chunk), not
+    # O(pool)), and the labelled rows' scores are masked.
+    from skrep.active import _strategies
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(5000, 4))
+    y_true = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
+    y = np.full(5000, -1)
+    lab = rng.choice(5000, 300, replace=False)
+    y[lab] = y_true[lab]
+    clf = _RecordingLogisticRegression().fit(X[lab], y[lab])
+    clf.seen_ = []
+    expected = MarginSampler(random_state=0).query(
+        X, y, scores=clf.predict_proba(X), batch_size=50
+    )
+    chunk = 1024
+    monkeypatch.setattr(_strategies, "_CHUNK_BYTES", chunk * X.shape[1] * 8)
+    clf.seen_ = []
+    got = MarginSampler(random_state=0).query(X, y, clf, batch_size=50)
+    np.testing.assert_array_equal(got, expected)
+    assert sum(c.shape[0] for c in clf.seen_) == 5000
+    assert max(c.shape[0] for c in clf.seen_) <= chunk
+    assert all(np.shares_memory(c, X) for c in clf.seen_)
+    # a small pool (most rows labelled) is gathered chunk by chunk
+    y_few = y_true.copy()
+    y_few[:700] = -1
+    clf.seen_ = []
+    idx = MarginSampler(random_state=0).query(X, y_few, clf, batch_size=50)
+    assert sum(c.shape[0] for c in clf.seen_) == 700
+    assert max(c.shape[0] for c in clf.seen_) <= chunk
+    assert np.all(idx < 700)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_top_k_of_a_large_pool_is_exact(ties):
+    # large pools take a sampled threshold before the partition: same rows
+    from skrep.active._batch import top_k
+
+    rng = np.random.default_rng(0)
+    u = rng.random(300_000)
+    if ties:
+        u = np.round(u, 3)
+    u[rng.choice(300_000, 1000, replace=False)] = -np.inf  # masked rows
+    for k in (1, 37, 1500):
+        idx = top_k(u, k, np.random.RandomState(0))
+        assert np.unique(idx).shape == (k,)
+        rest = np.setdiff1d(np.arange(u.shape[0]), idx)
+        assert u[idx].min() >= u[rest].max()
+        assert np.all(np.diff(u[idx]) <= 0)
+        if not ties:
+            np.testing.assert_array_equal(idx, np.argsort(-u, kind="stable")[:k])
+    # sorted utilities (an unlucky sample) still give the exact rows
+    s = np.sort(u)
+    idx = top_k(s, 20, np.random.RandomState(0))
+    np.testing.assert_array_equal(s[idx], s[::-1][:20])
