@@ -202,7 +202,9 @@ class ProportionalOdds(_CumulativeLogitBase):
         self.coef_, self.intercept_ = problem.to_original(std)
         if self.alpha == 0:
             direction = None
-            if n_iter >= self.max_iter or _near_certain(problem, intercepts, beta):
+            if n_iter >= self.max_iter or (
+                _flat_direction(hessian) and _near_certain(problem, intercepts, beta)
+            ):
                 direction = separation_direction(problem)
             self.covariance_ = _covariance(problem, hessian, direction)
             if direction is not None:
@@ -282,6 +284,14 @@ class ProportionalOdds(_CumulativeLogitBase):
             },
             index=_parameter_names(self, len(coef) - len(self.classes_) + 1),
         )
+
+
+def _flat_direction(hessian):
+    """Whether the information (of the mean loss, standardised features) is
+    nearly singular: a separation drives the curvature along its direction
+    to zero (and, when complete, every curvature); so does collinearity."""
+    eigenvalues = np.linalg.eigvalsh(hessian)
+    return bool(eigenvalues[0] <= 1e-6 * max(eigenvalues[-1], 1e-2))
 
 
 def _near_certain(problem, intercepts, beta):

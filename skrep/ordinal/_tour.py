@@ -115,7 +115,7 @@ def presto_cv(out_dir):
 
     X, y, _ = _fair()
     rare = (y == 4).astype(float)
-    proba, seconds = _out_of_fold(lambda: PRESTOCV(n_lambdas=10), X, y)
+    proba, seconds = _out_of_fold(lambda: PRESTOCV(n_lambdas=10, random_state=0), X, y)
     base, base_seconds = _out_of_fold(_statsmodels_po, X, y)
     fig, ax = plt.subplots(figsize=(5, 4))
     _reliability(ax, rare, proba[:, -1], "PRESTOCV")

@@ -11,7 +11,7 @@ from numpy.testing import assert_allclose
 from scipy import stats
 from sklearn.exceptions import NotFittedError
 
-from skrep.ordinal import ProportionalOdds
+from skrep.ordinal import PerfectSeparationWarning, ProportionalOdds
 from skrep.ordinal._links import LINKS, get_link
 
 R = pytest.importorskip("statsmodels.miscmodels.tests.results.results_ordinal_model")
@@ -187,3 +187,21 @@ def test_bad_input_errors_for_links_and_summary():
         ProportionalOdds().fit(X, y, sample_weight=-np.ones(len(y)))
     with pytest.raises(ValueError, match="zero total sample_weight"):
         ProportionalOdds().fit(X, y, sample_weight=(y.cat.codes != 2).to_numpy(float))
+
+
+@pytest.mark.parametrize("link", ["logit", "probit", "cloglog"])
+def test_quasi_separation_names_the_diverging_parameter(link):
+    # A binary feature present only in the lowest class: its slope alone
+    # diverges; the other estimates and their errors stay finite.
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(300, 3))
+    X[:, 2] = rng.uniform(size=300) < 0.2
+    y = np.digitize(X[:, :2] @ [1.0, -0.5] + rng.logistic(size=300), [-0.5, 0.5])
+    y[X[:, 2] == 1] = 0
+    with pytest.warns(PerfectSeparationWarning, match=r"\['x2'\]"):
+        table = ProportionalOdds(link=link).fit(X, y).summary()
+    assert np.isinf(table.loc["x2", "std err"])
+    assert table.loc["x2", "P>|z|"] == 1.0
+    assert np.isinf(table.loc["x2", "0.975]"]) or np.isinf(table.loc["x2", "[0.025"])
+    finite = table.drop(index="x2")
+    assert np.all(np.isfinite(finite["std err"])) and np.all(finite["std err"] < 1)
