@@ -80,20 +80,21 @@ def test_agrees_with_ordered_model_for_every_link(link):
     # At least as good an optimum, and the same point.
     assert -model.objective_ * len(y) >= res.llf - 1e-8
     assert_allclose(model.objective_, -res.llf / len(y), rtol=1e-8)
-    assert_allclose(model.coef_[0], -res.params[:3], atol=2e-5)
+    assert_allclose(model.coef_[0], -res.params[:3], atol=5e-7)
     thresholds = res.model.transform_threshold_params(res.params)[1:-1]
-    assert_allclose(model.intercept_, thresholds, atol=2e-5)
-    assert_allclose(model.predict_proba(X), res.predict(), atol=2e-6)
+    assert_allclose(model.intercept_, thresholds, atol=5e-7)
+    assert_allclose(model.predict_proba(X), res.predict(), atol=2e-7)
     # Standard errors: slopes directly; thresholds through the delta method
     # of statsmodels' (theta_1, log increments) parametrisation.
     table = model.summary()
-    assert_allclose(table["std err"].iloc[:3], res.bse[:3], rtol=2e-4)
+    # (statsmodels' errors come from a numerical Hessian.)
+    assert_allclose(table["std err"].iloc[:3], res.bse[:3], rtol=2e-5)
     increments = np.exp(res.params[4:])
     jac = np.tril(np.ones((2, 2)))
     jac[:, 1:] *= increments
     cov_thresholds = jac @ res.cov_params()[3:, 3:] @ jac.T
     assert_allclose(
-        table["std err"].iloc[3:], np.sqrt(np.diag(cov_thresholds)), rtol=2e-4
+        table["std err"].iloc[3:], np.sqrt(np.diag(cov_thresholds)), rtol=2e-5
     )
 
 
