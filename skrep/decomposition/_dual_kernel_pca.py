@@ -20,16 +20,16 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import sparse
 from sklearn import get_config
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
 )
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics.pairwise import pairwise_kernels
 from sklearn.utils import check_random_state
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skrep.utils._array_api import (
@@ -77,7 +77,7 @@ class _KernelTiles:
         self.gamma = estimator.gamma_
         self.degree, self.coef0 = estimator.degree, estimator.coef0
         if self.name in {"rbf", "cosine"}:
-            sq = xp.sum(X * X, axis=1)
+            sq = _squared_norms(X, xp)
             if self.name == "rbf":
                 self.scaled_sq = self.gamma * sq
             else:  # as scikit-learn's normalize: near-zero rows left as they are
@@ -90,6 +90,8 @@ class _KernelTiles:
         if self.name is None:
             return self.kernel(X[i0:i1, :], X[j0:j1, :])
         P = X[i0:i1, :] @ X[j0:j1, :].T
+        if sparse.issparse(P):  # sparse X: the tile is dense
+            P = P.toarray()
         if self.name == "rbf":  # exp(-gamma ||x - y||^2), distances clipped at 0
             P *= 2.0 * self.gamma
             P -= self.scaled_sq[i0:i1, None]
@@ -243,7 +245,7 @@ class _NystroemGram:
         m = min(n_landmarks, n)
         landmarks = np.sort(rng.choice(n, size=m, replace=False))
         self.landmarks = to_namespace(landmarks, xp, device, dtype=xp.int64)
-        L = xp.take(X, self.landmarks, axis=0)
+        L = _take_rows(X, self.landmarks, xp)
         w, U = xp.linalg.eigh(kernel(L, L))
         w_host = to_numpy(w, xp)
         keep = np.flatnonzero(w_host > max(w_host.max(), 0.0) * 1e-10)
@@ -284,8 +286,10 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
 
     Parameters
     ----------
-    n_components : int, default=2
-        Number of components ``s``.
+    n_components : int or None, default=2
+        Number of components ``s``; None keeps all the components of
+        non-zero variance (``s = n_samples``, a dense eigendecomposition, as
+        scikit-learn's ``KernelPCA``).
     kernel : {"rbf", "poly", "linear", "laplacian", "cosine", "sigmoid", \
             "precomputed"} or callable, default="rbf"
         The kernel. A callable takes two rows and returns a float.
@@ -303,8 +307,14 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     loss_param : float or "auto", default="auto"
         ``kappa`` (the radius of each dual row) for ``"huber"``, ``epsilon``
         (the threshold of each dual row) for ``"epsilon_insensitive"``, in
-        the units of the dual rows of the squared-loss solution.
-        ``"auto"`` takes the median norm of those rows. Ignored for the
+        the units of the dual rows of the squared-loss solution (a row's
+        norm is the length of its projection on the components in feature
+        space). ``"auto"``: for ``"huber"``, the median plus 3 robust
+        standard deviations (1.4826 median absolute deviations) of the rows'
+        norms in feature space, ``||phi(x_i) - mean||``, so that only rows
+        far outside the bulk are capped and clean data keep the squared
+        loss's solution; for ``"epsilon_insensitive"``, the median norm of
+        the dual rows (about half of the rows vanish). Ignored for the
         squared loss.
     solver : {"auto", "lanczos", "gradient", "nystroem"}, default="auto"
         ``"lanczos"``: restarted block Krylov with Rayleigh-Ritz (squared
@@ -319,6 +329,11 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     fit_inverse_transform : bool, default=False
         Learn the pre-image map by kernel ridge regression, as scikit-learn's
         ``KernelPCA`` does (O(n^2) memory).
+    remove_zero_eig : bool, default=False
+        Drop the components of zero variance (so fewer than
+        ``n_components`` may be kept); always done when ``n_components`` is
+        None. Eigenvalues below ``1e-12`` of the largest (``2e-7`` for
+        float32 data) count as zero, as in scikit-learn.
     alpha : float, default=1.0
         Ridge penalty of the pre-image map.
     max_iter : int, default=500
@@ -414,7 +429,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     _MAX_DEPTH = 24
 
     _parameter_constraints: dict = {
-        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "n_components": [Interval(Integral, 1, None, closed="left"), None],
         "kernel": [StrOptions(_KERNELS | {"precomputed"}), callable],
         "gamma": [Interval(Real, 0, None, closed="neither"), None],
         "degree": [Interval(Real, 0, None, closed="left")],
@@ -425,6 +440,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         "solver": [StrOptions({"auto", "lanczos", "gradient", "nystroem"})],
         "n_landmarks": [Interval(Integral, 1, None, closed="left")],
         "fit_inverse_transform": ["boolean"],
+        "remove_zero_eig": ["boolean"],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -447,6 +463,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         solver="auto",
         n_landmarks=1000,
         fit_inverse_transform=False,
+        remove_zero_eig=False,
         alpha=1.0,
         max_iter=500,
         tol=1e-8,
@@ -465,6 +482,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         self.solver = solver
         self.n_landmarks = n_landmarks
         self.fit_inverse_transform = fit_inverse_transform
+        self.remove_zero_eig = remove_zero_eig
         self.alpha = alpha
         self.max_iter = max_iter
         self.tol = tol
@@ -524,7 +542,12 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         if precomputed and self.fit_inverse_transform:
             raise ValueError("Cannot fit_inverse_transform with a precomputed kernel.")
         xp, is_array_api, device = get_namespace_and_device(X)
-        X = validate_data(self, X, dtype=[xp.float64, xp.float32])
+        # Sparse rows (scikit-learn's KernelPCA takes them, e.g. TF-IDF): the
+        # kernel tiles are products of sparse row panels, still matrix-free.
+        accept_sparse = not (is_array_api or precomputed) and "csr"
+        X = validate_data(
+            self, X, dtype=[xp.float64, xp.float32], accept_sparse=accept_sparse
+        )
         if precomputed and X.shape[0] != X.shape[1]:
             raise ValueError(
                 f'kernel="precomputed" needs a square kernel matrix, got {X.shape}.'
@@ -534,7 +557,8 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             raise ValueError(
                 f"DualKernelPCA needs at least 2 samples, got n_samples={n}."
             )
-        check_n_components(self.n_components, X, limit="n_samples")
+        if self.n_components is not None:
+            check_n_components(self.n_components, X, limit="n_samples")
         self.gamma_ = 1.0 / X.shape[1] if self.gamma is None else float(self.gamma)
         return self._fit_solver(X, xp, device, is_array_api, precomputed)
 
@@ -556,13 +580,19 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         check_is_fitted(self)
         check_same_namespace(X, self, attribute="dual_coef_", method="transform")
         xp, is_array_api, device = get_namespace_and_device(X)
-        X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=False)
+        accept_sparse = not (is_array_api or self.kernel == "precomputed") and "csr"
+        X = validate_data(
+            self,
+            X,
+            dtype=[xp.float64, xp.float32],
+            accept_sparse=accept_sparse,
+            reset=False,
+        )
         dtype = supported_float_dtypes(xp, device)[0]
         kernel = self._kernel_function(xp, device, dtype, is_array_api)
-        scores = self._scores(kernel, xp.astype(X, dtype, copy=False), xp)
+        scores = self._scores(kernel, _astype(X, dtype, xp), xp)
         return xp.astype(scores, X.dtype, copy=False)
 
-    @available_if(lambda self: self.fit_inverse_transform)
     def inverse_transform(self, X):
         """Map scores back to the input space (kernel ridge pre-image).
 
@@ -575,8 +605,19 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         -------
         X_original : ndarray of shape (n_samples, n_features)
             Approximate pre-images.
+
+        Raises
+        ------
+        NotFittedError
+            If the model was fitted with ``fit_inverse_transform=False`` (as
+            scikit-learn's ``KernelPCA``).
         """
         check_is_fitted(self)
+        if not self.fit_inverse_transform:
+            raise NotFittedError(
+                "The fit_inverse_transform parameter was not set to True when "
+                "fitting, so the inverse transform is not available."
+            )
         check_same_namespace(
             X, self, attribute="_inverse_coef", method="inverse_transform"
         )
@@ -594,7 +635,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         n = X.shape[0]
         dtype = supported_float_dtypes(xp, device)[0]
         rng = check_random_state(self.random_state)
-        Xw = xp.astype(X, dtype, copy=False)
+        Xw = _astype(X, dtype, xp)
         kernel = self._kernel_function(xp, device, dtype, is_array_api)
 
         if self.solver == "nystroem":
@@ -609,7 +650,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                 self.n_jobs,
                 K=Xw if precomputed else None,
             )
-        s = self.n_components
+        s = n if self.n_components is None else self.n_components
         start = time.perf_counter()
 
         if self.solver == "gradient":
@@ -619,10 +660,11 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             n_iter = 0
         else:
             V, GV, lam, n_iter = self._block_krylov(gram, n, s, rng, xp)
+            lam = _check_spectrum(lam, double=X.dtype == xp.float64)
             root = to_namespace(np.sqrt(np.maximum(lam, 0.0)), xp, device, dtype)
             H, GH = V * root, GV * root
         if self.loss != "squared" or self.solver == "gradient":
-            H, GH, dca_iter = self._dca(gram, H, start, xp)
+            H, GH, dca_iter = self._dca(gram, H, start, xp, Xw)
             n_iter += dca_iter
         self.n_iter_ = n_iter
         if self.solver == "nystroem":
@@ -632,7 +674,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         self._set_components(H, GH, trace, xp, device)
 
         if self.solver == "nystroem":
-            self.X_fit_ = xp.astype(xp.take(Xw, gram.landmarks, axis=0), X.dtype)
+            self.X_fit_ = _astype(_take_rows(Xw, gram.landmarks, xp), X.dtype, xp)
             self._nystroem_map = gram.map
             self._nystroem_mean = gram.z_mean
             self._nystroem_coef = gram.Z.T @ self.dual_coef_
@@ -641,6 +683,8 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             del gram.Z
         else:
             rows = xp.linalg.vector_norm(self.dual_coef_, axis=1)
+            if self.loss != "epsilon_insensitive":  # only it zeroes dual rows
+                rows = xp.ones_like(rows)
             self.support_ = xp.astype(xp.nonzero(rows > 0)[0], xp.int64)
             self.n_support_ = int(self.support_.shape[0])
             coef = self.dual_coef_
@@ -648,12 +692,13 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             self._offset = -(gram.col_mean @ coef) + gram.mean * self._coef_sum
             self._full_support = self.n_support_ == n
             self.dual_coef_ = xp.take(coef, self.support_, axis=0)
-            self.X_fit_ = X if precomputed else xp.take(X, self.support_, axis=0)
+            self.X_fit_ = X if precomputed else _take_rows(X, self.support_, xp)
 
         if self.fit_inverse_transform:
             Z = self._scores(kernel, Xw, xp)
             K = kernel(Z, Z) + self.alpha * xp.eye(n, dtype=dtype, device=device)
-            self._inverse_coef = xp.linalg.solve(K, Xw)
+            target = Xw.toarray() if sparse.issparse(Xw) else Xw
+            self._inverse_coef = xp.linalg.solve(K, target)
             self._inverse_Z = Z
         return self
 
@@ -661,25 +706,53 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         """Trace of the centred Gram matrix: sum of k(x, x) minus n times its mean."""
         if gram.trace is not None:
             total = gram.trace
-        elif callable(self.kernel):  # a Python function: row by row, on host
-            total = sum(
-                float(self._kernel(x[None], x[None])[0, 0]) for x in to_numpy(X, xp)
-            )
-        elif self.kernel in {"rbf", "laplacian"}:
-            total = float(X.shape[0])
         else:
-            sq_norms = xp.sum(X * X, axis=1)
-            if self.kernel == "cosine":  # 1, or |x|^2 where left unnormalised
-                kept = xp.sqrt(sq_norms) < 10 * xp.finfo(X.dtype).eps
-                total = float(xp.sum(xp.where(kept, sq_norms, xp.ones_like(sq_norms))))
-            elif self.kernel == "linear":
-                total = float(xp.sum(sq_norms))
-            elif self.kernel in {"poly", "polynomial"}:
-                inner = self.gamma_ * sq_norms + self.coef0
-                total = float(xp.sum(inner**self.degree))
-            else:  # sigmoid
-                total = float(xp.sum(xp.tanh(self.gamma_ * sq_norms + self.coef0)))
+            total = float(xp.sum(self._kernel_diagonal(gram, X, xp)))
         return total - X.shape[0] * gram.mean
+
+    def _kernel_diagonal(self, gram, X, xp):
+        """``k(x_i, x_i)`` for every training row (a dense vector)."""
+        if gram.K is not None:
+            return xp.linalg.diagonal(gram.K)
+        if callable(self.kernel):  # a Python function: row by row, on host
+            X_host = to_numpy(X, xp) if not sparse.issparse(X) else X
+            diagonal = np.array(
+                [
+                    float(self._kernel(X_host[i : i + 1], X_host[i : i + 1])[0, 0])
+                    for i in range(X.shape[0])
+                ]
+            )
+            return to_namespace(diagonal, xp, gram.device, dtype=gram.dtype)
+        if self.kernel in {"rbf", "laplacian"}:
+            return xp.ones(X.shape[0], dtype=gram.dtype, device=gram.device)
+        sq_norms = _squared_norms(X, xp)
+        if self.kernel == "cosine":  # 1, or |x|^2 where left unnormalised
+            kept = xp.sqrt(sq_norms) < 10 * xp.finfo(X.dtype).eps
+            return xp.where(kept, sq_norms, xp.ones_like(sq_norms))
+        if self.kernel == "linear":
+            return sq_norms
+        if self.kernel in {"poly", "polynomial"}:
+            return (self.gamma_ * sq_norms + self.coef0) ** self.degree
+        return xp.tanh(self.gamma_ * sq_norms + self.coef0)  # sigmoid
+
+    def _huber_radius(self, gram, H, X, xp):
+        """Default ``kappa``: a robust upper bound of the rows' norms in
+        feature space, ``r_i = ||phi(x_i) - mean||`` (the centred kernel's
+        diagonal): their median plus 3 robust standard deviations (1.4826
+        median absolute deviations). A dual row is the projection of
+        ``phi(x_i) - mean`` on the components, never longer than ``r_i``, so
+        only rows far outside the bulk of the data are capped: on clean
+        data the Huber loss gives the squared loss's solution."""
+        if isinstance(gram, _NystroemGram):
+            r = xp.linalg.vector_norm(gram.Z, axis=1)
+        else:
+            if gram.col_mean is None:  # streaming: the first product sets it
+                gram(H[:, :1])
+            diagonal = self._kernel_diagonal(gram, X, xp)
+            r = xp.sqrt(xp.clip(diagonal - 2.0 * gram.col_mean + gram.mean, min=0.0))
+        median = float(_median(r, xp=xp))
+        spread = float(_median(xp.abs(r - median), xp=xp))
+        return median + 3.0 * 1.4826 * spread
 
     def _block_krylov(self, gram, n, s, rng, xp):
         """Top-``s`` eigenpairs of the centred Gram operator (eigenvalues on host).
@@ -753,7 +826,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             )
         return Q[:, :s], GQ[:, :s], w[:s], it
 
-    def _dca(self, gram, H, start, xp):
+    def _dca(self, gram, H, start, xp, X):
         """Difference-of-convex iterations ``H <- grad g(G H (H^T G H)^(-1/2))``.
 
         Returns the final ``H``, its product ``G H`` (reused, not recomputed)
@@ -765,7 +838,9 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             radius = 0.0
         elif self.loss_param != "auto":
             radius = float(self.loss_param)
-        else:  # the median row norm
+        elif self.loss == "huber":
+            radius = self._huber_radius(gram, H, X, xp)
+        else:  # the median row norm: about half of the rows vanish
             radius = float(_median(xp.linalg.vector_norm(H, axis=1), xp=xp))
         self._loss_radius_ = radius
         H = self._prox(H, radius, xp, device)
@@ -832,6 +907,10 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         squares = to_numpy(xp.sum(GH * GH, axis=0), xp)
         variance = np.where(keep, squares / w, 0.0)
         order = np.argsort(variance)[::-1]
+        # As scikit-learn's KernelPCA: components of zero variance are
+        # dropped with remove_zero_eig, or when n_components is None.
+        if self.remove_zero_eig or self.n_components is None:
+            order = order[variance[order] > 0]
         w, variance = w[order], variance[order]
         H = xp.take(H, to_namespace(order, xp, device, dtype=xp.int64), axis=1)
         coef = H / to_namespace(np.sqrt(w), xp, device, dtype=dtype)
@@ -866,6 +945,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.pairwise = self.kernel == "precomputed"
+        tags.input_tags.sparse = self.kernel != "precomputed"
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.array_api_support = True
         return tags
@@ -925,3 +1005,43 @@ def _centred_block_soft_threshold(Y, eps, xp, device, n_newton=50):
         step = np.linalg.solve(hessian, grad)
         mu = mu + to_namespace(step, xp, device, dtype=dtype)
     return rows(mu)[0]
+
+
+def _astype(X, dtype, xp):
+    """``X`` in ``dtype`` (no copy when it already is); sparse or dense."""
+    if sparse.issparse(X):
+        return X.astype(dtype, copy=False)
+    return xp.astype(X, dtype, copy=False)
+
+
+def _take_rows(X, rows, xp):
+    return X[rows] if sparse.issparse(X) else xp.take(X, rows, axis=0)
+
+
+def _squared_norms(X, xp):
+    """Squared norms of the rows of ``X`` (sparse or dense), dense."""
+    if sparse.issparse(X):
+        return np.asarray(X.multiply(X).sum(axis=1)).ravel()
+    return xp.sum(X * X, axis=1)
+
+
+def _check_spectrum(values, *, double):
+    """Eigenvalues of the centred kernel, as scikit-learn's ``KernelPCA``
+    checks them: a significantly negative one among those selected means the
+    kernel is not positive semi-definite (ValueError); small negative ones
+    and positive ones below ``1e-12`` (``2e-7`` for float32 data) of the
+    largest are set to zero."""
+    values = np.array(values, dtype=float)
+    top, low = values.max(), values.min()
+    if top < 0:
+        raise ValueError(
+            f"All eigenvalues of the centred kernel are negative (maximum "
+            f"{top:g}): the kernel is not positive semi-definite."
+        )
+    if low < -(1e-5 if double else 5e-3) * top and low < -(1e-10 if double else 1e-6):
+        raise ValueError(
+            f"There are significant negative eigenvalues ({-low / top:g} of the "
+            "maximum positive): the kernel is not positive semi-definite."
+        )
+    values[values < (1e-12 if double else 2e-7) * top] = 0.0
+    return values

@@ -4,7 +4,7 @@ from scipy.linalg import subspace_angles
 from sklearn import config_context
 from sklearn.datasets import load_digits
 from sklearn.decomposition import KernelPCA
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics.pairwise import pairwise_kernels
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -109,7 +109,10 @@ def test_nystroem_approximates_exact_solution(data):
 
 def test_huber_loss_resists_outlying_rows():
     # 10% of the rows are gross outliers in random directions; the Huber
-    # variant's components stay closer to the inliers' own kernel PCA.
+    # variant with kappa at the median dual-row norm (rows capped at the
+    # bulk's size; the default radius caps only rows outside the bulk in
+    # feature space, and these are not: see test_dual_kernel_pca_robustness)
+    # stays closer to the inliers' own kernel PCA.
     ratios = []
     for seed in range(3):
         rng = np.random.RandomState(seed)
@@ -119,11 +122,23 @@ def test_huber_loss_resists_outlying_rows():
         X = np.vstack([inliers, outliers])
         truth = DualKernelPCA(2, kernel="linear", random_state=0).fit(inliers)
         reference = truth.transform(inliers)
+        squared = DualKernelPCA(2, kernel="linear", random_state=0).fit(X)
+        dual_rows = squared.eigenvectors_ * np.sqrt(squared.eigenvalues_)
+        kappa = {
+            "squared": "auto",
+            "huber": np.median(np.linalg.norm(dual_rows, axis=1)),
+        }
         errors = [
             np.sin(
                 subspace_angles(
                     reference,
-                    DualKernelPCA(2, kernel="linear", loss=loss, random_state=0)
+                    DualKernelPCA(
+                        2,
+                        kernel="linear",
+                        loss=loss,
+                        loss_param=kappa[loss],
+                        random_state=0,
+                    )
                     .fit(X)
                     .transform(inliers),
                 ).max()
@@ -227,8 +242,12 @@ def test_bad_input(data, params, X, match):
 
 
 def test_inverse_transform_needs_fit_inverse_transform(data):
+    # As scikit-learn's KernelPCA: NotFittedError, also before any fit.
+    with pytest.raises(NotFittedError):
+        DualKernelPCA(2).inverse_transform(data[:, :2])
     kpca = DualKernelPCA(2).fit(data)
-    assert not hasattr(kpca, "inverse_transform")
+    with pytest.raises(NotFittedError, match="fit_inverse_transform"):
+        kpca.inverse_transform(kpca.transform(data))
 
 
 @pytest.mark.parametrize(
@@ -284,3 +303,22 @@ def test_precomputed_kernel_is_left_untouched(data):
     np.testing.assert_array_equal(K, before)
     ref = DualKernelPCA(4, gamma=0.05, random_state=0).fit(data)
     np.testing.assert_allclose(ours.eigenvalues_, ref.eigenvalues_, rtol=1e-8)
+
+
+@pytest.mark.parametrize("kernel", ["rbf", "linear", "cosine", "laplacian"])
+def test_sparse_input_matches_dense_and_stays_matrix_free(data, kernel):
+    # TF-IDF-like sparse rows: the kernel tiles are products of sparse row
+    # panels, also when the Gram matrix does not fit in working_memory.
+    from scipy import sparse
+
+    X = np.where(np.abs(data) > 1.0, data, 0.0)[:200]
+    dense = DualKernelPCA(3, kernel=kernel, gamma=0.1, random_state=0).fit(X)
+    with config_context(working_memory=0.05):
+        sp = DualKernelPCA(3, kernel=kernel, gamma=0.1, random_state=0)
+        sp.fit(sparse.csr_matrix(X))
+    np.testing.assert_allclose(sp.eigenvalues_, dense.eigenvalues_, rtol=1e-8)
+    np.testing.assert_allclose(
+        np.abs(sp.transform(sparse.csr_matrix(X[:20]))),
+        np.abs(dense.transform(X[:20])),
+        atol=1e-8,
+    )
