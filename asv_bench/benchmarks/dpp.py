@@ -21,7 +21,16 @@ dimension), against DPPy's ``MultivariateJacobiOPE`` (Jacobi parameters 0,
 i.e. Legendre; in d = 1 DPPy uses its tridiagonal random-matrix model).
 DPPy (``pip install dppy``) is part of the ``bench`` extra; its rows are
 skipped when it is not installed.
+
+Warnings of default fits (issue 19): ``DefaultDesignWarningBench`` fits
+Runge's function with ``DPPLeastSquares``'s defaults (volume sampling,
+n = 2 m) on the Legendre spaces of dimension m = 10 (d = 1), 28 (d = 2) and
+35 (d = 4), and tracks how many fits per 1,000 warn of an unstable design
+(``error_factor_ > 3``), the median ratio of the L2 error to the best
+approximation error, and that median over the warned fits alone.
 """
+
+import warnings
 
 import numpy as np
 from numpy.polynomial import legendre
@@ -153,3 +162,53 @@ class ContinuousLegendreDPPBench:
 
     def time_sample(self, *args):
         self.draw()
+
+
+class DefaultDesignWarningBench:
+    """How often default fits warn, and how far off the warned ones are."""
+
+    param_names = ["n_features"]
+    params = [[1, 2, 4]]
+    timeout = 600
+    degrees = {1: 9, 2: 6, 4: 3}
+    n_fits = {1: 3000, 2: 1000, 4: 600}
+
+    def setup_cache(self):
+        from skrep.datasets import make_function_approximation
+        from skrep.dpp import DPPLeastSquares, PolynomialBasis
+
+        out = {}
+        for d, degree in self.degrees.items():
+            _, _, f = make_function_approximation(
+                "runge", 5, n_features=d, return_function=True
+            )
+            X_test = rng(d).uniform(-1, 1, size=(20_000, d))
+            basis = PolynomialBasis(degree).fit(X_test)
+            F, y = basis.transform(X_test), f(X_test)
+            best = np.linalg.norm(F @ np.linalg.lstsq(F, y, rcond=None)[0] - y)
+            warned, ratio = [], []
+            for seed in range(self.n_fits[d]):
+                with warnings.catch_warnings(record=True) as record:
+                    warnings.simplefilter("always")
+                    model = DPPLeastSquares(basis, random_state=seed)
+                    model.fit_function(f, n_features=d)
+                warned.append(any(r.category is UserWarning for r in record))
+                ratio.append(np.linalg.norm(model.predict(X_test) - y) / best)
+            out[d] = np.asarray(warned), np.asarray(ratio)
+        return out
+
+    def track_warned_per_1000(self, cache, n_features):
+        return 1000 * float(np.mean(cache[n_features][0]))
+
+    track_warned_per_1000.unit = "fits"
+
+    def track_median_error_ratio(self, cache, n_features):
+        return float(np.median(cache[n_features][1]))
+
+    track_median_error_ratio.unit = "error / best error"
+
+    def track_median_error_ratio_warned(self, cache, n_features):
+        warned, ratio = cache[n_features]
+        return float(np.median(ratio[warned])) if warned.any() else float("nan")
+
+    track_median_error_ratio_warned.unit = "error / best error"
