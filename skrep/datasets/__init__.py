@@ -12,6 +12,7 @@ __getattr__, __dir__, __all__ = attach(
             "make_low_rank_sparse",
             "make_rare_ordinal",
             "make_sparse_signal_classification",
+            "make_surveillance_video",
         ]
     },
 )

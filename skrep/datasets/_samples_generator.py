@@ -14,7 +14,10 @@ experiments can be rerun with skrep's estimators:
   cumulative logits whose weight vectors differ in a few coordinates
   (Faletto and Bien, ICML 2023, sec. 4.1);
 - :func:`make_function_approximation`: smooth and non-smooth test functions
-  on ``[-1, 1]^d`` for weighted least squares (Nouy and Michel, 2023).
+  on ``[-1, 1]^d`` for weighted least squares (Nouy and Michel, 2023);
+- :func:`make_surveillance_video`: a video with moving objects and tampered
+  frames on a bundled photograph (background modelling, Roy, Basu and
+  Ghosh, 2021).
 """
 
 import math
@@ -33,6 +36,7 @@ __all__ = [
     "make_heterogeneous_mixture",
     "make_low_rank_sparse",
     "make_rare_ordinal",
+    "make_surveillance_video",
 ]
 
 
@@ -983,3 +987,99 @@ def make_sparse_signal_classification(
     X = rng.standard_normal((n_samples, n_features))
     X[:, 0] = (2 * y - 1) * signal * np.abs(rng.standard_normal(n_samples))
     return X, y
+
+
+@validate_params(
+    {
+        "n_frames": [Interval(Integral, 2, None, closed="left")],
+        "step": [Interval(Integral, 1, None, closed="left")],
+        "block": [Interval(Integral, 1, None, closed="left")],
+        "tampered": [Interval(Real, 0, 1, closed="left")],
+        "noise": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def make_surveillance_video(
+    n_frames=80, *, step=8, block=10, tampered=0.0, noise=0.0, random_state=None
+):
+    """Generate a surveillance video on scikit-learn's bundled photograph.
+
+    The setting of background modelling (Roy, Basu & Ghosh, rSVDdpd, 2021):
+    a static camera films the grayscale ``china.jpg`` sample image
+    (subsampled by ``step``, values in [0, 1]); two textured blocks of
+    ``block`` x ``block`` pixels move across it, one along a row, one along a
+    column. A fraction ``tampered`` of the frames, at random, is tampered
+    with, as in the paper's experiments: in half of them the lens is covered
+    (a dark frame with a little texture), in the other half the camera is
+    shifted (the scene moved by a few pixels).
+
+    Parameters
+    ----------
+    n_frames : int, default=80
+        Number of frames.
+    step : int, default=8
+        Subsampling of the 427 x 640 image (8: 54 x 80 pixels).
+    block : int, default=10
+        Side of the moving blocks, in pixels.
+    tampered : float in [0, 1), default=0.0
+        Fraction of tampered frames.
+    noise : float >= 0, default=0.0
+        Standard deviation of Gaussian sensor noise on every pixel.
+    random_state : int, RandomState instance or None, default=None
+        Seed or generator for reproducible output.
+
+    Returns
+    -------
+    frames : ndarray of shape (n_frames, height * width)
+        The frames, one per row.
+    background : ndarray of shape (height * width,)
+        The true background.
+    foreground : ndarray of shape (n_frames, height * width), dtype=bool
+        The pixels covered by a moving block (in untampered frames).
+    tampered_frames : ndarray of shape (n_frames,), dtype=bool
+        The tampered frames.
+    shape : tuple of int
+        ``(height, width)`` of a frame.
+
+    Examples
+    --------
+    >>> from skrep.datasets import make_surveillance_video
+    >>> frames, background, fg, bad, shape = make_surveillance_video(
+    ...     40, tampered=0.2, random_state=0)
+    >>> frames.shape, shape, int(bad.sum())
+    ((40, 4320), (54, 80), 8)
+    """
+    from sklearn.datasets import load_sample_image
+
+    rng = check_random_state(random_state)
+    image = load_sample_image("china.jpg").mean(axis=2)[::step, ::step] / 255.0
+    h, w = image.shape
+    frames = np.repeat(image[None], n_frames, axis=0)
+    mask = np.zeros(frames.shape, dtype=bool)
+    for f in range(n_frames):
+        col = int(f * (w - block) / (n_frames - 1))
+        row = int(f * (h - block) / (n_frames - 1))
+        mask[f, h // 3 : h // 3 + block, col : col + block] = True
+        mask[f, row : row + block, w // 2 : w // 2 + block] = True
+    frames[mask] = rng.uniform(0, 1, size=mask.sum())
+    n_bad = round(tampered * n_frames)
+    bad = np.zeros(n_frames, dtype=bool)
+    bad[rng.choice(n_frames, n_bad, replace=False)] = True
+    for i, f in enumerate(np.flatnonzero(bad)):
+        if i % 2 == 0:  # lens covered
+            frames[f] = 0.05 + 0.05 * rng.uniform(size=(h, w))
+        else:  # camera shifted
+            frames[f] = np.roll(
+                image, shift=(rng.randint(2, 5), rng.randint(2, 5)), axis=(0, 1)
+            )
+        mask[f] = False
+    if noise > 0:
+        frames += noise * rng.standard_normal(frames.shape)
+    return (
+        frames.reshape(n_frames, -1),
+        image.ravel(),
+        mask.reshape(n_frames, -1),
+        bad,
+        (h, w),
+    )

@@ -8,5 +8,6 @@ __getattr__, __dir__, __all__ = attach(
         "_dual_kernel_pca": ["DualKernelPCA"],
         "_outlier_robust_pca": ["OutlierRobustPCA"],
         "_robust_pca": ["RobustPCA"],
+        "_robust_svd": ["RobustSVD"],
     },
 )

@@ -3,14 +3,15 @@
 Pure functions on arrays. Each kernel fuses the elementwise passes of one
 solver step so that the (n_samples, n_features) matrices are read once per
 step instead of once per numpy operation. Kernel names start with the solver
-they belong to (``pcp_`` for principal component pursuit).
+they belong to (``pcp_`` for principal component pursuit, ``dpd_`` for the
+density power divergence SVD).
 """
 
 import numpy as np
 
 from skrep.utils._numba import njit, prange
 
-__all__ = ["pcp_dual_step", "pcp_sparse_step"]
+__all__ = ["dpd_fixed_point", "pcp_dual_step", "pcp_sparse_step"]
 
 
 @njit(parallel=True)
@@ -80,3 +81,64 @@ def pcp_dual_step(M, L, S, Y, mu):
             acc += z * z
         row_sums[i] = acc
     return row_sums.sum()
+
+
+@njit(parallel=True)
+def dpd_fixed_point(E, c, b, beta, tol, max_iter):
+    """Left step of rSVDdpd: each ``c_i`` minimising the DPD of row ``i``.
+
+    For fixed ``b``, iterates for every row ``i`` (independently, in
+    parallel) the fixed point
+
+    ``c_i <- sum_j w_ij E_ij b_j / sum_j w_ij b_j ** 2``,
+    ``w_ij = exp(-beta (E_ij - c_i b_j) ** 2)``
+
+    until ``|c_i - c_i_old| <= tol`` or ``max_iter`` updates. NaN entries of
+    ``E`` (unobserved) get weight 0. A row whose weights all vanish keeps
+    its ``c_i``. The right step is the same kernel on ``E.T``.
+
+    Parameters
+    ----------
+    E : ndarray of shape (m, n)
+        Residual matrix (read only).
+    c : ndarray of shape (m,)
+        Starting values, updated in place.
+    b : ndarray of shape (n,)
+        The fixed factor.
+    beta : float
+        ``alpha / (2 sigma ** 2)``.
+    tol : float
+        Absolute tolerance per entry of ``c``.
+    max_iter : int
+        Maximum number of updates per entry.
+
+    Returns
+    -------
+    n_iter : int
+        The largest number of updates any entry took.
+    """
+    m, n = E.shape
+    iters = np.zeros(m, dtype=np.int64)
+    for i in prange(m):
+        ci = c[i]
+        for it in range(max_iter):
+            num = 0.0
+            den = 0.0
+            for j in range(n):
+                e = E[i, j]
+                if e != e:
+                    continue
+                r = e - ci * b[j]
+                w = np.exp(-beta * r * r)
+                num += w * e * b[j]
+                den += w * b[j] * b[j]
+            iters[i] = it + 1
+            if den <= 0.0:
+                break
+            new = num / den
+            done = abs(new - ci) <= tol
+            ci = new
+            if done:
+                break
+        c[i] = ci
+    return iters.max()

@@ -3,49 +3,6 @@
 from skrep._tour import TourResult, register, timed
 
 
-def surveillance_video(n_frames=80, step=8, block=10, random_state=0):
-    """A synthetic surveillance video on scikit-learn's bundled photograph.
-
-    The static background is the grayscale ``china.jpg`` sample image
-    subsampled by ``step``; two textured blocks move across it (one along a
-    row, one along a column), occluding it.
-
-    Returns
-    -------
-    M : ndarray of shape (n_frames, height * width)
-        The frames, one per row, values in [0, 1].
-    background : ndarray of shape (height * width,)
-        The true background.
-    foreground : ndarray of shape (n_frames, height * width), dtype=bool
-        The pixels covered by a moving block.
-    shape : tuple
-        ``(height, width)`` of a frame.
-    """
-    import numpy as np
-    from sklearn.datasets import load_sample_image
-
-    rng = np.random.RandomState(random_state)
-    image = load_sample_image("china.jpg").mean(axis=2)[::step, ::step] / 255.0
-    h, w = image.shape
-    frames = np.repeat(image[None], n_frames, axis=0)
-    mask = np.zeros(frames.shape, dtype=bool)
-    for f in range(n_frames):
-        col = int(f * (w - block) / (n_frames - 1))
-        row = int(f * (h - block) / (n_frames - 1))
-        mask[f, h // 3 : h // 3 + block, col : col + block] = True
-        mask[f, row : row + block, w // 2 : w // 2 + block] = True
-    frames[mask] = rng.uniform(0, 1, size=mask.sum())
-    return (
-        frames.reshape(n_frames, -1),
-        image.ravel(),
-        mask.reshape(n_frames, -1),
-        (
-            h,
-            w,
-        ),
-    )
-
-
 @register(
     estimator="RobustPCA",
     dataset="surveillance video on china.jpg (scikit-learn sample image)",
@@ -58,9 +15,10 @@ def robust_pca(out_dir):
     import numpy as np
     from sklearn.decomposition import PCA
 
+    from skrep.datasets import make_surveillance_video
     from skrep.decomposition import RobustPCA
 
-    M, background, foreground, shape = surveillance_video()
+    M, background, _, _, shape = make_surveillance_video(random_state=0)
     truth = np.broadcast_to(background, M.shape)
 
     rpca, seconds = timed(lambda: RobustPCA(random_state=0).fit(M))
@@ -91,6 +49,64 @@ def robust_pca(out_dir):
         seconds=seconds,
         baseline="sklearn PCA (1 component)",
         baseline_score=error(L_pca),
+        baseline_seconds=base_seconds,
+        figures=(path,),
+    )
+
+
+@register(
+    estimator="RobustSVD",
+    dataset="surveillance video on china.jpg with 20% tampered frames",
+)
+def robust_svd(out_dir):
+    """Background modelling as users do it: fit on the first 80 frames, then
+    separate the next 40 with ``decompose``; background error on the frames
+    nobody tampered with."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from sklearn.decomposition import TruncatedSVD
+
+    from skrep.datasets import make_surveillance_video
+    from skrep.decomposition import RobustSVD
+
+    M, background, _, bad, shape = make_surveillance_video(
+        120, tampered=0.2, random_state=0
+    )
+    early, late = slice(0, 80), slice(80, 120)
+    rsvd, seconds = timed(RobustSVD(random_state=0).fit, M[early])
+    svd, base_seconds = timed(TruncatedSVD(1, random_state=0).fit, M[early])
+    L_rsvd, S_rsvd = rsvd.decompose(M[late])
+    L_svd = svd.inverse_transform(svd.transform(M[late]))
+    untouched = ~bad[late]
+
+    def error(L):
+        diff = np.linalg.norm(L[untouched] - background)
+        return float(diff / np.linalg.norm(background) / np.sqrt(untouched.sum()))
+
+    shown = np.flatnonzero(untouched)[[0, -1]].tolist() + [int(np.argmax(bad[late]))]
+    fig, axes = plt.subplots(len(shown), 4, figsize=(10, 2.2 * len(shown)))
+    titles = ["frame", "RobustSVD: background", "RobustSVD: |foreground|", "SVD"]
+    for row, f in enumerate(shown):
+        images = [M[late][f], L_rsvd[f], np.abs(S_rsvd[f]), L_svd[f]]
+        for ax, image, title in zip(axes[row], images, titles, strict=True):
+            ax.imshow(image.reshape(shape), cmap="gray", vmin=0, vmax=1)
+            ax.set_axis_off()
+            if row == 0:
+                ax.set_title(title)
+    fig.suptitle("Later frames separated with the model of the first 80")
+    fig.tight_layout()
+    path = out_dir / "robust_svd_video.png"
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return TourResult(
+        metric="background error on untouched later frames (lower is better)",
+        score=error(L_rsvd),
+        seconds=seconds,
+        baseline="sklearn TruncatedSVD (1 component)",
+        baseline_score=error(L_svd),
         baseline_seconds=base_seconds,
         figures=(path,),
     )

@@ -37,6 +37,11 @@ INIT_PARAMS = {
         {"random_state": 0, "max_iter": 200},
         {"method": "fixed_rank", "n_components": 1, "random_state": 0, "max_iter": 200},
         {"method": "altproj", "n_components": 1, "random_state": 0, "max_iter": 200},
+        {"method": "stable", "random_state": 0, "max_iter": 200},
+    ],
+    "RobustSVD": [
+        {"random_state": 0},
+        {"n_components": "dicmr", "max_rank": 3, "random_state": 0},
     ],
     # skrep.cluster
     "ILASDPClustering": {"n_clusters": 3, "random_state": 0},

@@ -436,3 +436,40 @@ def test_sparse_signal_classification_structure():
     assert np.abs(noise[y == 1].mean(axis=0) - noise[y == 0].mean(axis=0)).max() < 0.2
     X2, y2 = make_sparse_signal_classification(4000, 30, signal=3.0, random_state=0)
     assert_array_equal(X, X2) and assert_array_equal(y, y2)
+
+
+# ---------------------------------------------------------------------------
+# make_surveillance_video
+# ---------------------------------------------------------------------------
+
+
+def test_surveillance_video_background_foreground_and_tampering():
+    from skrep.datasets import make_surveillance_video
+
+    M, background, foreground, bad, (h, w) = make_surveillance_video(
+        30, step=16, block=4, tampered=0.2, random_state=0
+    )
+    assert M.shape == foreground.shape == (30, h * w) and background.shape == (h * w,)
+    assert bad.sum() == 6 and not foreground[bad].any()
+    clean = ~bad
+    # Untouched frames: the background except under the moving blocks.
+    assert_array_equal(
+        np.where(foreground, background, M)[clean],
+        np.broadcast_to(background, (clean.sum(), h * w)),
+    )
+    assert foreground[clean].any(axis=1).all()
+    # Tampered frames: half dark (lens covered), half the shifted scene.
+    tampered = M[bad]
+    dark = tampered.max(axis=1) <= 0.1
+    assert dark.sum() == 3
+    image = background.reshape(h, w)
+    for frame in tampered[~dark]:
+        shifts = [
+            (a, b)
+            for a in range(2, 5)
+            for b in range(2, 5)
+            if np.array_equal(frame, np.roll(image, (a, b), axis=(0, 1)).ravel())
+        ]
+        assert shifts
+    again = make_surveillance_video(30, step=16, block=4, tampered=0.2, random_state=0)
+    assert_array_equal(again[0], M)

@@ -1,0 +1,125 @@
+"""Tests of RobustSVD (rSVDdpd, Roy, Basu & Ghosh)."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.decomposition import TruncatedSVD
+from sklearn.exceptions import ConvergenceWarning
+
+from skrep.datasets import make_surveillance_video
+from skrep.decomposition import RobustPCA, RobustSVD
+
+
+def sin_angle(A, B):
+    """sin of the largest principal angle between the row spaces of A and B."""
+    qa, qb = np.linalg.qr(A.T)[0], np.linalg.qr(B.T)[0]
+    cos = np.linalg.svd(qa.T @ qb, compute_uv=False).min()
+    return float(np.sqrt(max(0.0, 1 - cos**2)))
+
+
+def low_rank_with_gross_entries(seed, n=300, p=80, rank=3):
+    # The rank-3 setting of the paper's simulations: singular values 10 to
+    # 30 per unit entry, a little noise, 5 % of entries shifted by +-30..60.
+    rng = np.random.RandomState(seed)
+    U = np.linalg.qr(rng.randn(n, rank))[0]
+    V = np.linalg.qr(rng.randn(p, rank))[0]
+    X = (U * np.sqrt(n * p) * np.array([3.0, 2.0, 1.0])) @ V.T / 10
+    X += 0.01 * rng.randn(n, p)
+    gross = rng.rand(n, p) < 0.05
+    Xc = X.copy()
+    Xc[gross] += rng.choice([-1, 1], gross.sum()) * rng.uniform(30, 60, gross.sum())
+    return X, Xc, V.T, gross
+
+
+def test_alpha_zero_is_the_svd():
+    X, _, _, _ = low_rank_with_gross_entries(0)
+    est = RobustSVD(3, alpha=0.0, tol=1e-8, max_iter=500, random_state=0).fit(X)
+    _, s, Vt = np.linalg.svd(X, full_matrices=False)
+    assert_allclose(est.singular_values_, s[:3], rtol=1e-6)
+    assert sin_angle(est.components_, Vt[:3]) < 1e-6
+    assert_allclose(est.components_ @ est.components_.T, np.eye(3), atol=1e-10)
+    assert_allclose(est.weights_, 1.0)
+
+
+def test_gross_entries_leave_the_subspace():
+    # The SVD's subspace breaks (sin near 1), rSVDdpd's stays near the clean
+    # one, over several data sets; the gross entries get weights near 0.
+    robust, plain = [], []
+    for seed in range(4):
+        X, Xc, V, gross = low_rank_with_gross_entries(seed)
+        est = RobustSVD(3, random_state=0).fit(Xc)
+        robust.append(sin_angle(est.components_, V))
+        plain.append(sin_angle(TruncatedSVD(3, random_state=0).fit(Xc).components_, V))
+        assert np.median(est.weights_[gross]) < 1e-3
+        assert np.median(est.weights_[~gross]) > 0.9
+    assert np.median(robust) < 0.05
+    assert np.median(plain) > 0.9
+
+
+def test_scale_equivariance_and_dicmr_rank():
+    _, Xc, V, _ = low_rank_with_gross_entries(5)
+    est = RobustSVD("dicmr", random_state=0).fit(Xc)
+    assert est.n_components_ == 3
+    scaled = RobustSVD("dicmr", random_state=0).fit(1e3 * Xc)
+    assert scaled.n_components_ == 3
+    assert_allclose(scaled.singular_values_, 1e3 * est.singular_values_, rtol=1e-8)
+    assert_allclose(scaled.components_, est.components_, atol=1e-8)
+    with pytest.raises(ValueError, match="alpha > 0"):
+        RobustSVD("dicmr", alpha=0).fit(Xc)
+
+
+def test_missing_entries_and_new_rows():
+    X, Xc, V, _ = low_rank_with_gross_entries(1)
+    missing = np.random.RandomState(0).rand(*X.shape) < 0.1
+    Xm = np.where(missing, np.nan, Xc)
+    est = RobustSVD(3, random_state=0).fit(Xm[:200])
+    assert sin_angle(est.components_, V) < 0.05
+    assert est.weights_[missing[:200]].max() == 0
+    low_rank, sparse = est.decompose(Xm[200:])
+    assert np.array_equal(np.isnan(sparse), missing[200:])
+    robust = np.linalg.norm(low_rank - X[200:]) / np.linalg.norm(X[200:])
+    projected = np.nan_to_num(Xc[200:]) @ est.components_.T @ est.components_
+    plain = np.linalg.norm(projected - X[200:]) / np.linalg.norm(X[200:])
+    assert robust < 0.05 < plain
+
+
+def test_tampered_video_as_measured():
+    # The paper's setting: background of a video with moving objects and 20 %
+    # tampered frames (lens covered, camera shifted). Measured here: rSVDdpd
+    # (sigma = 1 IQR, rsvddpd's rule) is at the level of the rank-1 SVD on
+    # the untouched frames; PCP recovers the background exactly, slower.
+    M, background, _, bad, _ = make_surveillance_video(60, tampered=0.2, random_state=0)
+
+    def error(L):
+        return np.linalg.norm(L[~bad] - background) / np.linalg.norm(
+            np.broadcast_to(background, L[~bad].shape)
+        )
+
+    svd = TruncatedSVD(1, random_state=0).fit(M)
+    e_svd = error(svd.inverse_transform(svd.transform(M)))
+    e_rsvd = error(RobustSVD(random_state=0).fit(M).low_rank_)
+    e_pcp = error(RobustPCA(random_state=0).fit(M).low_rank_)
+    assert e_pcp < 1e-4
+    assert e_rsvd <= e_svd
+
+
+def test_bad_input_and_convergence_warning(capsys):
+    _, Xc, _, _ = low_rank_with_gross_entries(0, n=40, p=20)
+    bad = Xc.copy()
+    bad[0, 0] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        RobustSVD().fit(bad)
+    bad = Xc.copy()
+    bad[:, 3] = np.nan
+    with pytest.raises(ValueError, match="column with no observed entry"):
+        RobustSVD().fit(bad)
+    with pytest.raises(ValueError, match="n_components=30 must be at most"):
+        RobustSVD(30).fit(Xc)
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        RobustSVD(2, max_iter=1, verbose=1).fit(Xc)
+    assert "factor 1" in capsys.readouterr().out
+    Xc0 = Xc.copy()
+    est = RobustSVD(2, random_state=0).fit(Xc.astype(np.float32))
+    Z = est.transform(Xc.astype(np.float32))
+    assert est.components_.dtype == Z.dtype == np.float32
+    assert_allclose(Xc, Xc0)
