@@ -173,7 +173,6 @@ class _Problem:
         self.order = order
         self.y = np.ascontiguousarray(codes[order], dtype=np.intp)
         counts = np.bincount(self.y, minlength=n_classes)
-        self.counts = counts
         self.starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.intp)
         w = np.ones(n) if sample_weight is None else sample_weight[order]
         self.weight_sum = float(w.sum())

@@ -19,6 +19,8 @@ The links and their ``F`` (R's ``MASS::polr`` names):
 - ``cauchit``: ``1/2 + arctan(x) / pi``.
 """
 
+from abc import ABC, abstractmethod
+
 import numpy as np
 from scipy.special import expit, log_ndtr, ndtr, ndtri
 
@@ -39,35 +41,41 @@ def _log1mexp(x):
     return out
 
 
-class Link:
+class Link(ABC):
     """One link: its CDF and the logarithms the derivatives are built from."""
 
     name = None
 
+    @abstractmethod
     def cdf(self, x):
-        raise NotImplementedError
+        """``F(x)``."""
 
+    @abstractmethod
     def logcdf(self, x):
-        raise NotImplementedError
+        """``log F(x)``, accurate in the lower tail."""
 
+    @abstractmethod
     def logsf(self, x):
-        raise NotImplementedError
+        """``log(1 - F(x))``, accurate in the upper tail."""
 
+    @abstractmethod
     def logpdf(self, x):
-        raise NotImplementedError
+        """``log f(x)``."""
 
+    @abstractmethod
     def q(self, x):
         """``f'(x) / f(x)``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def ppf(self, p):
-        raise NotImplementedError
+        """``F^-1(p)``."""
 
+    @abstractmethod
     def cdf_xp(self, eta, xp):
         """:meth:`cdf` in the array namespace ``xp``."""
-        raise NotImplementedError
 
     def pdf(self, x):
+        """``f(x)``."""
         return np.exp(self.logpdf(x))
 
 

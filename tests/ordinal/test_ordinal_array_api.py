@@ -46,6 +46,10 @@ def _host(array):
     "estimator, attributes",
     [
         (ProportionalOdds(alpha=1e-3), ("coef_", "intercept_")),
+        # The probit CDF is evaluated on the host (no erf in the array API).
+        (ProportionalOdds(link="probit"), ("coef_", "intercept_")),
+        (ProportionalOdds(link="cloglog"), ("coef_", "intercept_")),
+        (ProportionalOdds(link="cauchit"), ("coef_", "intercept_")),
         (
             PRESTO(lam=1e-3, n_lambdas=4),
             ("coef_", "intercept_", "coef_path_", "intercept_path_", "n_iter_"),
@@ -55,7 +59,7 @@ def _host(array):
             ("coef_", "intercept_", "coef_path_", "cv_scores_", "n_iter_"),
         ),
     ],
-    ids=["ProportionalOdds", "PRESTO", "PRESTOCV"],
+    ids=["ProportionalOdds", "probit", "cloglog", "cauchit", "PRESTO", "PRESTOCV"],
 )
 def test_ordinal_array_api(
     estimator, attributes, array_namespace, device_name, dtype_name
