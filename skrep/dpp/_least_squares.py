@@ -524,7 +524,9 @@ ChristoffelSampler : The samplers.
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Points (in the basis' domain).
+            Points; those outside a :class:`PolynomialBasis`'s domain are
+            clipped to it, extrapolated or refused as its ``domain`` says
+            (clipped by default).
 
         Returns
         -------

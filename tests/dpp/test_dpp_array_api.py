@@ -92,6 +92,7 @@ def test_dpp_least_squares_array_api(sampler, array_namespace, device_name, dtyp
     assert_array_equal(_host(est_xp.support_), est_np.support_)
     assert est_xp.n_basis_ == est_np.n_basis_ == 15
     assert est_xp.stability_ == pytest.approx(est_np.stability_, rel=1e-6)
+    assert est_xp.error_factor_ == pytest.approx(est_np.error_factor_, rel=1e-6)
     assert est_xp.intercept_ == 0.0
     # A meaningful fit: the Gaussian is approximated from 15 to 40 points.
     assert np.sqrt(np.mean((est_np.predict(X) - y) ** 2)) < 0.05
