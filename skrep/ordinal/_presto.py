@@ -152,7 +152,8 @@ class PRESTO(_CumulativeLogitBase):
         ``lam``.
     classes : array-like of shape (n_classes,), default=None
         The class order, lowest first. None: the order of an ordered pandas
-        categorical ``y``, else the sorted labels.
+        categorical ``y``, else the sorted labels (with a warning for
+        strings, whose alphabetical order is rarely the ordinal one).
     tol : float, default=1e-8
         Relative decrease of the objective at which a proximal Newton solve
         stops.
@@ -415,7 +416,7 @@ class PRESTOCV(_CumulativeLogitBase):
     n_jobs : int, default=None
         Number of folds fitted in parallel.
     classes : array-like of shape (n_classes,), default=None
-        The class order, lowest first.
+        The class order, lowest first. None: as in :class:`PRESTO`.
     tol : float, default=1e-8
         Relative decrease of the objective at which a solve stops.
     max_iter : int, default=100
