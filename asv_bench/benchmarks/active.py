@@ -4,13 +4,17 @@ Estimators (issue 9): ``MarginSampler``, ``UncertaintySampler``,
 ``RandomSampler``, ``LeverageScoreSampler``, ``ActiveLearner`` and
 ``simulate``.  The floor timed in the same run is the classifier's own
 ``predict_proba`` on the pool: scikit-learn's ``LogisticRegression``, fitted on
-1,000 labelled rows, over a pool of 1,000,000 rows with 20 features (issue 9:
-a margin query must cost at most 1.3x that).  Also timed in the same run:
-scikit-activeml's margin query (``UncertaintySampling(method=
-"margin_sampling")`` with the same fitted model, ``fit_clf=False``), a k-center
-batch of 1,000 from the same pool, and pivotal leverage-score sampling of
-k = 1,000 from 1,000,000 rows in d = 2 against independent (Bernoulli)
-leverage-score sampling.
+1,000 labelled rows, over a pool of 1,000,000 rows with 20 features (issues 9
+and 19: a margin query must cost at most 1.3x that).  The query takes the
+path of ``ActiveLearner`` and ``simulate``: 5,000 rows of the pool are
+labelled, marked in ``y`` (-1 elsewhere), so the query scores the pool and
+masks the labelled rows.  Also timed in the same run: the same query through
+``ActiveLearner.query``, scikit-activeml's margin query
+(``UncertaintySampling(method="margin_sampling")`` with the same fitted model,
+``fit_clf=False``, the same labelled rows), a k-center batch of 1,000 from
+the same pool, and pivotal leverage-score sampling of k = 1,000 from
+1,000,000 rows in d = 2 against independent (Bernoulli) leverage-score
+sampling.
 
 Every query returns a batch of 1,000 rows (``time_predict`` times the query).
 ``track_score``: the error of pivotal vs Bernoulli leverage-score sampling
@@ -25,10 +29,25 @@ from sklearn.base import BaseEstimator, clone
 from .common import Data, Predictor, Scored, import_or_skip, peers, rng
 
 BATCH = 1_000
+#: Labelled rows of the queried pool, marked in ``y`` as ActiveLearner and
+#: simulate mark them.
+N_LABELLED = 5_000
+
+
+def _partial_labels(n):
+    """Labels of a pool of ``n`` rows: -1 but for ``N_LABELLED`` rows."""
+    y = np.full(n, -1)
+    labelled = rng(1).choice(n, min(N_LABELLED, n // 4), replace=False)
+    y[labelled] = labelled % 3
+    return y
 
 
 class MarginQuery(BaseEstimator):
-    """Fits the classifier; ``predict(X)`` is one margin query over ``X``."""
+    """Fits the classifier; ``predict(X, y)`` is one margin query over ``X``.
+
+    ``library="skrep-active-learner"`` fits an ``ActiveLearner`` and queries
+    through it.
+    """
 
     def __init__(self, library="skrep", batch_strategy="top_k", candidate_factor=10):
         self.library = library
@@ -44,18 +63,29 @@ class MarginQuery(BaseEstimator):
             self.clf_ = SklearnClassifier(
                 LogisticRegression(), classes=np.unique(y), random_state=0
             ).fit(X, y)
+        elif self.library == "skrep-active-learner":
+            from skrep.active import ActiveLearner, MarginSampler
+
+            self.clf_ = ActiveLearner(
+                LogisticRegression(), MarginSampler(random_state=0)
+            ).fit(X, y)
         else:
             self.clf_ = LogisticRegression().fit(X, y)
         return self
 
-    def predict(self, X):
-        k = min(BATCH, X.shape[0] - 1)
+    def predict(self, X, y=None):
+        """The query; ``y`` marks labelled rows (-1: unlabelled), None: none."""
+        k = min(BATCH, X.shape[0] // 2)
         if self.library == "scikit-activeml":
             from skactiveml.pool import UncertaintySampling
 
             qs = UncertaintySampling(method="margin_sampling", random_state=0)
-            y = np.full(X.shape[0], np.nan)
-            return qs.query(X, y, self.clf_, fit_clf=False, batch_size=k)
+            y_nan = np.full(X.shape[0], np.nan)
+            if y is not None:
+                y_nan[y != -1] = y[y != -1]
+            return qs.query(X, y_nan, self.clf_, fit_clf=False, batch_size=k)
+        if self.library == "skrep-active-learner":
+            return self.clf_.query(X, y, batch_size=k)
         from skrep.active import MarginSampler
 
         sampler = MarginSampler(
@@ -63,7 +93,7 @@ class MarginQuery(BaseEstimator):
             candidate_factor=self.candidate_factor,
             random_state=0,
         )
-        return sampler.query(X, None, self.clf_, batch_size=k)
+        return sampler.query(X, y, self.clf_, batch_size=k)
 
 
 def _pool(n_pool, n_labelled=1_000, n_features=20, n_classes=3):
@@ -77,16 +107,22 @@ def _pool(n_pool, n_labelled=1_000, n_features=20, n_classes=3):
 
 
 class MarginQueryBench(Predictor):
-    """Time one query over a 1,000,000-row pool.
+    """Time one query over a 1,000,000-row pool with 5,000 rows labelled.
 
-    ``skrep``: ``MarginSampler().query`` (it calls ``predict_proba`` once);
+    ``skrep``: ``MarginSampler().query(X, y, clf, batch_size=1000)`` with the
+    labelled rows marked in ``y`` (it scores the pool with ``predict_proba``
+    chunk by chunk and masks the labelled rows' scores);
+    ``skrep-active-learner``: the same query through ``ActiveLearner.query``;
     ``sklearn-predict-proba``: the classifier's own ``predict_proba`` on the
-    pool, the floor; ``scikit-activeml``: its margin query with the same
-    fitted classifier.
+    pool, the floor (target: skrep / floor <= 1.3); ``scikit-activeml``: its
+    margin query with the same fitted classifier and labelled rows.
     """
 
     param_names = ["library", "n_pool"]
-    params = (peers("sklearn-predict-proba", "scikit-activeml"), [1_000_000])
+    params = (
+        peers("sklearn-predict-proba", "skrep-active-learner", "scikit-activeml"),
+        [1_000_000],
+    )
     predict_method = "predict_proba"
     timeout = 600.0
 
@@ -102,11 +138,18 @@ class MarginQueryBench(Predictor):
             import_or_skip("skactiveml.pool", "UncertaintySampling")
             return MarginQuery("scikit-activeml")
         import_or_skip("skrep.active", "MarginSampler")
-        return MarginQuery("skrep")
+        return MarginQuery(p["library"])
+
+    def setup(self, fitted, *params):
+        super().setup(fitted, *params)
+        self.y_pool = _partial_labels(self.data.X_test.shape[0])
 
     def predict(self, estimator, X):
         if isinstance(estimator, MarginQuery):
-            return estimator.predict(X)
+            y = getattr(self, "y_pool", None)
+            if y is None or y.shape[0] != X.shape[0]:  # the warm-up's rows
+                y = _partial_labels(X.shape[0])
+            return estimator.predict(X, y)
         return estimator.predict_proba(X)
 
 

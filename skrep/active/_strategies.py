@@ -33,7 +33,7 @@ def _host(a):
 
 #: Bytes of ``X`` scored per call of the estimator: the pool is scored in
 #: chunks, so that a query holds O(chunk) scores, not O(pool).
-_CHUNK_BYTES = 1 << 23
+_CHUNK_BYTES = 1 << 25
 
 
 class _QueryStrategy(BaseEstimator):
@@ -460,9 +460,12 @@ class MarginSampler(_BatchStrategy):
     linear models in high dimension with little class separation, where
     uniform sampling is better (Tifrea et al., 2023).
 
-    A query costs one ``predict_proba`` (or ``decision_function``) on the
-    unlabelled rows, one pass over its output (compiled) and an O(n)
-    selection: memory O(pool * n_classes).
+    A query costs one ``predict_proba`` (or ``decision_function``) over the
+    pool, called on 32 MB of ``X`` at a time (slices of ``X`` in place when
+    most rows are unlabelled, the labelled rows' scores then masked; gathered
+    blocks of the unlabelled rows otherwise), one pass over its output
+    (compiled) and an O(n) selection: memory O(n) plus the scores of one
+    chunk, never a copy of the pool.
 
     Parameters
     ----------
@@ -591,8 +594,9 @@ class UncertaintySampler(_BatchStrategy):
 
     Least confidence queries the rows with the smallest ``max_c p(c)``;
     entropy the rows with the largest ``-sum_c p(c) log p(c)``. For two
-    classes both rank the rows exactly as :class:`MarginSampler` does. Memory
-    O(pool * n_classes).
+    classes both rank the rows exactly as :class:`MarginSampler` does. The
+    pool is scored in chunks as by :class:`MarginSampler`: memory O(n) plus
+    the scores of one chunk.
 
     Parameters
     ----------
