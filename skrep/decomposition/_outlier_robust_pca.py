@@ -256,9 +256,11 @@ class OutlierRobustPCA(_LinearSubspace):
     summarized by its weighted mean and the top ``n_components + 8``
     eigenpairs of its weighted covariance, and merged into the running
     summary as in incremental PCA. The state is O(d (n_components + 8)) plus
-    the block buffer, never O(n_samples). Outliers must be spread over the
-    stream: a block with more than ``2 eps`` of outliers cannot be certified
-    and ``partial_fit`` warns (shuffle the stream, or raise ``eps``).
+    the block buffer, never O(n_samples). A burst (a block with more than
+    ``2 eps`` of outliers, which cannot be certified) is filtered again
+    with up to half of its weight removed, and ``partial_fit`` warns; a
+    block with a majority of outliers cannot be told apart from a change
+    of distribution (shuffle the stream, or raise ``eps``).
 
     Time: O(n d (n_components + 8)) per filtering round (O(n d^2) once for
     ``d <= 512``, where the d x d covariance is formed and then downdated),
@@ -503,11 +505,24 @@ class OutlierRobustPCA(_LinearSubspace):
         prior = self._V if self._W > 0 else None
         eps, w, *chunk, n_iter = self._fit_batch(X, xp, prior=prior)
         if not self._certified:
+            # A burst: more than 2 eps of the block's rows are outliers.
+            # Filter it again, up to half of its weight (the inliers are the
+            # majority of a block or no filter can tell them).
+            cap = self._cap
+            retry = self._fit_batch(X, xp, prior=prior, cap=_MAX_REMOVED)
+            if self._certified:
+                eps, w, *chunk, n_iter = retry
             warnings.warn(
                 f"OutlierRobustPCA.partial_fit: a block of {n} rows could not "
-                f"be certified stable with at most {self._cap:.2f} of its "
-                "weight removed: more than 2 * eps of its rows are outliers. "
-                "Shuffle the stream so that outliers are spread over it, or "
+                f"be certified stable with at most {cap:.2f} of its weight "
+                "removed: more than 2 * eps of its rows are outliers. "
+                + (
+                    "It was filtered again with up to half of its weight "
+                    "removed, and certified. "
+                    if self._certified
+                    else "Even removing half of its weight did not certify it. "
+                )
+                + "Shuffle the stream so that outliers are spread over it, or "
                 "raise eps.",
                 UserWarning,
                 stacklevel=4,
@@ -535,8 +550,9 @@ class OutlierRobustPCA(_LinearSubspace):
         return self._merged(self._summary(), (float(xp.sum(w)), *chunk), xp)
 
     # ------------------------------------------------------------ internals
-    def _fit_batch(self, X, xp, prior=None):
-        """Estimate eps if asked, then filter; returns eps and the summary."""
+    def _fit_batch(self, X, xp, prior=None, cap=None):
+        """Estimate eps if asked, then filter (removing at most ``cap`` of the
+        weight, default ``min(2 eps, 1/2)``); returns eps and the summary."""
         n_iter = 0
         if isinstance(self.eps, str):  # "auto": a detection pass first
             certified = []
@@ -556,8 +572,10 @@ class OutlierRobustPCA(_LinearSubspace):
             eps = min(max(removed, excess, 0.0), 0.49)
         else:
             eps = float(self.eps)
+        if cap is None:
+            cap = min(2.0 * eps, _MAX_REMOVED)
         (w, n_iter_filter), mean, values, V, total_var = self._filter(
-            X, xp, level=eps, cap=min(2.0 * eps, _MAX_REMOVED), prior=prior
+            X, xp, level=eps, cap=cap, prior=prior
         )
         return eps, w, mean, values, V, total_var, n_iter + n_iter_filter
 

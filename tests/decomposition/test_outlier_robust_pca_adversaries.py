@@ -112,14 +112,18 @@ def test_incomplete_block_enters_provisionally():
     assert sin_to(est.components_, U) < 0.15
 
 
-def test_bursty_stream_is_detected_and_warned():
-    # All 400 outliers in the first 1000 rows: that block cannot be
-    # certified within 2 eps of removed weight -> a warning.
+def test_bursty_stream_is_refiltered_and_warned():
+    # All 400 outliers in the first 1000 rows (the burst; partial_fit
+    # gave sin 1.000): that block cannot be certified within 2 eps of
+    # removed weight; it is filtered again up to half of its weight, and
+    # partial_fit warns. Spread over the stream, no warning.
     X, U, out = make_contaminated_gaussian(4000, 20, eps=0.1, random_state=0)
     X = np.concatenate([X[out], X[~out]])
     X[:1000] = X[np.random.default_rng(0).permutation(1000)]
-    with pytest.warns(UserWarning, match="Shuffle the stream"):
-        stream(X, 100, eps=0.1)
+    for chunk in (100, 500):
+        with pytest.warns(UserWarning, match="filtered again"):
+            burst = stream(X, chunk, eps=0.1)
+        assert sin_to(burst.components_, U) < 0.1
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         shuffled = stream(X[np.random.default_rng(1).permutation(4000)], 100, eps=0.1)
