@@ -108,7 +108,8 @@ def l1_row_decomposition(R, components, observed=None, *, tol, max_iter=500):
     rows) by the inexact augmented Lagrangian method, vectorised over rows:
     ``z = (r - s + y / mu) V^T``, ``s = shrink(r - z V + y / mu, 1 / mu)``,
     ``y += mu (r - z V - s)``, with ``mu`` growing by 1.5 from
-    ``1.25 / ||r||_2`` (per row) up to ``1e7`` times that. On unobserved
+    ``1.25 / ||r||_2`` (per row) up to ``1e10`` times that (the residual
+    then falls under ``tol`` without waiting for the dual to converge). On unobserved
     entries ``s`` is free (it takes the value that the row's fit leaves).
     A row stops when ``||r - z V - s||_2 < tol ||r||_2``; converged rows are
     frozen, so each row's result does not depend on the others. When the
@@ -151,7 +152,7 @@ def l1_row_decomposition(R, components, observed=None, *, tol, max_iter=500):
         return Z, S if observed is None else xp.where(observed, S, xp.nan)
     scale = xp.where(norms > 0, norms, 1.0)
     mu = 1.25 / scale
-    mu_bar = mu * 1e7
+    mu_bar = mu * 1e10
     S = xp.zeros_like(R)
     Y = xp.zeros_like(R)
     active = norms > 0
