@@ -13,7 +13,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skrep.cluster._nlr import solve_nlr
+from skrep.cluster._certificate import solve_certified
 from skrep.cluster._sdp_kmeans import (
     SDPKMeans,
     _check_clustering_input,
@@ -39,6 +39,12 @@ from skrep.utils._compat import (
 __all__ = ["ILASDPClustering"]
 
 _LOG_2PI = math.log(2 * math.pi)
+
+# Rounds without a better profile log-likelihood after which the labels are
+# taken to cycle and the best partition met is returned.
+_PATIENCE = 10
+# Columns per cluster that escapes may add to ``rank``.
+_EXTRA_RANK = 6
 
 
 def _resolve_covariance_type(covariance_type, n_samples, n_features, n_clusters):
@@ -158,9 +164,15 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
     2024): :math:`B_k = U_k U_k^T` with :math:`U_k \\ge 0` of shape
     ``(n_samples, rank)``, projected gradient with Barzilai–Borwein steps on
     an augmented Lagrangian, warm-started across rounds, with a loose
-    tolerance while the labels still move. Fit memory is
+    tolerance while the labels still move. The factorised problem has
+    spurious stationary points; after each solve a matrix-free search looks
+    for a non-negative direction of negative curvature of the dual slack and,
+    where one exists, adds it as a new column (the rank grows) and solves
+    again. With ``certify=True`` a dense dual point certifies the final
+    solve (``duality_gap_``) when ``certify=True``. Fit memory is
     O(n_samples * (n_features + rank * n_clusters) + n_clusters *
-    n_features^2); no ``n_samples x n_samples`` matrix is formed.
+    n_features^2) (plus ``n_samples^2`` when certifying); otherwise no
+    ``n_samples x n_samples`` matrix is formed.
 
     Parameters
     ----------
@@ -187,14 +199,29 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         ``i`` to ``argmax_k (B_k 1)_i`` (exact when each :math:`B_k` is a
         membership matrix); "spectral" to ``argmax_k sqrt(lambda_k) u_k[i]``
         with :math:`(\\lambda_k, u_k)` the top eigenpair of :math:`B_k`.
-    max_iter : int, default=20
-        Maximum number of iLA rounds (covariance update + LA-SDP).
+    max_iter : int, default=300
+        Maximum number of iLA rounds (covariance update + LA-SDP). The rounds
+        stop earlier, and normally do, when the labels stop changing (a fixed
+        point), or when the profile log-likelihood has not improved for 10
+        rounds (the labels cycle; the best partition met is returned).
+    n_init : int, default=1
+        Number of runs (different starting factors and, for
+        ``init="k-means++"``, starting labels); the run with the highest
+        profile log-likelihood ``objective_`` is kept.
     tol : float, default=1e-4
-        Tolerance of the final LA-SDP solve (relative primal step and root mean
-        square row-sum violation); rounds before the labels settle use
-        ``max(tol, 1e-3)``.
+        Tolerance of the LA-SDP solves: relative primal step, root mean square
+        row-sum violation; rounds before the labels settle use
+        ``max(tol, 1e-3)``. The escape search and the dual certificate accept
+        a curvature down to, and a relative gap up to, ``max(tol, 1e-3)``.
     solver_max_iter : int, default=5000
-        Maximum number of low-rank solver iterations per LA-SDP.
+        Maximum number of low-rank solver iterations per solve (an LA-SDP
+        takes one solve plus one per escape, at most 10 escapes).
+    certify : bool, default=False
+        Compute the dual certificate of the final LA-SDP (``duality_gap_``)
+        and require it for ``converged_``. It forms ``n_samples x n_samples``
+        matrices and takes up to 300 of their eigendecompositions per cluster
+        (seconds at 150 samples): a checking tool for small data. The
+        matrix-free escape search runs whatever this is.
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation and the solver's starting factors.
     verbose : int, default=0
@@ -227,6 +254,22 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         Number of iLA rounds run.
     n_solver_iter_ : int
         Total low-rank solver iterations over all rounds.
+    converged_ : bool
+        True when the rounds stopped (a fixed partition, or no better
+        profile log-likelihood in 10 rounds) and the final LA-SDP solve is
+        certified: row-sum violation and stationarity within ``tol``, no
+        escape direction of curvature below ``-max(tol, 1e-3)`` (relative)
+        found, and, when computed, ``duality_gap_ <= max(tol, 1e-3)``.
+    duality_gap_ : float
+        Relative gap between the final LA-SDP objective and a certified
+        upper bound on its optimum (a feasible dual point, with the
+        multiplier of the row sums refitted from the first-order conditions
+        and the entrywise multipliers found by an accelerated projection);
+        NaN unless ``certify=True`` and the rounds reached a fixed partition.
+    escape_value_ : float
+        Most negative curvature ``v^T M_k v`` (relative to the objective)
+        that the escape search found along non-negative directions at the
+        final solve; 0 when none.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -280,8 +323,10 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         "rank": [Interval(Integral, 1, None, closed="left")],
         "rounding": [StrOptions({"row-sum", "spectral"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="neither")],
         "solver_max_iter": [Interval(Integral, 1, None, closed="left")],
+        "certify": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -295,9 +340,11 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         init="sdp",
         rank=2,
         rounding="row-sum",
-        max_iter=20,
+        max_iter=300,
+        n_init=1,
         tol=1e-4,
         solver_max_iter=5000,
+        certify=False,
         random_state=None,
         verbose=0,
     ):
@@ -308,8 +355,10 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         self.rank = rank
         self.rounding = rounding
         self.max_iter = max_iter
+        self.n_init = n_init
         self.tol = tol
         self.solver_max_iter = solver_max_iter
+        self.certify = certify
         self.random_state = random_state
         self.verbose = verbose
 
@@ -337,16 +386,55 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         n, p = X64.shape
         K = self.n_clusters
         cov_type = _resolve_covariance_type(self.covariance_type, n, p, K)
-        start = time.perf_counter()
+        certify = self.certify
+        best = None
+        for _ in range(self.n_init):
+            run = self._fit_once(X64, rng, xp, device, cov_type, certify)
+            if best is None or run["objective"] > best["objective"]:
+                best = run
+        self._warn_convergence(best)
+        labels = best["labels"]
+        means, covariances, precisions, logdets, counts = _estimate_gaussians(
+            xp, X64, labels, K, cov_type, self.reg_covar
+        )
+        self.objective_ = best["objective"]
+        self.labels_ = labels
+        self.means_ = xp.astype(means, X.dtype, copy=False)
+        self.covariances_ = xp.astype(covariances, X.dtype, copy=False)
+        self.precisions_cholesky_ = xp.astype(
+            xp.linalg.cholesky(precisions), X.dtype, copy=False
+        )
+        self.weights_ = to_namespace(counts / n, xp, device, X64.dtype)
+        self.covariance_type_ = cov_type
+        self.n_iter_ = best["n_iter"]
+        self.n_solver_iter_ = best["n_solver_iter"]
+        self.converged_ = best["converged"]
+        self.duality_gap_ = best["duality_gap"]
+        self.escape_value_ = best["escape_value"]
+        self._precisions = precisions
+        self._logdets = logdets
+        return self
 
+    def _fit_once(self, X64, rng, xp, device, cov_type, certify):
+        """One iLA-SDP run from one start; returns its partition and record.
+
+        Rounds stop when the labels stop changing, or when the profile
+        log-likelihood has not improved for ``_PATIENCE`` rounds (the labels
+        cycle); the best partition met is returned.
+        """
+        n, p = X64.shape
+        K = self.n_clusters
+        start = time.perf_counter()
         labels = self._initial_labels(X64, rng, xp, device)
         Xc = X64 - xp.mean(X64, axis=0)
         r = self.rank
         U = y_dual = alpha = None
         loose = max(self.tol, 1e-3)
-        tight = False
+        tight = loose <= self.tol
         n_solver_iter = 0
-        converged = solver_stopped_early = False
+        fixed = False
+        res = None
+        best_objective, best_labels, since_best = -math.inf, labels, 0
         it = 0
         for it in range(1, self.max_iter + 1):
             _, _, precisions, logdets, counts = _estimate_gaussians(
@@ -357,25 +445,30 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
             onehot = _one_hot(xp, labels, K, X64.dtype)
             norm = float(to_numpy(xp.mean(_pick(xp, maha, onehot)), xp))
             c = maha + logdets[None, :]
-            c = c - xp.min(c, axis=1, keepdims=True)  # a row shift changes nothing
+            shift = xp.min(c, axis=1, keepdims=True)
+            c = c - shift  # a row shift changes nothing but the objective's value
+            offset = float(to_numpy(xp.sum(shift), xp)) / norm
             if U is None:
                 U = _factor_from_labels(xp, labels, counts, K, r, rng, X64.dtype)
-            res = solve_nlr(
+            res = solve_certified(
                 Xc,
-                traces=np.ones(K),
+                traces=[1.0] * K,
                 rank=r,
                 U0=U,
+                labels=labels,
+                rng=rng,
                 omegas=precisions / norm,
                 c=c / norm,
                 y0=y_dual,
                 alpha0=alpha,
                 tol=self.tol if tight else loose,
                 max_iter=self.solver_max_iter,
+                max_rank=self.rank + _EXTRA_RANK,
+                offset=offset,
                 xp=xp,
             )
-            U, y_dual, alpha = res.U, res.y, res.alpha
+            U, y_dual, alpha, r = res.U, res.y, res.alpha, res.rank
             n_solver_iter += res.n_iter
-            solver_stopped_early = not res.converged
             if self.rounding == "row-sum":
                 scores = _row_sums(xp, U, K, r)
             else:
@@ -387,46 +480,77 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
                 print(
                     f"ILASDPClustering: round {it}, {changed} labels changed, "
                     f"solver {res.n_iter} iterations (row-sum violation "
-                    f"{res.feasibility:.1e}), {time.perf_counter() - start:.2f} s",
+                    f"{res.feasibility:.1e}, {res.n_escapes} escapes), "
+                    f"{time.perf_counter() - start:.2f} s",
                     file=sys.stdout,
                 )
             labels = new_labels
             if changed == 0:
-                if tight or loose <= self.tol:
-                    converged = True
+                if tight:
+                    fixed = True
                     break
                 tight = True
-        self._warn_convergence(solver_stopped_early, converged)
-        means, covariances, precisions, logdets, counts = _estimate_gaussians(
-            xp, X64, labels, K, cov_type, self.reg_covar
-        )
-        maha = _mahalanobis(xp, X64, means, precisions)
-        onehot = _one_hot(xp, labels, K, X64.dtype)
-        terms = _pick(xp, maha, onehot) + xp.take(logdets, labels) + p * _LOG_2PI
-        self.objective_ = float(-0.5 * to_numpy(xp.sum(terms), xp))
-        self.labels_ = labels
-        self.means_ = xp.astype(means, X.dtype, copy=False)
-        self.covariances_ = xp.astype(covariances, X.dtype, copy=False)
-        self.precisions_cholesky_ = xp.astype(
-            xp.linalg.cholesky(precisions), X.dtype, copy=False
-        )
-        self.weights_ = to_namespace(counts / n, xp, device, X64.dtype)
-        self.covariance_type_ = cov_type
-        self.n_iter_ = it
-        self.n_solver_iter_ = n_solver_iter
-        self._precisions = precisions
-        self._logdets = logdets
-        return self
+                continue
+            objective = _profile_loglik(xp, X64, labels, K, cov_type, self.reg_covar)
+            if objective > best_objective:
+                best_objective, best_labels, since_best = objective, labels, 0
+            else:
+                since_best += 1
+                if since_best >= _PATIENCE:
+                    break
+        objective = _profile_loglik(xp, X64, labels, K, cov_type, self.reg_covar)
+        if not fixed and best_objective > objective:
+            labels, objective = best_labels, best_objective
+        gap = math.nan
+        if fixed and certify:
+            # the dual certificate of the final LA-SDP (a warm, certifying
+            # solve: wider escape searches if the gap is not closed)
+            res = solve_certified(
+                Xc,
+                traces=[1.0] * K,
+                rank=r,
+                U0=U,
+                labels=labels,
+                rng=rng,
+                omegas=precisions / norm,
+                c=c / norm,
+                y0=y_dual,
+                alpha0=alpha,
+                tol=self.tol,
+                max_iter=self.solver_max_iter,
+                max_rank=self.rank + _EXTRA_RANK,
+                offset=offset,
+                certify=True,
+                xp=xp,
+            )
+            n_solver_iter += res.n_iter
+            gap = res.duality_gap
+        stopped = since_best >= _PATIENCE
+        threshold = max(self.tol, 1e-3)
+        certified = res.converged and (math.isnan(gap) or gap <= threshold)
+        return {
+            "labels": labels,
+            "objective": objective,
+            "n_iter": it,
+            "n_solver_iter": n_solver_iter,
+            "converged": bool((fixed or stopped) and certified),
+            "rounds_converged": fixed or stopped,
+            "duality_gap": gap,
+            "escape_value": res.escape_value,
+        }
 
-    def _warn_convergence(self, solver_stopped_early, converged):
-        if solver_stopped_early:
+    def _warn_convergence(self, run):
+        if run["rounds_converged"] and not run["converged"]:
             warnings.warn(
-                f"ILASDPClustering: the last LA-SDP solve did not converge in "
-                f"solver_max_iter={self.solver_max_iter} iterations.",
+                f"ILASDPClustering: the last LA-SDP solve was not certified "
+                f"optimal (solver_max_iter={self.solver_max_iter} iterations, "
+                f"escape value {run['escape_value']:.1e}, relative duality "
+                f"gap {run['duality_gap']:.1e}); increase solver_max_iter or "
+                f"tol.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
-        if not converged:
+        if not run["rounds_converged"]:
             warnings.warn(
                 f"ILASDPClustering: labels still changed after max_iter="
                 f"{self.max_iter} rounds; increase max_iter.",
@@ -531,6 +655,18 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.array_api_support = True
         return tags
+
+
+def _profile_loglik(xp, X, labels, n_clusters, covariance_type, reg_covar):
+    """Profile (classification) log-likelihood of a partition."""
+    p = X.shape[1]
+    means, _, precisions, logdets, _ = _estimate_gaussians(
+        xp, X, labels, n_clusters, covariance_type, reg_covar
+    )
+    maha = _mahalanobis(xp, X, means, precisions)
+    onehot = _one_hot(xp, labels, n_clusters, X.dtype)
+    terms = _pick(xp, maha, onehot) + xp.take(logdets, labels) + p * _LOG_2PI
+    return float(-0.5 * to_numpy(xp.sum(terms), xp))
 
 
 def _factor_from_labels(xp, labels, counts, n_clusters, rank, rng, dtype):

@@ -47,6 +47,9 @@ from skrep.utils._array_api import (
 
 __all__ = ["NLRResult", "project", "solve_nlr"]
 
+# Largest number of step reductions in one backtracking line search.
+_MAX_BACKTRACK = 60
+
 
 class NLRResult:
     """What :func:`solve_nlr` returns (a plain container)."""
@@ -271,6 +274,12 @@ def solve_nlr(
     st = problem.state(U, y)
     grad = problem.gradient(U, y, st)
     (gmax,) = _to_host(xp, xp.max(xp.abs(grad)))
+    if not (math.isfinite(gmax) and math.isfinite(st["L"])):
+        raise ValueError(
+            "The low-rank SDP solver met a non-finite value: the data are too "
+            "badly scaled (values or their squares near the float range); "
+            "rescale X."
+        )
     if alpha0 is None:
         size = U.shape[0] * U.shape[1]
         alpha = 1e-2 * scale / (gmax * math.sqrt(size) / math.sqrt(n) + 1e-300)
@@ -288,17 +297,27 @@ def solve_nlr(
     colsum = np.empty(U.shape[1], dtype=dtype) if problem.on_host else None
     for it in range(1, max_iter + 1):
         reference = max(history[-10:])
-        while True:
+        # backtracking: at most _MAX_BACKTRACK quarterings of the step (from
+        # any finite step the last one is below 1e-30 times it)
+        for _ in range(_MAX_BACKTRACK):
             U_new, s_new, ss, decrease = _projected_step(
                 xp, U, grad, alpha, traces, rank, U_new, colsum
             )
             # a trust region: a long projected step can jump to a spike (all
             # the mass on a few rows), a stationary point of the clipped problem
-            if ss <= (max_step * scale) ** 2 or alpha < 1e-30:
+            if ss <= (max_step * scale) ** 2:
                 st_new = problem.state(U_new, y, s_new)
-                if st_new["L"] <= reference + 1e-4 * decrease or alpha < 1e-30:
+                if st_new["L"] <= reference + 1e-4 * decrease:
                     break
             alpha *= 0.25
+        else:  # no decrease even for a vanishing step: stationary to rounding
+            st_new = problem.state(U_new, y, s_new)
+        if not math.isfinite(st_new["L"]) or not math.isfinite(ss):
+            raise ValueError(
+                "The low-rank SDP solver met a non-finite value: the data are "
+                "too badly scaled (values or their squares near the float "
+                "range); rescale X."
+            )
         grad_new = problem.gradient(U_new, y, st_new, out=grad_new)
         sy, yy = _bb_products(xp, U_new, U, grad_new, grad)
         U, U_new = U_new, U

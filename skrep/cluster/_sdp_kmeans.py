@@ -14,8 +14,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-from skrep.cluster._nlr import solve_nlr
+from skrep.cluster._certificate import solve_certified
 from skrep.utils._array_api import (
+    get_namespace,
     get_namespace_and_device,
     is_numpy_namespace,
     to_namespace,
@@ -46,6 +47,15 @@ def _check_clustering_input(estimator, X, n_clusters):
             f"n_samples={n_samples}."
         )
     check_not_constant(X)
+    xp, _ = get_namespace(X)
+    largest = float(to_numpy(xp.max(xp.abs(X)), xp))
+    # the solvers form sums of squares of the (centred) data
+    if not math.isfinite(4.0 * largest * largest * n_samples * X.shape[1]):
+        raise ValueError(
+            f"{type(estimator).__name__}: X has values too large for the "
+            f"solver (largest |value| {largest:.3g}: sums of their squares "
+            f"overflow the float range); rescale X."
+        )
 
 
 def _work_array(X, xp, device):
@@ -189,7 +199,12 @@ class SDPKMeans(ClusterMixin, BaseEstimator):
         Tolerance on the relative primal step and on the row-sum violation
         (root mean square of ``Z 1 - 1``).
     max_iter : int, default=10000
-        Maximum number of solver iterations.
+        Maximum number of solver iterations per solve (one solve plus one per
+        escape, at most 10 escapes).
+    certify : bool, default=False
+        Compute the dual certificate ``duality_gap_`` and require it for
+        ``converged_``; it forms ``n_samples x n_samples`` matrices (up to
+        300 eigendecompositions of them): a checking tool for small data.
     random_state : int, RandomState instance or None, default=None
         Seeds the starting factor, the sketch and the rounding.
     verbose : int, default=0
@@ -213,6 +228,15 @@ class SDPKMeans(ClusterMixin, BaseEstimator):
         Root mean squared norm of the centred data used by the solver.
     n_iter_ : int
         Solver iterations.
+    converged_ : bool
+        True when the solver's row-sum violation and relative step are
+        within ``tol``, the matrix-free escape search finds no non-negative
+        direction of negative curvature below ``-max(tol, 1e-3)`` (relative
+        to the objective), and, with ``certify=True``, ``duality_gap_ <=
+        max(tol, 1e-3)``. Always true for the exact solver.
+    duality_gap_ : float
+        Relative gap between the objective and a certified upper bound on
+        the SDP optimum (a feasible dual point); NaN unless ``certify=True``.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -274,6 +298,7 @@ class SDPKMeans(ClusterMixin, BaseEstimator):
         "beta": [Interval(Real, 0, None, closed="neither")],
         "tol": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "certify": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -288,6 +313,7 @@ class SDPKMeans(ClusterMixin, BaseEstimator):
         beta=1.0,
         tol=1e-4,
         max_iter=10000,
+        certify=False,
         random_state=None,
         verbose=0,
     ):
@@ -298,6 +324,7 @@ class SDPKMeans(ClusterMixin, BaseEstimator):
         self.beta = beta
         self.tol = tol
         self.max_iter = max_iter
+        self.certify = certify
         self.random_state = random_state
         self.verbose = verbose
 
@@ -359,6 +386,7 @@ class SDPKMeans(ClusterMixin, BaseEstimator):
         Xs = Xc / scale
         if K == 1:
             U = xp.full((n, 1), 1.0 / math.sqrt(n), dtype=X.dtype, device=device)
+            self.converged_, self.duality_gap_ = True, 0.0
             return xp.zeros(n, dtype=xp.int64, device=device), 0.0, U, scale, 0
         if self.solver == "exact-if-small" and n <= EXACT_MAX_SAMPLES:
             # a checking tool on at most 300 samples: cvxpy runs on host
@@ -368,21 +396,27 @@ class SDPKMeans(ClusterMixin, BaseEstimator):
                 _warn_no_cvxpy()
             else:
                 labels = to_namespace(labels.astype(np.int64), xp, device)
+                self.converged_, self.duality_gap_ = True, math.nan
                 return labels, objective * scale**2, None, scale, 1
         rank = 2 * K if self.rank is None else self.rank
         U0 = to_namespace(np.abs(rng.standard_normal((n, rank))), xp, device, X.dtype)
         callback = _progress_printer("SDPKMeans") if self.verbose else None
-        res = solve_nlr(
+        res = solve_certified(
             Xs,
             traces=[float(K)],
             rank=rank,
             U0=U0,
+            labels=xp.zeros(n, dtype=xp.int64, device=device),
+            rng=rng,
             beta=self.beta,
             tol=self.tol,
             max_iter=self.max_iter,
+            certify=self.certify,
             callback=callback,
             xp=xp,
         )
+        self.converged_ = res.converged
+        self.duality_gap_ = res.duality_gap
         if not res.converged:
             self._warn_not_converged(res)
         labels = _round_factor(xp, res.U, K, rng)
@@ -392,7 +426,9 @@ class SDPKMeans(ClusterMixin, BaseEstimator):
         warnings.warn(
             f"SDPKMeans: the low-rank SDP solver did not converge in "
             f"max_iter={self.max_iter} iterations (row-sum violation "
-            f"{res.feasibility:.2e}, tol={self.tol}); increase max_iter or tol.",
+            f"{res.feasibility:.2e}, escape value {res.escape_value:.1e}, "
+            f"relative duality gap {res.duality_gap:.1e}, tol={self.tol}); "
+            f"increase max_iter or tol.",
             ConvergenceWarning,
             stacklevel=4,
         )

@@ -1,0 +1,462 @@
+"""Optimality checks of the low-rank SDP solver: escapes and a dual bound.
+
+The SDPs of :mod:`skrep.cluster` (see :mod:`skrep.cluster._nlr`) are
+
+    minimise   sum_b <C_b, B_b>,   C_b = sym(c_b 1^T) - X Omega_b X^T,
+    subject to B_b PSD, B_b >= 0, tr B_b = t_b,  sum_b B_b 1 = 1.
+
+With multipliers ``w`` (row sums), ``N_b >= 0`` (entrywise) and the dual
+slack ``S_b = W_b - N_b - lambda_b I``, ``W_b = C_b + sym(w 1^T)``, weak duality
+gives for *every* ``w`` and every ``N_b >= 0`` the lower bound
+
+    D(w, N) = sum_b t_b lambda_min(W_b - N_b) - 1^T w
+
+on the optimum; the optimum attains it. Two checks follow from it.
+
+Escape (matrix-free, any n). The solver's factors ``B_b = U_b U_b^T`` with
+``U_b >= 0`` describe completely positive matrices, and the factorised
+problem has spurious stationary points. At a stationary point, with
+``z_b = -<W_b U_b, U_b> / t_b`` (the multiplier of the trace),
+``M_b = W_b + z_b I`` satisfies ``<M_b U_b, U_b> = 0``; a non-negative unit
+vector ``v`` with ``v^T M_b v < 0`` is a direction in which adding a column
+``eta v`` to ``U_b`` lowers the objective (to first order in ``eta^2``). It is
+searched by projected gradient on ``{v >= 0, ||v|| = 1}`` from a batch of
+starts (the current clusters, the most negative diagonal entries, sparse
+random points); each product with ``M_b`` costs ``O(n p)`` (a low-rank matrix
+plus rank-two terms), never an ``n x n`` matrix. The smallest eigenvalue of
+``M_b`` alone says nothing here: the entrywise multipliers ``N_b`` are what
+make the slack positive semidefinite, and without them it is far negative at
+the optimum.
+
+Dual bound (dense, small n). With ``N_b`` found by an accelerated projection
+(FISTA on ``N_b >= 0`` for the squared distance of ``M_b - N_b`` to the
+semidefinite cone), ``D`` is a certified lower bound; the relative gap
+``(f - D) / |f|`` bounds the distance of the solver's objective ``f`` to the
+SDP optimum. Each iteration is an ``n x n`` eigendecomposition, so this is
+computed only for small ``n``; the entrywise multipliers of the Peng--Wei and
+LA-SDP relaxations live on all pairs of points in different clusters, and we
+know of no matrix-free certificate for them.
+"""
+
+import math
+
+import numpy as np
+
+from skrep.cluster._nlr import solve_nlr
+from skrep.utils._array_api import get_namespace, is_numpy_namespace, to_numpy
+
+__all__ = ["dual_gap", "escape_directions", "solve_certified"]
+
+
+# Projected-gradient iterations of the escape search, and the number of
+# sparse random starts per block.
+_ESCAPE_ITER = 100
+_RANDOM_STARTS = 6
+
+
+def _blocks(U, rank):
+    return [slice(b * rank, (b + 1) * rank) for b in range(U.shape[1] // rank)]
+
+
+def _multiplier(xp, U, y, beta):
+    """The effective row-sum multiplier ``w = y + beta h`` of the augmented
+    Lagrangian at ``U``."""
+    h = U @ xp.sum(U, axis=0) - 1.0
+    return y + beta * h
+
+
+class _Slack:
+    """Products with ``M_b = C_b + sym(w 1^T) + z_b I`` (namespace ``xp``)."""
+
+    def __init__(self, xp, X, omegas, c, w, U, rank, traces):
+        self.xp, self.X, self.omegas, self.w = xp, X, omegas, w
+        self.c = c
+        self.blocks = _blocks(U, rank)
+        self.z = []
+        for b, sl in enumerate(self.blocks):
+            Ub = U[:, sl]
+            z = -float(to_numpy(xp.sum(self.product(b, Ub, 0.0) * Ub), xp))
+            self.z.append(z / traces[b])
+
+    def cost(self, b):
+        return self.w if self.c is None else self.c[:, b] + self.w
+
+    def product(self, b, V, z=None):
+        """``M_b V`` for ``V`` of shape (n, m)."""
+        xp = self.xp
+        G = self.X.T @ V
+        if self.omegas is not None:
+            G = self.omegas[b, ...] @ G
+        cb = self.cost(b)
+        out = -(self.X @ G)
+        out = out + 0.5 * (cb[:, None] * xp.sum(V, axis=0)[None, :])
+        out = out + 0.5 * (cb @ V)[None, :]
+        return out + (self.z[b] if z is None else z) * V
+
+    def diagonal(self, b):
+        xp = self.xp
+        XW = self.X if self.omegas is None else self.X @ self.omegas[b, ...]
+        return -xp.sum(XW * self.X, axis=1) + self.cost(b) + self.z[b]
+
+
+def escape_directions(
+    xp, X, omegas, c, U, y, beta, rank, traces, labels, rng, n_random=_RANDOM_STARTS
+):
+    """Most negative ``t_b v^T M_b v`` over non-negative unit ``v``, per block.
+
+    Parameters
+    ----------
+    xp : array namespace
+        The namespace of the arrays.
+    X, omegas, c : arrays
+        The problem (as :func:`skrep.cluster._nlr.solve_nlr` takes it).
+    U, y : arrays
+        The solver's factor and multiplier.
+    beta : float
+        The penalty parameter (the effective multiplier is ``y + beta h``).
+    rank : int
+        Columns per block.
+    traces : sequence of float
+        ``t_b``.
+    labels : array of shape (n,)
+        The current rounding (int, in ``xp``): its clusters are starts.
+    rng : numpy.random.RandomState
+        Draws the sparse random starts (on host).
+    n_random : int
+        Number of sparse random starts.
+
+    Returns
+    -------
+    values : list of float
+        ``t_b min v^T M_b v`` found for each block (0 when none is negative).
+    vectors : list of array or None
+        The minimising ``v`` of each block (None when none is negative).
+    """
+    n = X.shape[0]
+    on_host = is_numpy_namespace(xp)
+    w = _multiplier(xp, U, y, beta)
+    slack = _Slack(xp, X, omegas, c, w, U, rank, traces)
+    device = X.device
+    n_groups = int(to_numpy(xp.max(labels), xp)) + 1
+    groups = xp.astype(
+        labels[:, None] == xp.arange(n_groups, device=device)[None, :], X.dtype
+    )
+    random = rng.uniform(size=(n, n_random)) ** 8
+    random = xp.asarray(random, dtype=X.dtype, device=device)
+    values, vectors = [], []
+    for b in range(len(slack.blocks)):
+        diag = slack.diagonal(b)
+        order = xp.argsort(diag)[: min(4, n)]
+        singles = xp.astype(
+            xp.arange(n, device=device)[:, None] == order[None, :], X.dtype
+        )
+        V = xp.concat([groups, singles, random], axis=1)
+        V = V / xp.sqrt(xp.sum(V * V, axis=0))[None, :]
+        # a bound on the spectral radius of M_b (a few power steps)
+        P = slack.product(b, random[:, :1])
+        for _ in range(20):
+            P = slack.product(b, P / xp.sqrt(xp.sum(P * P)))
+        radius = 1.5 * float(to_numpy(xp.sqrt(xp.sum(P * P)), xp)) + 1e-300
+        for _ in range(_ESCAPE_ITER):
+            V = V - slack.product(b, V) / radius
+            V = np.maximum(V, 0.0) if on_host else xp.clip(V, min=0.0)
+            norms = xp.sqrt(xp.sum(V * V, axis=0))
+            V = V / xp.where(norms > 0, norms, 1.0)[None, :]
+        q = xp.sum(V * slack.product(b, V), axis=0)
+        q = xp.where(xp.sum(V * V, axis=0) > 0.5, q, 0.0)
+        j = int(to_numpy(xp.argmin(q), xp))
+        value = traces[b] * float(to_numpy(q[j], xp))
+        values.append(min(value, 0.0))
+        vectors.append(V[:, j] if value < 0 else None)
+    return values, vectors
+
+
+def _refine_multiplier(X, omegas, c, U, w, rank):
+    """Row-sum multiplier from the first-order conditions at ``U`` (dense).
+
+    The augmented Lagrangian's multiplier is only as accurate as the
+    solver's tolerance. At a solution, every entry of ``U_b`` clearly
+    above zero has ``(M_b U_b)_{ij} = 0``: equations linear in ``w`` and the
+    trace multipliers ``z_b``; their least-squares solution is the
+    multiplier the dual bound uses (``w`` itself when they are too few).
+    """
+    n = X.shape[0]
+    zero = np.zeros_like(w)
+    slack = _Slack(np, X, omegas, c, zero, U, rank, [1.0] * (U.shape[1] // rank))
+    rows, rhs = [], []
+    for b, sl in enumerate(slack.blocks):
+        Ub = U[:, sl]
+        CU = slack.product(b, Ub, 0.0)  # C_b U_b
+        s = Ub.sum(axis=0)
+        for j in range(Ub.shape[1]):
+            u = Ub[:, j]
+            for i in np.flatnonzero(u > 1e-3 * np.abs(u).max()):
+                row = np.zeros(n + len(slack.blocks))
+                row[:n] += 0.5 * u
+                row[i] += 0.5 * s[j]
+                row[n + b] = u[i]
+                rows.append(row)
+                rhs.append(-CU[i, j])
+    if len(rows) < n + len(slack.blocks):
+        return w
+    solution = np.linalg.lstsq(np.asarray(rows), np.asarray(rhs), rcond=None)[0]
+    return solution[:n]
+
+
+def dual_gap(
+    X, omegas, c, U, y, beta, rank, traces, objective, tol, offset=0.0, max_iter=300
+):
+    """Relative duality gap certified by a dense dual point (numpy, small n).
+
+    Parameters
+    ----------
+    X, omegas, c, U, y, beta, rank, traces
+        As in :func:`escape_directions` (numpy arrays).
+    objective : float
+        The solver's objective ``f`` (the minimisation form).
+    tol : float
+        Stop the multiplier search once the relative gap is below ``tol``.
+    offset : float, default=0.0
+        A constant that the caller removed from the objective (a row shift of
+        ``c``): the gap is relative to ``|objective + offset|``.
+    max_iter : int, default=300
+        FISTA iterations per block (each an ``n x n`` eigendecomposition).
+
+    Returns
+    -------
+    gap : float
+        ``(f - D) / |f + offset|``, with ``D`` a valid lower bound on the
+        SDP minimum (up to the solver's row-sum violation in ``f``).
+    """
+    n = X.shape[0]
+    w = _refine_multiplier(X, omegas, c, U, _multiplier(np, U, y, beta), rank)
+    slack = _Slack(np, X, omegas, c, w, U, rank, traces)
+    scale = max(abs(objective + offset), 1e-300)
+    n_blocks = len(slack.blocks)
+    bound = -float(np.sum(w))
+    eye = np.eye(n)
+    for b in range(n_blocks):
+        M = slack.product(b, eye)
+        M = 0.5 * (M + M.T)
+        N = np.zeros_like(M)
+        previous = N
+        t = 1.0
+        lam = float(np.linalg.eigvalsh(M)[0])
+        for it in range(max_iter):
+            if traces[b] * -lam <= tol * scale / n_blocks:
+                break
+            t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
+            Y = N + ((t - 1.0) / t_next) * (N - previous)
+            previous = N
+            values, vectors = np.linalg.eigh(M - Y)
+            negative = np.minimum(values, 0.0)
+            N = np.maximum(Y + (vectors * negative) @ vectors.T, 0.0)
+            t = t_next
+            if it % 10 == 9 or it == max_iter - 1:
+                lam = max(lam, float(np.linalg.eigvalsh(M - N)[0]))
+        bound += traces[b] * (lam - slack.z[b])
+    return (objective - bound) / scale
+
+
+def solve_certified(
+    X,
+    *,
+    traces,
+    rank,
+    U0,
+    labels,
+    rng,
+    omegas=None,
+    c=None,
+    y0=None,
+    alpha0=None,
+    beta=1.0,
+    tol=1e-4,
+    max_iter=10000,
+    max_escapes=10,
+    max_rank=None,
+    certify=False,
+    offset=0.0,
+    callback=None,
+    xp=None,
+):
+    """:func:`solve_nlr`, then escapes from spurious stationary points.
+
+    After each solve, :func:`escape_directions` looks for a non-negative
+    direction of negative curvature in each block; where one is found it is
+    added (length ``0.3 sqrt(t_b)``) to the block's weakest column and the
+    solver restarts from there (warm: multiplier and step kept). A restart is
+    kept only when it lowers the objective; at most ``max_escapes`` of them.
+    With ``max_rank`` columns per block (None: no limit) the direction
+    replaces the weakest column instead.
+    ``labels``: the rounding of ``U0`` (clusters are escape starts).
+
+    Returns the last kept :class:`~skrep.cluster._nlr.NLRResult`, with
+    ``n_iter`` summed over the solves and more attributes:
+    ``escape_value`` (the most negative ``t_b v^T M_b v`` found at the end,
+    relative to ``|objective + offset|``, ``offset`` being a constant the
+    caller removed from the objective: 0 when none), ``n_escapes``, ``rank`` (the
+    final columns per block) and ``duality_gap`` (the relative gap of
+    :func:`dual_gap` when ``certify``, else NaN). ``converged`` is true only
+    when the solver converged and, with ``threshold = max(tol, 1e-3)``, no
+    escape direction below ``-threshold`` is left (or the restarts along the
+    last one found did not lower the objective: the curvature at the
+    augmented Lagrangian's multiplier, accurate to ``tol``, was not that of
+    the problem) and the gap (when computed) is at most ``threshold``.
+    """
+    kwargs = {
+        "traces": traces,
+        "rank": rank,
+        "omegas": omegas,
+        "c": c,
+        "beta": beta,
+        "tol": tol,
+        "max_iter": max_iter,
+        "callback": callback,
+        "xp": xp,
+    }
+    res = solve_nlr(X, U0=U0, y0=y0, alpha0=alpha0, **kwargs)
+    if xp is None:
+        xp, _ = get_namespace(X)
+    threshold = max(tol, 1e-3)
+    state = {
+        "res": res,
+        "rank": rank,
+        "n_iter": res.n_iter,
+        "n_escapes": 0,
+        "refuted": False,
+    }
+
+    def escape_loop(n_random):
+        """Escapes until none is found; returns the last escape value."""
+        state["refuted"] = False
+        escape = 0.0
+        for _ in range(max_escapes + 1):
+            res, rank = state["res"], state["rank"]
+            values, vectors = escape_directions(
+                xp,
+                X,
+                omegas,
+                c,
+                res.U,
+                res.y,
+                beta,
+                rank,
+                traces,
+                labels,
+                rng,
+                n_random,
+            )
+            scale = max(abs(res.objective + offset), 1e-300)
+            escape = min(values) / scale
+            if escape >= -threshold or state["n_escapes"] == max_escapes:
+                return escape
+            trial = _escape(
+                X,
+                res,
+                rank,
+                vectors,
+                values,
+                scale,
+                threshold,
+                max_rank,
+                traces,
+                tol,
+                kwargs,
+                xp,
+                state,
+            )
+            if trial is None:  # the restarts refute the direction
+                state["refuted"] = True
+                return escape
+            state["res"] = trial
+            state["rank"] = trial.rank
+            state["n_escapes"] += 1
+        return escape
+
+    escape = escape_loop(_RANDOM_STARTS)
+    gap = math.nan
+    if certify:
+        gap = _gap(X, omegas, c, state, beta, traces, tol, offset, xp)
+        if gap > threshold and state["n_escapes"] < max_escapes:
+            # not certified: a wider search (more random starts)
+            escape = escape_loop(16 * _RANDOM_STARTS)
+            gap = _gap(X, omegas, c, state, beta, traces, tol, offset, xp)
+    res, rank, n_iter, n_escapes = (
+        state["res"],
+        state["rank"],
+        state["n_iter"],
+        state["n_escapes"],
+    )
+    res.n_iter = n_iter
+    res.rank = rank
+    res.escape_value = escape
+    res.n_escapes = n_escapes
+    res.duality_gap = gap
+    res.converged = bool(
+        res.converged
+        and (escape >= -threshold or state["refuted"])
+        and (math.isnan(gap) or gap <= threshold)
+    )
+    return res
+
+
+def _escape(
+    X,
+    res,
+    rank,
+    vectors,
+    values,
+    scale,
+    threshold,
+    max_rank,
+    traces,
+    tol,
+    kwargs,
+    xp,
+    state,
+):
+    """Restart the solver along the escape directions; the result (with its
+    ``rank``) when it lowers the objective, else None."""
+    # one more column per block: the escape direction where there is one,
+    # zero elsewhere (at max_rank it takes the place of the block's weakest
+    # column); a long step first, then a short one
+    grow = max_rank is None or rank < max_rank
+    new_rank = rank + 1 if grow else rank
+    kwargs = dict(kwargs, rank=new_rank)
+    for length in (0.3, 0.03):
+        columns = []
+        for b, v in enumerate(vectors):
+            block = res.U[:, b * rank : (b + 1) * rank]
+            if not grow:
+                norms = to_numpy(xp.sum(block * block, axis=0), xp)
+                keep = np.sort(np.argsort(norms)[1:])
+                block = xp.take(block, xp.asarray(keep, device=X.device), axis=1)
+            columns.append(block)
+            if v is None or values[b] / scale >= -threshold:
+                v = xp.zeros_like(res.U[:, 0])
+            columns.append(length * math.sqrt(traces[b]) * v[:, None])
+        U = xp.concat(columns, axis=1)
+        trial = solve_nlr(X, U0=U, y0=res.y, alpha0=res.alpha, **kwargs)
+        state["n_iter"] += trial.n_iter
+        if trial.objective < res.objective - 1e-2 * tol * scale:
+            trial.rank = new_rank
+            return trial
+    return None
+
+
+def _gap(X, omegas, c, state, beta, traces, tol, offset, xp):
+    res = state["res"]
+    return dual_gap(
+        to_numpy(X, xp),
+        None if omegas is None else to_numpy(omegas, xp),
+        None if c is None else to_numpy(c, xp),
+        to_numpy(res.U, xp),
+        to_numpy(res.y, xp),
+        beta,
+        state["rank"],
+        traces,
+        res.objective,
+        tol,
+        offset,
+    )
