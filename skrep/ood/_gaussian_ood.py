@@ -4,20 +4,19 @@ One estimator covers three Gaussian detectors on feature vectors:
 
 * a single Gaussian with a shrunk covariance, optionally restricted to the
   leading or to the low-variance principal components (Rippel et al. 2020);
-* class-conditional Gaussians with a tied covariance, scored by the
-  Mahalanobis distance to the nearest class, with a feature ensemble over
-  blocks of features (Lee et al. 2018);
+* class-conditional Gaussians scored by the Mahalanobis distance to the
+  nearest class (Lee et al. 2018), optionally relative to a class-agnostic
+  background Gaussian (Ren et al. 2021), with a feature ensemble over blocks
+  of features;
 * one Gaussian per class and per chunk of features, summed over the chunks
   (HVCM, ICCV 2023), and per-class Gaussian mixtures fitted by EM.
 
-The sufficient statistics (counts, means, centred scatter matrices and the
-fourth-order quantities the Ledoit-Wolf shrinkage needs) are merged exactly
-from chunks, so that ``partial_fit`` over a stream gives the model ``fit``
-gives on the whole data. Scoring is chunked and BLAS-shaped: with a tied
-covariance it is a whitening followed by one matrix product against the
-whitened class means; with per-class covariances the whitening matrices of
-all classes are stacked so that one matrix product whitens a chunk for every
-class at once.
+The statistics of every (class, fold) group of rows are merged exactly
+(:mod:`skrep.ood._moments`), so that ``partial_fit`` over a stream gives the
+model ``fit`` gives. The folds serve twice: the covariance model and the
+shrinkage target are chosen by held-out log-likelihood, and the threshold is
+calibrated on out-of-fold scores (split-conformal cross-fitting). Building
+and scoring the Gaussians is :mod:`skrep.ood._model`.
 """
 
 import numbers
@@ -25,10 +24,6 @@ import time
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import linalg
-from scipy.linalg import get_blas_funcs
-from scipy.special import logsumexp
-from scipy.stats import chi2
 from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
@@ -40,9 +35,12 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from skrep.ood import _model
+from skrep.ood._moments import complement, group_moments, merge, take, total, zeros
 from skrep.utils._array_api import (
     get_namespace,
     get_namespace_and_device,
+    is_numpy_namespace,
     to_host,
     to_namespace,
     to_numpy,
@@ -51,22 +49,24 @@ from skrep.utils._compat import (
     Interval,
     StrOptions,
     _fit_context,
-    _logsumexp,
     check_same_namespace,
     supported_float_dtypes,
 )
-from skrep.utils._threads import map_threads
 
 __all__ = ["GaussianMixtureOODDetector"]
 
-# Probability of the chi-square law below the 'auto' threshold (the 3-sigma
-# rule of Rippel et al.): 0.27% of in-distribution rows are flagged.
-_AUTO_P = 0.9973
-# Bytes of working memory per scoring chunk (stays in the CPU caches).
-_CHUNK_BYTES = 2**22
-# Bytes of working memory per scoring chunk on an array-API device (a GPU
-# wants large chunks: fewer kernel launches, and memory stays bounded).
-_DEVICE_CHUNK_BYTES = 2**27
+# The 'auto' false-positive rate: the 3-sigma rule of Rippel et al.
+_AUTO_RATE = 1.0 - 0.9973
+# Rows kept for the calibration of partial_fit (the latest ones).
+_CALIBRATION_ROWS = 10_000
+# covariance_type='auto' considers per-class covariances only while their
+# scoring parameters (n_classes * sum_b p_b^2 floats) fit in this many bytes.
+_AUTO_FULL_BYTES = 2**30
+# Rows that the leave-one-class-out model choice scores (an even subsample).
+_SELECTION_ROWS = 5_000
+# Data whose largest magnitude lies outside [2^-100, 2^100] are rescaled by
+# a power of two before their fourth powers are summed.
+_MAGNITUDE = 2.0**100
 
 
 def _streamable(estimator):
@@ -89,21 +89,26 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
 
     * **Multivariate Gaussian on features** (Rippel et al.): no ``y``, a
       Ledoit-Wolf covariance, optionally ``subspace='low_variance'`` (NPCA)
-      or ``'top'``; the ``contamination='auto'`` threshold comes from the
-      chi-square law of the squared Mahalanobis distance.
-    * **Class-conditional Gaussians, tied covariance** (Lee et al.): ``fit(X,
-      y)``, ``covariance_type='tied'``; score = minus the smallest squared
-      Mahalanobis distance to a class mean. With ``feature_blocks`` (e.g. one
-      block per network layer) and ``block_aggregation='separate'`` each block
-      is scored on its own and the block scores are summed, or combined by a
-      logistic regression when known outliers are given as rows with
-      ``y == -1``.
+      or ``'top'``.
+    * **Class-conditional Gaussians** (Lee et al.): ``fit(X, y)``; score =
+      minus the smallest squared Mahalanobis distance to a class mean, with
+      ``relative=True`` minus the distance to a class-agnostic background
+      Gaussian (Ren et al.'s relative Mahalanobis distance). With
+      ``feature_blocks`` (e.g. one block per network layer) and
+      ``block_aggregation='separate'`` each block is scored on its own and
+      the block scores are summed, or combined by a logistic regression when
+      known outliers are given as rows with ``y == -1``.
     * **Per-class Gaussians on feature chunks** (HVCM): ``feature_blocks=K``,
       ``covariance_type='full'``, ``block_aggregation='joint'``; score = minus
       ``min_c sum_k (x_k - mu_ck)^T Sigma_ck^{-1} (x_k - mu_ck)``, which ranks
       rows as HVCM's score with equal mixture weights ``pi_ck = 1/K``.
       With ``n_components > 1`` each class (and block) is a Gaussian mixture
       fitted by EM and the score is the largest class log-likelihood.
+
+    The defaults choose from the data: the covariance model and the
+    shrinkage target by held-out log-likelihood over ``cv`` folds, and the
+    threshold ``offset_`` from out-of-fold scores, so that the share of
+    *new* in-distribution rows flagged is ``contamination``.
 
     Read more in the :ref:`User Guide <ood>`.
 
@@ -116,12 +121,26 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         (:class:`sklearn.mixture.GaussianMixture`) and rows are scored by
         the class log-likelihood.
 
-    covariance_type : {'tied', 'full', 'diag', 'spherical'}, default='tied'
+    covariance_type : {'auto', 'tied', 'full', 'diag', 'spherical'}, \
+            default='auto'
         'tied': one covariance shared by all classes (with ``n_components > 1``:
         shared by the components of each class, as in
         :class:`~sklearn.mixture.GaussianMixture`); 'full': one covariance per
         class (and component); 'diag' and 'spherical': diagonal or scalar
-        covariances per class (and component).
+        covariances per class (and component). 'auto': the one of 'tied',
+        'full' and 'diag' whose single Gaussians per class give the largest
+        held-out log-likelihood over the ``cv`` folds ('full' only while
+        ``n_classes * sum_b p_b^2`` floats take at most 1 GiB; 'tied' for
+        one class).
+
+    shrinkage_target : {'auto', 'identity', 'diagonal'}, default='auto'
+        What each covariance is shrunk towards (``n_components=1``).
+        'identity': a multiple of the identity, ``(1 - s) S + s tr(S)/p I``
+        (Ledoit-Wolf's target; one large-variance feature sets it).
+        'diagonal': the same on features divided by their standard
+        deviations, i.e. towards a multiple of the features' variances; the
+        detector then scores as on standardised features. 'auto': the one
+        with the larger held-out log-likelihood.
 
     feature_blocks : int, array-like of int or None, default=None
         Split the features into blocks, each modelled by its own Gaussians
@@ -139,21 +158,29 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
 
     shrinkage : {'ledoit_wolf', 'oas'}, float in [0, 1] or None, \
             default='ledoit_wolf'
-        Shrinkage of each covariance towards a multiple of the identity,
-        ``(1 - s) S + s tr(S)/p I``: the Ledoit-Wolf or OAS coefficient (as
-        :class:`~sklearn.covariance.LedoitWolf` and
-        :class:`~sklearn.covariance.OAS` compute it) or a fixed ``s``; None
-        keeps the maximum-likelihood covariance. Used with ``n_components=1``
-        (EM regularises with ``reg_covar`` only).
+        The shrinkage coefficient ``s``: the Ledoit-Wolf or OAS coefficient
+        (as :class:`~sklearn.covariance.LedoitWolf` and
+        :class:`~sklearn.covariance.OAS` compute it, on standardised features
+        for the diagonal target) or a fixed ``s``; None keeps the
+        maximum-likelihood covariance. Used with ``n_components=1``.
 
     reg_covar : float, default=1e-6
-        Added to the diagonal of every covariance, so that they stay positive
-        definite. If both ``shrinkage`` and ``reg_covar`` are disabled a
-        singular covariance raises a ``ValueError``.
+        Added to the diagonal of every covariance, as a fraction of the
+        block's mean within-class variance (measured along the shrinkage
+        target), so that the model does not depend on the data's units. If
+        both ``shrinkage`` and ``reg_covar`` are disabled a singular
+        covariance raises a ``ValueError``.
+
+    relative : bool, default=False
+        Score by the relative Mahalanobis distance of Ren et al.: each class
+        distance minus the distance to one background Gaussian of all
+        in-distribution rows (with ``n_components > 1``: the class
+        log-likelihood minus the background's). Needs at least two classes.
 
     subspace : {'top', 'low_variance'} or None, default=None
         Restrict each block to some of the principal components of the pooled
-        within-class covariance. Let ``j`` be the first component at which the
+        within-class covariance (of the standardised features with the
+        diagonal target). Let ``j`` be the first component at which the
         cumulative explained variance ratio exceeds ``variance_threshold``:
         'top' keeps components ``0..j`` (the classical PCA), 'low_variance'
         keeps components ``j..p-1`` (Rippel et al.'s NPCA, the directions in
@@ -163,14 +190,21 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         The threshold ``t`` of ``subspace``.
 
     contamination : 'auto' or float in (0, 0.5], default='auto'
-        The expected proportion of outliers, which sets ``offset_``. A float
-        takes that quantile of the training scores. 'auto' uses the Gaussian
-        law: the squared Mahalanobis distance of an in-distribution row
-        follows chi2(k) with k the modelled dimension, and the threshold is
-        ``chi2.ppf(0.9973, k)`` (a 0.27% false-positive rate). Where no
-        chi-square law applies (``n_components > 1``, or a logistic-regression
-        combination) 'auto' takes the 0.27% quantile of the in-distribution
-        training scores.
+        The share of new in-distribution rows to flag, which sets
+        ``offset_``. The rows are split into ``cv`` folds (every class spread
+        evenly); each fold is scored by the model fitted on the other folds,
+        and ``offset_`` is the ``floor(contamination * (n + 1))``-th smallest
+        of these ``n`` out-of-fold scores (split-conformal calibration: a new
+        in-distribution row is flagged with probability at most
+        ``contamination``, and within ``1 / (n + 1)`` of it). 'auto' is a
+        0.27% rate (the 3-sigma rule of Rippel et al.); with fewer than
+        ``1 / contamination - 1`` rows the smallest out-of-fold score is
+        the threshold.
+
+    cv : int, default=5
+        Folds of the model choice and of the calibration (at least 2). Each
+        fold costs a model fitted from the other folds' statistics (an EM fit
+        with ``n_components > 1``); every training row is scored once more.
 
     max_iter : int, default=100
         EM iterations per mixture (``n_components > 1`` only).
@@ -202,6 +236,19 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
     class_count_ : ndarray of shape (n_classes,)
         Training rows per class.
 
+    covariance_type_ : str
+        The covariance model used ('auto' resolved).
+
+    shrinkage_target_ : str
+        The shrinkage target used, 'identity' or 'diagonal' ('auto'
+        resolved).
+
+    selection_scores_ : dict
+        The score of each candidate ``(covariance_type, shrinkage_target)``
+        that was compared (empty when nothing was left to choose): the
+        leave-one-class-out AUROC with 3 classes or more, else the mean
+        held-out log-likelihood per row.
+
     location_ : ndarray of shape (n_features,)
         Mean of the in-distribution training rows.
 
@@ -215,7 +262,10 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         ``n_components=1``).
 
     covariances_ : list of ndarray, one per block
-        Covariances in each block's (projected) coordinates, shaped as in
+        Covariances in each block's coordinates (X's units; with a
+        ``subspace``, the kept principal coordinates, standardised ones with
+        the diagonal target; 'spherical': the variance of standardised
+        features with the diagonal target), shaped as in
         :class:`~sklearn.mixture.GaussianMixture` with classes first: 'full'
         ``(n_classes, n_components, k, k)``, 'tied' ``(k, k)`` with
         ``n_components=1`` else ``(n_classes, k, k)``, 'diag'
@@ -233,8 +283,12 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         Block ``b`` holds features ``block_bounds_[b]:block_bounds_[b + 1]``.
 
     df_ : int
-        The modelled dimension (sum of the blocks' kept dimensions): the
-        degrees of freedom of the chi-square law of the squared distances.
+        The modelled dimension (sum of the blocks' kept dimensions).
+
+    calibration_scores_ : ndarray of shape (n_calibration,)
+        The sorted out-of-fold scores of the training rows (with
+        ``partial_fit``: of the latest 10,000 streamed rows), which set
+        ``offset_`` and :meth:`score_to_pvalue`.
 
     offset_ : float
         ``decision_function = score_samples - offset_``.
@@ -264,41 +318,41 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
 
     Notes
     -----
-    Peak memory of ``fit``: one float64 copy of the data (sorted by class)
-    plus ``O(n_classes * sum_b p_b^2)`` for the scatter matrices of the blocks
-    (``p_b`` their sizes); with ``n_components > 1``, also a copy of one
-    class's rows. Scoring processes
-    chunks of a few MB whatever ``n_samples``: ``O(chunk * n_classes * k +
-    n_classes * sum_b p_b^2)`` memory. Fit time is ``O(n p^2 + C p^3)``; a
-    tied covariance scores in ``O(n (p k + C k))``, per-class covariances
-    in ``O(n C p k)``.
+    Cost of ``fit``: one pass over the data for the statistics of every
+    (class, fold) group, ``O(n p^2)``; then, from the statistics alone, the
+    model choice (``cv`` fits per candidate, ``O(cv C p^3)``) and ``cv + 1``
+    models; and one scoring pass over the training rows for the
+    calibration. Peak memory: one float64 copy of the data (sorted by group)
+    plus ``O(cv C sum_b p_b^2)`` for the scatter matrices of the groups
+    (``p_b`` the block sizes). Scoring processes chunks of a few MB whatever
+    ``n_samples``: ``O(chunk * n_classes * k + n_classes * sum_b p_b^2)``
+    memory. A tied covariance scores in ``O(n (p k + C k))``, per-class
+    covariances in ``O(n C p k)``.
 
-    ``partial_fit`` (only defined with ``n_components=1``, and without known
-    outliers) merges exact chunk statistics (counts, means, centred scatter
-    and the fourth moments of the Ledoit-Wolf formula), so it gives the model
-    ``fit`` gives, up to rounding.
+    The folds hold each class's rows in turn (the ``i``-th row of a class
+    goes to fold ``i mod cv``). ``partial_fit`` (only defined with
+    ``n_components=1``, and without known outliers) continues this
+    assignment and merges exact statistics, so it gives the model ``fit``
+    gives, up to rounding; its calibration uses the latest 10,000 rows (the
+    whole stream when it is shorter, where it matches ``fit``). The scale
+    of the diagonal target is the standard deviation of the features in the
+    first call.
 
-    With ``subspace``, the covariance is shrunk in the block's full space
-    before it is projected (shrinkage towards the identity does not change
-    the principal directions), which differs slightly from shrinking the
-    projected features as Rippel et al. do.
+    The data are divided by a power of two when their magnitude is beyond
+    ``2^100`` or below ``2^-100``, so scores stay finite for any finite
+    input; a ``ValueError`` says so when the covariance in X's units itself
+    overflows float64. A row so far away that its squared distance
+    overflows scores ``-inf``.
 
-    Array API: fit runs on host, scoring on device. With
-    ``sklearn.set_config(array_api_dispatch=True)`` and CuPy (or any
-    array-API) input, the per-class sufficient statistics of ``fit`` and
-    ``partial_fit`` (means, scatter matrices ``X_c^T X_c`` and the fourth
-    moments: the ``O(n p^2)`` work) are computed on the input's device; the
-    small ``p x p`` problems (shrinkage, subspace eigendecomposition,
-    Cholesky factors), the EM of ``n_components > 1`` (on a host copy of the
-    data) and the logistic regression of known outliers run on host. The
-    fitted arrays (``means_``, ``covariances_``, the whitening matrices...)
-    are then moved to the input's namespace and device, in float64 as for
-    numpy input (``classes_`` stays numpy), and ``score_samples``,
-    ``decision_function``, ``predict`` and ``mahalanobis`` run on the device:
-    one matrix product of ``X - location_`` with the stacked whitening
-    matrices, squared norms, and a log-sum-exp over the components, chunk by
-    chunk in the input's dtype. ``score_to_pvalue`` evaluates the chi-square
-    survival function on host.
+    Array API: with ``sklearn.set_config(array_api_dispatch=True)`` and CuPy
+    (or any array-API) input, the ``O(n p^2)`` statistics of ``fit`` and
+    ``partial_fit`` are computed on the input's device and the small ``p x
+    p`` problems (shrinkage, model choice, Cholesky factors), the EM of
+    ``n_components > 1`` (on a host copy of the data) and the logistic
+    regression of known outliers run on host. The fitted arrays are moved to
+    the input's namespace and device, in float64 as for numpy input
+    (``classes_`` stays numpy), and every scoring
+    method runs on the device, chunk by chunk, in the input's dtype.
 
     References
     ----------
@@ -311,6 +365,11 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
     .. [3] "Hierarchical Visual Categories Modeling: A Joint Representation
        Learning and Density Estimation Framework for Out-of-Distribution
        Detection", ICCV 2023. arXiv:2408.15580.
+    .. [4] J. Ren, S. Fort, J. Liu, A. G. Roy, S. Padhy and
+       B. Lakshminarayanan, "A Simple Fix to Mahalanobis Distance for
+       Improving Near-OOD Detection", 2021. arXiv:2106.09022.
+    .. [5] V. Vovk, A. Gammerman and G. Shafer, "Algorithmic Learning in a
+       Random World", Springer, 2005 (conformal p-values).
 
     Examples
     --------
@@ -328,7 +387,8 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "covariance_type": [StrOptions({"full", "tied", "diag", "spherical"})],
+        "covariance_type": [StrOptions({"auto", "full", "tied", "diag", "spherical"})],
+        "shrinkage_target": [StrOptions({"auto", "identity", "diagonal"})],
         "feature_blocks": [
             Interval(Integral, 1, None, closed="left"),
             "array-like",
@@ -341,12 +401,14 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             None,
         ],
         "reg_covar": [Interval(Real, 0, None, closed="left")],
+        "relative": ["boolean"],
         "subspace": [StrOptions({"top", "low_variance"}), None],
         "variance_threshold": [Interval(Real, 0, 1, closed="neither")],
         "contamination": [
             StrOptions({"auto"}),
             Interval(Real, 0, 0.5, closed="right"),
         ],
+        "cv": [Interval(Integral, 2, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "n_init": [Interval(Integral, 1, None, closed="left")],
@@ -359,14 +421,17 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         self,
         n_components=1,
         *,
-        covariance_type="tied",
+        covariance_type="auto",
+        shrinkage_target="auto",
         feature_blocks=None,
         block_aggregation="auto",
         shrinkage="ledoit_wolf",
         reg_covar=1e-6,
+        relative=False,
         subspace=None,
         variance_threshold=0.99,
         contamination="auto",
+        cv=5,
         max_iter=100,
         tol=1e-3,
         n_init=1,
@@ -376,13 +441,16 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
+        self.shrinkage_target = shrinkage_target
         self.feature_blocks = feature_blocks
         self.block_aggregation = block_aggregation
         self.shrinkage = shrinkage
         self.reg_covar = reg_covar
+        self.relative = relative
         self.subspace = subspace
         self.variance_threshold = variance_threshold
         self.contamination = contamination
+        self.cv = cv
         self.max_iter = max_iter
         self.tol = tol
         self.n_init = n_init
@@ -411,14 +479,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             The fitted detector.
         """
         start = time.perf_counter()
-        xp, _ = get_namespace(X)
-        X = validate_data(self, X, dtype=[xp.float64, xp.float32])
-        xp, is_array_api, device = get_namespace_and_device(X)
-        if X.shape[0] < 2:
-            raise ValueError(
-                f"GaussianMixtureOODDetector needs at least 2 samples, got "
-                f"{X.shape[0]} sample."
-            )
+        X, xp, device = self._validate_X(X, reset=True)
         labels, outliers = self._check_y(X, y)
         aggregation = self._resolve_aggregation(outliers is not None)
         X_in = X if outliers is None else _take_rows(X, ~outliers, xp, device)
@@ -428,45 +489,37 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
                 "GaussianMixtureOODDetector needs at least 2 in-distribution "
                 f"samples (y != -1), got {X_in.shape[0]} sample."
             )
-        self.block_bounds_ = self._block_bounds(X.shape[1])
-        self._edges = tuple(int(v) for v in self.block_bounds_)
-        self.classes_ = np.unique(y_in)
-        self._fitted_with_y = y is not None
-        self._moments = None
-        self._merge_moments(X_in, y_in)
+        self._start_stream(X_in, y is not None, xp)
+        fold = self._add_rows(X_in, y_in, np.unique(y_in), xp, device)
         self._log(f"statistics of {len(self.classes_)} classes", start)
-        if is_array_api:
-            # EM runs on host (scikit-learn's GaussianMixture); the closed
-            # form only needs the moments.
-            X_host = to_numpy(X_in, xp) if self.n_components > 1 else None
-            self._finalize(X_host, y_in)
-            self._to_device(xp, device)
-        else:
-            self._finalize(X_in, y_in)
-        self._log("Gaussian models", start)
+        self._fit_models(aggregation, X_in, y_in, fold, xp, device)
+        self._log("model choice and Gaussian models", start)
         self.combiner_ = None
-        if aggregation == "separate" and outliers is not None:
-            X_out = _take_rows(X, outliers, xp, device) if is_array_api else None
-            self._fit_combiner(X_in, X[outliers] if X_out is None else X_out)
+        if outliers is not None:
+            X_out = _take_rows(X, outliers, xp, device)
+            self._fit_combiner(X_in, y_in, fold, X_out, xp, device)
             self._log("logistic regression on the block scores", start)
-        self._set_offset(X_in)
+        oof = self._out_of_fold(X_in, y_in, fold, "score", xp, device)
+        self._calibrate(oof, xp, device)
+        del self._complements
+        self._log("calibration on out-of-fold scores", start)
         return self
 
     @available_if(_streamable)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None, classes=None):
-        """Update the model with a chunk of rows (exact streaming moments).
+        """Update the model with a chunk of rows (exact streaming statistics).
 
-        Counts, means and centred scatter matrices are merged exactly, so
-        fitting chunk by chunk gives the model that :meth:`fit` gives on all
-        rows, up to rounding. Only with ``n_components=1`` and without known
-        outliers. With a float ``contamination`` the offset is the quantile of
-        the latest chunk's scores.
+        Counts, means and centred scatter matrices of every (class, fold)
+        group are merged exactly, so fitting chunk by chunk gives the model
+        that :meth:`fit` gives on all rows, up to rounding. The threshold is
+        recalibrated on the out-of-fold scores of the latest 10,000 rows.
+        Only with ``n_components=1`` and without known outliers.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            A chunk of in-distribution rows.
+            A chunk of in-distribution rows (at least 2 in the first call).
         y : array-like of shape (n_samples,), default=None
             Class labels of the chunk; None for a model of one class (then
             every call must give None).
@@ -480,10 +533,8 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             The updated detector.
         """
         start = time.perf_counter()
-        first = not hasattr(self, "_moments") or self._moments is None
-        xp, _ = get_namespace(X)
-        X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=first)
-        xp, is_array_api, device = get_namespace_and_device(X)
+        first = getattr(self, "_folds", None) is None
+        X, xp, device = self._validate_X(X, reset=first)
         labels, outliers = self._check_y(X, y)
         if outliers is not None:
             raise ValueError(
@@ -491,30 +542,33 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
                 "use fit for the logistic-regression combination."
             )
         if first:
-            self._moments = None
             self._resolve_aggregation(False)
-            self.block_bounds_ = self._block_bounds(X.shape[1])
-            self._edges = tuple(int(v) for v in self.block_bounds_)
-            self._fitted_with_y = y is not None
-            self.classes_ = np.unique(labels[:0])
+            self._start_stream(X, y is not None, xp)
         elif self._fitted_with_y != (y is not None):
             raise ValueError(
                 "partial_fit got y in some calls and not in others; give class "
                 "labels in every call or in none."
             )
+        new = np.unique(labels)
         if classes is not None:
             classes = np.unique(column_or_1d(to_host(classes)))
-            if not np.all(np.isin(np.unique(labels), classes)):
+            if not np.all(np.isin(new, classes)):
                 raise ValueError(
                     "y has labels that are not in `classes`: "
-                    f"{np.setdiff1d(np.unique(labels), classes)}."
+                    f"{np.setdiff1d(new, classes)}."
                 )
-        self._merge_moments(X, labels, extra_classes=classes)
-        self._finalize(None, None)
-        if is_array_api:
-            self._to_device(xp, device)
+            new = np.union1d(new, classes)
+        self._add_rows(X, labels, new, xp, device)
+        buffer = self._buffer
+        self._fit_models(
+            self._aggregation, buffer["X"], buffer["y"], buffer["fold"], xp, device
+        )
         self.combiner_ = None
-        self._set_offset(X)
+        oof = self._out_of_fold(
+            buffer["X"], buffer["y"], buffer["fold"], "score", xp, device
+        )
+        self._calibrate(oof, xp, device)
+        del self._complements
         self._log("partial_fit", start)
         return self
 
@@ -523,7 +577,8 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         """Score of each row; higher means more in-distribution.
 
         Minus the squared Mahalanobis distance to the nearest class (summed
-        over blocks as ``block_aggregation`` says), the largest class
+        over blocks as ``block_aggregation`` says; relative to the
+        background Gaussian with ``relative=True``), the largest class
         log-likelihood with ``n_components > 1``, or the logistic regression's
         log-odds of being in-distribution when known outliers were given.
 
@@ -537,26 +592,8 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         scores : ndarray of shape (n_samples,)
             float32 for float32 input, float64 otherwise.
         """
-        X, xp, is_array_api, device = self._check_X(X, "score_samples")
-        return self._score_validated(X, xp, is_array_api, device)
-
-    def _score_validated(self, X, xp, is_array_api, device):
-        """``score_samples`` of rows that ``_check_X`` has validated."""
-        if is_array_api:
-            state = self._xp_state(xp, device, X.dtype)
-            return self._xp_map(
-                X,
-                xp,
-                lambda Xc: self._xp_aggregate(self._xp_chunk_stats(Xc, state), state),
-            )
-        out = np.empty(X.shape[0], dtype=X.dtype)
-        state = self._scoring_state(X.dtype)
-
-        def score(rows):
-            out[rows] = self._aggregate(self._chunk_stats(X[rows], state))
-
-        self._map_chunks(X, score)
-        return out
+        X, xp, _ = self._check_X(X, "score_samples")
+        return _model.score_rows(self._model, X, "score", self._edges, xp, self.n_jobs)
 
     def decision_function(self, X):
         """Shifted score: negative for outliers, positive for inliers.
@@ -589,13 +626,9 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         """
         check_same_namespace(X, self, attribute="location_", method="predict")
         decision = self.decision_function(X)
-        xp, is_array_api, device = get_namespace_and_device(decision)
-        if is_array_api:
-            one = xp.ones(decision.shape[0], dtype=xp.int64, device=device)
-            return xp.where(decision < 0, -one, one)
-        is_inlier = np.ones(decision.shape[0], dtype=int)
-        is_inlier[decision < 0] = -1
-        return is_inlier
+        xp, _, device = get_namespace_and_device(decision)
+        one = xp.ones(decision.shape[0], dtype=xp.int64, device=device)
+        return xp.where(decision < 0, -one, one)
 
     def mahalanobis(self, X):
         """Squared Mahalanobis distances to every class, block by block.
@@ -612,35 +645,18 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             block (with ``n_components > 1``: to the class's nearest
             component).
         """
-        X, xp, is_array_api, device = self._check_X(X, "mahalanobis")
-        C, M, B = len(self.classes_), self.n_components, len(self._blocks)
-        if is_array_api:
-            state = self._xp_state(xp, device, X.dtype)
-            return self._xp_map(
-                X,
-                xp,
-                lambda Xc: xp.min(
-                    xp.reshape(self._xp_chunk_sq(Xc, state), (-1, C, M, B)), axis=2
-                ),
-            )
-        out = np.empty((X.shape[0], C, B), dtype=X.dtype)
-        state = self._scoring_state(X.dtype)
-
-        def measure(rows):
-            sq = self._chunk_sq(X[rows], state)
-            out[rows] = sq.reshape(-1, C, M, B).min(axis=2)
-
-        self._map_chunks(X, measure)
-        return out
+        X, xp, _ = self._check_X(X, "mahalanobis")
+        return _model.score_rows(self._model, X, "sq", self._edges, xp, self.n_jobs)
 
     def score_to_pvalue(self, X):
-        """p-value of each row under the fitted Gaussian law.
+        """Conformal p-value of each row: how typical its score is.
 
-        The probability that an in-distribution row lies at least as far
-        from the nearest class as this one: ``chi2.sf(D2, df_)``, with ``D2``
-        the squared distance aggregated over blocks as ``block_aggregation``
-        says (the nearest component with ``n_components > 1``). Higher means
-        more in-distribution; ``p < 1 - 0.9973`` is the 'auto' rule.
+        ``(1 + #{calibration scores <= s}) / (n + 1)`` with ``s`` the row's
+        score and the ``n`` out-of-fold scores of ``calibration_scores_``:
+        for a new in-distribution row, ``P(p <= alpha) <= alpha`` for every
+        ``alpha`` (split-conformal validity, whatever the data's law).
+        Higher means more in-distribution; ``predict`` flags the rows with
+        ``p <= contamination`` (for ``contamination * (n + 1) >= 1``).
 
         Parameters
         ----------
@@ -652,25 +668,12 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         pvalues : ndarray of shape (n_samples,)
         """
         check_same_namespace(X, self, attribute="location_", method="score_to_pvalue")
-        sq = self.mahalanobis(X)
-        xp, is_array_api, device = get_namespace_and_device(sq)
-        if is_array_api:
-            # The squared distances are reduced on device; the chi-square
-            # survival function (scipy) runs on host.
-            dt = supported_float_dtypes(xp, device)[0]
-            sq = xp.astype(sq, dt)
-            if self._aggregation == "joint":
-                d2 = xp.min(xp.sum(sq, axis=2), axis=1)
-            else:
-                d2 = xp.sum(xp.min(sq, axis=1), axis=1)
-            p = chi2.sf(to_numpy(d2, xp).astype(np.float64), self.df_)
-            return to_namespace(p, xp, device, dtype=dt)
-        sq = sq.astype(np.float64, copy=False)
-        if self._aggregation == "joint":
-            d2 = sq.sum(axis=2).min(axis=1)
-        else:
-            d2 = sq.min(axis=1).sum(axis=1)
-        return chi2.sf(d2, self.df_)
+        scores = self.score_samples(X)
+        xp, _, device = get_namespace_and_device(scores)
+        cal = to_numpy(self.calibration_scores_, xp)
+        s = to_numpy(scores, xp).astype(np.float64)
+        p = (1.0 + np.searchsorted(cal, s, side="right")) / (cal.size + 1.0)
+        return to_namespace(p, xp, device, dtype=scores.dtype)
 
     # ------------------------------------------------------ private: checks
     def _log(self, what, start):
@@ -678,14 +681,22 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             elapsed = time.perf_counter() - start
             print(f"[GaussianMixtureOODDetector] {what}: {elapsed:.3f} s")
 
+    def _validate_X(self, X, reset):
+        xp, _ = get_namespace(X)
+        X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=reset)
+        xp, _, device = get_namespace_and_device(X)
+        if reset and X.shape[0] < 2:
+            raise ValueError(
+                f"GaussianMixtureOODDetector needs at least 2 samples, got "
+                f"{X.shape[0]} sample."
+            )
+        return X, xp, device
+
     def _check_X(self, X, method):
-        """Validated X, its namespace, whether it is not numpy, its device."""
+        """Validated X, its namespace and device."""
         check_is_fitted(self)
         check_same_namespace(X, self, attribute="location_", method=method)
-        xp, _ = get_namespace(X)
-        X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=False)
-        xp, is_array_api, device = get_namespace_and_device(X)
-        return X, xp, is_array_api, device
+        return self._validate_X(X, reset=False)
 
     def _check_y(self, X, y):
         """Return the labels (zeros without y) and the mask of y == -1 rows."""
@@ -741,502 +752,206 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
                 )
         return np.concatenate([[0], np.cumsum(sizes)]).astype(np.intp)
 
-    # ---------------------------------------------- private: statistics
-    def _merge_moments(self, X, y, extra_classes=None):
-        """Merge the exact per-class, per-block moments of (X, y).
-
-        Per class: count, mean and, per block, the centred scatter matrix
-        ``M2``, the sum of ``||x_b - m_b||^4`` (``Q4``) and of
-        ``||x_b - m_b||^2 (x_b - m_b)`` (``T3``), merged with Chan et al.'s
-        pairwise update (its fourth-order extension). With array-API input
-        the chunk's own moments are computed on its device (the ``O(n p^2)``
-        work) and merged on host.
-        """
-        bounds = self._edges
-        B = len(bounds) - 1
-        old = self._moments
-        labels = np.unique(y)
-        if extra_classes is not None:
-            labels = np.union1d(labels, extra_classes)
-        if old is not None:
-            labels = np.union1d(labels, old["classes"])
-        d = X.shape[1]
-        C = len(labels)
-        new = {
-            "classes": labels,
-            "n": np.zeros(C),
-            "mean": np.zeros((C, d)),
-            "M2": [
-                np.zeros((C, e - s, e - s))
-                for s, e in zip(bounds[:-1], bounds[1:], strict=True)
-            ],
-            "Q4": np.zeros((C, B)),
-            "T3": [
-                np.zeros((C, e - s))
-                for s, e in zip(bounds[:-1], bounds[1:], strict=True)
-            ],
-        }
-        if old is not None:
-            idx = np.searchsorted(labels, old["classes"])
-            new["n"][idx] = old["n"]
-            new["mean"][idx] = old["mean"]
-            new["Q4"][idx] = old["Q4"]
-            for b in range(B):
-                new["M2"][b][idx] = old["M2"][b]
-                new["T3"][b][idx] = old["T3"][b]
-        xp, is_array_api, device = get_namespace_and_device(X)
-        chunk_moments = None
-        if is_array_api:
-            chunk_moments = _xp_class_moments(X, y, labels, bounds, xp, device)
-        elif len(labels) > 1:
-            # Sort the rows by class once: each class is a contiguous slice.
-            order = np.argsort(y, kind="stable")
-            y_sorted = y[order]
-            X_sorted = X[order].astype(np.float64, copy=False)
+    # ------------------------------------------- private: statistics, folds
+    def _start_stream(self, X, with_y, xp):
+        """Block bounds, the magnitude scale and the feature scales of X."""
+        self.block_bounds_ = self._block_bounds(X.shape[1])
+        self._edges = tuple(int(v) for v in self.block_bounds_)
+        self._fitted_with_y = with_y
+        self._folds = None
+        self._buffer = None
+        self.classes_ = np.array([], dtype=int)
+        big = float(xp.max(xp.abs(X)))
+        if big > _MAGNITUDE or 0 < big < 1.0 / _MAGNITUDE:
+            self._g = float(2.0 ** np.round(np.log2(big)))
         else:
-            y_sorted, X_sorted = y, X.astype(np.float64, copy=False)
-        if chunk_moments is None:
-            starts = np.searchsorted(y_sorted, labels, side="left")
-            stops = np.searchsorted(y_sorted, labels, side="right")
-        for ci in range(len(labels)):
-            if chunk_moments is not None:
-                if chunk_moments[ci] is None:
-                    continue
-                nB, mB, block_moments = chunk_moments[ci]
-            else:
-                rows = X_sorted[starts[ci] : stops[ci]]
-                if rows.shape[0] == 0:
-                    continue
-                nB = rows.shape[0]
-                mB = rows.mean(axis=0)
-                Y = rows - mB
-            nA, mA = new["n"][ci], new["mean"][ci].copy()
-            n = nA + nB
-            m = mA + (mB - mA) * (nB / n)
-            dA, dB = mA - m, mB - m
-            for b, (s, e) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
-                if chunk_moments is not None:
-                    M2B, Q4B, T3B = block_moments[b]
+            self._g = 1.0
+
+    def _fold_ids(self, y, counts=None):
+        """Fold of each row: the ``i``-th row of a class goes to ``i mod cv``
+        (``counts``: rows of each class of ``classes_`` seen before)."""
+        index = np.searchsorted(self.classes_, y)
+        order = np.argsort(index, kind="stable")
+        starts = np.searchsorted(index[order], np.arange(len(self.classes_)))
+        rank = np.empty(len(y), dtype=np.int64)
+        rank[order] = np.arange(len(y)) - starts[index[order]]
+        if counts is not None:
+            rank += counts[index].astype(np.int64)
+        return rank % self.cv
+
+    def _add_rows(self, X, y, labels, xp, device):
+        """Merge the statistics of rows (X, y) into the (class, fold) groups
+        and keep the latest rows for the calibration."""
+        K = self.cv
+        classes = np.union1d(self.classes_, labels)
+        folds = zeros((len(classes), K), self._edges)
+        if self._folds is not None:
+            idx = np.searchsorted(classes, self.classes_)
+            for key, value in self._folds.items():
+                if isinstance(value, list):
+                    for b, m in enumerate(value):
+                        folds[key][b][idx] = m
                 else:
-                    Yb = Y[:, s:e]
-                    r = np.einsum("ij,ij->i", Yb, Yb)
-                    M2B, Q4B, T3B = Yb.T @ Yb, float(r @ r), r @ Yb
-                M2A, Q4A, T3A = new["M2"][b][ci], new["Q4"][ci, b], new["T3"][b][ci]
-                parts = [(nA, M2A, Q4A, T3A, dA[s:e]), (nB, M2B, Q4B, T3B, dB[s:e])]
-                M2 = np.zeros_like(M2B)
-                Q4 = 0.0
-                T3 = np.zeros_like(T3B)
-                for nS, M2S, Q4S, T3S, delta in parts:
-                    if nS == 0:
-                        continue
-                    tr = np.trace(M2S)
-                    dd = float(delta @ delta)
-                    M2d = M2S @ delta
-                    Q4 += (
-                        Q4S
-                        + 4.0 * float(delta @ M2d)
-                        + nS * dd * dd
-                        + 4.0 * float(delta @ T3S)
-                        + 2.0 * tr * dd
+                    folds[key][idx] = value
+        self.classes_ = classes
+        new_fold = fold = self._fold_ids(y, folds["n"].sum(axis=1))
+        group = np.searchsorted(classes, y) * K + fold
+        U = X if self._g == 1 else xp.astype(X, xp.float64) / self._g
+        chunk = group_moments(U, group, len(classes) * K, self._edges, xp, device)
+        chunk = {
+            key: (
+                [m.reshape(len(classes), K, *m.shape[1:]) for m in value]
+                if isinstance(value, list)
+                else value.reshape(len(classes), K, *value.shape[1:])
+            )
+            for key, value in chunk.items()
+        }
+        self._folds = merge(folds, chunk)
+        buffer = self._buffer
+        if buffer is not None:
+            X = xp.concat([buffer["X"], X], axis=0)
+            y, fold = np.r_[buffer["y"], y], np.r_[buffer["fold"], fold]
+        keep = max(X.shape[0] - _CALIBRATION_ROWS, 0)
+        self._buffer = {"X": X[keep:, ...], "y": y[keep:], "fold": fold[keep:]}
+        return new_fold
+
+    # ---------------------------------------------- private: models
+    def _spec(self, aggregation, covariance_type, target):
+        return {
+            "covariance_type": covariance_type,
+            "target": 1 if target == "diagonal" else 0,
+            "shrinkage": self.shrinkage,
+            "reg_covar": self.reg_covar,
+            "subspace": self.subspace,
+            "variance_threshold": self.variance_threshold,
+            "n_components": self.n_components,
+            "relative": self.relative,
+            "bounds": self._edges,
+            "aggregation": aggregation,
+        }
+
+    def _choose(self, aggregation, X, y, fold, xp, device):
+        """The covariance model and shrinkage target chosen from the data.
+
+        With 3 classes or more, by the leave-one-class-out detection AUROC
+        over the folds (a near-OOD task made of the training data); with
+        fewer, the covariance is tied and the target has the larger held-out
+        log-likelihood.
+        """
+        C = int(np.sum(self._folds["n"].sum(axis=1) > 0))
+        ctypes = [self.covariance_type]
+        if self.covariance_type == "auto":
+            sizes = np.diff(self._edges)
+            ctypes = ["tied", "full", "diag"] if C >= 3 else ["tied"]
+            if "full" in ctypes and 8 * C * int(np.sum(sizes**2)) > _AUTO_FULL_BYTES:
+                ctypes.remove("full")
+        targets = [self.shrinkage_target]
+        if self.shrinkage_target == "auto":
+            targets = ["identity", "diagonal"]
+        candidates = [(c, t) for c in ctypes for t in targets]
+        self.selection_scores_ = {}
+        if len(candidates) > 1:
+            spec = {**self._spec(aggregation, None, "identity"), "n_components": 1}
+            for ctype, target in candidates:
+                if C >= 3:
+                    score = self._leave_class_out(
+                        self._spec(aggregation, ctype, target) | {"n_components": 1},
+                        X,
+                        y,
+                        fold,
+                        xp,
+                        device,
                     )
-                    T3 += T3S + tr * delta + 2.0 * M2d + nS * dd * delta
-                    M2 += M2S + nS * np.outer(delta, delta)
-                new["M2"][b][ci] = M2
-                new["Q4"][ci, b] = Q4
-                new["T3"][b][ci] = T3
-            new["n"][ci] = n
-            new["mean"][ci] = m
-        self._moments = new
-
-    @staticmethod
-    def _shrink(S, n, q4, shrinkage):
-        """Shrinkage coefficient of the covariance S of n centred rows."""
-        p = S.shape[0]
-        if shrinkage is None or p == 1:
-            return 0.0
-        if isinstance(shrinkage, Real):
-            return float(shrinkage)
-        mu = np.trace(S) / p
-        fro2 = float(np.sum(S * S))
-        if shrinkage == "ledoit_wolf":
-            beta = (q4 / n - fro2) / (p * n)
-            delta = (fro2 - 2.0 * mu * np.trace(S) + p * mu**2) / p
-            beta = min(beta, delta)
-            return 0.0 if beta == 0 else beta / delta
-        # OAS, as scikit-learn computes it.
-        alpha = fro2 / p**2
-        num = alpha + mu**2
-        den = (n + 1) * (alpha - mu**2 / p)
-        return 1.0 if den == 0 else min(num / den, 1.0)
-
-    def _covariance(self, S, n, q4):
-        """Shrunk, regularised covariance and its shrinkage coefficient."""
-        s = self._shrink(S, n, q4, self.shrinkage)
-        p = S.shape[0]
-        cov = (1.0 - s) * S
-        cov.flat[:: p + 1] += s * np.trace(S) / p + self.reg_covar
-        return cov, s
-
-    def _finalize(self, X, y):
-        """Turn the moments (and, for EM, the data) into scoring parameters."""
-        mom = self._moments
-        present = mom["n"] > 0
-        self.classes_ = mom["classes"][present]
-        self.class_count_ = mom["n"][present].astype(np.int64)
-        n_c = mom["n"][present]
-        means = mom["mean"][present]
-        N = n_c.sum()
-        self.location_ = (n_c @ means) / N
-        C, M = len(self.classes_), self.n_components
-        ctype = self.covariance_type
-        bounds = self._edges
-        # Host arrays (a previous partial_fit may have moved them to a device).
-        self.block_bounds_ = np.asarray(bounds, dtype=np.intp)
-        blocks, covariances, shrinkages, components = [], [], [], []
-        means_full = np.tile(self.location_, (C, M, 1))
-        weights = np.ones((C, M, len(bounds) - 1))
-        n_iter = 1
-        rng = check_random_state(self.random_state)
-        for b, (s, e) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
-            M2 = mom["M2"][b][present]
-            Q4 = mom["Q4"][present, b]
-            cmeans = means[:, s:e] - self.location_[s:e]
-            V = self._subspace(M2.sum(axis=0) / N)
-            components.append(None if V is None else V.T.copy())
-            k = e - s if V is None else V.shape[1]
-            if M == 1:
-                # Closed form: one Gaussian per class.
-                if ctype == "tied":
-                    covs = [self._covariance(M2.sum(axis=0) / N, N, Q4.sum())]
                 else:
-                    covs = [
-                        self._covariance(M2[c] / n_c[c], n_c[c], Q4[c])
-                        for c in range(C)
-                    ]
-                shrink = np.array([c[1] for c in covs])
-                covs = [c[0] if V is None else V.T @ c[0] @ V for c in covs]
-                mu = cmeans if V is None else cmeans @ V  # (C, k)
-                mu = mu[:, None, :]  # (C, 1, k)
-                if ctype == "tied":
-                    cov_attr = covs[0]
-                    groups = [covs[0]]
-                elif ctype == "full":
-                    cov_attr = np.stack(covs)[:, None]
-                    groups = covs
-                elif ctype == "diag":
-                    cov_attr = np.stack([np.diag(c) for c in covs])[:, None]
-                    groups = None
-                else:
-                    cov_attr = np.array([np.trace(c) / k for c in covs])[:, None]
-                    groups = None
-            else:
-                mu, cov_attr, groups, w, it = self._fit_em(X, y, s, e, V, k, rng)
-                shrink = np.zeros(1)
-                weights[:, :, b] = w
-                n_iter = max(n_iter, it)
-            covariances.append(cov_attr)
-            shrinkages.append(shrink)
-            if V is None:
-                means_full[:, :, s:e] += mu
-            else:
-                means_full[:, :, s:e] += mu @ V.T
-            blocks.append(self._scoring_params(mu, cov_attr, groups, V, k, b))
-        self._blocks = blocks
-        self.covariances_ = covariances
-        width = max(len(sh) for sh in shrinkages)
+                    score = _model.heldout_log_likelihood(
+                        self._folds,
+                        self._complements,
+                        spec,
+                        ctype,
+                        int(target == "diagonal"),
+                    )
+                self.selection_scores_[ctype, target] = float(score)
+            scores = self.selection_scores_
+            candidates = [max(scores, key=scores.get)]
+        self.covariance_type_, self.shrinkage_target_ = candidates[0]
+        return self._spec(aggregation, *candidates[0])
+
+    def _leave_class_out(self, spec, X, y, fold, xp, device):
+        """Mean AUROC, over the folds and classes, of a class's held-out rows
+        against the other classes' held-out rows, under the model of the
+        other classes fitted without the fold."""
+        rows = np.arange(len(y))
+        if rows.size > _SELECTION_ROWS:  # an even subsample
+            rows = rows[:: -(-rows.size // _SELECTION_ROWS)]
+        label = np.searchsorted(self.classes_, y[rows])
+        aurocs = []
+        for j in range(self.cv):
+            test = rows[fold[rows] == j]
+            if test.size == 0:
+                continue
+            moments = self._complements[j]
+            X_test = _take_rows(X, test, xp, device)
+            for c in np.unique(label[fold[rows] == j]):
+                inside = label[fold[rows] == j] != c
+                if not inside.any():
+                    continue
+                others = np.flatnonzero(np.arange(len(self.classes_)) != c)
+                model, _ = self._build(take(moments, others, 0), spec)
+                model = _model.to_device(model, xp, device)
+                scores = _model.score_rows(model, X_test, "score", self._edges, xp)
+                aurocs.append(_auroc(inside, to_numpy(scores, xp)))
+        return np.mean(aurocs) if aurocs else -np.inf
+
+    def _build(self, moments, spec, X=None, y=None):
+        model, report = _model.build(
+            moments, spec, self._g, X, y, spec.get("seeds"), self._fit_em
+        )
+        model["aggregation"] = spec["aggregation"]
+        return model, report
+
+    def _fit_models(self, aggregation, X, y, fold, xp, device):
+        """Choose the model, build it from all folds, set the attributes."""
+        if self.relative and len(self.classes_) < 2:
+            raise ValueError(
+                "relative=True needs at least 2 classes (the relative distance "
+                "to a single class's Gaussian is 0); fit with class labels y."
+            )
+        self._complements = [complement(self._folds, j) for j in range(self.cv)]
+        spec = self._choose(aggregation, X, y, fold, xp, device)
+        if self.n_components > 1:
+            spec["seeds"] = check_random_state(self.random_state).randint(
+                np.iinfo(np.int32).max, size=len(self.classes_)
+            )
+            X = to_numpy(X, xp)
+        else:
+            X = y = None
+        y = None if y is None else np.searchsorted(self.classes_, y)
+        model, report = self._build(total(self._folds, axis=1), spec, X, y)
+        self._chosen = spec
+        self.classes_ = self.classes_[report["present"]]
+        self.class_count_ = report["class_count"]
+        self.location_ = report["location"]
+        self.means_ = report["means"]
+        self.weights_ = report["weights"]
+        self.covariances_ = report["covariances"]
+        width = max(len(sh) for sh in report["shrinkage"])
         self.shrinkage_ = np.array(
             [
-                np.pad(sh, (0, width - len(sh)), constant_values=sh[-1])
-                for sh in shrinkages
+                np.pad(sh, (0, width - len(sh)), mode="edge")
+                for sh in report["shrinkage"]
             ]
         )
-        self.subspace_components_ = components
-        self.means_ = means_full
-        self.weights_ = weights
-        self.df_ = int(sum(blk["k"] for blk in blocks))
-        self.n_iter_ = n_iter
+        self.subspace_components_ = report["components"]
+        self.block_bounds_ = np.asarray(self._edges, dtype=np.intp)
+        self.df_ = report["df"]
+        self.n_iter_ = report["n_iter"]
+        self._model = _model.to_device(model, xp, device)
+        self._to_device(xp, device)
 
-    def _subspace(self, S):
-        """Principal directions kept by ``subspace`` (columns) or None."""
-        if self.subspace is None:
-            return None
-        evals, evecs = linalg.eigh(S)
-        evals, evecs = evals[::-1], evecs[:, ::-1]
-        total = evals.clip(min=0).sum()
-        if total <= 0:
-            raise ValueError(
-                "subspace needs data that vary; the within-class covariance is zero."
-            )
-        ratio = np.cumsum(evals.clip(min=0)) / total
-        j = int(np.searchsorted(ratio, self.variance_threshold, side="right"))
-        j = min(j, len(evals) - 1)
-        keep = slice(0, j + 1) if self.subspace == "top" else slice(j, None)
-        return np.ascontiguousarray(evecs[:, keep])
-
-    def _fit_em(self, X, y, s, e, V, k, rng):
-        """Per-class Gaussian mixtures on one block (projected, centred)."""
-        from sklearn import config_context
-        from sklearn.mixture import GaussianMixture
-        from sklearn.utils.parallel import Parallel, delayed
-
-        C, M = len(self.classes_), self.n_components
-        seeds = rng.randint(np.iinfo(np.int32).max, size=C)
-        data = []
-        for label in self.classes_:
-            P = X[y == label][:, s:e].astype(np.float64) - self.location_[s:e]
-            if V is not None:
-                P = P @ V
-            if P.shape[0] < M:
-                raise ValueError(
-                    f"n_components={M} needs at least {M} samples per class; "
-                    f"class {label!r} has {P.shape[0]}."
-                )
-            data.append(P)
-
-        def one(P, seed):
-            # The per-class data are numpy arrays here; scikit-learn's EM
-            # refuses its default k-means initialisation under array-API
-            # dispatch, which is irrelevant to numpy input.
-            with config_context(array_api_dispatch=False):
-                return _fit_mixture(P, seed)
-
-        def _fit_mixture(P, seed):
-            gm = GaussianMixture(
-                M,
-                covariance_type=self.covariance_type,
-                reg_covar=max(self.reg_covar, 1e-12),
-                max_iter=self.max_iter,
-                tol=self.tol,
-                n_init=self.n_init,
-                random_state=seed,
-            )
-            return gm.fit(P)
-
-        fits = Parallel(n_jobs=self.n_jobs)(
-            delayed(one)(P, seed) for P, seed in zip(data, seeds, strict=True)
-        )
-        mu = np.stack([g.means_ for g in fits])  # (C, M, k)
-        w = np.stack([g.weights_ for g in fits])
-        it = max(g.n_iter_ for g in fits)
-        covs = [g.covariances_ for g in fits]
-        ctype = self.covariance_type
-        if ctype == "full":
-            cov_attr = np.stack(covs)
-            groups = [cov for g in covs for cov in g]
-        elif ctype == "tied":
-            cov_attr = np.stack(covs)
-            groups = list(covs)
-        elif ctype == "diag":
-            cov_attr, groups = np.stack(covs), None
-        else:
-            cov_attr, groups = np.stack(covs), None
-        return mu, cov_attr, groups, w, it
-
-    def _scoring_params(self, mu, cov_attr, groups, V, k, b):
-        """Whitening matrices and whitened means of one block.
-
-        mu has shape (C, M, k), relative to ``location_``. For 'full' and
-        'tied' covariances Sigma = L L^T, the whitening is W = V L^{-T}
-        (d_b x k, V = I without subspace): z = (x - location) W and the
-        squared distance to a mean is ||z - mu L^{-T}||^2.
-        """
-        C, M = mu.shape[:2]
-        G = C * M
-        flat_mu = mu.reshape(G, k)
-        params = {"k": k, "kind": "dense" if groups is not None else "diag"}
-        if groups is not None:
-            Ws, Ls = [], []
-            for g, cov in enumerate(groups):
-                try:
-                    L = linalg.cholesky(cov, lower=True)
-                except linalg.LinAlgError:
-                    L = None
-                if L is None or not np.all(np.diag(L) > 0):
-                    raise ValueError(
-                        f"The covariance of block {b} (group {g}) is singular. "
-                        "Use shrinkage ('ledoit_wolf', 'oas' or a float) or a "
-                        f"positive reg_covar (got shrinkage={self.shrinkage!r}, "
-                        f"reg_covar={self.reg_covar!r})."
-                    )
-                Linv_T = linalg.solve_triangular(L, np.eye(k), lower=True).T
-                Ws.append(Linv_T if V is None else V @ Linv_T)
-                Ls.append(L)
-            n_groups = len(groups)
-            per = G // n_groups  # Gaussians per group (consecutive)
-            member = np.arange(G) // per
-            nu = np.stack(
-                [
-                    linalg.solve_triangular(Ls[member[g]], flat_mu[g], lower=True)
-                    for g in range(G)
-                ]
-            )
-            logdets = np.array([np.log(np.diag(L)).sum() for L in Ls])
-            triangular = V is None and n_groups == G
-            params.update(
-                UT=np.stack([W.T for W in Ws]) if triangular else None,
-                W=np.ascontiguousarray(np.hstack(Ws)),
-                nu=nu,
-                nu_sq=np.einsum("ij,ij->i", nu, nu),
-                n_groups=n_groups,
-                per=per,
-                half_logdet=logdets[member],
-            )
-        else:
-            if cov_attr.ndim == 2:  # spherical: (C, M)
-                var = np.repeat(cov_attr.reshape(G, 1), k, axis=1)
-            else:
-                var = cov_attr.reshape(G, k)
-            if np.any(var <= 0):
-                raise ValueError(
-                    f"A variance of block {b} is zero. Use shrinkage or a positive "
-                    f"reg_covar (got shrinkage={self.shrinkage!r}, "
-                    f"reg_covar={self.reg_covar!r})."
-                )
-            iv = 1.0 / var
-            params.update(
-                V=V,
-                iv=iv,
-                mu_iv=flat_mu * iv,
-                const=np.einsum("ij,ij->i", flat_mu * flat_mu, iv),
-                half_logdet=0.5 * np.log(var).sum(axis=1),
-            )
-        return params
-
-    # ------------------------------------------------ private: scoring
-    def _chunk_rows(self, n_samples, itemsize):
-        width = sum(
-            blk["W"].shape[1] if blk["kind"] == "dense" else 3 * blk["k"]
-            for blk in self._blocks
-        )
-        width += self.n_features_in_ + 2 * len(self.classes_) * self.n_components
-        rows = _CHUNK_BYTES // (itemsize * max(width, 1))
-        return int(min(max(rows, 64), max(n_samples, 1)))
-
-    def _scoring_state(self, dt):
-        """The scoring parameters cast to the input's dtype (once per call)."""
-        blocks = [
-            {
-                k: (v.astype(dt) if isinstance(v, np.ndarray) else v)
-                for k, v in blk.items()
-            }
-            for blk in self._blocks
-        ]
-        state = {"blocks": blocks, "loc": self.location_.astype(dt), "dt": dt}
-        if self.n_components > 1:
-            const = np.array([blk["k"] * np.log(2 * np.pi) for blk in self._blocks])
-            half_logdet = np.stack([blk["half_logdet"] for blk in self._blocks], axis=1)
-            state["offset"] = (-0.5 * const[None, :] - half_logdet).astype(dt)
-            state["logw"] = np.log(self.weights_).astype(dt)  # (C, M, B)
-        return state
-
-    def _chunk_sq(self, Xc, state):
-        """Squared distances of a chunk to every Gaussian: (chunk, C*M, B)."""
-        Xc = Xc - state["loc"]
-        bounds = self.block_bounds_
-        blocks = state["blocks"]
-        G = len(self.classes_) * self.n_components
-        if len(blocks) == 1:
-            sq = _block_sq_distances(Xc, blocks[0])[:, :, None]
-        else:
-            sq = np.empty((Xc.shape[0], G, len(blocks)), dtype=state["dt"])
-            for b, blk in enumerate(blocks):
-                sq[:, :, b] = _block_sq_distances(Xc[:, bounds[b] : bounds[b + 1]], blk)
-        return np.maximum(sq, 0, out=sq)
-
-    def _chunk_stats(self, Xc, state):
-        """Per-class, per-block statistics of a chunk: (chunk, C, B).
-
-        Minus the squared distance (``n_components=1``) or the class
-        log-likelihood (``n_components > 1``); higher = more normal.
-        """
-        sq = self._chunk_sq(Xc, state)
-        if self.n_components == 1:
-            return np.negative(sq, out=sq)
-        C, M = len(self.classes_), self.n_components
-        logp = -0.5 * sq + state["offset"]
-        logp = logp.reshape(-1, C, M, len(self._blocks))
-        return logsumexp(logp + state["logw"][None], axis=2)
-
-    def _map_chunks(self, X, func):
-        """Call ``func(rows)`` on row chunks of X, on several threads.
-
-        Each chunk's matrix products run single-threaded (BLAS limited to one
-        thread) while ``n_jobs`` threads (default: BLAS's own thread count)
-        work on different chunks: no BLAS synchronisation on small products,
-        and every chunk stays in cache.
-        """
-        step = self._chunk_rows(X.shape[0], X.dtype.itemsize)
-        chunks = [
-            slice(start, min(start + step, X.shape[0]))
-            for start in range(0, X.shape[0], step)
-        ]
-        map_threads(func, chunks, self.n_jobs)
-
-    def _aggregate(self, stats):
-        """Combine per-class, per-block statistics into one score per row."""
-        if self._aggregation == "joint":
-            return stats.sum(axis=2).max(axis=1)
-        per_block = stats.max(axis=1)  # nearest class in each block
-        if self.combiner_ is not None:
-            return self.combiner_.decision_function(per_block).astype(stats.dtype)
-        return per_block.sum(axis=1)
-
-    def _fit_combiner(self, X_in, X_out):
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
-
-        feats = []
-        for Z in (X_in, X_out):
-            xp, is_array_api, device = get_namespace_and_device(Z)
-            if is_array_api:
-                # Block scores on device; the logistic regression (B features)
-                # is fitted on host.
-                state = self._xp_state(xp, device, Z.dtype)
-                F = self._xp_map(
-                    Z,
-                    xp,
-                    lambda Zc, st=state, xp=xp: xp.max(
-                        self._xp_chunk_stats(Zc, st), axis=1
-                    ),
-                )
-                feats.append(to_numpy(F, xp).astype(np.float64))
-                continue
-            state = self._scoring_state(Z.dtype)
-            out = np.empty((Z.shape[0], len(self._blocks)))
-
-            def per_block(rows, Z=Z, out=out, state=state):
-                out[rows] = self._chunk_stats(Z[rows], state).max(axis=1)
-
-            self._map_chunks(Z, per_block)
-            feats.append(out)
-        F = np.vstack(feats)
-        target = np.r_[np.ones(len(feats[0])), np.zeros(len(feats[1]))]
-        combiner = make_pipeline(StandardScaler(), LogisticRegression())
-        self.combiner_ = combiner.fit(F, target)
-
-    def _set_offset(self, X_in):
-        chi2_law = self.n_components == 1 and self.combiner_ is None
-        if self.contamination == "auto" and chi2_law:
-            self.offset_ = -float(chi2.ppf(_AUTO_P, self.df_))
-            return
-        q = 1.0 - _AUTO_P if self.contamination == "auto" else self.contamination
-        # X_in is validated already: scoring it through score_samples would
-        # validate it again and warn that a DataFrame's names are gone.
-        scores = self._score_validated(X_in, *get_namespace_and_device(X_in))
-        if not isinstance(scores, np.ndarray):
-            scores = to_numpy(scores)
-        self.offset_ = float(np.percentile(scores, 100.0 * q))
-
-    # ------------------------------------------ private: array-API scoring
     def _to_device(self, xp, device):
-        """Move the fitted arrays (host after ``_finalize``) to ``device``.
-
-        Float arrays keep the float64 of the numpy fit (float32 where the
-        device has no float64); the scoring state casts them to the input's
-        dtype. The triangular whitening factors (a CPU TRMM shortcut) are
-        dropped: on device every block is whitened by its stacked ``W``.
-        """
+        """The public float arrays in X's namespace and device (float64)."""
+        if is_numpy_namespace(xp):
+            return
         dt = supported_float_dtypes(xp, device)[0]
 
         def move(a):
@@ -1254,113 +969,118 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             "shrinkage_",
             "block_bounds_",
         ):
-            setattr(self, name, move(getattr(self, name)))
+            setattr(self, name, move(np.asarray(getattr(self, name))))
         self.covariances_ = [move(c) for c in self.covariances_]
         self.subspace_components_ = [move(c) for c in self.subspace_components_]
-        blocks = []
-        for blk in self._blocks:
-            moved = {
-                key: (move(val) if isinstance(val, np.ndarray) and key != "UT" else val)
-                for key, val in blk.items()
-            }
-            if "UT" in moved:
-                moved["UT"] = None
-            blocks.append(moved)
-        self._blocks = blocks
 
-    def _xp_state(self, xp, device, dt):
-        """Scoring parameters on device, cast to the input's dtype."""
+    def _fit_em(self, data, ctype, reg, seeds):
+        """Per-class Gaussian mixtures on one block's scaled coordinates."""
+        from sklearn import config_context
+        from sklearn.mixture import GaussianMixture
+        from sklearn.utils.parallel import Parallel, delayed
 
-        def cast(a):
-            return None if a is None else xp.astype(a, dt)
-
-        blocks = [
-            {
-                key: (
-                    val
-                    if val is None or isinstance(val, (numbers.Number, str))
-                    else cast(val)
+        M = self.n_components
+        for label, P in zip(self.classes_, data, strict=False):
+            if P.shape[0] < M:
+                raise ValueError(
+                    f"n_components={M} needs at least {M} samples per class; "
+                    f"class {label!r} has {P.shape[0]}."
                 )
-                for key, val in blk.items()
-            }
-            for blk in self._blocks
-        ]
-        state = {"blocks": blocks, "loc": cast(self.location_), "dt": dt, "xp": xp}
-        if self.n_components > 1:
-            const = [blk["k"] * np.log(2 * np.pi) for blk in self._blocks]
-            const = to_namespace(np.asarray(const), xp, device, dtype=dt)
-            half_logdet = xp.stack(
-                [cast(blk["half_logdet"]) for blk in self._blocks], axis=1
-            )
-            state["offset"] = -0.5 * const[None, :] - half_logdet  # (G, B)
-            state["logw"] = xp.log(cast(self.weights_))  # (C, M, B)
-        if getattr(self, "combiner_", None) is not None:
-            scaler, lr = self.combiner_[0], self.combiner_[-1]
-            state["combiner"] = tuple(
-                to_namespace(np.asarray(a, dtype=np.float64), xp, device, dtype=dt)
-                for a in (scaler.mean_, scaler.scale_, lr.coef_[0], lr.intercept_)
-            )
-        return state
 
-    def _xp_map(self, X, xp, func):
-        """``func`` on chunks of rows of X, on its device; results stacked."""
-        n = X.shape[0]
-        width = self.n_features_in_
-        for blk in self._blocks:
-            if blk["kind"] == "dense":
-                cols = blk["W"].shape[1]
-                width += 3 * cols if blk["per"] == 1 else cols + blk["nu"].shape[0]
-            else:
-                width += 2 * blk["k"] + 3 * blk["iv"].shape[0]
-        width += 4 * len(self.classes_) * self.n_components * len(self._blocks)
-        itemsize = 4 if X.dtype == xp.float32 else 8
-        step = max(_DEVICE_CHUNK_BYTES // (itemsize * width), 64)
-        if n <= step:
-            return func(X)
-        parts = [
-            func(X[start : min(start + step, n), ...]) for start in range(0, n, step)
-        ]
-        return xp.concat(parts, axis=0)
+        def one(P, seed):
+            # The per-class data are numpy arrays here; scikit-learn's EM
+            # refuses its default k-means initialisation under array-API
+            # dispatch, which is irrelevant to numpy input.
+            with config_context(array_api_dispatch=False):
+                return GaussianMixture(
+                    M,
+                    covariance_type=ctype,
+                    reg_covar=max(reg, 1e-12),
+                    max_iter=self.max_iter,
+                    tol=self.tol,
+                    n_init=self.n_init,
+                    random_state=seed,
+                ).fit(P)
 
-    def _xp_chunk_sq(self, Xc, state):
-        """Squared distances of a chunk to every Gaussian: (chunk, C*M, B)."""
-        xp = state["xp"]
-        Xc = Xc - state["loc"]
-        edges = self._edges
-        blocks = state["blocks"]
-        if len(blocks) == 1:
-            sq = _xp_block_sq_distances(Xc, blocks[0], xp)[:, :, None]
+        fits = Parallel(n_jobs=self.n_jobs)(
+            delayed(one)(P, seed) for P, seed in zip(data, seeds, strict=False)
+        )
+        mu = np.stack([f.means_ for f in fits])  # (C, M, k)
+        weights = np.stack([f.weights_ for f in fits])
+        covs = [f.covariances_ for f in fits]
+        cov_attr = np.stack(covs)
+        if ctype == "full":
+            groups = [cov for c in covs for cov in c]
+        elif ctype == "tied":
+            groups = list(covs)
         else:
-            sq = xp.stack(
-                [
-                    _xp_block_sq_distances(Xc[:, edges[b] : edges[b + 1]], blk, xp)
-                    for b, blk in enumerate(blocks)
-                ],
-                axis=2,
+            groups = None
+        return mu, cov_attr, groups, weights, max(f.n_iter_ for f in fits)
+
+    # ----------------------------------------- private: cross-fitting
+    def _out_of_fold(self, X, y, fold, what, xp, device):
+        """``what`` of each row under the model fitted without its fold."""
+        spec = self._chosen
+        X_host = to_numpy(X, xp) if self.n_components > 1 else None
+        out, rows_done = [], []
+        for j in range(self.cv):
+            rows = np.flatnonzero(fold == j)
+            if rows.size == 0:
+                continue
+            others = fold != j
+            moments = self._complements[j]
+            if self.n_components > 1:
+                index = np.searchsorted(self.classes_, y[others])
+                model, _ = self._build(moments, spec, X_host[others], index)
+            else:
+                model, _ = self._build(moments, spec)
+            if getattr(self, "combiner_", None) is not None:
+                model["combiner"] = self._model["combiner"]
+            model = _model.to_device(model, xp, device)
+            part = _model.score_rows(
+                model,
+                _take_rows(X, rows, xp, device),
+                what,
+                self._edges,
+                xp,
+                self.n_jobs,
             )
-        return xp.clip(sq, min=0)
+            out.append(to_numpy(part, xp).astype(np.float64))
+            rows_done.append(rows)
+        result = np.empty((len(fold),) + out[0].shape[1:])
+        result[np.concatenate(rows_done)] = np.concatenate(out)
+        return result
 
-    def _xp_chunk_stats(self, Xc, state):
-        """Per-class, per-block statistics of a chunk, on device: (chunk, C, B)."""
-        xp = state["xp"]
-        sq = self._xp_chunk_sq(Xc, state)
-        if self.n_components == 1:
-            return -sq
-        C, M, B = len(self.classes_), self.n_components, len(self._blocks)
-        logp = -0.5 * sq + state["offset"][None, :, :]
-        logp = xp.reshape(logp, (-1, C, M, B)) + state["logw"][None, ...]
-        return _logsumexp(logp, axis=2, xp=xp)
+    def _fit_combiner(self, X_in, y_in, fold, X_out, xp, device):
+        """Logistic regression of the block scores: out-of-fold ones for the
+        in-distribution rows against those of the known outliers."""
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
 
-    def _xp_aggregate(self, stats, state):
-        """Combine per-class, per-block statistics into one score per row."""
-        xp = state["xp"]
-        if self._aggregation == "joint":
-            return xp.max(xp.sum(stats, axis=2), axis=1)
-        per_block = xp.max(stats, axis=1)
-        if "combiner" in state:
-            mean, scale, coef, intercept = state["combiner"]
-            return ((per_block - mean) / scale) @ coef + intercept
-        return xp.sum(per_block, axis=1)
+        F_in = self._out_of_fold(X_in, y_in, fold, "block", xp, device)
+        F_out = _model.score_rows(self._model, X_out, "block", self._edges, xp)
+        F = np.vstack([F_in, to_numpy(F_out, xp).astype(np.float64)])
+        target = np.r_[np.ones(len(F_in)), np.zeros(F.shape[0] - len(F_in))]
+        self.combiner_ = make_pipeline(StandardScaler(), LogisticRegression())
+        self.combiner_.fit(F, target)
+        scaler, lr = self.combiner_[0], self.combiner_[-1]
+        combiner = (scaler.mean_, scaler.scale_, lr.coef_[0], lr.intercept_)
+        self._model["combiner"] = tuple(
+            np.asarray(a, dtype=np.float64) for a in combiner
+        )
+        self._model = _model.to_device(self._model, xp, device)
+
+    def _calibrate(self, oof, xp, device):
+        """``offset_`` and ``calibration_scores_`` from out-of-fold scores."""
+        cal = np.sort(oof)
+        q = _AUTO_RATE if self.contamination == "auto" else self.contamination
+        k = int(np.floor(q * (cal.size + 1)))
+        self.calibration_scores_ = cal
+        if not is_numpy_namespace(xp):
+            dt = supported_float_dtypes(xp, device)[0]
+            self.calibration_scores_ = to_namespace(cal, xp, device, dtype=dt)
+        self.offset_ = float(cal[max(k, 1) - 1])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -1369,116 +1089,19 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         return tags
 
 
-def _block_sq_distances(Xb, blk):
-    """Squared distances of centred rows Xb (n, d_b) to a block's Gaussians."""
-    k = blk["k"]
-    if blk["kind"] == "dense":
-        nu = blk["nu"]
-        per = blk["per"]
-        out = np.empty((Xb.shape[0], nu.shape[0]), dtype=Xb.dtype)
-        if per == 1:
-            from skrep.ood._kernels import stacked_sq_distances
-
-            if blk["UT"] is not None:
-                # Per-Gaussian covariances without a subspace: the whitening
-                # L^{-T} is triangular, and a triangular product (TRMM) costs
-                # half of a general one. Z^T = U^T X^T in place on a copy.
-                trmm = get_blas_funcs("trmm", (Xb,))
-                for g in range(nu.shape[0]):
-                    B = np.array(Xb, order="C")
-                    Z = trmm(
-                        1.0, blk["UT"][g].T, B.T, lower=0, trans_a=1, overwrite_b=1
-                    )
-                    stacked_sq_distances(Z.T, nu[g], k, out, g)
-                return out
-            # Per-Gaussian covariances: ||z_g - nu_g||^2 on the stacked blocks,
-            # one product for all Gaussians, then one compiled pass.
-            Z = Xb @ blk["W"]
-            stacked_sq_distances(Z, np.ascontiguousarray(nu.reshape(-1)), k, out, 0)
-            return out
-        Z = Xb @ blk["W"]  # (n, n_groups * k): one product for all groups
-        # Tied within each group: ||z||^2 - 2 z.nu + ||nu||^2, one product.
-        for g in range(blk["n_groups"]):
-            Zg = Z[:, g * k : (g + 1) * k]
-            members = slice(g * per, (g + 1) * per)
-            cross = Zg @ nu[members].T
-            cross *= -2.0
-            cross += np.einsum("ij,ij->i", Zg, Zg)[:, None]
-            cross += blk["nu_sq"][members][None, :]
-            out[:, members] = cross
-        return out
-    P = Xb if blk["V"] is None else Xb @ blk["V"]
-    out = (P * P) @ blk["iv"].T
-    out -= 2.0 * (P @ blk["mu_iv"].T)
-    out += blk["const"][None, :]
-    return out
-
-
-# ------------------------------------------------------- array-API helpers
-def _take_rows(X, mask, xp, device):
-    """Rows of X (any namespace) where the host boolean ``mask`` is True."""
-    idx = np.flatnonzero(mask)
-    if idx.size == X.shape[0]:
+def _take_rows(X, rows, xp, device):
+    """Rows of X (any namespace) at host indices or a host boolean mask."""
+    idx = np.flatnonzero(rows) if rows.dtype == bool else rows
+    if idx.size == X.shape[0] and np.all(idx == np.arange(X.shape[0])):
         return X
     return xp.take(X, to_namespace(idx, xp, device, dtype=xp.int64), axis=0)
 
 
-def _xp_class_moments(X, y, labels, bounds, xp, device):
-    """One chunk's per-class moments, computed on X's device.
+def _auroc(positive, scores):
+    """Area under the ROC curve (Mann-Whitney statistic, ties halved)."""
+    from scipy.stats import rankdata
 
-    For each label: None when absent from the chunk, else ``(n, mean,
-    [(M2, Q4, T3) per block])`` as host float64 arrays (small: ``p`` and
-    ``p_b x p_b``), in the numpy path's order and definitions.
-    """
-    dt = supported_float_dtypes(xp, device)[0]
-    out = []
-    for label in labels:
-        mask = y == label
-        if not np.any(mask):
-            out.append(None)
-            continue
-        rows = xp.astype(_take_rows(X, mask, xp, device), dt)
-        mean = xp.mean(rows, axis=0)
-        Y = rows - mean
-        per_block = []
-        for s, e in zip(bounds[:-1], bounds[1:], strict=True):
-            Yb = Y[:, s:e]
-            r = xp.sum(Yb * Yb, axis=1)
-            per_block.append(
-                (
-                    to_numpy(Yb.T @ Yb, xp).astype(np.float64),
-                    float(xp.sum(r * r)),
-                    to_numpy(r @ Yb, xp).astype(np.float64),
-                )
-            )
-        out.append((rows.shape[0], to_numpy(mean, xp).astype(np.float64), per_block))
-    return out
-
-
-def _xp_block_sq_distances(Xb, blk, xp):
-    """Squared distances of centred rows Xb (n, d_b) to a block's Gaussians.
-
-    The array-API form of :func:`_block_sq_distances`: one product with the
-    stacked whitening matrices, then squared norms, all on Xb's device.
-    """
-    k = blk["k"]
-    if blk["kind"] == "dense":
-        nu = blk["nu"]
-        per = blk["per"]
-        Z = Xb @ blk["W"]  # (n, n_groups * k)
-        if per == 1:
-            # One whitening per Gaussian: ||z_g - nu_g||^2.
-            D = xp.reshape(Z, (Z.shape[0], nu.shape[0], k)) - nu[None, :, :]
-            return xp.sum(D * D, axis=2)
-        parts = []
-        for g in range(blk["n_groups"]):
-            Zg = Z[:, g * k : (g + 1) * k]
-            members = slice(g * per, (g + 1) * per)
-            cross = -2.0 * (Zg @ nu[members, :].T)
-            cross = cross + xp.sum(Zg * Zg, axis=1)[:, None]
-            parts.append(cross + blk["nu_sq"][members][None, :])
-        return parts[0] if len(parts) == 1 else xp.concat(parts, axis=1)
-    P = Xb if blk["V"] is None else Xb @ blk["V"]
-    out = (P * P) @ blk["iv"].T
-    out = out - 2.0 * (P @ blk["mu_iv"].T)
-    return out + blk["const"][None, :]
+    ranks = rankdata(scores)
+    n_pos = int(positive.sum())
+    n_neg = positive.size - n_pos
+    return (ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)

@@ -36,6 +36,76 @@ def digits_ood_split(random_state=0):
     return X_train, y_train, X_eval, is_in
 
 
+def ood_protocols(seeds=(0, 1, 2)):
+    """The bundled-data OOD protocols of the user guide, tests and example.
+
+    Each protocol trains on half of the in-distribution rows (stratified by
+    class, one split per seed) and scores the other half with every row of the
+    held-out classes:
+
+    * ``digits``: digits data, five classes held out; four splits (0-4, 5-9,
+      even, odd in-distribution).
+    * ``wine raw`` and ``wine standardised``: wine data, one class held out
+      (three splits), raw features (standard deviations from 0.12 to 314) or
+      standardised on the training rows.
+    * ``breast cancer``: benign tumours in-distribution, malignant held out
+      (one class: no labels are passed).
+
+    Parameters
+    ----------
+    seeds : sequence of int, default=(0, 1, 2)
+        Seeds of the train/test splits of the in-distribution rows.
+
+    Yields
+    ------
+    protocol : str
+        The protocol's name.
+    split : str
+        The held-out classes.
+    seed : int
+    X_train, y_train : ndarrays
+        Training rows and their labels (None for breast cancer).
+    X_eval : ndarray
+        Held-out in-distribution rows followed by the OOD rows.
+    is_in : ndarray of bool
+        True for the in-distribution rows of ``X_eval``.
+    """
+    import numpy as np
+    from sklearn.datasets import load_breast_cancer, load_digits, load_wine
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
+    digits = load_digits(return_X_y=True)
+    wine = load_wine(return_X_y=True)
+    cancer = load_breast_cancer(return_X_y=True)
+    cases = [
+        ("digits", f"{name} out", digits, np.isin(digits[1], held))
+        for name, held in (
+            ("5-9", [5, 6, 7, 8, 9]),
+            ("0-4", [0, 1, 2, 3, 4]),
+            ("odd", [1, 3, 5, 7, 9]),
+            ("even", [0, 2, 4, 6, 8]),
+        )
+    ]
+    for scale in ("raw", "standardised"):
+        cases += [
+            (f"wine {scale}", f"class {c} out", wine, wine[1] == c) for c in range(3)
+        ]
+    cases.append(("breast cancer", "malignant out", cancer, cancer[1] == 0))
+    for protocol, split, (X, y), out in cases:
+        for seed in seeds:
+            X_tr, X_te, y_tr, _ = train_test_split(
+                X[~out], y[~out], test_size=0.5, random_state=seed, stratify=y[~out]
+            )
+            X_eval = np.r_[X_te, X[out]]
+            if protocol.endswith("standardised"):
+                scaler = StandardScaler().fit(X_tr)
+                X_tr, X_eval = scaler.transform(X_tr), scaler.transform(X_eval)
+            is_in = np.r_[np.ones(len(X_te), bool), np.zeros(out.sum(), bool)]
+            labels = None if protocol == "breast cancer" else y_tr
+            yield protocol, split, seed, X_tr, labels, X_eval, is_in
+
+
 @register(
     estimator="GaussianMixtureOODDetector",
     dataset="digits (scikit-learn): digits 0-4 in-distribution, 5-9 OOD",

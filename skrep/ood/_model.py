@@ -1,0 +1,525 @@
+"""Gaussian models of the OOD detector: built from statistics, scored in chunks.
+
+A *model* is a dict of host (or, after :func:`to_device`, device) arrays:
+the centring ``loc`` and feature scaling ``mult`` (so that ``z = (x - loc) *
+mult`` are the coordinates the Gaussians live in), and one dict of whitening
+parameters per block of features. One code path scores every namespace:
+NumPy input additionally calls a compiled kernel and a triangular BLAS
+product as leaf operations, and threads over chunks of rows.
+"""
+
+import numpy as np
+from scipy import linalg
+from scipy.linalg import get_blas_funcs
+
+from skrep.ood._moments import feature_scale, take, total
+from skrep.utils._array_api import is_numpy_namespace, to_namespace
+from skrep.utils._compat import _logsumexp, supported_float_dtypes
+from skrep.utils._threads import map_threads
+
+__all__ = ["build", "heldout_log_likelihood", "score_rows", "to_device"]
+
+# Bytes of working memory per scoring chunk on the CPU (stays in the caches).
+_CHUNK_BYTES = 2**22
+# Bytes per scoring chunk on an array-API device (a GPU wants large chunks:
+# fewer kernel launches, and memory stays bounded).
+_DEVICE_CHUNK_BYTES = 2**27
+
+
+# ---------------------------------------------------------------- building
+def shrinkage_coefficient(S, n, q4, shrinkage):
+    """Shrinkage coefficient of the covariance S of n centred rows.
+
+    ``q4`` is the sum of the rows' fourth powers of norms (Ledoit-Wolf).
+    """
+    p = S.shape[0]
+    if shrinkage is None or p == 1:
+        return 0.0
+    if not isinstance(shrinkage, str):
+        return float(shrinkage)
+    mu = np.trace(S) / p
+    fro2 = float(np.sum(S * S))
+    if shrinkage == "ledoit_wolf":
+        beta = (q4 / n - fro2) / (p * n)
+        delta = (fro2 - 2.0 * mu * np.trace(S) + p * mu**2) / p
+        beta = min(beta, delta)
+        return 0.0 if beta <= 0 else beta / delta
+    # OAS, as scikit-learn computes it.
+    alpha = fro2 / p**2
+    num = alpha + mu**2
+    den = (n + 1) * (alpha - mu**2 / p)
+    return 1.0 if den <= 0 else min(num / den, 1.0)
+
+
+def _covariances(mom, b, scale, ctype, spec, reg):
+    """Shrunk covariances of block ``b`` in the coordinates ``u * scale``,
+    per class. Returns the list of covariances (one for 'tied') and their
+    coefficients.
+    """
+    n_c = mom["n"]
+    M2 = mom["M2"][b] * scale[:, None] * scale[None, :]
+    Q4 = np.einsum("i,cij,j->c", scale**2, mom["F"][b], scale**2)
+    p = M2.shape[-1]
+
+    def one(S, n, q4):
+        s = shrinkage_coefficient(S, n, q4, spec["shrinkage"])
+        cov = (1.0 - s) * S
+        cov.flat[:: p + 1] += s * np.trace(S) / p + reg
+        return cov, s
+
+    if ctype == "tied":
+        pairs = [one(M2.sum(axis=0) / n_c.sum(), n_c.sum(), Q4.sum())]
+    else:
+        pairs = [one(M2[c] / n_c[c], n_c[c], Q4[c]) for c in range(len(n_c))]
+    return [c for c, _ in pairs], np.array([s for _, s in pairs])
+
+
+def _regularisation(mom, b, scale, reg_covar):
+    """``reg_covar`` times the block's pooled within-class mean variance."""
+    M2 = mom["M2"][b]
+    p = M2.shape[-1]
+    return reg_covar * float(np.einsum("cii,i->", M2, scale**2)) / (mom["n"].sum() * p)
+
+
+def _subspace(S, spec):
+    """Principal directions kept by ``subspace`` (columns) or None."""
+    if spec["subspace"] is None:
+        return None
+    evals, evecs = linalg.eigh(S)
+    evals, evecs = evals[::-1], evecs[:, ::-1]
+    total_var = evals.clip(min=0).sum()
+    if total_var <= 0:
+        raise ValueError(
+            "subspace needs data that vary; the within-class covariance is zero."
+        )
+    ratio = np.cumsum(evals.clip(min=0)) / total_var
+    j = int(np.searchsorted(ratio, spec["variance_threshold"], side="right"))
+    j = min(j, len(evals) - 1)
+    keep = slice(0, j + 1) if spec["subspace"] == "top" else slice(j, None)
+    return np.ascontiguousarray(evecs[:, keep])
+
+
+def build(mom, spec, g, X=None, y=None, seed=None, fit_em=None):
+    """A model from the per-class statistics (and, for EM, the rows).
+
+    Parameters
+    ----------
+    mom : dict
+        Per-class statistics (leading shape ``(n_classes,)``), in the
+        coordinates ``u = x / g``.
+    spec : dict
+        The detector's settings: ``covariance_type``, ``target`` (0: scaled
+        identity, 1: diagonal), ``shrinkage``, ``reg_covar``, ``subspace``,
+        ``variance_threshold``, ``n_components``, ``relative``, ``bounds``.
+    g : float
+        The magnitude scale of the data.
+    X, y, seed, fit_em :
+        Rows, labels and EM seed for ``n_components > 1``; ``fit_em(P, seed)``
+        fits one class's mixture on its block coordinates ``P``.
+
+    Returns
+    -------
+    model : dict
+    report : dict
+        Fitted attributes in X's units (means, covariances, shrinkages...).
+    """
+    present = np.flatnonzero(mom["n"] > 0)
+    mom = take(mom, present, 0)
+    n_c = mom["n"]
+    N = n_c.sum()
+    C, M = len(n_c), spec["n_components"]
+    d = mom["mean"].shape[1]
+    loc_u = (n_c @ mom["mean"]) / N
+    a = feature_scale(mom) if spec["target"] == 1 else np.ones(d)
+    ctype = spec["covariance_type"]
+    bounds = spec["bounds"]
+    background = total(mom, axis=0, keepdims=True) if spec["relative"] else None
+    model = {
+        "loc": loc_u * g,
+        "mult": None if g == 1 and spec["target"] == 0 else a / g,
+        "blocks": [],
+        "background": [] if spec["relative"] else None,
+        "n_classes": C,
+        "n_components": M,
+    }
+    report = {"covariances": [], "shrinkage": [], "components": [], "present": present}
+    means_z = np.zeros((C, M, d))
+    weights = np.ones((C, M, len(bounds) - 1))
+    n_iter = 1
+    for b, (s, e) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        ab = a[s:e]
+        reg = _regularisation(mom, b, ab, spec["reg_covar"])
+        pooled = np.einsum("cij,i,j->ij", mom["M2"][b], ab, ab) / N
+        V = _subspace(pooled, spec)
+        k = e - s if V is None else V.shape[1]
+        cmeans = (mom["mean"][:, s:e] - loc_u[s:e]) * ab
+        if M == 1:
+            covs, shrink = _covariances(mom, b, ab, ctype, spec, reg)
+            covs = [c if V is None else V.T @ c @ V for c in covs]
+            mu = (cmeans if V is None else cmeans @ V)[:, None, :]
+            if ctype == "tied":
+                cov_attr, groups = covs[0], covs
+            elif ctype == "full":
+                cov_attr, groups = np.stack(covs)[:, None], covs
+            elif ctype == "diag":
+                cov_attr = np.stack([np.diag(c) for c in covs])[:, None]
+                groups = None
+            else:
+                cov_attr = np.array([np.trace(c) / k for c in covs])[:, None]
+                groups = None
+        else:
+            data = []
+            for label in present:
+                P = (X[y == label][:, s:e] - model["loc"][s:e]) * (ab / g)
+                data.append(P if V is None else P @ V)
+            mu, cov_attr, groups, wts, it = fit_em(data, ctype, reg, seed)
+            shrink = np.zeros(1)
+            weights[:, :, b] = wts
+            n_iter = max(n_iter, it)
+        means_z[:, :, s:e] = mu if V is None else mu @ V.T
+        log_jac = float(np.sum(np.log(ab / g))) if V is None else 0.0
+        model["blocks"].append(_whitening(mu, cov_attr, groups, V, k, b, spec, log_jac))
+        if background is not None:
+            cov0, _ = _covariances(background, b, ab, "tied", spec, reg)
+            cov0 = cov0[0] if V is None else V.T @ cov0[0] @ V
+            model["background"].append(
+                _whitening(np.zeros((1, 1, k)), cov0, [cov0], V, k, b, spec, log_jac)
+            )
+        report["covariances"].append(_in_units(cov_attr, ctype, ab, g, V, M))
+        report["shrinkage"].append(shrink)
+        report["components"].append(None if V is None else V.T.copy())
+    report["means"] = model["loc"] + means_z / (a / g)
+    report["weights"] = weights
+    report["location"] = model["loc"]
+    report["class_count"] = n_c.astype(np.int64)
+    report["df"] = int(sum(blk["k"] for blk in model["blocks"]))
+    report["n_iter"] = n_iter
+    if M > 1:
+        model["logw"] = np.log(weights)
+    return model, report
+
+
+def _in_units(cov, ctype, ab, g, V, M):
+    """A block's covariance attribute in X's units (projected ones with V)."""
+    with np.errstate(over="ignore"):
+        if V is not None:
+            out = cov * g**2
+        else:
+            unit = g / ab
+            if ctype in ("tied", "full"):
+                out = cov * unit[:, None] * unit[None, :]
+            elif ctype == "diag":
+                out = cov * unit**2
+            else:  # spherical: in the scaled coordinates
+                out = cov * g**2
+    if not np.all(np.isfinite(out)):
+        raise ValueError(
+            "The covariance of X overflows float64 at this magnitude (X's "
+            f"largest entries are about {g:.1e}). Divide X by a constant: the "
+            "detector's scores do not change."
+        )
+    return out
+
+
+def _whitening(mu, cov_attr, groups, V, k, b, spec, log_jac):
+    """Whitening matrices and whitened means of one block.
+
+    mu has shape (C, M, k) in the block's scaled coordinates. For 'full' and
+    'tied' covariances Sigma = L L^T, the whitening is W = V L^{-T}
+    (V = I without subspace): the squared distance of z to a mean is
+    ``||z W - mu L^{-T}||^2``.
+    """
+    C, M = mu.shape[:2]
+    G = C * M
+    flat_mu = mu.reshape(G, k)
+    params = {"k": k, "kind": "dense" if groups is not None else "diag"}
+    if groups is not None:
+        Ws, Ls = [], []
+        for gi, cov in enumerate(groups):
+            try:
+                L = linalg.cholesky(cov, lower=True)
+            except linalg.LinAlgError:
+                L = None
+            if L is None or not np.all(np.diag(L) > 0):
+                raise ValueError(
+                    f"The covariance of block {b} (group {gi}) is singular. "
+                    "Use shrinkage ('ledoit_wolf', 'oas' or a float) or a "
+                    f"positive reg_covar (got shrinkage={spec['shrinkage']!r}, "
+                    f"reg_covar={spec['reg_covar']!r})."
+                )
+            Linv_T = linalg.solve_triangular(L, np.eye(k), lower=True).T
+            Ws.append(Linv_T if V is None else V @ Linv_T)
+            Ls.append(L)
+        n_groups = len(groups)
+        per = G // n_groups  # Gaussians per group (consecutive)
+        member = np.arange(G) // per
+        nu = np.stack(
+            [
+                linalg.solve_triangular(Ls[member[i]], flat_mu[i], lower=True)
+                for i in range(G)
+            ]
+        )
+        logdets = np.array([np.log(np.diag(L)).sum() for L in Ls])
+        triangular = V is None and n_groups == G
+        params.update(
+            UT=np.stack([W.T for W in Ws]) if triangular else None,
+            W=np.ascontiguousarray(np.hstack(Ws)),
+            nu=nu,
+            nu_sq=np.einsum("ij,ij->i", nu, nu),
+            n_groups=n_groups,
+            per=per,
+            half_logdet=logdets[member] - log_jac,
+        )
+    else:
+        if cov_attr.ndim == 2:  # spherical: (C, M)
+            var = np.repeat(cov_attr.reshape(G, 1), k, axis=1)
+        else:
+            var = cov_attr.reshape(G, k)
+        if np.any(var <= 0):
+            raise ValueError(
+                f"A variance of block {b} is zero. Use shrinkage or a positive "
+                f"reg_covar (got shrinkage={spec['shrinkage']!r}, "
+                f"reg_covar={spec['reg_covar']!r})."
+            )
+        iv = 1.0 / var
+        params.update(
+            V=V,
+            iv=iv,
+            mu_iv=flat_mu * iv,
+            const=np.einsum("ij,ij->i", flat_mu * flat_mu, iv),
+            half_logdet=0.5 * np.log(var).sum(axis=1) - log_jac,
+        )
+    return params
+
+
+# ------------------------------------------------------- model selection
+def heldout_log_likelihood(folds, complements, spec, ctype, target):
+    """Mean held-out log-likelihood per row of one closed-form model.
+
+    Each fold's rows are scored under the model fitted on the other folds,
+    from the folds' statistics alone (``folds`` has leading shape
+    ``(n_classes, n_folds)``): the log-density of a class's rows under its
+    own Gaussian, summed over the blocks (no subspace). ``complements[j]``
+    holds the statistics of every fold but ``j``. Densities are those
+    of ``u`` whatever the target, so models compare. -inf when a covariance
+    is singular.
+    """
+    bounds = spec["bounds"]
+    total_ll, count = 0.0, 0.0
+    for j in range(folds["n"].shape[1]):
+        test = take(folds, j, 1)
+        train = complements[j]
+        ok = (train["n"] > 0) & (test["n"] > 0)
+        if not np.any(ok):
+            continue
+        present = np.flatnonzero(train["n"] > 0)
+        train = take(train, present, 0)
+        a = feature_scale(train) if target == 1 else np.ones(bounds[-1])
+        position = np.searchsorted(present, np.flatnonzero(ok))
+        for b, (s, e) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+            ab = a[s:e]
+            reg = _regularisation(train, b, ab, spec["reg_covar"])
+            covs, _ = _covariances(train, b, ab, ctype, spec, reg)
+            if ctype == "diag":
+                covs = [np.diag(np.diag(c)) for c in covs]
+            for c, pos in zip(np.flatnonzero(ok), position, strict=True):
+                cov = covs[0] if ctype == "tied" else covs[pos]
+                n = test["n"][c]
+                delta = (test["mean"][c, s:e] - train["mean"][pos, s:e]) * ab
+                S = test["M2"][b][c] * ab[:, None] * ab[None, :]
+                S = S + n * np.outer(delta, delta)
+                try:
+                    L = linalg.cholesky(cov, lower=True)
+                except linalg.LinAlgError:
+                    return -np.inf
+                logdet = 2.0 * np.log(np.diag(L)).sum()
+                quad = np.trace(linalg.cho_solve((L, True), S))
+                total_ll += n * np.log(ab).sum() - 0.5 * (
+                    n * ((e - s) * np.log(2 * np.pi) + logdet) + quad
+                )
+        count += test["n"][ok].sum()
+    return total_ll / max(count, 1.0)
+
+
+# ------------------------------------------------------------------ device
+def to_device(model, xp, device):
+    """The model's arrays in namespace ``xp`` on ``device`` (float64 where
+    the device has it). The triangular factors (a CPU shortcut) are dropped."""
+    if is_numpy_namespace(xp):
+        return model
+    dt = supported_float_dtypes(xp, device)[0]
+
+    def move(value):
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+            return to_namespace(value, xp, device, dtype=dt)
+        return value
+
+    def move_block(blk):
+        return {key: None if key == "UT" else move(v) for key, v in blk.items()}
+
+    moved = {key: move(v) for key, v in model.items()}
+    moved["blocks"] = [move_block(blk) for blk in model["blocks"]]
+    if model["background"] is not None:
+        moved["background"] = [move_block(blk) for blk in model["background"]]
+    if model.get("combiner") is not None:
+        moved["combiner"] = tuple(move(v) for v in model["combiner"])
+    return moved
+
+
+# ----------------------------------------------------------------- scoring
+def _state(model, xp, dt):
+    """The model's float arrays cast to the input's dtype (once per call)."""
+
+    def cast(value):
+        if hasattr(value, "shape") and xp.isdtype(value.dtype, "real floating"):
+            return xp.astype(value, dt)
+        return value
+
+    def cast_block(blk):
+        return {key: cast(v) for key, v in blk.items()}
+
+    state = {key: cast(v) for key, v in model.items()}
+    state["blocks"] = [cast_block(blk) for blk in model["blocks"]]
+    if model["background"] is not None:
+        state["background"] = [cast_block(blk) for blk in model["background"]]
+    if model.get("combiner") is not None:
+        state["combiner"] = tuple(cast(v) for v in model["combiner"])
+    return state
+
+
+def _block_sq(Zb, blk, xp):
+    """Squared distances of scaled, centred rows Zb (n, d_b) to a block's
+    Gaussians: (n, n_gaussians)."""
+    k = blk["k"]
+    on_host = is_numpy_namespace(xp)
+    if blk["kind"] == "diag":
+        P = Zb if blk["V"] is None else Zb @ blk["V"]
+        out = (P * P) @ blk["iv"].T
+        out = out - 2.0 * (P @ blk["mu_iv"].T)
+        return out + blk["const"][None, :]
+    nu, per = blk["nu"], blk["per"]
+    if per == 1 and on_host:
+        from skrep.ood._kernels import stacked_sq_distances
+
+        out = np.empty((Zb.shape[0], nu.shape[0]), dtype=Zb.dtype)
+        if blk["UT"] is not None:
+            # Per-Gaussian covariances without a subspace: the whitening
+            # L^{-T} is triangular, and a triangular product (TRMM) costs half
+            # of a general one.
+            trmm = get_blas_funcs("trmm", (Zb,))
+            for i in range(nu.shape[0]):
+                B = np.array(Zb, order="C")
+                Z = trmm(1.0, blk["UT"][i].T, B.T, lower=0, trans_a=1, overwrite_b=1)
+                stacked_sq_distances(Z.T, nu[i], k, out, i)
+            return out
+        Z = Zb @ blk["W"]
+        stacked_sq_distances(Z, np.ascontiguousarray(nu.reshape(-1)), k, out, 0)
+        return out
+    Z = Zb @ blk["W"]  # (n, n_groups * k): one product for every group
+    if per == 1:
+        D = xp.reshape(Z, (Z.shape[0], nu.shape[0], k)) - nu[None, :, :]
+        return xp.sum(D * D, axis=2)
+    parts = []
+    for i in range(blk["n_groups"]):
+        # Tied within each group: ||z||^2 - 2 z.nu + ||nu||^2, one product.
+        Zg = Z[:, i * k : (i + 1) * k]
+        members = slice(i * per, (i + 1) * per)
+        cross = -2.0 * (Zg @ nu[members, :].T)
+        cross = cross + xp.sum(Zg * Zg, axis=1)[:, None]
+        parts.append(cross + blk["nu_sq"][members][None, :])
+    return parts[0] if len(parts) == 1 else xp.concat(parts, axis=1)
+
+
+def _sq(Zc, blocks, bounds, xp):
+    """Squared distances of a chunk to every Gaussian: (chunk, G, B)."""
+    if len(blocks) == 1:
+        sq = _block_sq(Zc, blocks[0], xp)[:, :, None]
+    else:
+        sq = xp.stack(
+            [
+                _block_sq(Zc[:, bounds[b] : bounds[b + 1]], blk, xp)
+                for b, blk in enumerate(blocks)
+            ],
+            axis=2,
+        )
+    # Rows so far away that the expansion overflows (inf - inf) are at an
+    # infinite distance.
+    sq = xp.where(xp.isnan(sq), xp.full_like(sq, float("inf")), sq)
+    return xp.clip(sq, min=0)
+
+
+def _log_likelihood(sq, blocks, xp, dt):
+    """Gaussian log-densities from squared distances: (chunk, G, B)."""
+    offset = xp.stack(
+        [
+            float(-0.5 * blk["k"] * np.log(2 * np.pi)) - blk["half_logdet"]
+            for blk in blocks
+        ],
+        axis=1,
+    )
+    return -0.5 * sq + xp.astype(offset, dt)[None, :, :]
+
+
+def _chunk(Xc, state, what, bounds, xp):
+    """``what`` ('sq', 'stats', 'block', 'score') of a chunk of rows."""
+    dt = Xc.dtype
+    Zc = Xc - state["loc"]
+    if state["mult"] is not None:
+        Zc = Zc * state["mult"]
+    sq = _sq(Zc, state["blocks"], bounds, xp)
+    C, M = state["n_classes"], state["n_components"]
+    B = len(state["blocks"])
+    if what == "sq":
+        return xp.min(xp.reshape(sq, (-1, C, M, B)), axis=2)
+    if M == 1:
+        stats = -sq
+    else:
+        logp = _log_likelihood(sq, state["blocks"], xp, dt)
+        logp = xp.reshape(logp, (-1, C, M, B)) + state["logw"][None, ...]
+        stats = _logsumexp(logp, axis=2, xp=xp)
+    if state["background"] is not None:
+        sq0 = _sq(Zc, state["background"], bounds, xp)
+        base = -sq0 if M == 1 else _log_likelihood(sq0, state["background"], xp, dt)
+        stats = stats - base
+    if state["aggregation"] == "joint":
+        return xp.max(xp.sum(stats, axis=2), axis=1)
+    per_block = xp.max(stats, axis=1)  # the nearest class in each block
+    if what == "block":
+        return per_block
+    if state.get("combiner") is not None:
+        mean, scale, coef, intercept = state["combiner"]
+        return ((per_block - mean) / scale) @ coef + intercept
+    return xp.sum(per_block, axis=1)
+
+
+def score_rows(model, X, what, bounds, xp, n_jobs=None):
+    """``what`` of every row of X, chunk by chunk (threads on the CPU).
+
+    'score': the detector's score; 'block': the per-block scores (separate
+    aggregation); 'sq': the squared distances to each class, (n, C, B).
+    """
+    state = _state(model, xp, X.dtype)
+    on_host = is_numpy_namespace(xp)
+    width = X.shape[1] + 4 * model["n_classes"] * model["n_components"] * len(
+        model["blocks"]
+    )
+    for blk in model["blocks"] + (model["background"] or []):
+        width += blk["W"].shape[1] if blk["kind"] == "dense" else 3 * blk["k"]
+    itemsize = 4 if X.dtype == xp.float32 else 8
+    budget = _CHUNK_BYTES if on_host else _DEVICE_CHUNK_BYTES
+    step = max(budget // (itemsize * width), 64)
+    n = X.shape[0]
+    chunks = [slice(start, min(start + step, n)) for start in range(0, n, step)]
+
+    def one(rows):
+        # A row so far away that its squared distance overflows scores -inf.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return _chunk(X[rows, ...], state, what, bounds, xp)
+
+    if on_host:
+        parts = map_threads(one, chunks, n_jobs)
+    else:
+        parts = [one(rows) for rows in chunks]
+    if not parts:
+        return one(slice(0, 0))
+    return parts[0] if len(parts) == 1 else xp.concat(parts, axis=0)
