@@ -502,11 +502,18 @@ class RobustPCA(_SparseRowSubspace):
         self.n_components_ = keep
         return xp.astype(P[:, :keep] * (sc[:keep] * signs), X.dtype, copy=False)
 
-    def _svd(self, A, k, rng, V0, xp=None):
+    def _svd(self, A, k, rng, V0, xp=None, steady=False):
+        """Top-``k`` SVD of ``A``: two power iterations from a Gaussian
+        start, one when warm started from ``V0``, none when the rank has
+        also stopped changing (``steady``: ``V0`` is then nearly the
+        subspace sought, and the Rayleigh-Ritz step alone is exact enough)."""
         if self.svd_solver == "full":
             U, s, Vt = (np if xp is None else xp).linalg.svd(A, full_matrices=False)
             return U[:, :k], s[:k], Vt[:k, :]
-        n_iter = 1 if V0 is not None and V0.shape[0] > 0 else 2
+        if V0 is None or V0.shape[0] == 0:
+            n_iter = 2
+        else:
+            n_iter = 0 if steady else 1
         return _partial_svd(
             A,
             k,
@@ -573,6 +580,8 @@ class RobustPCA(_SparseRowSubspace):
         sv = min(10, small)
         step = max(1, round(0.05 * small))
         noise = _NoisePath(observed, nx) if pilot else None
+        steady = False  # the rank of L did not change in the last iteration
+        V_warm = Vt
         start = time.perf_counter()
         for it in range(1, self.max_iter + 1):
             S, A = _sparse_step(MZ, L, Y, 1.0 / mu, lam / mu, S, A, observed, xp)
@@ -581,13 +590,15 @@ class RobustPCA(_SparseRowSubspace):
             # enlarge the rank until a singular value below the threshold is
             # seen, so that the thresholding is exact.
             while True:
-                Uk, sk, Vtk = self._svd(A, sv, rng, Vt, xp)
+                Uk, sk, Vtk = self._svd(A, sv, rng, V_warm, xp, steady)
                 if max_rank is not None and sk.shape[0] > max_rank:
                     Uk, sk, Vtk = Uk[:, :max_rank], sk[:max_rank], Vtk[:max_rank, :]
                 svp = int(nx.count_nonzero(sk > thresh))
                 if svp < sv or sv >= small:
                     break
                 sv = min(sv + step, small)
+            steady = svp == s.shape[0]
+            V_warm = Vtk  # all the vectors computed start the next SVD
             U, s, Vt = Uk[:, :svp], sk[:svp] - thresh, Vtk[:svp, :]
             if xp is None:
                 np.matmul(U * s, Vt, out=L)
