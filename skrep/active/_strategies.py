@@ -323,7 +323,8 @@ class _QueryStrategy(BaseEstimator):
             X = np.ascontiguousarray(X)
             return _batch.kcenter(utilities, X, pool, X_lab, batch_size, factor, rng)
         fitted = None
-        if getattr(self, "_pool_key", None) == fingerprint(X):
+        key = getattr(self, "_pool_key", None)
+        if key is not None and key == fingerprint(X):
             fitted = self.cluster_labels_
         if strategy == "cluster_margin":
             cand = _batch._candidates(utilities, batch_size, factor, rng)
