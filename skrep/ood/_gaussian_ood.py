@@ -127,11 +127,10 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         shared by the components of each class, as in
         :class:`~sklearn.mixture.GaussianMixture`); 'full': one covariance per
         class (and component); 'diag' and 'spherical': diagonal or scalar
-        covariances per class (and component). 'auto': the one of 'tied',
-        'full' and 'diag' whose single Gaussians per class give the largest
-        held-out log-likelihood over the ``cv`` folds ('full' only while
-        ``n_classes * sum_b p_b^2`` floats take at most 1 GiB; 'tied' for
-        one class).
+        covariances per class (and component). 'auto': with 3 classes or
+        more, 'tied' or 'full', whichever detects held-out classes best
+        (below); with fewer, 'tied'. 'full' is a candidate only while
+        ``n_classes * sum_b p_b^2`` floats take at most 1 GiB.
 
     shrinkage_target : {'auto', 'identity', 'diagonal'}, default='auto'
         What each covariance is shrunk towards (``n_components=1``).
@@ -139,8 +138,13 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         (Ledoit-Wolf's target; one large-variance feature sets it).
         'diagonal': the same on features divided by their standard
         deviations, i.e. towards a multiple of the features' variances; the
-        detector then scores as on standardised features. 'auto': the one
-        with the larger held-out log-likelihood.
+        detector then scores as on standardised features. 'auto': with 3
+        classes or more, the pair (covariance model, target) with the best
+        leave-one-class-out AUROC over the ``cv`` folds: each class in turn
+        plays the out-of-distribution data for the model of the other
+        classes fitted without the fold, a near-OOD task made of the
+        training data (at most 5,000 rows are scored per candidate). With
+        fewer classes, the target with the larger held-out log-likelihood.
 
     feature_blocks : int, array-like of int or None, default=None
         Split the features into blocks, each modelled by its own Gaussians
@@ -319,24 +323,25 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
     Notes
     -----
     Cost of ``fit``: one pass over the data for the statistics of every
-    (class, fold) group, ``O(n p^2)``; then, from the statistics alone, the
-    model choice (``cv`` fits per candidate, ``O(cv C p^3)``) and ``cv + 1``
-    models; and one scoring pass over the training rows for the
-    calibration. Peak memory: one float64 copy of the data (sorted by group)
-    plus ``O(cv C sum_b p_b^2)`` for the scatter matrices of the groups
-    (``p_b`` the block sizes). Scoring processes chunks of a few MB whatever
-    ``n_samples``: ``O(chunk * n_classes * k + n_classes * sum_b p_b^2)``
-    memory. A tied covariance scores in ``O(n (p k + C k))``, per-class
-    covariances in ``O(n C p k)``.
+    (class, fold) group (three ``p_b x p_b`` products per group,
+    ``O(n p^2)``); then, from the statistics alone, ``cv + 1`` models (the
+    final one and one without each fold; with ``n_components > 1``, ``cv``
+    extra EM fits) and one scoring pass over the training rows for the
+    calibration. The model choice adds ``cv * n_classes`` models per
+    candidate (4 candidates with the defaults and 3 classes or more) and
+    scores at most 5,000 rows with each. Peak memory: one float64 copy of
+    the data (sorted by group) plus ``3 cv C sum_b p_b^2`` floats for the
+    statistics of the groups (``p_b`` the block sizes). Scoring processes
+    chunks of a few MB whatever ``n_samples``: ``O(chunk * n_classes * k +
+    n_classes * sum_b p_b^2)`` memory. A tied covariance scores in
+    ``O(n (p k + C k))``, per-class covariances in ``O(n C p k)``.
 
     The folds hold each class's rows in turn (the ``i``-th row of a class
     goes to fold ``i mod cv``). ``partial_fit`` (only defined with
     ``n_components=1``, and without known outliers) continues this
     assignment and merges exact statistics, so it gives the model ``fit``
     gives, up to rounding; its calibration uses the latest 10,000 rows (the
-    whole stream when it is shorter, where it matches ``fit``). The scale
-    of the diagonal target is the standard deviation of the features in the
-    first call.
+    whole stream when it is shorter, where it matches ``fit``).
 
     The data are divided by a power of two when their magnitude is beyond
     ``2^100`` or below ``2^-100``, so scores stay finite for any finite
@@ -842,7 +847,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         ctypes = [self.covariance_type]
         if self.covariance_type == "auto":
             sizes = np.diff(self._edges)
-            ctypes = ["tied", "full", "diag"] if C >= 3 else ["tied"]
+            ctypes = ["tied", "full"] if C >= 3 else ["tied"]
             if "full" in ctypes and 8 * C * int(np.sum(sizes**2)) > _AUTO_FULL_BYTES:
                 ctypes.remove("full")
         targets = [self.shrinkage_target]

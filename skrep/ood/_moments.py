@@ -146,6 +146,10 @@ def complement(moments, j):
 def feature_scale(moments):
     """Inverse standard deviations of the features of all rows (1 where a
     feature is constant), from per-class statistics."""
-    whole = total(moments, axis=0)
-    var = np.concatenate([np.diagonal(m) for m in whole["M2"]]) / whole["n"]
+    n = moments["n"]
+    mean = (n @ moments["mean"]) / n.sum()
+    within = np.concatenate(
+        [np.diagonal(m, axis1=-2, axis2=-1).sum(axis=0) for m in moments["M2"]]
+    )
+    var = (within + n @ (moments["mean"] - mean) ** 2) / n.sum()
     return 1.0 / np.where(var > 0, np.sqrt(var), 1.0)
