@@ -264,12 +264,21 @@ class RobustSVD(_SparseRowSubspace):
         E = np.array(X, dtype=np.float64, order="C") / scale
         rng = check_random_state(self.random_state)
         with numba_threads(self.n_jobs):
-            U, s, Vt = self._factors(E, rank, rng)
+            U, s, Vt, unconverged = self._factors(E, rank, rng)
         if self.n_components == "dicmr":
             k = _dicmr_rank(
                 np.asarray(X, dtype=np.float64) / scale, U, s, Vt, self.alpha
             )
             U, s, Vt = U[:, :k], s[:k], Vt[:k]
+        # Factors past the chosen rank (DICMR's trials) fit noise: no warning.
+        bad = [r + 1 for r in unconverged if r < Vt.shape[0]]
+        if bad:
+            warnings.warn(
+                f"RobustSVD: factor(s) {bad} did not converge in "
+                f"max_iter={self.max_iter} alternations.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
         low_rank = (U * (s * scale)) @ Vt
         R = X - low_rank
         sigma = _mad(R)
@@ -294,6 +303,7 @@ class RobustSVD(_SparseRowSubspace):
         A, B, lambdas = np.zeros((m, rank)), np.zeros((n, rank)), np.zeros(rank)
         tol, alpha = self.tol, self.alpha
         self.n_iter_ = 0
+        unconverged = []  # factors that reached max_iter
         start = time.perf_counter()
         for r in range(rank):
             b = rng.uniform(size=n)
@@ -332,15 +342,11 @@ class RobustSVD(_SparseRowSubspace):
                 if done:
                     break
             else:
-                warnings.warn(
-                    f"RobustSVD: factor {r + 1} did not converge in "
-                    f"max_iter={self.max_iter} alternations.",
-                    ConvergenceWarning,
-                    stacklevel=3,
-                )
+                unconverged.append(r)
             self.n_iter_ += it
             A[:, r], B[:, r], lambdas[r] = a, b, lam
             E -= lam * np.outer(a, b)
             Et -= lam * np.outer(b, a)
         order = np.argsort(-lambdas, kind="stable")
-        return A[:, order], lambdas[order], B[:, order].T
+        unconverged = [int(np.flatnonzero(order == r)[0]) for r in unconverged]
+        return A[:, order], lambdas[order], B[:, order].T, unconverged
