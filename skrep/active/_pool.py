@@ -77,8 +77,12 @@ def check_2d(X):
     if hasattr(X, "iloc"):
         return
     shape = getattr(X, "shape", None)
-    if shape is None:
-        shape = np.asarray(X, dtype=object).shape
+    if shape is None and hasattr(X, "__getitem__") and hasattr(X, "__len__"):
+        # a list: the shape of its first row, not a conversion of every row
+        first = np.asarray(X[0], dtype=object).shape if len(X) else ()
+        shape = (len(X), *first)
+    elif shape is None:
+        shape = np.asarray(X).shape
     if len(shape) != 2:
         hint = (
             " Reshape your data with array.reshape(-1, 1) for a single feature "

@@ -247,10 +247,11 @@ def _run(
 def _encode_test_labels(y_test, classes):
     """Positions of the test labels in ``classes``; unknown labels are refused."""
     y_test = column_or_1d(y_test)
-    unknown = np.setdiff1d(np.unique(y_test), classes)
-    if unknown.size:
+    known = set(classes.tolist())  # no casting: the label "1" is not 1
+    unknown = [v for v in np.unique(y_test).tolist() if v not in known]
+    if unknown:
         raise ValueError(
-            f"The test labels {unknown[:5].tolist()} are not labels of y "
+            f"The test labels {unknown[:5]} are not labels of y "
             f"(whose classes are {classes[:10].tolist()}): a model fitted on y "
             "cannot predict them."
         )

@@ -189,6 +189,18 @@ def test_fixed_test_set_with_unknown_labels_is_refused():
             test=(X[1::2], y_test),
             random_state=0,
         )
+    with pytest.raises(ValueError, match="'setosa'"):  # names against codes
+        simulate(
+            MarginSampler(),
+            LogisticRegression(max_iter=1000),
+            X[::2],
+            y[::2],
+            initial=6,
+            budget=4,
+            batch_size=2,
+            test=(X[1::2], names[1::2]),
+            random_state=0,
+        )
     # the same test set with known labels scores as the held-out rows do
     result = simulate(
         MarginSampler(),
