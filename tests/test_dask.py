@@ -41,6 +41,7 @@ from skrep.decomposition import (
     DualKernelPCA,
     OutlierRobustPCA,
     RobustPCA,
+    RobustSVD,
 )
 from skrep.dpp import DPPLeastSquares, PolynomialBasis
 from skrep.ood import GaussianMixtureOODDetector
@@ -186,6 +187,12 @@ CASES = {
     "RobustPCA": (
         RobustPCA(method="fixed_rank", n_components=1, random_state=0),
         {"n_components": [1, 2]},
+        _low_rank,
+        neg_median_residual,
+    ),
+    "RobustSVD": (
+        RobustSVD(random_state=0),
+        {"alpha": [0.1, 0.5]},
         _low_rank,
         neg_median_residual,
     ),
