@@ -15,7 +15,9 @@ are computed from row blocks of the kernel matrix, so the ``n x n`` Gram
 matrix is never required.
 """
 
+import functools
 import time
+import types
 import warnings
 from numbers import Integral, Real
 
@@ -261,6 +263,30 @@ class _NystroemGram:
 
     def __call__(self, V):
         return self.Z @ (self.Z.T @ V)
+
+
+class _needs_fit_inverse_transform:
+    """Decorate a method that exists only with ``fit_inverse_transform=True``.
+
+    Otherwise looking it up raises ``NotFittedError`` (as scikit-learn's
+    ``KernelPCA`` does when it is called); the error is also an
+    ``AttributeError``, so ``hasattr`` is False. (scikit-learn's
+    ``available_if`` would turn it into a plain ``AttributeError``.)
+    """
+
+    def __init__(self, method):
+        self.method = method
+        functools.update_wrapper(self, method)
+
+    def __get__(self, estimator, owner=None):
+        if estimator is None:
+            return self.method
+        if not estimator.fit_inverse_transform:
+            raise NotFittedError(
+                "The fit_inverse_transform parameter was not set to True when "
+                "fitting, so the inverse transform is not available."
+            )
+        return types.MethodType(self.method, estimator)
 
 
 class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -593,6 +619,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         scores = self._scores(kernel, _astype(X, dtype, xp), xp)
         return xp.astype(scores, X.dtype, copy=False)
 
+    @_needs_fit_inverse_transform
     def inverse_transform(self, X):
         """Map scores back to the input space (kernel ridge pre-image).
 
@@ -613,11 +640,6 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             scikit-learn's ``KernelPCA``).
         """
         check_is_fitted(self)
-        if not self.fit_inverse_transform:
-            raise NotFittedError(
-                "The fit_inverse_transform parameter was not set to True when "
-                "fitting, so the inverse transform is not available."
-            )
         check_same_namespace(
             X, self, attribute="_inverse_coef", method="inverse_transform"
         )

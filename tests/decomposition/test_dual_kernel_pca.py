@@ -248,6 +248,8 @@ def test_inverse_transform_needs_fit_inverse_transform(data):
     kpca = DualKernelPCA(2).fit(data)
     with pytest.raises(NotFittedError, match="fit_inverse_transform"):
         kpca.inverse_transform(kpca.transform(data))
+    # The error is an AttributeError too: hasattr is False, as before.
+    assert not hasattr(kpca, "inverse_transform")
 
 
 @pytest.mark.parametrize(
