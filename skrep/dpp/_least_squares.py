@@ -26,6 +26,7 @@ from skrep.utils._array_api import (
     to_numpy,
 )
 from skrep.utils._compat import Interval, StrOptions, _fit_context, check_same_namespace
+from skrep.utils._verbose import Progress
 
 __all__ = ["DPPLeastSquares"]
 
@@ -120,6 +121,11 @@ class DPPLeastSquares(RegressorMixin, BaseEstimator):
         that err about 7 times the best approximation error (median).
     random_state : int, RandomState instance or None, default=None
         Seed of the sampler.
+    verbose : int, default=0
+        When positive, print one line per step of the fit (``features``: the
+        pool's rows and the rank of its features; ``sample``: the points
+        drawn; ``solve``: the estimated error factor), each with the elapsed
+        seconds, and the sampler's line per round in between.
 
     Attributes
     ----------
@@ -217,15 +223,23 @@ ChristoffelSampler : The samplers.
         "sampler": [StrOptions(set(_SAMPLERS))],
         "n_samples": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
+        "verbose": ["verbose"],
     }
 
     def __init__(
-        self, basis=None, *, sampler="volume", n_samples=None, random_state=None
+        self,
+        basis=None,
+        *,
+        sampler="volume",
+        n_samples=None,
+        random_state=None,
+        verbose=0,
     ):
         self.basis = basis
         self.sampler = sampler
         self.n_samples = n_samples
         self.random_state = random_state
+        self.verbose = verbose
 
     # -- the pool
 
@@ -248,16 +262,21 @@ ChristoffelSampler : The samplers.
 
     def _make_sampler(self, m, rng):
         n = self.n_samples
+        verbose = self.verbose
         if self.sampler == "dpp":
-            return ProjectionDPPSampler(random_state=rng), None
+            return ProjectionDPPSampler(random_state=rng, verbose=verbose), None
         if n is None:
             n = 2 * m
         cls = _SAMPLERS[self.sampler]
         if self.sampler == "repeated_dpp":
-            return cls(random_state=rng), n
-        return cls(n_samples=n, random_state=rng), n
+            return cls(random_state=rng, verbose=verbose), n
+        return cls(n_samples=n, random_state=rng, verbose=verbose), n
 
-    def _select(self, X):
+    def _progress(self):
+        """Lines of the fit's three steps: features, sample, solve."""
+        return Progress(type(self).__name__, self.verbose, unit="step", total=3)
+
+    def _select(self, X, progress):
         """Fit the basis on the pool and draw rows; returns what fit needs."""
         if self.basis is not None and not (
             hasattr(self.basis, "fit") and hasattr(self.basis, "transform")
@@ -282,12 +301,14 @@ ChristoffelSampler : The samplers.
         if not bool(xp.all(xp.isfinite(F))):
             raise ValueError("The basis returned non-finite features on the pool.")
         Q, _ = _orthonormalize(F, what="features of the pool")
+        progress(1, rows=X.shape[0], features=F.shape[1], rank=Q.shape[1])
         if is_array_api:
             # The chain rule draws arbitrary rows: it runs on a host copy.
             Q = to_numpy(Q, xp)
         rng = check_random_state(self.random_state)
         sampler, n = self._make_sampler(Q.shape[1], rng)
         idx, w = sampler.sample(Q, n, return_weights=True)
+        progress(2, points=idx.shape[0], sampler=self.sampler)
         return F, Q, idx, w, center
 
     @_fit_context(prefer_skip_nested_validation=False)
@@ -317,7 +338,8 @@ ChristoffelSampler : The samplers.
             y_numeric=True,
             dtype=[xp.float64, xp.float32],
         )
-        F, Q, idx, w, center = self._select(X)
+        progress = self._progress()
+        F, Q, idx, w, center = self._select(X, progress)
         self.n_basis_ = Q.shape[1]
         if is_array_api:
             idx_xp = to_namespace(idx, xp, device, dtype=xp.int64)
@@ -335,7 +357,7 @@ ChristoffelSampler : The samplers.
         self.stability_, self.error_factor_ = _design_quality(
             Q[idx], w, Q.shape[0] / idx.size
         )
-        self._warn_unstable()
+        self._report(progress)
         return self
 
     def _uncenter(self, center):
@@ -394,7 +416,7 @@ ChristoffelSampler : The samplers.
         est._validate_params()
         xp, is_array_api, device = get_namespace_and_device(X)
         X = validate_data(est, X, dtype=[xp.float64, xp.float32])
-        _, _, idx, w, _ = est._select(X)
+        _, _, idx, w, _ = est._select(X, est._progress())
         if is_array_api:
             idx = to_namespace(idx, xp, device, dtype=xp.int64)
             w = to_namespace(w, xp, device, dtype=xp.float64)
@@ -429,10 +451,12 @@ ChristoffelSampler : The samplers.
                 "fit_function needs a PolynomialBasis as basis (its measure is "
                 "where points are sampled); got basis=None."
             )
+        progress = self._progress()
         basis = clone(self.basis)
         _check_continuous_basis(basis)
         self.basis_ = basis.fit(np.zeros((1, n_features)))
         m = self.basis_.n_output_features_
+        progress(1, features=m, rank=m)
         rng = check_random_state(self.random_state)
         if n_samples is not None:
             est = clone(self).set_params(n_samples=n_samples)
@@ -440,6 +464,7 @@ ChristoffelSampler : The samplers.
         else:
             sampler, n = self._make_sampler(m, rng)
         X, w = sampler.sample_continuous(self.basis_, n, return_weights=True)
+        progress(2, points=X.shape[0], sampler=self.sampler)
         y = np.asarray(f(X), dtype=np.float64)
         if y.shape[:1] != (X.shape[0],):
             raise ValueError(
@@ -460,7 +485,7 @@ ChristoffelSampler : The samplers.
         self._solve(F, y, w)
         self.support_, self.weights_ = X, w
         self.stability_, self.error_factor_ = _design_quality(F, w, 1.0 / X.shape[0])
-        self._warn_unstable()
+        self._report(progress)
         return self
 
     def _solve(self, F, y, w):
@@ -495,6 +520,11 @@ ChristoffelSampler : The samplers.
             self.intercept_ = xp.zeros(coef.shape[0], dtype=coef.dtype, device=device)
             self.coef_ = coef
 
+    def _report(self, progress):
+        """The solve's progress line, and a warning for an unstable design."""
+        progress(3, error_factor=self.error_factor_, stability=self.stability_)
+        self._warn_unstable()
+
     def _warn_unstable(self):
         if self.error_factor_ <= _MAX_ERROR_FACTOR:
             return
@@ -515,7 +545,7 @@ ChristoffelSampler : The samplers.
             f"Unstable design: {what}; ||G - I|| = {self.stability_:.3g}. "
             "Increase n_samples, or use sampler='volume' or 'repeated_dpp'.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
 
     def predict(self, X):

@@ -32,7 +32,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
 
 from skrep.utils._array_api import get_namespace_and_device, to_namespace, to_numpy
-from skrep.utils._threads import maybe_single_threaded_blas
+from skrep.utils._threads import threads_for
+from skrep.utils._verbose import Progress
 
 __all__ = [
     "ChristoffelSampler",
@@ -81,31 +82,33 @@ def _orthonormalize(features, *, what="features"):
             f"n_samples={n_rows} rows; a projection DPP needs at least m "
             "candidates. Use a larger pool or a smaller basis."
         )
-    # Already orthonormal (e.g. eigenvectors)? Probe F^T F z = z with random z
-    # in O(N m): if F^T F != I, (F^T F - I) z != 0 almost surely.
-    probe = dev(np.random.RandomState(0).standard_normal((m, 2)))
-    with np.errstate(over="ignore", invalid="ignore"):
-        if np.abs(host(F.T @ (F @ probe) - probe)).max() <= 1e-9:
-            return F, squared_norms(F)
-    # Equilibrate the columns (max-abs first, so no norm overflows): the span
-    # is the same, and the rank test below is relative to each column's norm,
-    # so a feature at scale 1e-7 next to a constant one is kept.
-    Q = F / dev(_column_scale(host(xp.max(xp.abs(F), axis=0))))
-    Q = Q / dev(_column_scale(host(xp.sqrt(xp.sum(Q * Q, axis=0)))))
-    eye = np.eye(m)
-    for _ in range(3):
-        gram = host(Q.T @ Q)
-        if np.abs(gram - eye).max() <= 1e-10:
-            break
-        evals, evecs = np.linalg.eigh(gram)
-        keep = evals > max(evals[-1], 0.0) * 1e-12
-        if not keep.any():
-            raise ValueError(f"The {what} are all zero; no DPP can be sampled.")
-        Q = Q @ dev(evecs[:, keep] / np.sqrt(evals[keep]))
-        eye = np.eye(Q.shape[1])
-        if evals[-1] <= 1e4 * evals[keep][0]:
-            break  # well conditioned: Q^T Q = I to about 1e-12 after one pass
-    return Q, squared_norms(Q)
+    # Products of N x m by m x m matrices: threads only for a large pool.
+    with threads_for(blas_work=2.0 * n_rows * m * m):
+        # Already orthonormal (e.g. eigenvectors)? Probe F^T F z = z with
+        # random z in O(N m): if F^T F != I, (F^T F - I) z != 0 almost surely.
+        probe = dev(np.random.RandomState(0).standard_normal((m, 2)))
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.abs(host(F.T @ (F @ probe) - probe)).max() <= 1e-9:
+                return F, squared_norms(F)
+        # Equilibrate the columns (max-abs first, so no norm overflows): the span
+        # is the same, and the rank test below is relative to each column's norm,
+        # so a feature at scale 1e-7 next to a constant one is kept.
+        Q = F / dev(_column_scale(host(xp.max(xp.abs(F), axis=0))))
+        Q = Q / dev(_column_scale(host(xp.sqrt(xp.sum(Q * Q, axis=0)))))
+        eye = np.eye(m)
+        for _ in range(3):
+            gram = host(Q.T @ Q)
+            if np.abs(gram - eye).max() <= 1e-10:
+                break
+            evals, evecs = np.linalg.eigh(gram)
+            keep = evals > max(evals[-1], 0.0) * 1e-12
+            if not keep.any():
+                raise ValueError(f"The {what} are all zero; no DPP can be sampled.")
+            Q = Q @ dev(evecs[:, keep] / np.sqrt(evals[keep]))
+            eye = np.eye(Q.shape[1])
+            if evals[-1] <= 1e4 * evals[keep][0]:
+                break  # well conditioned: Q^T Q = I to about 1e-12 after one pass
+        return Q, squared_norms(Q)
 
 
 def _column_scale(norms):
@@ -114,13 +117,15 @@ def _column_scale(norms):
     return np.where(norms > 0, norms, 1.0)
 
 
-def _single_threaded_blas(m):
-    """Limit BLAS to one thread (the chain rule's products are small).
+def _chain_rule_threads(m):
+    """BLAS threads for the chain rule (:func:`skrep.utils._threads.threads_for`).
 
-    Threaded BLAS slows the chain rule's small products by 5-20x on a busy
-    machine; below m = 32 BLAS runs them on one thread anyway.
+    Its products, a batch of at most ``2 m + 2`` proposals against the
+    ``i < m`` chosen features, take at most ``4 m^3`` flops: one BLAS thread
+    unless ``m`` is in the hundreds (threaded BLAS slowed them 5-20x on a
+    busy machine).
     """
-    return maybe_single_threaded_blas(m >= 32)
+    return threads_for(blas_work=4.0 * m**3)
 
 
 def _leverage_sampler(leverage, rng):
@@ -152,7 +157,13 @@ class _ProposalStream:
         self.norm2 = np.empty(0)
         self.u = np.empty(0)
         self.pos = 0
+        self.used = 0  # proposals consumed so far
         self.direct = None  # a direct exact DPP sampler, when one exists
+
+    def advance(self, k):
+        """Consume the next ``k`` proposals."""
+        self.pos += k
+        self.used += k
 
     def take(self, k):
         if self.pos + k > self.norm2.size:
@@ -203,9 +214,9 @@ def _chain_rule(m, stream, n_points=None):
             accepted = np.flatnonzero(u < ratio)
             if accepted.size:
                 j = accepted[0]
-                stream.pos += j + 1
+                stream.advance(j + 1)
                 break
-            stream.pos += batch
+            stream.advance(batch)
         v = phi[j].copy()
         for _ in range(2):  # Gram-Schmidt, repeated for round-off
             v -= basis[:i].T @ (basis[:i] @ v)
@@ -217,7 +228,7 @@ def _chain_rule(m, stream, n_points=None):
 def _iid(n, stream):
     """``n`` i.i.d. proposals of ``stream`` (from ``rho``)."""
     payload = stream.take(n)[1]
-    stream.pos += n
+    stream.advance(n)
     return list(payload)
 
 
@@ -278,9 +289,17 @@ class _BaseSampler:
     # O(m^2)); False uses the chain rule as in higher dimensions.
     _tridiagonal = True
 
-    def __init__(self, n_samples=None, *, random_state=None):
+    def __init__(self, n_samples=None, *, random_state=None, verbose=0):
         self.n_samples = n_samples
         self.random_state = random_state
+        self.verbose = verbose
+
+    def _progress(self, n_rounds):
+        return Progress(type(self).__name__, self.verbose, unit="round", total=n_rounds)
+
+    def _round(self, progress, index, kind, points, stream):
+        """One progress line: a round of ``points`` drawn by ``kind``."""
+        progress(index, kind=kind, points=points, proposals=stream.used)
 
     def __repr__(self):
         params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
@@ -332,8 +351,7 @@ class _BaseSampler:
             return Q[idx], idx
 
         stream = _ProposalStream(propose, m, rng)
-        # The chain rule's products are small: threaded BLAS only slows them.
-        with _single_threaded_blas(m):
+        with _chain_rule_threads(m):
             idx = np.asarray(self._draw(m, n, stream, rng), dtype=np.intp)
         if not return_weights:
             return idx
@@ -372,7 +390,7 @@ class _BaseSampler:
         stream = _ProposalStream(propose, m, rng)
         if basis.n_features_in_ == 1 and self._tridiagonal:
             stream.direct = lambda: _tridiagonal_ensemble(basis.family, m, rng)
-        with _single_threaded_blas(m):
+        with _chain_rule_threads(m):
             X = np.asarray(self._draw(m, n, stream, rng), dtype=np.float64)
         X = X.reshape(n, basis.n_features_in_)
         if not return_weights:
@@ -424,6 +442,10 @@ class ProjectionDPPSampler(_BaseSampler):
     random_state : int, RandomState instance or None, default=None
         Seed or generator of the draws; pass a ``RandomState`` to get a new
         sample at each call.
+    verbose : int, default=0
+        When positive, print one line per round (a projection-DPP sample or
+        a batch of i.i.d. points): the points drawn, the proposals used so
+        far and the elapsed seconds.
 """
         + _SEE_ALSO
         + """
@@ -438,8 +460,8 @@ class ProjectionDPPSampler(_BaseSampler):
 """
     )
 
-    def __init__(self, *, random_state=None):
-        super().__init__(None, random_state=random_state)
+    def __init__(self, *, random_state=None, verbose=0):
+        super().__init__(None, random_state=random_state, verbose=verbose)
 
     def _n_samples(self, m, n_samples):
         if n_samples is not None and n_samples != m:
@@ -450,7 +472,9 @@ class ProjectionDPPSampler(_BaseSampler):
         return m
 
     def _draw(self, m, n, stream, rng):
-        return _chain_rule(m, stream)
+        points = _chain_rule(m, stream)
+        self._round(self._progress(1), 1, "dpp", m, stream)
+        return points
 
 
 class VolumeSampler(_BaseSampler):
@@ -470,6 +494,10 @@ class VolumeSampler(_BaseSampler):
         The number of points ``n >= m``; None means ``m``.
     random_state : int, RandomState instance or None, default=None
         Seed or generator of the draws.
+    verbose : int, default=0
+        When positive, print one line per round (a projection-DPP sample or
+        a batch of i.i.d. points): the points drawn, the proposals used so
+        far and the elapsed seconds.
 """
         + _SEE_ALSO
         + """
@@ -484,7 +512,11 @@ class VolumeSampler(_BaseSampler):
     )
 
     def _draw(self, m, n, stream, rng):
-        points = _chain_rule(m, stream) + _iid(n - m, stream)
+        progress = self._progress(2)
+        points = _chain_rule(m, stream)
+        self._round(progress, 1, "dpp", m, stream)
+        points += _iid(n - m, stream)
+        self._round(progress, 2, "iid", n - m, stream)
         order = rng.permutation(n)
         return [points[i] for i in order]
 
@@ -506,6 +538,10 @@ class RepeatedDPPSampler(_BaseSampler):
         given to :meth:`sample`; ``n_samples`` overrides it.
     random_state : int, RandomState instance or None, default=None
         Seed or generator of the draws.
+    verbose : int, default=0
+        When positive, print one line per round (a projection-DPP sample or
+        a batch of i.i.d. points): the points drawn, the proposals used so
+        far and the elapsed seconds.
 """
         + _SEE_ALSO
         + """
@@ -519,9 +555,10 @@ class RepeatedDPPSampler(_BaseSampler):
 """
     )
 
-    def __init__(self, n_repeats=2, *, random_state=None):
+    def __init__(self, n_repeats=2, *, random_state=None, verbose=0):
         self.n_repeats = n_repeats
         self.random_state = random_state
+        self.verbose = verbose
 
     def _n_samples(self, m, n_samples):
         if n_samples is None:
@@ -532,11 +569,13 @@ class RepeatedDPPSampler(_BaseSampler):
         return super()._n_samples(m, n_samples)
 
     def _draw(self, m, n, stream, rng):
+        # n // m whole samples, then the first n % m points of one more.
+        progress = self._progress(-(-n // m))
         points = []
-        for _ in range(n // m):
-            points.extend(_chain_rule(m, stream))
-        if n % m:
-            points.extend(_chain_rule(m, stream, n % m))
+        for index in range(progress.total):
+            size = min(m, n - index * m)
+            points.extend(_chain_rule(m, stream, size))
+            self._round(progress, index + 1, "dpp", size, stream)
         return points
 
 
@@ -554,6 +593,10 @@ class ChristoffelSampler(_BaseSampler):
         The number of points ``n >= m``; None means ``m``.
     random_state : int, RandomState instance or None, default=None
         Seed or generator of the draws.
+    verbose : int, default=0
+        When positive, print one line per round (a projection-DPP sample or
+        a batch of i.i.d. points): the points drawn, the proposals used so
+        far and the elapsed seconds.
 """
         + _SEE_ALSO
         + """
@@ -568,7 +611,9 @@ class ChristoffelSampler(_BaseSampler):
     )
 
     def _draw(self, m, n, stream, rng):
-        return _iid(n, stream)
+        points = _iid(n, stream)
+        self._round(self._progress(1), 1, "iid", n, stream)
+        return points
 
 
 class _UniformSampler(_BaseSampler):

@@ -99,6 +99,23 @@ def polynomial_basis(out_dir):
     )
     score, seconds = timed(cross_val_score, ours, X, y, cv=5)
     base_score, base_seconds = timed(cross_val_score, base, X, y, cv=5)
+    # Conditioning by degree on one column (bmi) mapped to [-1, 1]:
+    # orthonormal Legendre features against monomials.
+    bmi = MinMaxScaler((-1, 1)).fit_transform(X[:, [2]])
+    degrees = np.arange(1, 16)
+    conditions = {
+        name: [np.linalg.cond(make(d).fit_transform(bmi)) for d in degrees]
+        for name, make in (
+            ("Legendre (PolynomialBasis)", PolynomialBasis),
+            ("monomials (PolynomialFeatures)", PolynomialFeatures),
+        )
+    }
+    fig = _plot_basis(
+        degrees,
+        conditions,
+        {"PolynomialBasis": score, "PolynomialFeatures": base_score},
+        out_dir / "polynomial_basis_diabetes.png",
+    )
     return TourResult(
         metric="5-fold CV R^2 of RidgeCV on degree-2 features (higher is better)",
         score=float(score.mean()),
@@ -106,4 +123,38 @@ def polynomial_basis(out_dir):
         baseline="sklearn PolynomialFeatures(2) + StandardScaler",
         baseline_score=float(base_score.mean()),
         baseline_seconds=base_seconds,
+        figures=(fig,),
     )
+
+
+def _plot_basis(degrees, conditions, scores, path):
+    """Condition numbers by degree; CV R^2 per fold."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for (name, values), marker in zip(conditions.items(), "os", strict=True):
+        left.semilogy(degrees, values, marker + "-", label=name)
+    left.set_xlabel("degree")
+    left.set_ylabel("condition number of the features")
+    left.set_title("bmi scaled to [-1, 1], 442 patients")
+    left.legend(fontsize=8)
+    folds = np.arange(1, len(next(iter(scores.values()))) + 1)
+    for (name, values), marker, shift in zip(
+        scores.items(), "os", (-0.1, 0.1), strict=True
+    ):
+        right.plot(
+            folds + shift, values, marker, label=f"{name}, mean {values.mean():.3f}"
+        )
+    right.set_xticks(folds)
+    right.set_xlabel("fold")
+    right.set_ylabel("test R^2 of RidgeCV")
+    right.set_title("Degree 2, all 10 features: 5-fold CV")
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -8,7 +8,6 @@ the quadratic model, in :mod:`skrep.ordinal._kernels`, then a line search;
 no step may make a training row's cumulative probabilities cross).
 """
 
-import time
 import warnings
 from numbers import Real
 
@@ -34,6 +33,8 @@ from skrep.utils._array_api import (
     to_numpy,
 )
 from skrep.utils._compat import check_same_namespace
+from skrep.utils._threads import threads_for
+from skrep.utils._verbose import Progress
 
 _ARMIJO = 1e-4
 _MAX_SWEEPS = 1000
@@ -319,42 +320,44 @@ def fit_fused(problem, psi, thresh, *, tol, max_iter, allowed=None):
         step = new - psi
         return new, step, problem.eta(np.cumsum(step, axis=0))
 
-    for it in range(1, max_iter + 1):
-        new, step, deta = newton_direction(unconstrained)
-        t_max = max_feasible_step(eta, deta)
-        if t_max < 1.0:
-            # The step leaves the training rows' monotone region: minimise
-            # the quadratic model inside it instead (its gaps are linear).
-            gaps = np.zeros((psi.shape[0], n))
-            gaps[1:] = np.diff(eta, axis=1).T
-            new, step, deta = newton_direction(gaps)
+    # Each iteration's products are n x (p + 1) by (p + 1) x (K - 1).
+    with threads_for(blas_work=2.0 * n * psi.size):
+        for it in range(1, max_iter + 1):
+            new, step, deta = newton_direction(unconstrained)
             t_max = max_feasible_step(eta, deta)
-        decrease = (
-            problem.directional_derivative(deta)
-            + _penalty(new, thresh)
-            - _penalty(psi, thresh)
-        )
-        if decrease > -tol or not np.any(step):
-            return obj, it
-        t = 1.0 if t_max >= 1.0 - 1e-9 else t_max
-        while True:
-            trial = psi + t * step
-            new_obj = trial_loss(eta, deta, t, problem.y, problem.sw) + _penalty(
-                trial, thresh
+            if t_max < 1.0:
+                # The step leaves the training rows' monotone region: minimise
+                # the quadratic model inside it instead (its gaps are linear).
+                gaps = np.zeros((psi.shape[0], n))
+                gaps[1:] = np.diff(eta, axis=1).T
+                new, step, deta = newton_direction(gaps)
+                t_max = max_feasible_step(eta, deta)
+            decrease = (
+                problem.directional_derivative(deta)
+                + _penalty(new, thresh)
+                - _penalty(psi, thresh)
             )
-            if new_obj <= obj + _ARMIJO * t * decrease:
-                break
-            t *= 0.5
-            if t < 1e-12:
+            if decrease > -tol or not np.any(step):
                 return obj, it
-        psi[:] = trial
-        eta += t * deta
-        problem.derivatives(eta, want_loss=False)  # the loss is new_obj's
-        gain = obj - new_obj
-        obj = new_obj
-        if gain < tol * max(abs(obj), 1e-3):
-            return obj, it
-    return obj, max_iter
+            t = 1.0 if t_max >= 1.0 - 1e-9 else t_max
+            while True:
+                trial = psi + t * step
+                new_obj = trial_loss(eta, deta, t, problem.y, problem.sw) + _penalty(
+                    trial, thresh
+                )
+                if new_obj <= obj + _ARMIJO * t * decrease:
+                    break
+                t *= 0.5
+                if t < 1e-12:
+                    return obj, it
+            psi[:] = trial
+            eta += t * deta
+            problem.derivatives(eta, want_loss=False)  # the loss is new_obj's
+            gain = obj - new_obj
+            obj = new_obj
+            if gain < tol * max(abs(obj), 1e-3):
+                return obj, it
+        return obj, max_iter
 
 
 def lambda_max(problem, psi, penalty_factor):
@@ -393,35 +396,32 @@ def fit_parallel(problem, *, alpha, tol, max_iter, verbose=0):
     eta = predictors(alpha_, beta)
     obj = objective(problem.derivatives(eta), beta)
     buffer = np.empty_like(Xf, order="F")  # reused: X scaled by sqrt(curvature)
-    start = time.perf_counter()
-    for it in range(1, max_iter + 1):
-        H, g = _newton_system(problem, Xf, alpha, beta, buffer)
-        step = -np.linalg.solve(_positive_definite(H), g)
-        decrease = float(g @ step)
-        if -decrease < 2 * tol * max(abs(obj), 1e-3):
-            return alpha_, _expand(beta, free), obj, it, H
-        d_alpha, d_beta = step[: K - 1], step[K - 1 :]
-        t = 1.0
-        while True:
-            a_new = alpha_ + t * d_alpha
-            b_new = beta + t * d_beta
-            if np.all(np.diff(a_new) >= 0):
-                eta_new = predictors(a_new, b_new)
-                new_obj = objective(problem.derivatives(eta_new), b_new)
-                if new_obj <= obj + _ARMIJO * t * decrease:
-                    break
-            t *= 0.5
-            if t < 1e-12:
-                problem.derivatives(eta)
+    # Each iteration's Hessian is a p x n by n x p product.
+    with threads_for(blas_work=2.0 * Xf.shape[0] * Xf.shape[1] ** 2):
+        progress = Progress("ProportionalOdds", verbose, total=max_iter)
+        for it in range(1, max_iter + 1):
+            H, g = _newton_system(problem, Xf, alpha, beta, buffer)
+            step = -np.linalg.solve(_positive_definite(H), g)
+            decrease = float(g @ step)
+            # t = 0: converged (Newton decrement below tol) or no descent.
+            t = 0.0 if -decrease < 2 * tol * max(abs(obj), 1e-3) else 1.0
+            d_alpha, d_beta = step[: K - 1], step[K - 1 :]
+            while t:
+                a_new = alpha_ + t * d_alpha
+                b_new = beta + t * d_beta
+                if np.all(np.diff(a_new) >= 0):
+                    eta_new = predictors(a_new, b_new)
+                    new_obj = objective(problem.derivatives(eta_new), b_new)
+                    if new_obj <= obj + _ARMIJO * t * decrease:
+                        alpha_, beta, eta, obj = a_new, b_new, eta_new, new_obj
+                        break
+                t = t * 0.5 if t >= 2e-12 else 0.0
+            progress(it, objective=obj, decrement=-decrease, step=t)
+            if not t:
+                problem.derivatives(eta)  # those of the returned point
                 return alpha_, _expand(beta, free), obj, it, H
-        alpha_, beta, eta, obj = a_new, b_new, eta_new, new_obj
-        if verbose:
-            print(
-                f"[ProportionalOdds] iter {it}: objective {obj:.10g}, step {t:g}, "
-                f"{time.perf_counter() - start:.2f}s"
-            )
-    H, _ = _newton_system(problem, Xf, alpha, beta, buffer)
-    return alpha_, _expand(beta, free), obj, max_iter, H
+        H, _ = _newton_system(problem, Xf, alpha, beta, buffer)
+        return alpha_, _expand(beta, free), obj, max_iter, H
 
 
 def _newton_system(problem, Xf, alpha, beta, buffer):

@@ -1,6 +1,5 @@
 """PRESTO: proportional odds relaxed by fused, sparse transitions."""
 
-import time
 import warnings
 from numbers import Integral, Real
 
@@ -18,6 +17,7 @@ from skrep.ordinal._cumulative import (
     warn_not_converged,
 )
 from skrep.utils._compat import Interval, _fit_context
+from skrep.utils._verbose import Progress
 
 __all__ = ["PRESTO", "PRESTOCV"]
 
@@ -46,7 +46,7 @@ def _start(problem, w1, tol, max_iter):
 def _path(problem, psi, factor, lambdas, *, tol, max_iter, verbose, name):
     """Warm-started fits along decreasing ``lambdas``; standardised psi's."""
     psis, objectives, n_iters = [], [], []
-    start = time.perf_counter()
+    progress = Progress(name, verbose, unit="lambda", total=len(lambdas))
     grad = problem.grad_psi()
     previous = lambdas[0]
     for index, lam in enumerate(lambdas):
@@ -70,13 +70,13 @@ def _path(problem, psi, factor, lambdas, *, tol, max_iter, verbose, name):
         psis.append(psi.copy())
         objectives.append(obj)
         n_iters.append(n_iter)
-        if verbose:
-            nnz = int(np.count_nonzero(psi[:, :-1]))
-            print(
-                f"[{name}] lambda {index + 1}/{len(lambdas)} = {lam:.4g}: "
-                f"objective {obj:.10g}, {n_iter} iterations, {nnz} non-zero psi, "
-                f"{time.perf_counter() - start:.2f}s"
-            )
+        progress(
+            index + 1,
+            objective=obj,
+            lam=lam,
+            iterations=n_iter,
+            nonzero=int(np.count_nonzero(psi[:, :-1])),
+        )
     return psis, np.array(objectives), np.array(n_iters)
 
 
@@ -160,7 +160,9 @@ class PRESTO(_CumulativeLogitBase):
     max_iter : int, default=100
         Maximum number of proximal Newton iterations per ``lambda``.
     verbose : int, default=0
-        Print progress along the path when positive.
+        When positive, print one line per ``lambda`` of the path: the
+        objective, ``lambda``, the proximal Newton iterations, the number of
+        non-zero transitions and the elapsed seconds.
 
     Attributes
     ----------
@@ -422,7 +424,8 @@ class PRESTOCV(_CumulativeLogitBase):
     max_iter : int, default=100
         Maximum proximal Newton iterations per ``lambda``.
     verbose : int, default=0
-        Print progress of the refit when positive.
+        When positive, print one line per ``lambda`` of the refit on all the
+        data, as :class:`PRESTO` does.
     random_state : int, RandomState instance or None, default=None
         Shuffles the rows before an int ``cv`` splits them into folds.
 

@@ -65,7 +65,8 @@ class ProportionalOdds(_CumulativeLogitBase):
     max_iter : int, default=100
         Maximum number of Newton iterations.
     verbose : int, default=0
-        Print the objective at every iteration when positive.
+        When positive, print one line per Newton iteration: the objective,
+        the Newton decrement, the step length and the elapsed seconds.
 
     Attributes
     ----------
@@ -83,7 +84,9 @@ class ProportionalOdds(_CumulativeLogitBase):
     objective_ : float
         The final objective value.
     n_iter_ : int
-        Number of Newton iterations.
+        Number of Newton iterations run (the last one finds the Newton
+        decrement below ``tol``, or no descent); ``max_iter`` when it did not
+        converge.
     n_features_in_ : int
         Number of features seen in fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)

@@ -94,6 +94,15 @@ def proportional_odds(out_dir):
 
     proba, seconds = _out_of_fold(ProportionalOdds, X, y)
     base, base_seconds = _out_of_fold(_statsmodels_po, X, y)
+    path = _plot_proportional_odds(
+        ProportionalOdds().fit(X, y),
+        _statsmodels_po().fit(X, y).res_,
+        X,
+        y,
+        (proba, base),
+        features,
+        out_dir / "proportional_odds_anes96.png",
+    )
     return TourResult(
         metric="out-of-fold log-loss, 5 folds (lower is better)",
         score=log_loss(proba),
@@ -101,7 +110,55 @@ def proportional_odds(out_dir):
         baseline="statsmodels OrderedModel (logit, bfgs)",
         baseline_score=log_loss(base),
         baseline_seconds=base_seconds,
+        figures=(path,),
     )
+
+
+def _plot_proportional_odds(model, res, X, y, probas, features, path):
+    """Slopes with 95% intervals next to statsmodels'; class shares out of fold."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    p = len(features)
+    sd = X.std(axis=0)
+    table = model.summary()
+    # Per standard deviation of each feature, in statsmodels' and R's sign
+    # (P(y <= k) = F(threshold - x @ beta): positive is towards higher
+    # classes), the opposite of coef_'s.
+    ours = -table["coef"].to_numpy()[:p] * sd
+    ours_se = table["std err"].to_numpy()[:p] * sd
+    theirs = np.asarray(res.params)[:p] * sd
+    theirs_se = np.asarray(res.bse)[:p] * sd
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    rows = np.arange(p)
+    left.errorbar(ours, rows - 0.12, xerr=1.96 * ours_se, fmt="o", label="skrep")
+    left.errorbar(
+        theirs, rows + 0.12, xerr=1.96 * theirs_se, fmt="s", label="statsmodels"
+    )
+    left.axvline(0, color="k", lw=0.8, ls=":")
+    left.set_yticks(rows, features)
+    left.invert_yaxis()
+    left.set_xlabel("log-odds of a higher class per SD (95% interval)")
+    left.set_title("Slopes fitted on all rows")
+    left.legend(fontsize=8)
+    classes = np.arange(probas[0].shape[1])
+    observed = np.bincount(y, minlength=classes.size) / y.size
+    right.bar(classes, observed, color="0.8", label="observed share")
+    for proba, marker, shift, label in zip(
+        probas, "os", (-0.15, 0.15), ("skrep", "statsmodels"), strict=True
+    ):
+        right.plot(classes + shift, proba.mean(axis=0), marker, label=label)
+    right.set_xticks(classes)
+    right.set_xlabel("party identification (0 strong Dem. .. 6 strong Rep.)")
+    right.set_ylabel("share of respondents")
+    right.set_title("Mean out-of-fold probability per class")
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
 
 
 @register(estimator="PRESTOCV", dataset="fair, marriage rating (statsmodels)")

@@ -66,7 +66,9 @@ def njit(func=None, *, parallel=False, fastmath=False, **options):
 def n_threads(n_jobs=None):
     """Number of threads for a ``parallel=True`` kernel given ``n_jobs``.
 
-    ``None`` means numba's default, which inside a joblib worker is already
+    ``None`` means numba's current thread count: ``NUMBA_NUM_THREADS``,
+    unless the caller lowered it with ``numba.set_num_threads`` (or an
+    enclosing :func:`numba_threads`). Inside a joblib worker it is already
     limited by joblib (it sets ``NUMBA_NUM_THREADS`` for its workers) so that
     workers do not oversubscribe the cores. Negative values count back from
     the number of CPUs, as in joblib.
@@ -78,7 +80,7 @@ def n_threads(n_jobs=None):
     1
     """
     if n_jobs is None:
-        return numba.config.NUMBA_NUM_THREADS
+        return numba.get_num_threads()
     return max(1, min(effective_n_jobs(n_jobs), numba.config.NUMBA_NUM_THREADS))
 
 

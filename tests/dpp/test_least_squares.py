@@ -314,3 +314,26 @@ def test_extreme_magnitudes_give_finite_predictions_or_value_error(
             assert np.all(np.isfinite(pred))
     np.testing.assert_array_equal(X, X0)
     np.testing.assert_array_equal(y, y0)
+
+
+def test_verbose_prints_the_steps_of_fit_and_fit_function(capsys):
+    X, y = load_diabetes(return_X_y=True)
+    quiet = DPPLeastSquares(n_samples=33, random_state=0).fit(X, y)
+    assert capsys.readouterr().out == ""
+    model = DPPLeastSquares(n_samples=33, random_state=0, verbose=1).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    ours = [line for line in lines if line.startswith("[DPPLeastSquares]")]
+    assert [line.split(":")[0] for line in ours] == [
+        f"[DPPLeastSquares] step {i}/3" for i in (1, 2, 3)
+    ]
+    assert f"rows={X.shape[0]}, features=11, rank={model.n_basis_}" in ours[0]
+    assert "points=33, sampler=volume" in ours[1]
+    assert f"error_factor={model.error_factor_:.7g}" in ours[2]
+    # The sampler's rounds come between the features and the sample.
+    assert lines[1].startswith("[VolumeSampler] round 1/2")
+    assert np.array_equal(model.support_, quiet.support_)
+
+    DPPLeastSquares(PolynomialBasis(5), verbose=1, random_state=0).fit_function(np.sin)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("[DPPLeastSquares] step 1/3: features=6, rank=6")
+    assert lines[-1].startswith("[DPPLeastSquares] step 3/3: error_factor=")

@@ -1,3 +1,5 @@
+import copy
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -244,3 +246,34 @@ def test_repeated_dpp_honours_n_samples():
     basis = PolynomialBasis(9).fit(np.zeros((1, 1)))
     X = sampler.sample_continuous(basis, 13)
     assert X.shape == (13, 1) and len(np.unique(X[10:])) == 3
+
+
+@pytest.mark.parametrize(
+    "sampler, n, rounds",
+    [
+        (ProjectionDPPSampler(random_state=0, verbose=1), None, ["dpp"]),
+        (VolumeSampler(15, random_state=0, verbose=1), None, ["dpp", "iid"]),
+        (RepeatedDPPSampler(random_state=0, verbose=1), 15, ["dpp"] * 3),
+        (ChristoffelSampler(10, random_state=0, verbose=1), None, ["iid"]),
+    ],
+)
+def test_verbose_prints_one_line_per_round(capsys, sampler, n, rounds):
+    features = np.random.RandomState(0).normal(size=(300, 6))
+    idx = sampler.sample(features, n)
+    lines = capsys.readouterr().out.splitlines()
+    name = type(sampler).__name__
+    assert len(lines) == len(rounds)
+    points, used = 0, 0
+    for index, (line, kind) in enumerate(zip(lines, rounds, strict=True), 1):
+        assert line.startswith(f"[{name}] round {index}/{len(rounds)}: kind={kind}, ")
+        values = dict(part.split("=") for part in line.split(": ")[1].split(", ")[:-1])
+        points += int(values["points"])
+        # Proposals used so far: at least one per point, never fewer than before.
+        assert int(values["proposals"]) >= max(points, used)
+        used = int(values["proposals"])
+    assert points == idx.size
+    # Silent by default, and the same draws whatever verbose is.
+    quiet = copy.copy(sampler)
+    quiet.verbose = 0
+    assert np.array_equal(quiet.sample(features, n), idx)
+    assert capsys.readouterr().out == ""

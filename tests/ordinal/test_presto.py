@@ -292,3 +292,19 @@ def test_monotone_region_is_searched_not_just_its_boundary():
     assert objectives[0] > objectives[1] > objectives[2]
     # The intercept-only objective is log(3) ~ 1.10; the fit is far below.
     assert objectives[2] < 0.6
+
+
+def test_verbose_prints_one_line_per_lambda(capsys):
+    X, y = _data(n=300)
+    model = PRESTO(n_lambdas=5, verbose=1).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(model.lambdas_) == 5
+    for index, (line, lam, n_iter) in enumerate(
+        zip(lines, model.lambdas_, model.n_iter_, strict=True), 1
+    ):
+        assert line.startswith(f"[PRESTO] lambda {index}/5: objective=")
+        assert f"lam={lam:.7g}, iterations={n_iter}, nonzero=" in line
+    assert f"objective={model.objective_:.7g}," in lines[-1]
+    PRESTOCV(n_lambdas=4, cv=2, verbose=1, random_state=0).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and all(line.startswith("[PRESTOCV] lambda ") for line in lines)

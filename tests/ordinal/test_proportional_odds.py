@@ -8,6 +8,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -200,3 +201,25 @@ def test_objective_is_mean_negative_log_likelihood():
     X, y = _ordinal_data()
     model = ProportionalOdds().fit(X, y)
     assert_allclose(model.objective_, _mean_nll(model, X, y), rtol=1e-10)
+
+
+def test_verbose_prints_one_line_per_iteration_and_n_iter_counts_them(capsys):
+    X, y = _ordinal_data()
+    model = ProportionalOdds(verbose=1).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == model.n_iter_ < model.max_iter
+    for it, line in enumerate(lines, 1):
+        assert line.startswith(f"[ProportionalOdds] iter {it}/{model.max_iter}: ")
+    # The last iteration finds the Newton decrement below tol and stops.
+    assert lines[-1].startswith(
+        f"[ProportionalOdds] iter {model.n_iter_}/{model.max_iter}: "
+        f"objective={model.objective_:.7g}, "
+    )
+    assert "step=0," in lines[-1]
+    assert ProportionalOdds().fit(X, y).n_iter_ == model.n_iter_
+    assert capsys.readouterr().out == ""
+    # Stopped by max_iter: exactly max_iter iterations run and printed.
+    with pytest.warns(ConvergenceWarning):
+        short = ProportionalOdds(max_iter=2, verbose=1).fit(X, y)
+    assert short.n_iter_ == 2
+    assert len(capsys.readouterr().out.splitlines()) == 2

@@ -37,6 +37,9 @@ def test_n_threads():
     assert n_threads(None) == numba.config.NUMBA_NUM_THREADS
     assert 1 <= n_threads(-1) <= numba.config.NUMBA_NUM_THREADS
     assert n_threads(10_000) == numba.config.NUMBA_NUM_THREADS
+    # None follows the caller's limit, so that a one-thread run stays one.
+    with numba_threads(1):
+        assert n_threads(None) == 1
 
 
 def _threads_in_worker():
