@@ -201,9 +201,13 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         of these ``n`` out-of-fold scores (split-conformal calibration: a new
         in-distribution row is flagged with probability at most
         ``contamination``, and within ``1 / (n + 1)`` of it). 'auto' is a
-        0.27% rate (the 3-sigma rule of Rippel et al.); with fewer than
-        ``1 / contamination - 1`` rows the smallest out-of-fold score is
-        the threshold.
+        0.27% rate (the 3-sigma rule of Rippel et al.). With fewer than
+        ``1 / contamination - 1`` rows (370 for 'auto') no out-of-fold score
+        is that rare: the threshold extrapolates the out-of-fold squared
+        distances by a scaled chi-square law with their mean and variance
+        (Satterthwaite), and is at most the smallest out-of-fold score
+        (which is the threshold where no distance law applies: mixtures,
+        relative distances, a logistic combination).
 
     cv : int, default=5
         Folds of the model choice and of the calibration (at least 2). Each
@@ -1085,7 +1089,21 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         if not is_numpy_namespace(xp):
             dt = supported_float_dtypes(xp, device)[0]
             self.calibration_scores_ = to_namespace(cal, xp, device, dtype=dt)
-        self.offset_ = float(cal[max(k, 1) - 1])
+        if k >= 1:
+            self.offset_ = float(cal[k - 1])
+            return
+        # Too few rows for this quantile: extrapolate the tail of the
+        # squared distances by a scaled chi-square with their mean and
+        # variance (Satterthwaite), never above the lowest score.
+        self.offset_ = float(cal[0])
+        spec = self._chosen
+        distances = spec["n_components"] == 1 and not spec["relative"]
+        if distances and self.combiner_ is None and np.var(cal) > 0:
+            from scipy.stats import chi2
+
+            m, v = -np.mean(cal), np.var(cal)
+            tail = v / (2 * m) * chi2.ppf(1 - q, 2 * m**2 / v)
+            self.offset_ = min(self.offset_, -float(tail))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -244,6 +244,18 @@ def test_flag_rate_on_new_gaussian_rows_matches_contamination():
     assert_array_equal(p <= 0.05, det.predict(X_new[:20_000]) == -1)
     assert det.calibration_scores_.shape == (len(X),)
     assert np.all(np.diff(det.calibration_scores_) >= 0)
+    # With 150 rows no out-of-fold score is as rare as 0.27%: the tail of
+    # the distances is extrapolated, and the rate on new rows, over 10
+    # seeds, stays near 0.27% (the smallest out-of-fold score would flag
+    # about 1 / 151 = 0.66%).
+    rates = []
+    for seed in range(10):
+        rng = np.random.RandomState(seed)
+        A = rng.randn(4, 4)
+        det = GaussianMixtureOODDetector().fit(rng.randn(150, 4) @ A)
+        assert det.offset_ <= det.calibration_scores_[0]
+        rates.append(np.mean(det.predict(rng.randn(20_000, 4) @ A) == -1))
+    assert 0.001 < np.mean(rates) < 0.005, rates
 
 
 def test_offset_is_the_conformal_quantile_of_out_of_fold_scores():

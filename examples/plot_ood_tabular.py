@@ -1,0 +1,118 @@
+"""
+======================================================================
+Out-of-distribution detection on raw tabular features, with defaults
+======================================================================
+
+:class:`skrep.ood.GaussianMixtureOODDetector` with its default settings on
+the OOD protocols of the user guide, built from data sets bundled with
+scikit-learn (``skrep.ood._tour.ood_protocols``): some classes are held out
+of training and must be flagged, while held-out rows of the known classes
+must not be.
+
+* **digits**, five of the ten digits held out, four splits;
+* **wine**, one of the three cultivars held out, on raw features (standard
+  deviations from 0.12 to 314) and on standardised ones;
+* **breast cancer**, trained on benign tumours (no labels), malignant ones
+  held out.
+
+Each split is repeated with three seeds. The defaults choose the covariance
+model and the shrinkage target from the training data, and set the
+threshold on out-of-fold scores. They are compared with scikit-learn's
+outlier detectors, also with their defaults, by the AUROC and by the
+false-positive rate at 95% true-positive rate (FPR95: the share of OOD rows
+still accepted when 95% of the known rows are). The flag rates on the
+held-out known rows show the calibration: ``contamination=0.05`` should flag
+5% of them, and ``'auto'`` 0.27%.
+"""
+
+import time
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from sklearn.covariance import EllipticEnvelope
+from sklearn.ensemble import IsolationForest
+from sklearn.metrics import roc_auc_score, roc_curve
+from sklearn.neighbors import LocalOutlierFactor
+from sklearn.svm import OneClassSVM
+
+from skrep.ood import GaussianMixtureOODDetector
+from skrep.ood._tour import ood_protocols
+
+
+def fpr_at_95_tpr(is_in, score):
+    fpr, tpr, _ = roc_curve(is_in, score)
+    return fpr[np.searchsorted(tpr, 0.95)]
+
+
+detectors = {
+    "skrep defaults": GaussianMixtureOODDetector,
+    "EllipticEnvelope": lambda: EllipticEnvelope(random_state=0),
+    "LocalOutlierFactor": lambda: LocalOutlierFactor(novelty=True),
+    "IsolationForest": lambda: IsolationForest(random_state=0),
+    "OneClassSVM": OneClassSVM,
+}
+
+# %%
+# Run the protocols
+# -----------------
+# Only the skrep detector gets the class labels (``None`` for breast
+# cancer). Its flag rates are read from its conformal p-values: a row is
+# flagged at level ``q`` when its p-value is at most ``q``, which is what
+# ``predict`` does for ``contamination=q``.
+rows, choices, seconds = [], [], dict.fromkeys(detectors, 0.0)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # MCD warns about the constant pixels
+    for protocol, _, _, X_tr, y_tr, X_eval, is_in in ood_protocols():
+        for name, make in detectors.items():
+            start = time.perf_counter()
+            est = make()
+            est.fit(X_tr, y_tr) if name == "skrep defaults" else est.fit(X_tr)
+            seconds[name] += time.perf_counter() - start
+            score = est.score_samples(X_eval)
+            row = {
+                "protocol": protocol,
+                "detector": name,
+                "AUROC": roc_auc_score(is_in, score),
+                "FPR95": fpr_at_95_tpr(is_in, score),
+            }
+            if name == "skrep defaults":
+                p = est.score_to_pvalue(X_eval[is_in])
+                row["flagged at 0.05"] = np.mean(p <= 0.05)
+                row["flagged at 'auto'"] = np.mean(p <= 0.0027)
+                choices.append((protocol, est.covariance_type_, est.shrinkage_target_))
+            rows.append(row)
+results = pd.DataFrame(rows)
+table = results.groupby(["protocol", "detector"], sort=False).mean()
+pd.set_option("display.width", 120)
+print(table.round(3).to_string())
+
+# %%
+# What the defaults chose
+# -----------------------
+# Per-class covariances and the identity target on digits (pixels share a
+# scale), the diagonal target on raw wine (it then scores as on
+# standardised features), the tied covariance for fewer than three classes.
+print(
+    pd.DataFrame(choices, columns=["protocol", "covariance", "target"])
+    .value_counts()
+    .to_string()
+)
+
+# %%
+# Fit times, summed over all the splits and seeds (the skrep fit includes
+# the model choice and the out-of-fold calibration):
+for name, total in seconds.items():
+    print(f"{name:20s} {total:6.2f} s")
+
+# %%
+# AUROC by protocol
+# -----------------
+auroc = table["AUROC"].unstack("detector")[list(detectors)]
+ax = auroc.plot.bar(figsize=(9, 4), ylim=(0.5, 1.0), rot=0)
+ax.set_ylabel("mean AUROC (3 seeds, all splits)")
+ax.set_title("Held-out classes detected, detectors with their defaults")
+ax.legend(fontsize=8, loc="lower left")
+plt.tight_layout()
+plt.show()
