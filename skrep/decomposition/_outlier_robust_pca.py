@@ -90,6 +90,21 @@ def _coordinate_median(X, xp, is_np, rng):
     return _median(X, axis=0, xp=xp)
 
 
+def _robust_centre(XV, w, mean, V, xp):
+    """The weighted mean with its coordinates on the top eigenvectors ``V``
+    replaced by the weighted medians of the projections ``XV = X @ V``.
+
+    Outliers shift a coordinate-wise median by up to ``eps`` times their
+    distance in *each* coordinate, O(eps sqrt(d)) in all, and the mean by
+    ``eps`` times their distance: along the top directions, where the
+    scores look, a median of the projections is shifted by O(eps) only.
+    """
+    b = V.shape[1]
+    medians = np.array([_weighted_median(XV[:, j], w, xp) for j in range(b)])
+    shift = to_namespace(medians, xp, _device(XV), dtype=XV.dtype) - mean @ V
+    return mean + V @ shift
+
+
 def _excess_fraction(scores, law, xp):
     """Fraction of rows above what Gaussian inliers put in the score tail.
 
@@ -626,20 +641,22 @@ class OutlierRobustPCA(_LinearSubspace):
                     b, rng=rng, V0=V0, n_iter=4 if fresh else 2
                 )
                 V0 = V
+            XV = X @ V
+            centre = _robust_centre(XV, w, op.mean, V, xp)
             if kind == "block":
                 dirs = V[:, :k]
                 if prior is not None:
                     dirs = xp.concat([dirs, prior[:, :k]], axis=1)
                 scores, threshold, inlier_tail, law = self._block_scores(
-                    X, w, op.mean, dirs, level, xp
+                    X, w, centre, dirs, level, xp
                 )
             elif kind == "prior":
                 scores, threshold, inlier_tail, law = self._block_scores(
-                    X, w, op.mean, prior[:, :k], level, xp
+                    X, w, centre, prior[:, :k], level, xp
                 )
             else:
                 scores, threshold, inlier_tail, law = self._power_scores(
-                    X, w, op, (values, V, total_var), kind, level, sq_norms, xp
+                    X, w, centre, (values, V, total_var, XV), kind, level, sq_norms, xp
                 )
             above = xp.astype(scores > threshold, X.dtype)
             wsum = op.wsum
@@ -715,7 +732,7 @@ class OutlierRobustPCA(_LinearSubspace):
         )
 
     @staticmethod
-    def _power_scores(X, w, op, eig, stage, level, sq_norms, xp):
+    def _power_scores(X, w, mean, eig, stage, level, sq_norms, xp):
         """The paper's scores ``tau_i = ||M^p (x_i - mean)||^2``, deflated.
 
         ``M^p = sum_l lambda_l^p v_l v_l^T``: with the top ``b`` eigenpairs
@@ -727,7 +744,7 @@ class OutlierRobustPCA(_LinearSubspace):
         most ``lambda_b``). No random sketch enters the scores.
         """
         n, d = X.shape
-        values, V, total_var = eig
+        values, V, total_var, XV = eig
         lam = to_numpy(values, xp).astype(float)
         b = lam.shape[0]
         p = _sketch_power(d)
@@ -736,8 +753,7 @@ class OutlierRobustPCA(_LinearSubspace):
         a = (lam / top) ** (2 * p)
         a[:stage] = 0.0
         a_rest = float((lam[-1] / top) ** (2 * p)) if b < d else 0.0
-        mean = op.mean
-        P = X @ V - mean @ V
+        P = XV - mean @ V
         P = P * P
         dtype = X.dtype
         tau = P @ to_namespace(a, xp, _device(X), dtype=dtype)
