@@ -599,6 +599,8 @@ class RobustPCA(_SparseRowSubspace):
                 if svp < sv or sv >= small:
                     break
                 sv = min(sv + step, small)
+                # The rank grew: a full range finder, from what was found.
+                steady, V_warm = False, Vtk
             steady = svp == s.shape[0]
             V_warm = Vtk  # all the vectors computed start the next SVD
             U, s, Vt = Uk[:, :svp], sk[:svp] - thresh, Vtk[:svp, :]
