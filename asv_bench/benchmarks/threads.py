@@ -102,18 +102,24 @@ def _case(name, data, params=None, run=None):
     return data, make, run or (lambda est, X, y: est.fit(X, y))
 
 
-def _query(est, X, y):
+def _labelled_iris():
+    """iris with every 10th label known, and a classifier fitted on those."""
     from sklearn.linear_model import LogisticRegression
 
+    X, y = _iris()
     labels = np.full(len(y), -1)
-    labels[np.arange(0, len(y), 10)] = y[::10]
+    labels[::10] = y[::10]
     model = LogisticRegression(max_iter=1000).fit(X[labels >= 0], y[labels >= 0])
+    return X, (labels, model)
+
+
+def _query(est, X, y):
+    labels, model = y
     return est.query(X, labels, model, batch_size=5)
 
 
 def _leverage(est, X, y):
-    labels = np.full(len(y), -1)
-    return est.query(X, labels, batch_size=10)
+    return est.query(X, np.full(len(y), -1), batch_size=10)
 
 
 def _polynomial(est, X, y):
@@ -150,7 +156,9 @@ CASES = {
     ),
     "ProportionalOdds, diabetes": _case("ProportionalOdds", _ordinal),
     "PRESTO, diabetes": _case("PRESTO", _ordinal),
-    "MarginSampler, iris": _case("MarginSampler", _iris, {"random_state": 0}, _query),
+    "MarginSampler, iris": _case(
+        "MarginSampler", _labelled_iris, {"random_state": 0}, _query
+    ),
     "LeverageScoreSampler, iris": _case(
         "LeverageScoreSampler", _iris, {"random_state": 0}, _leverage
     ),
@@ -168,7 +176,7 @@ def _time(run, est, X, y, limit):
     return time.perf_counter() - start
 
 
-def load_ratio(case, repeats=5):
+def load_ratio(case, repeats=7):
     """Median fit time under load with the defaults and with one thread.
 
     The caller provides the load. Runs alternate, so that both see the same
@@ -182,8 +190,10 @@ def load_ratio(case, repeats=5):
         warnings.simplefilter("ignore")
         run(make(), X, y)  # compile numba kernels, import what is needed
         times = {False: [], True: []}
-        for _ in range(repeats):
-            for limit in (False, True):
+        for repeat in range(repeats):
+            # Alternate which goes first: a run can pay for the threads the
+            # previous one left spinning.
+            for limit in (False, True) if repeat % 2 else (True, False):
                 times[limit].append(_time(run, make(), X, y, limit))
     return float(np.median(times[False])), float(np.median(times[True]))
 
@@ -243,7 +253,7 @@ if __name__ == "__main__":
     chosen = sys.argv[1:] or list(CASES)
     load = start_load()
     try:
-        print(f"{os.cpu_count()} busy processes; median of 5 interleaved fits")
+        print(f"{os.cpu_count()} busy processes; median of 7 interleaved fits")
         print(f"{'case':<36}{'default':>10}{'1 thread':>10}{'ratio':>8}")
         for case in chosen:
             default, one = load_ratio(case)

@@ -3,7 +3,7 @@
 An estimator with ``verbose > 0`` prints one line per iteration (or per
 round: a lambda of a path, a sample of a sampler) with :class:`Progress`::
 
-    [PRESTO] lambda 3/20: objective=0.4121337, iterations=4, nonzero=7, 0.12s
+    [PRESTO] lambda 3/20: objective=0.4121337, lam=0.01, iterations=4, nonzero=7, 0.12s
 
 that is ``[Estimator] <unit> <i>[/<total>]: name=value, ..., <elapsed>s``:
 the estimator's class name, the counter (``iter`` for iterations), the
