@@ -503,7 +503,7 @@ def test_digits_hvcm_feature_chunks_and_mixtures(digits_split):
     X_tr, y_tr, X_eval, is_in, _, _ = digits_split
     chunks = GaussianMixtureOODDetector(covariance_type="full", feature_blocks=4)
     mixture = GaussianMixtureOODDetector(
-        2, covariance_type="full", reg_covar=10.0, random_state=0
+        2, covariance_type="full", reg_covar=1.0, random_state=0
     )
     for est in (chunks, mixture):
         est.fit(X_tr, y_tr)
