@@ -115,7 +115,8 @@ def has_missing(X):
         return bool(X.isna().to_numpy().any())
     data = X.data if sp.issparse(X) else np.asarray(X)
     if data.dtype.kind in "fc":
-        return not bool(np.isfinite(data).all())
+        # a finite sum needs no temporary; an infinite one may be overflow
+        return not (np.isfinite(data.sum()) or np.isfinite(data).all())
     if data.dtype.kind == "O":
         import pandas as pd
 

@@ -470,3 +470,13 @@ def test_top_k_of_a_large_pool_is_exact(ties):
     s = np.sort(u)
     idx = top_k(s, 20, np.random.RandomState(0))
     np.testing.assert_array_equal(s[idx], s[::-1][:20])
+
+
+def test_candidates_in_any_order_covering_the_pool():
+    # candidates that are every row, shuffled: utilities stay with their rows
+    X, _, P = _pool(n=50)
+    cand = np.random.default_rng(0).permutation(50)
+    idx = MarginSampler(random_state=0).query(
+        X, None, scores=P, batch_size=5, candidates=cand
+    )
+    np.testing.assert_array_equal(idx, np.argsort(_brute_force_margin(P))[:5])
