@@ -480,7 +480,9 @@ class MarginSampler(_BatchStrategy):
         values unless ``response_method="predict_proba"``.
     %(batch)s
     missing_label : scalar or str, default=-1
-        The label of unlabelled rows in ``y`` (NaN is always unlabelled).
+        The label of unlabelled rows in ``y`` (NaN and None are always
+        unlabelled); the same convention as :class:`LeverageScoreSampler` and
+        :class:`ActiveLearner`. With string labels use a string (e.g. ``""``).
     random_state : int, RandomState instance or None, default=None
         Breaks ties between equally informative rows, and seeds the
         clusterings.
@@ -606,7 +608,9 @@ class UncertaintySampler(_BatchStrategy):
         The uncertainty measure.
     %(batch)s
     missing_label : scalar or str, default=-1
-        The label of unlabelled rows in ``y`` (NaN is always unlabelled).
+        The label of unlabelled rows in ``y`` (NaN and None are always
+        unlabelled); the same convention as :class:`LeverageScoreSampler` and
+        :class:`ActiveLearner`. With string labels use a string (e.g. ``""``).
     random_state : int, RandomState instance or None, default=None
         Breaks ties between equally informative rows, and seeds the
         clusterings.
@@ -689,7 +693,9 @@ class RandomSampler(_QueryStrategy):
     Parameters
     ----------
     missing_label : scalar or str, default=-1
-        The label of unlabelled rows in ``y`` (NaN is always unlabelled).
+        The label of unlabelled rows in ``y`` (NaN and None are always
+        unlabelled); the same convention as :class:`LeverageScoreSampler` and
+        :class:`ActiveLearner`. With string labels use a string (e.g. ``""``).
     random_state : int, RandomState instance or None, default=None
         The random draw.
 
