@@ -109,19 +109,35 @@ def row_indexable(X):
     return X
 
 
-def has_missing(X):
-    """Whether ``X`` (array, sparse matrix, data frame or list) holds NaN/inf."""
-    if hasattr(X, "iloc"):
-        return bool(X.isna().to_numpy().any())
-    data = X.data if sp.issparse(X) else np.asarray(X)
-    if data.dtype.kind in "fc":
-        # a finite sum needs no temporary; an infinite one may be overflow
-        return not (np.isfinite(data.sum()) or np.isfinite(data).all())
-    if data.dtype.kind == "O":
-        import pandas as pd
+def first_missing_row(X):
+    """Index of the first row of ``X`` with a NaN (or infinity), else None.
 
-        return bool(pd.isna(data).any())
-    return False
+    ``X`` is an array, a sparse matrix, a data frame or a list. A finite sum
+    settles a float array without a temporary array.
+    """
+    if hasattr(X, "iloc"):
+        bad = X.isna().to_numpy().any(axis=1)
+    elif sp.issparse(X):
+        X = X.tocsr()
+        if X.data.dtype.kind not in "fc" or np.isfinite(X.data.sum()):
+            return None
+        nonfinite = np.flatnonzero(~np.isfinite(X.data))
+        if nonfinite.size == 0:
+            return None
+        return int(np.searchsorted(X.indptr, nonfinite[0], side="right") - 1)
+    else:
+        data = np.asarray(X)
+        if data.dtype.kind in "fc":
+            if np.isfinite(data.sum()):  # an infinite sum may be overflow
+                return None
+            bad = ~np.isfinite(data).all(axis=1)
+        elif data.dtype.kind == "O":
+            import pandas as pd
+
+            bad = pd.isna(data).any(axis=1)
+        else:
+            return None
+    return int(np.argmax(bad)) if bad.any() else None
 
 
 def fingerprint(X):

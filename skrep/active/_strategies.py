@@ -4,7 +4,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils import _safe_indexing, check_random_state, get_tags
+from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.validation import check_array, validate_data
 
 from skrep.active import _batch
@@ -12,7 +12,7 @@ from skrep.active._kernels import top_two_gap
 from skrep.active._pool import (
     check_2d,
     fingerprint,
-    has_missing,
+    first_missing_row,
     no_unlabelled_message,
     row_indexable,
     unlabeled_mask,
@@ -111,11 +111,11 @@ class _QueryStrategy(BaseEstimator):
         ``X`` reaches the estimator as it is given (a data frame with string
         columns for a pipeline, NaN for a model that accepts missing values),
         scored chunk by chunk in place; the scores of labelled rows are
-        masked. Missing values in ``X`` are refused when nothing that accepts
-        them reads ``X``: the diversity batch strategies (distances between
-        rows) always refuse them; without an estimator call (``scores=``,
-        :class:`RandomSampler`) they are refused unless the estimator's
-        ``allow_nan`` tag says it accepts them.
+        masked. Missing values in ``X`` are the estimator's to accept or
+        refuse: when it does not score ``X`` (``scores=`` given,
+        :class:`RandomSampler`) it is asked on the first row with one, and
+        without an estimator they are refused. The diversity batch strategies
+        compute distances between rows and always refuse them.
 
         Parameters
         ----------
@@ -161,13 +161,8 @@ class _QueryStrategy(BaseEstimator):
                 f"{type(self).__name__}.query needs a fitted estimator or "
                 "precomputed scores=."
             )
-        if X_num is None and not scored and not _accepts_nan(estimator):
-            if has_missing(X):
-                raise ValueError(
-                    "X contains NaN or infinity, and no estimator that accepts "
-                    "missing values reads it; impute them, or pass the "
-                    "estimator whose allow_nan tag says it accepts them."
-                )
+        if X_num is None and not scored:
+            _check_missing_values(X, estimator)
         if estimator is not None and self._needs_scores:
             self._check_estimator_classes(estimator)
         # Most of X unlabelled: score every row in place and mask the scores
@@ -379,14 +374,32 @@ _NOT_FINITE = (
 )
 
 
-def _accepts_nan(estimator):
-    """Whether ``estimator`` declares that it accepts NaN (its allow_nan tag)."""
-    if estimator is None:
-        return False
+def _check_missing_values(X, estimator):
+    """Refuse NaN in ``X`` unless ``estimator`` accepts it.
+
+    For queries in which the estimator does not score ``X`` (``scores=``
+    given, :class:`RandomSampler`): the estimator is asked, as when it
+    scores ``X``, by a prediction on the first row with a missing value
+    (its tags cannot tell: a pipeline that imputes declares no ``allow_nan``).
+    Without an estimator nothing accepts missing values.
+    """
+    row = first_missing_row(X)
+    if row is None:
+        return
+    methods = ("predict", "predict_proba", "decision_function", "transform")
+    method = next((m for m in methods if hasattr(estimator, m)), None)
+    if method is None:
+        raise ValueError(
+            f"X contains NaN or infinity (row {row}) and no estimator reads it; "
+            "impute the missing values, or pass the estimator that accepts them."
+        )
     try:
-        return bool(get_tags(estimator).input_tags.allow_nan)
-    except (AttributeError, TypeError, ValueError):
-        return False
+        getattr(estimator, method)(_safe_indexing(X, [row]))
+    except ValueError as exc:
+        raise ValueError(
+            f"X contains NaN or infinity (row {row}), which the estimator "
+            f"{type(estimator).__name__} does not accept: {exc}"
+        ) from exc
 
 
 _BATCH_DOC = """batch_strategy : {"top_k", "kcenter", "cluster_margin", \

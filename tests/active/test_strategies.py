@@ -383,10 +383,21 @@ def test_query_refuses_three_dimensional_and_missing_values():
     for s in (MarginSampler(random_state=0), RandomSampler(random_state=0)):
         idx = s.query(X_nan, y, hgb, batch_size=5)
         assert np.all(y[idx] == -1)
-    # one that refuses it says so
+    # one that refuses it says so, whether it scores X or not
     clf = LogisticRegression().fit(X[lab], y[lab])
     with pytest.raises(ValueError, match="NaN"):
         MarginSampler().query(X_nan, y, clf, batch_size=2)
+    with pytest.raises(ValueError, match="LogisticRegression does not accept"):
+        RandomSampler().query(X_nan, y, clf, batch_size=2)
+    # an imputing pipeline accepts it, though its tags do not say so
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+
+    imputing = make_pipeline(SimpleImputer(), LogisticRegression())
+    imputing.fit(X_nan[lab], y[lab])
+    for s in (MarginSampler(random_state=0), RandomSampler(random_state=0)):
+        idx = s.query(X_nan, y, imputing, batch_size=5)
+        assert np.all(y[idx] == -1)
 
 
 def test_missing_label_convention_is_one_for_every_sampler():
