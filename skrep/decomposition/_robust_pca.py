@@ -72,11 +72,13 @@ def _partial_svd(
 
 
 def _spectral_norm(A, rng, xp=None):
-    """Largest singular value of ``A`` (converged subspace iteration)."""
+    """Largest singular value of ``A`` (converged subspace iteration), and
+    the top right singular vectors found on the way (None if by a dense
+    SVD): they start PCP's first partial SVD."""
     if min(A.shape) <= 50:
-        return float((np if xp is None else xp).linalg.svdvals(A)[0])
-    _, s, _ = _partial_svd(A, 1, rng=rng, n_oversamples=7, n_iter=4, xp=xp)
-    return float(s[0])
+        return float((np if xp is None else xp).linalg.svdvals(A)[0]), None
+    _, s, Vt = _partial_svd(A, 8, rng=rng, n_oversamples=0, n_iter=4, xp=xp)
+    return float(s[0]), Vt
 
 
 _ALL_OBSERVED = np.ones((0, 0), dtype=bool)
@@ -564,7 +566,7 @@ class RobustPCA(_SparseRowSubspace):
         if norm_fro == 0:
             empty = (zeros((m, n)), zeros((m, n)), zeros((m, 0)), zeros(0))
             return (*empty, zeros((0, n)), 0, 0.0)
-        norm_two = _spectral_norm(M, rng, xp)
+        norm_two, V_top = _spectral_norm(M, rng, xp)
         norm_inf = float(nx.max(nx.abs(M))) / lam
         Y = M / max(norm_two, norm_inf)
         mu = self.mu if self.mu is not None else 1.25 / norm_two
@@ -583,7 +585,7 @@ class RobustPCA(_SparseRowSubspace):
         step = max(1, round(0.05 * small))
         noise = _NoisePath(observed, nx) if pilot else None
         steady = False  # the rank of L did not change in the last iteration
-        V_warm = Vt
+        V_warm = Vt if V_top is None else V_top
         start = time.perf_counter()
         for it in range(1, self.max_iter + 1):
             S, A = _sparse_step(MZ, L, Y, 1.0 / mu, lam / mu, S, A, observed, xp)
@@ -682,7 +684,7 @@ class RobustPCA(_SparseRowSubspace):
         beta = 2.0 * r / np.sqrt(m * n)
         if xp is not None:
             beta = float(beta)  # xp arrays take Python scalars, not numpy ones
-        sigma_top = _spectral_norm(M, rng, xp)
+        sigma_top = _spectral_norm(M, rng, xp)[0]
         floor = tol * sigma_top
         if xp is None:
             S = np.where(np.abs(M) > beta * sigma_top, M, 0).astype(dtype, copy=False)
