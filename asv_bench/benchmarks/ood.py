@@ -19,7 +19,15 @@ positive): higher is better.
   computes in float64 whatever the input).
 - ``SingleGaussianBench``: one Gaussian (no labels) against scikit-learn's
   ``EllipticEnvelope`` and, when installed, pyod's ``MCD``: fit time (target:
-  no slower than EllipticEnvelope), scoring time and AUROC.
+  no slower than EllipticEnvelope; since issue 18 skrep's fit includes the
+  model choice and the out-of-fold calibration), scoring time and AUROC.
+- ``ProtocolsBench`` (issue 18): the detectors with their defaults on the
+  bundled-data OOD protocols of the user guide (digits leave-five-classes-out,
+  wine raw and standardised, breast cancer; every split, three seeds):
+  ``track_auroc`` (higher is better) for skrep and the four scikit-learn
+  detectors, and for skrep the share of held-out in-distribution rows
+  flagged with ``contamination=0.05`` and ``'auto'`` (targets 0.05 and
+  0.0027).
 """
 
 import numpy as np
@@ -189,3 +197,69 @@ class SingleGaussianBench(Predictor, Scored):
         from sklearn.metrics import roc_auc_score
 
         return roc_auc_score(y != -1, self.predict(estimator, X))
+
+
+class ProtocolsBench:
+    """Defaults on the bundled-data OOD protocols (``ood_protocols``): mean
+    AUROC over the splits and seeds (higher is better), and skrep's flag
+    rates on held-out in-distribution rows (targets 0.05 and 0.0027)."""
+
+    param_names = ["library", "protocol"]
+    params = (
+        peers(
+            "sklearn-ellipticenvelope",
+            "sklearn-lof",
+            "sklearn-isolationforest",
+            "sklearn-oneclasssvm",
+        ),
+        ["digits", "wine raw", "wine standardised", "breast cancer"],
+    )
+    timeout = 900.0
+
+    def setup_cache(self):
+        import warnings
+
+        from sklearn.covariance import EllipticEnvelope
+        from sklearn.ensemble import IsolationForest
+        from sklearn.metrics import roc_auc_score
+        from sklearn.neighbors import LocalOutlierFactor
+        from sklearn.svm import OneClassSVM
+
+        Detector = import_or_skip("skrep.ood", "GaussianMixtureOODDetector")
+        protocols = import_or_skip("skrep.ood._tour", "ood_protocols")
+        makers = {
+            "sklearn-ellipticenvelope": lambda: EllipticEnvelope(random_state=0),
+            "sklearn-lof": lambda: LocalOutlierFactor(novelty=True),
+            "sklearn-isolationforest": lambda: IsolationForest(random_state=0),
+            "sklearn-oneclasssvm": OneClassSVM,
+        }
+        results = {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # MCD on the constant pixels
+            for protocol, _, _, X_tr, y_tr, X_eval, is_in in protocols():
+                out = results.setdefault(protocol, {})
+                for contamination in (0.05, "auto"):
+                    det = Detector(contamination=contamination).fit(X_tr, y_tr)
+                    flagged = det.predict(X_eval[is_in]) == -1
+                    out.setdefault(f"flag {contamination}", []).append(flagged)
+                auroc = roc_auc_score(is_in, det.score_samples(X_eval))
+                out.setdefault("skrep", []).append(auroc)
+                for name, make in makers.items():
+                    score = make().fit(X_tr).score_samples(X_eval)
+                    out.setdefault(name, []).append(roc_auc_score(is_in, score))
+        return {
+            protocol: {
+                key: float(np.mean(np.concatenate(v) if key[:4] == "flag" else v))
+                for key, v in out.items()
+            }
+            for protocol, out in results.items()
+        }
+
+    def track_auroc(self, results, library, protocol):
+        return results[protocol][library]
+
+    def track_flag_rate_005(self, results, library, protocol):
+        return results[protocol]["flag 0.05"] if library == "skrep" else np.nan
+
+    def track_flag_rate_auto(self, results, library, protocol):
+        return results[protocol]["flag auto"] if library == "skrep" else np.nan

@@ -1,11 +1,13 @@
 """Gaussian models of the OOD detector: built from statistics, scored in chunks.
 
 A *model* is a dict of host (or, after :func:`to_device`, device) arrays:
-the centring ``loc`` and feature scaling ``mult`` (so that ``z = (x - loc) *
-mult`` are the coordinates the Gaussians live in), and one dict of whitening
-parameters per block of features. One code path scores every namespace:
-NumPy input additionally calls a compiled kernel and a triangular BLAS
-product as leaf operations, and threads over chunks of rows.
+the centring ``loc`` and one dict of whitening parameters per block of
+features. The Gaussians live in the coordinates ``z = (x - loc) * a / g``
+(``a`` the target's feature scales, ``g`` the data's magnitude), and that
+scaling is folded into the whitening matrices, so scoring only centres. One
+code path scores every namespace: NumPy input additionally calls a compiled
+kernel and a triangular BLAS product as leaf operations, and threads over
+chunks of rows.
 """
 
 import numpy as np
@@ -136,7 +138,6 @@ def build(mom, spec, g, X=None, y=None, seed=None, fit_em=None):
     background = total(mom, axis=0, keepdims=True) if spec["relative"] else None
     model = {
         "loc": loc_u * g,
-        "mult": None if g == 1 and spec["target"] == 0 else a / g,
         "blocks": [],
         "background": [] if spec["relative"] else None,
         "n_classes": C,
@@ -177,13 +178,13 @@ def build(mom, spec, g, X=None, y=None, seed=None, fit_em=None):
             weights[:, :, b] = wts
             n_iter = max(n_iter, it)
         means_z[:, :, s:e] = mu if V is None else mu @ V.T
-        log_jac = float(np.sum(np.log(ab / g))) if V is None else 0.0
-        model["blocks"].append(_whitening(mu, cov_attr, groups, V, k, b, spec, log_jac))
+        args = (V, k, b, spec, ab / g)
+        model["blocks"].append(_whitening(mu, cov_attr, groups, *args))
         if background is not None:
             cov0, _ = _covariances(background, b, ab, "tied", spec, reg)
             cov0 = cov0[0] if V is None else V.T @ cov0[0] @ V
             model["background"].append(
-                _whitening(np.zeros((1, 1, k)), cov0, [cov0], V, k, b, spec, log_jac)
+                _whitening(np.zeros((1, 1, k)), cov0, [cov0], *args)
             )
         report["covariances"].append(_in_units(cov_attr, ctype, ab, g, V, M))
         report["shrinkage"].append(shrink)
@@ -221,14 +222,16 @@ def _in_units(cov, ctype, ab, g, V, M):
     return out
 
 
-def _whitening(mu, cov_attr, groups, V, k, b, spec, log_jac):
+def _whitening(mu, cov_attr, groups, V, k, b, spec, scale):
     """Whitening matrices and whitened means of one block.
 
-    mu has shape (C, M, k) in the block's scaled coordinates. For 'full' and
-    'tied' covariances Sigma = L L^T, the whitening is W = V L^{-T}
-    (V = I without subspace): the squared distance of z to a mean is
-    ``||z W - mu L^{-T}||^2``.
+    mu has shape (C, M, k) in the block's scaled coordinates ``z = (x - loc)
+    * scale``. For 'full' and 'tied' covariances Sigma = L L^T, the
+    whitening is W = diag(scale) V L^{-T} (V = I without subspace): the
+    squared distance of a centred row x to a mean is ``||x W - mu
+    L^{-T}||^2``. W stays triangular without a subspace.
     """
+    log_jac = float(np.sum(np.log(scale))) if V is None else 0.0
     C, M = mu.shape[:2]
     G = C * M
     flat_mu = mu.reshape(G, k)
@@ -248,7 +251,7 @@ def _whitening(mu, cov_attr, groups, V, k, b, spec, log_jac):
                     f"reg_covar={spec['reg_covar']!r})."
                 )
             Linv_T = linalg.solve_triangular(L, np.eye(k), lower=True).T
-            Ws.append(Linv_T if V is None else V @ Linv_T)
+            Ws.append(scale[:, None] * (Linv_T if V is None else V @ Linv_T))
             Ls.append(L)
         n_groups = len(groups)
         per = G // n_groups  # Gaussians per group (consecutive)
@@ -282,11 +285,15 @@ def _whitening(mu, cov_attr, groups, V, k, b, spec, log_jac):
                 f"reg_covar={spec['reg_covar']!r})."
             )
         iv = 1.0 / var
+        const = np.einsum("ij,ij->i", flat_mu * flat_mu, iv)
+        mu_iv = flat_mu * iv
+        if V is None:  # the scaling folded into the quadratic forms
+            iv, mu_iv = iv * scale**2, mu_iv * scale
         params.update(
-            V=V,
+            V=None if V is None else scale[:, None] * V,
             iv=iv,
-            mu_iv=flat_mu * iv,
-            const=np.einsum("ij,ij->i", flat_mu * flat_mu, iv),
+            mu_iv=mu_iv,
+            const=const,
             half_logdet=0.5 * np.log(var).sum(axis=1) - log_jac,
         )
     return params
@@ -424,9 +431,15 @@ def _block_sq(Zb, blk, xp):
         # Tied within each group: ||z||^2 - 2 z.nu + ||nu||^2, one product.
         Zg = Z[:, i * k : (i + 1) * k]
         members = slice(i * per, (i + 1) * per)
-        cross = -2.0 * (Zg @ nu[members, :].T)
-        cross = cross + xp.sum(Zg * Zg, axis=1)[:, None]
-        parts.append(cross + blk["nu_sq"][members][None, :])
+        cross = Zg @ nu[members, :].T
+        if on_host:  # in place, and the row norms without a temporary
+            cross *= -2.0
+            cross += np.einsum("ij,ij->i", Zg, Zg)[:, None]
+            cross += blk["nu_sq"][members][None, :]
+        else:
+            cross = -2.0 * cross + xp.sum(Zg * Zg, axis=1)[:, None]
+            cross = cross + blk["nu_sq"][members][None, :]
+        parts.append(cross)
     return parts[0] if len(parts) == 1 else xp.concat(parts, axis=1)
 
 
@@ -444,6 +457,9 @@ def _sq(Zc, blocks, bounds, xp):
         )
     # Rows so far away that the expansion overflows (inf - inf) are at an
     # infinite distance.
+    if is_numpy_namespace(xp):
+        sq[np.isnan(sq)] = np.inf
+        return np.maximum(sq, 0, out=sq)
     sq = xp.where(xp.isnan(sq), xp.full_like(sq, float("inf")), sq)
     return xp.clip(sq, min=0)
 
@@ -464,8 +480,6 @@ def _chunk(Xc, state, what, bounds, xp):
     """``what`` ('sq', 'stats', 'block', 'score') of a chunk of rows."""
     dt = Xc.dtype
     Zc = Xc - state["loc"]
-    if state["mult"] is not None:
-        Zc = Zc * state["mult"]
     sq = _sq(Zc, state["blocks"], bounds, xp)
     C, M = state["n_classes"], state["n_components"]
     B = len(state["blocks"])
