@@ -172,7 +172,7 @@ CASES = {
     ),
     "PRESTO": (PRESTO(n_lambdas=5), {"lam": [0.1, 1.0]}, _ordinal, None),
     "PRESTOCV": (
-        PRESTOCV(n_lambdas=3, cv=2),
+        PRESTOCV(n_lambdas=3, cv=2, random_state=0),
         {"w1": [0.5, 1.0]},
         _ordinal,
         None,
