@@ -135,8 +135,8 @@ class RobustSVD(_SparseRowSubspace):
     weights_ : ndarray of shape (n_samples, n_features)
         DPD weights of the training entries in the final fit,
         ``exp(-alpha R^2 / (2 sigma^2))`` with ``R = X - low_rank_`` and
-        ``sigma`` its normalised MAD: near 0 on gross entries (0 where
-        ``X`` is NaN).
+        ``sigma`` one IQR of ``X``: near 0 on gross entries (0 where ``X``
+        is NaN).
     low_rank_ : ndarray of shape (n_samples, n_features)
         ``U diag(singular_values_) components_`` on the training rows.
     mean_ : ndarray of shape (n_features,)
@@ -280,16 +280,14 @@ class RobustSVD(_SparseRowSubspace):
                 stacklevel=2,
             )
         low_rank = (U * (s * scale)) @ Vt
-        R = X - low_rank
-        sigma = _mad(R)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            weights = np.exp(-self.alpha * R**2 / (2 * sigma**2)) if sigma > 0 else 1.0
-        weights = np.where(np.isnan(X), 0.0, weights)
+        # The fit's own weights: sigma = 1 IQR.
+        R = (X - low_rank) / (self._sigma * scale)
+        weights = np.where(np.isnan(X), 0.0, np.exp(-self.alpha * R**2 / 2))
         dtype = X.dtype
         self.components_ = Vt.astype(dtype)
         self.singular_values_ = (s * scale).astype(dtype)
         self.low_rank_ = low_rank.astype(dtype)
-        self.weights_ = np.broadcast_to(weights, X.shape).astype(dtype)
+        self.weights_ = weights.astype(dtype)
         self.mean_ = np.zeros(n, dtype=dtype)
         self.n_components_ = Vt.shape[0]
         return self
