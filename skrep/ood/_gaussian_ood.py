@@ -36,7 +36,7 @@ from sklearn.utils.validation import (
 )
 
 from skrep.ood import _model
-from skrep.ood._moments import complement, group_moments, merge, take, total, zeros
+from skrep.ood._moments import complement, group_moments, merge, total, zeros
 from skrep.utils._array_api import (
     get_namespace,
     get_namespace_and_device,
@@ -887,28 +887,33 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
 
     def _leave_class_out(self, spec, X, y, fold, xp, device):
         """Mean AUROC, over the folds and classes, of a class's held-out rows
-        against the other classes' held-out rows, under the model of the
-        other classes fitted without the fold."""
+        against the other classes' held-out rows, scored by the model
+        fitted without the fold, with the class left out of the nearest-class
+        search (the other classes' Gaussians are kept as fitted: one model
+        per fold)."""
         rows = np.arange(len(y))
         if rows.size > _SELECTION_ROWS:  # an even subsample
             rows = rows[:: -(-rows.size // _SELECTION_ROWS)]
-        label = np.searchsorted(self.classes_, y[rows])
         aurocs = []
         for j in range(self.cv):
             test = rows[fold[rows] == j]
-            if test.size == 0:
+            label = np.searchsorted(self.classes_, y[test])
+            if np.unique(label).size < 2:
                 continue
-            moments = self._complements[j]
+            model, report = self._build(self._complements[j], spec)
+            model = _model.to_device(model, xp, device)
             X_test = _take_rows(X, test, xp, device)
-            for c in np.unique(label[fold[rows] == j]):
-                inside = label[fold[rows] == j] != c
-                if not inside.any():
+            stats = _model.score_rows(model, X_test, "stats", self._edges, xp)
+            stats = to_numpy(stats, xp)
+            for c in np.unique(label):
+                others = stats[:, report["present"] != c, :]
+                if others.shape[1] == 0:
                     continue
-                others = np.flatnonzero(np.arange(len(self.classes_)) != c)
-                model, _ = self._build(take(moments, others, 0), spec)
-                model = _model.to_device(model, xp, device)
-                scores = _model.score_rows(model, X_test, "score", self._edges, xp)
-                aurocs.append(_auroc(inside, to_numpy(scores, xp)))
+                if spec["aggregation"] == "joint":
+                    score = others.sum(axis=2).max(axis=1)
+                else:
+                    score = others.max(axis=1).sum(axis=1)
+                aurocs.append(_auroc(label != c, score))
         return np.mean(aurocs) if aurocs else -np.inf
 
     def _build(self, moments, spec, X=None, y=None):

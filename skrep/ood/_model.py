@@ -495,6 +495,8 @@ def _chunk(Xc, state, what, bounds, xp):
         sq0 = _sq(Zc, state["background"], bounds, xp)
         base = -sq0 if M == 1 else _log_likelihood(sq0, state["background"], xp, dt)
         stats = stats - base
+    if what == "stats":
+        return stats
     if state["aggregation"] == "joint":
         return xp.max(xp.sum(stats, axis=2), axis=1)
     per_block = xp.max(stats, axis=1)  # the nearest class in each block
@@ -510,7 +512,9 @@ def score_rows(model, X, what, bounds, xp, n_jobs=None):
     """``what`` of every row of X, chunk by chunk (threads on the CPU).
 
     'score': the detector's score; 'block': the per-block scores (separate
-    aggregation); 'sq': the squared distances to each class, (n, C, B).
+    aggregation); 'stats': the per-class, per-block scores before the
+    aggregation, (n, C, B); 'sq': the squared distances to each class,
+    (n, C, B).
     """
     state = _state(model, xp, X.dtype)
     on_host = is_numpy_namespace(xp)

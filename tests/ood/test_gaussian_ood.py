@@ -288,7 +288,9 @@ def test_mixed_scale_features_rank_rows_as_the_standardised_fit():
     std = GaussianMixtureOODDetector().fit(Z_tr, y_tr)
     assert raw.shrinkage_target_ == "diagonal"
     assert_allclose(raw.score_samples(X_te), std.score_samples(Z_te), rtol=1e-8)
-    assert_allclose(raw.offset_, std.offset_, rtol=1e-8)
+    # The out-of-fold models standardise by their own rows' deviations on raw
+    # features (not by all rows' as StandardScaler did): close offsets.
+    assert_allclose(raw.offset_, std.offset_, rtol=0.05)
     # With the identity target on raw features, proline (sd 314) sets the
     # target and the scores no longer rank rows as the standardised fit.
     identity = GaussianMixtureOODDetector(shrinkage_target="identity")
