@@ -140,11 +140,12 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         deviations, i.e. towards a multiple of the features' variances; the
         detector then scores as on standardised features. 'auto': with 3
         classes or more, the pair (covariance model, target) with the best
-        leave-one-class-out AUROC over the ``cv`` folds: each class in turn
-        plays the out-of-distribution data for the model of the other
-        classes fitted without the fold, a near-OOD task made of the
-        training data (at most 5,000 rows are scored per candidate). With
-        fewer classes, the target with the larger held-out log-likelihood.
+        leave-one-class-out AUROC over the ``cv`` folds: the model fitted
+        without a fold scores the fold's rows, and each class in turn plays
+        the out-of-distribution data, left out of the nearest-class search
+        (a near-OOD task made of the training data; at most 5,000 rows are
+        scored per candidate). With fewer classes, the target with the
+        larger held-out log-likelihood.
 
     feature_blocks : int, array-like of int or None, default=None
         Split the features into blocks, each modelled by its own Gaussians
@@ -331,9 +332,9 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
     ``O(n p^2)``); then, from the statistics alone, ``cv + 1`` models (the
     final one and one without each fold; with ``n_components > 1``, ``cv``
     extra EM fits) and one scoring pass over the training rows for the
-    calibration. The model choice adds ``cv * n_classes`` models per
-    candidate (4 candidates with the defaults and 3 classes or more) and
-    scores at most 5,000 rows with each. Peak memory: one float64 copy of
+    calibration. The model choice adds ``cv`` models per candidate (4
+    candidates with the defaults and 3 classes or more) and scores at most
+    5,000 rows with them. Peak memory: one float64 copy of
     the data (sorted by group) plus ``3 cv C sum_b p_b^2`` floats for the
     statistics of the groups (``p_b`` the block sizes). Scoring processes
     chunks of a few MB whatever ``n_samples``: ``O(chunk * n_classes * k +
