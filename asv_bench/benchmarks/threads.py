@@ -16,6 +16,11 @@ a ratio defaults / one thread of at most 2 (see ``skrep.utils._threads``).
 Run as a script for the table of ratios (a few minutes on two cores)::
 
     python asv_bench/benchmarks/threads.py [case ...]
+
+``SizeRatio`` (``python asv_bench/benchmarks/threads.py --sizes``) times a
+numba element-wise kernel and BLAS products of growing size on two threads
+and on one, under the same load: where the ratio falls below 1 is where the
+thresholds of ``skrep.utils._threads`` come from.
 """
 
 import contextlib
@@ -249,7 +254,97 @@ class LoadRatio:
         return default / one
 
 
-if __name__ == "__main__":
+def _elementwise_kernel():
+    from skrep.utils._numba import njit, prange
+
+    @njit(parallel=True, cache=False)
+    def squares(x, out):
+        for i in prange(x.shape[0]):
+            out[i] = x[i] * x[i] + 1.0
+
+    return squares
+
+
+def size_ratio(kind, size, repeats=None):
+    """Two threads over one, mean time per call under the caller's load.
+
+    ``kind="kernel"``: a numba element-wise kernel on ``size`` entries;
+    ``kind="blas"``: ``(n, 60) @ (60, 60)`` and ``(60, n) @ (n, 60)``
+    products of ``size`` flops. The thresholds of ``skrep.utils._threads``
+    come from these ratios.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from skrep.utils._numba import numba_threads
+
+    if kind == "kernel":
+        kernel = _elementwise_kernel()
+        rng = np.random.default_rng(0)
+        x = rng.random(int(size))
+        out = np.empty_like(x)
+        kernel(x, out)
+
+        def call(threads):
+            with numba_threads(threads):
+                kernel(x, out)
+
+    else:
+        rng = np.random.default_rng(0)
+        A = rng.random((max(1, int(size / (4 * 60 * 60))), 60))
+        W = rng.random((60, 60))
+
+        def call(threads):
+            with threadpool_limits(threads, user_api="blas"):
+                A @ W
+                A.T @ A
+
+    repeats = repeats or int(min(200, max(5, 3e8 / size)))
+    times = {1: [], 2: []}
+    for repeat in range(repeats):
+        for threads in (1, 2) if repeat % 2 else (2, 1):
+            start = time.perf_counter()
+            call(threads)
+            times[threads].append(time.perf_counter() - start)
+    # The mean, not the median: a stall hits some calls, and a loop pays
+    # for all of them.
+    return float(np.mean(times[2]) / np.mean(times[1]))
+
+
+class SizeRatio:
+    """Where two threads start to pay under load, by the size of the work."""
+
+    param_names = ["kind", "size"]
+    params = [["kernel", "blas"], [1e4, 1e5, 1e6, 1e7, 1e8, 1e9]]
+    timeout = 600
+    unit = "two threads / one"
+
+    def setup(self, kind, size):
+        if kind == "kernel" and size > 1e8:
+            raise NotImplementedError  # 8 GB of entries: skipped
+        self.load = start_load()
+
+    def teardown(self, kind, size):
+        stop_load(self.load)
+
+    def track_ratio(self, kind, size):
+        return size_ratio(kind, size)
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--sizes"]:
+    load = start_load()
+    try:
+        print(f"{os.cpu_count()} busy processes; two threads / one, mean per call")
+        for kind, sizes in (
+            ("kernel", SizeRatio.params[1][:-2]),
+            ("blas", SizeRatio.params[1]),
+        ):
+            for size in sizes:
+                print(
+                    f"{kind:<8}{size:>8.0e}{size_ratio(kind, size):>8.2f}", flush=True
+                )
+    finally:
+        stop_load(load)
+elif __name__ == "__main__":
     chosen = sys.argv[1:] or list(CASES)
     load = start_load()
     try:

@@ -34,17 +34,18 @@ __all__ = [
 
 #: Work (operations on array entries, ``n_rows * n_columns * ops per entry``)
 #: a thread of a numba ``prange`` kernel must get for the region to pay for
-#: itself: about 5-10 ms on one core. Measured with two busy processes on
-#: two cores, an element-wise kernel on two threads took 1.9x (1e3 entries)
-#: to 60x (1e6) the one-thread time, and broke even between 4e6 and 1.6e7
-#: (``asv_bench/benchmarks/threads.py``).
+#: itself: about 5-10 ms on one core. With two busy processes on two cores,
+#: an element-wise kernel on two threads took on average 14-430 times the
+#: one-thread time on 1e4 to 1e6 entries, and 0.83 times on 1e7
+#: (``python asv_bench/benchmarks/threads.py --sizes``).
 KERNEL_MIN_WORK = 1e7
 
 #: Floating-point operations a thread must get in one BLAS call (or one
 #: :func:`map_threads` item of BLAS work) to pay for itself. OpenBLAS's
-#: threads spin while they wait, so under the same load threaded products of
-#: 1.6e7 to 1.6e8 flops took 3-50x the one-thread time, breaking even near
-#: 1e9 flops (about 0.1 s on one busy core).
+#: threads spin while they wait; under the same load threaded products took
+#: up to 4 times (mean) and 20-50 times (some runs' median) the one-thread
+#: time between 1e7 and 1e8 flops, and broke even near 1e9 flops (about
+#: 0.1 s on one busy core).
 BLAS_MIN_WORK = 1e9
 
 _CONTROLLER = []
