@@ -346,7 +346,9 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
     ``n_components=1``, and without known outliers) continues this
     assignment and merges exact statistics, so it gives the model ``fit``
     gives, up to rounding; its calibration uses the latest 10,000 rows (the
-    whole stream when it is shorter, where it matches ``fit``).
+    whole stream when it is shorter, where it matches ``fit``). The fitted
+    detector therefore keeps a copy of the latest 10,000 training rows
+    (and pickles it).
 
     The data are divided by a power of two when their magnitude is beyond
     ``2^100`` or below ``2^-100``, so scores stay finite for any finite
