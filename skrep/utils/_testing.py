@@ -47,9 +47,9 @@ INIT_PARAMS = {
     "ILASDPClustering": {"n_clusters": 3, "random_state": 0},
     "SDPKMeans": {"n_clusters": 3, "random_state": 0},
     # skrep.ood
-    # contamination=0.1: the default 'auto' threshold (chi-square law, 0.27%
-    # false positives) flags no row of the checks' blobs data, while
-    # check_outliers_train wants both labels; 'auto' is tested in tests/ood.
+    # contamination=0.1: the default 'auto' threshold (0.27% false positives)
+    # flags no row of the checks' blobs data, while check_outliers_train wants
+    # both labels; 'auto' is tested in tests/ood.
     "GaussianMixtureOODDetector": [
         {"contamination": 0.1},
         {"contamination": 0.1, "covariance_type": "full", "subspace": "low_variance"},
@@ -88,6 +88,19 @@ EXPECTED_FAILED_CHECKS = {
             "not on the checks' dense blobs. tests/decomposition checks "
             "fit_transform == (low_rank_ - mean_) @ components_.T and the "
             "recovery of corrupted new rows by transform."
+        ),
+    ),
+    # skrep.ood
+    "GaussianMixtureOODDetector": dict.fromkeys(
+        ("check_outliers_train", "check_outliers_fit_predict"),
+        (
+            "these checks want `contamination` of the TRAINING rows flagged "
+            "(an in-sample quantile); issue 18 asks for offset_ set on "
+            "out-of-fold scores, so that `contamination` of NEW in-distribution "
+            "rows is flagged (in-sample scores are optimistic: the in-sample "
+            "quantile flagged 10-43% of new rows for contamination=0.05). "
+            "Every other part of both checks holds; tests/ood checks the rate "
+            "on held-out rows and that offset_ is the conformal quantile."
         ),
     ),
     # skrep.ordinal
