@@ -43,10 +43,13 @@ def _start(problem, w1, tol, max_iter):
     return psi, factor, lambda_max(problem, psi, factor), n_iter
 
 
-def _path(problem, psi, factor, lambdas, *, tol, max_iter, verbose, name):
-    """Warm-started fits along decreasing ``lambdas``; standardised psi's."""
+def _path(problem, psi, factor, lambdas, *, tol, max_iter, verbose, name, start=None):
+    """Warm-started fits along decreasing ``lambdas``; standardised psi's.
+
+    ``start``: the fit's starting time (``time.perf_counter()``) for the
+    elapsed seconds of the progress lines; None means now."""
     psis, objectives, n_iters = [], [], []
-    progress = Progress(name, verbose, unit="lambda", total=len(lambdas))
+    progress = Progress(name, verbose, unit="lambda", total=len(lambdas), start=start)
     grad = problem.grad_psi()
     previous = lambdas[0]
     for index, lam in enumerate(lambdas):
@@ -316,7 +319,10 @@ class PRESTO(_CumulativeLogitBase):
         return self
 
 
-def _fold(X, codes, sw, train, test, lambdas, w1, tol, max_iter, scorer, classes):
+def _fold(X, codes, sw, split, lambdas, w1, tol, max_iter, scorer, classes, progress):
+    """Held-out scores of the path fitted on ``split = (fold, train, test)``,
+    and the fold's line of ``progress``."""
+    fold, train, test = split
     n_classes = len(classes)
     problem = _Problem(X[train], codes[train], n_classes, _rows(sw, train))
     psi, factor, _, _ = _start(problem, w1, tol, max_iter)
@@ -346,6 +352,8 @@ def _fold(X, codes, sw, train, test, lambdas, w1, tol, max_iter, scorer, classes
             model.intercept_ = intercepts[index]
             model.n_features_in_ = X.shape[1]
             scores[index] = scorer(model, X_test, classes[codes[test]], **weights)
+    best = int(np.argmax(scores))
+    progress(fold, best_score=scores[best], lam=lambdas[best], iterations=sum(n_iters))
     return scores, n_iters
 
 
@@ -424,8 +432,10 @@ class PRESTOCV(_CumulativeLogitBase):
     max_iter : int, default=100
         Maximum proximal Newton iterations per ``lambda``.
     verbose : int, default=0
-        When positive, print one line per ``lambda`` of the refit on all the
-        data, as :class:`PRESTO` does.
+        When positive, print one line per fold as it ends (the best held-out
+        score, its ``lambda``, the proximal Newton iterations of the fold's
+        path and the elapsed seconds), then one line per ``lambda`` of the
+        refit on all the data, as :class:`PRESTO` does.
     random_state : int, RandomState instance or None, default=None
         Shuffles the rows before an int ``cv`` splits them into folds.
 
@@ -605,21 +615,22 @@ class PRESTOCV(_CumulativeLogitBase):
                     )
                 )
         scorer = None if self.scoring is None else check_scoring(self, self.scoring)
+        progress = Progress("PRESTOCV", self.verbose, unit="fold", total=len(splits))
         results = Parallel(n_jobs=self.n_jobs, prefer="threads")(
             delayed(_fold)(
                 X,
                 codes,
                 sample_weight,
-                train,
-                test,
+                (index, train, test),
                 lambdas,
                 self.w1,
                 self.tol,
                 self.max_iter,
                 scorer,
                 classes,
+                progress,
             )
-            for train, test in splits
+            for index, (train, test) in enumerate(splits, 1)
         )
         self.cv_scores_ = np.array([scores for scores, _ in results])
         self.mean_cv_scores_ = self.cv_scores_.mean(axis=0)
@@ -636,6 +647,7 @@ class PRESTOCV(_CumulativeLogitBase):
             max_iter=self.max_iter,
             verbose=self.verbose,
             name="PRESTOCV",
+            start=progress.start,
         )
         if np.any(n_iters >= self.max_iter) or any(
             np.any(it >= self.max_iter) for _, it in results

@@ -74,6 +74,9 @@ class Progress:
         What one line counts.
     total : int, default=None
         The largest counter value, if known.
+    start : float, default=None
+        When the fit started (``time.perf_counter()``), for a fit printing
+        several kinds of lines; None means now.
 
     Examples
     --------
@@ -84,9 +87,9 @@ class Progress:
     >>> Progress("DPPLeastSquares", 0)(1, points=5)  # silent
     """
 
-    def __init__(self, name, verbose, *, unit="iter", total=None):
+    def __init__(self, name, verbose, *, unit="iter", total=None, start=None):
         self.name, self.verbose, self.unit, self.total = name, verbose, unit, total
-        self.start = time.perf_counter()
+        self.start = time.perf_counter() if start is None else start
 
     def __bool__(self):
         return bool(self.verbose)

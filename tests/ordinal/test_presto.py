@@ -305,6 +305,14 @@ def test_verbose_prints_one_line_per_lambda(capsys):
         assert line.startswith(f"[PRESTO] lambda {index}/5: objective=")
         assert f"lam={lam:.7g}, iterations={n_iter}, nonzero=" in line
     assert f"objective={model.objective_:.7g}," in lines[-1]
-    PRESTOCV(n_lambdas=4, cv=2, verbose=1, random_state=0).fit(X, y)
+    cv = PRESTOCV(n_lambdas=4, cv=3, verbose=1, random_state=0).fit(X, y)
     lines = capsys.readouterr().out.splitlines()
-    assert lines and all(line.startswith("[PRESTOCV] lambda ") for line in lines)
+    # One line per fold, then one per lambda of the refit.
+    assert [line.split(":")[0] for line in lines[:3]] == [
+        f"[PRESTOCV] fold {k}/3" for k in (1, 2, 3)
+    ]
+    for line, scores in zip(lines[:3], cv.cv_scores_, strict=True):
+        assert f"best_score={scores.max():.7g}, " in line
+    refit = lines[3:]
+    assert len(refit) == len(cv.n_iter_) >= 1
+    assert all(line.startswith("[PRESTOCV] lambda ") for line in refit)
