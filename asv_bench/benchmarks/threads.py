@@ -164,6 +164,12 @@ CASES = {
     "MarginSampler, iris": _case(
         "MarginSampler", _labelled_iris, {"random_state": 0}, _query
     ),
+    "MarginSampler kcenter, iris": _case(
+        "MarginSampler",
+        _labelled_iris,
+        {"batch_strategy": "kcenter", "random_state": 0},
+        _query,
+    ),
     "LeverageScoreSampler, iris": _case(
         "LeverageScoreSampler", _iris, {"random_state": 0}, _leverage
     ),
