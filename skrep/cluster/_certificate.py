@@ -50,8 +50,8 @@ __all__ = ["dual_gap", "escape_directions", "solve_certified"]
 
 # Projected-gradient iterations of the escape search, and the number of
 # sparse random starts per block.
-_ESCAPE_ITER = 100
-_RANDOM_STARTS = 6
+_ESCAPE_ITER = 60
+_RANDOM_STARTS = 4
 
 
 def _blocks(U, rank):
@@ -274,6 +274,7 @@ def solve_certified(
     tol=1e-4,
     max_iter=10000,
     max_escapes=10,
+    escape=True,
     max_rank=None,
     certify=False,
     offset=0.0,
@@ -286,7 +287,8 @@ def solve_certified(
     direction of negative curvature in each block; where one is found it is
     added (length ``0.3 sqrt(t_b)``) to the block's weakest column and the
     solver restarts from there (warm: multiplier and step kept). A restart is
-    kept only when it lowers the objective; at most ``max_escapes`` of them.
+    kept only when it lowers the objective; at most ``max_escapes`` of them;
+    none (and no search) when ``escape`` is false.
     With ``max_rank`` columns per block (None: no limit) the direction
     replaces the weakest column instead.
     ``labels``: the rounding of ``U0`` (clusters are escape starts).
@@ -369,12 +371,24 @@ def solve_certified(
             if trial is None:  # the restarts refute the direction
                 state["refuted"] = True
                 return escape
+            if not trial.converged:  # kept, but stopped by the trial budget
+                rank = trial.rank
+                trial = solve_nlr(
+                    X,
+                    U0=trial.U,
+                    y0=trial.y,
+                    alpha0=trial.alpha,
+                    **{**kwargs, "rank": rank},
+                )
+                trial.rank = rank
+                state["n_iter"] += trial.n_iter
             state["res"] = trial
             state["rank"] = trial.rank
             state["n_escapes"] += 1
         return escape
 
-    escape = escape_loop(_RANDOM_STARTS)
+    # (no escapes from a point the solver has not converged to)
+    escape = escape_loop(_RANDOM_STARTS) if escape and res.converged else 0.0
     gap = math.nan
     if certify:
         gap = _gap(X, omegas, c, state, beta, traces, tol, offset, xp)
@@ -423,7 +437,9 @@ def _escape(
     # column); a long step first, then a short one
     grow = max_rank is None or rank < max_rank
     new_rank = rank + 1 if grow else rank
-    kwargs = dict(kwargs, rank=new_rank)
+    # a trial that has not improved in a fifth of the budget is abandoned
+    budget = min(kwargs["max_iter"], max(500, kwargs["max_iter"] // 5))
+    kwargs = {**kwargs, "rank": new_rank, "max_iter": budget}
     for length in (0.3, 0.03):
         columns = []
         for b, v in enumerate(vectors):

@@ -464,6 +464,9 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
                 tol=self.tol if tight else loose,
                 max_iter=self.solver_max_iter,
                 max_rank=self.rank + _EXTRA_RANK,
+                # the escape search (the costly part at large n) once the
+                # labels have settled, and from the first round's start
+                escape=tight or it == 1,
                 offset=offset,
                 xp=xp,
             )
@@ -489,8 +492,9 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
                 if tight:
                     fixed = True
                     break
-                tight = True
+                tight = True  # confirm the fixed point with a tight solve
                 continue
+            tight = loose <= self.tol
             objective = _profile_loglik(xp, X64, labels, K, cov_type, self.reg_covar)
             if objective > best_objective:
                 best_objective, best_labels, since_best = objective, labels, 0
@@ -535,12 +539,13 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
             "n_solver_iter": n_solver_iter,
             "converged": bool((fixed or stopped) and certified),
             "rounds_converged": fixed or stopped,
+            "certified": bool(certified),
             "duality_gap": gap,
             "escape_value": res.escape_value,
         }
 
     def _warn_convergence(self, run):
-        if run["rounds_converged"] and not run["converged"]:
+        if not run["certified"]:
             warnings.warn(
                 f"ILASDPClustering: the last LA-SDP solve was not certified "
                 f"optimal (solver_max_iter={self.solver_max_iter} iterations, "

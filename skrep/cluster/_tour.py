@@ -34,28 +34,39 @@ def _scatter(X, panels, path, title):
 
 @register(estimator="ILASDPClustering", dataset="iris (scikit-learn, standardised)")
 def ilasdp_iris(out_dir):
+    import numpy as np
     from sklearn.datasets import load_iris
     from sklearn.metrics import adjusted_rand_score
     from sklearn.mixture import GaussianMixture
 
     from skrep.cluster import ILASDPClustering
 
+    # like with like: full covariances and one start for both, the median
+    # adjusted Rand index over 10 seeds (the timing and figure: seed 0)
     X, y = _standardised(load_iris)
-    model, seconds = timed(lambda: ILASDPClustering(3, random_state=0).fit(X))
+    model, seconds = timed(
+        lambda: ILASDPClustering(3, covariance_type="full", random_state=0).fit(X)
+    )
     em, em_seconds = timed(lambda: GaussianMixture(3, n_init=1, random_state=0).fit(X))
-    em_labels = em.predict(X)
+    ila_scores, em_scores = [], []
+    for seed in range(10):
+        ila = ILASDPClustering(3, covariance_type="full", random_state=seed)
+        ila_scores.append(adjusted_rand_score(y, ila.fit(X).labels_))
+        gm = GaussianMixture(3, n_init=1, random_state=seed).fit(X)
+        em_scores.append(adjusted_rand_score(y, gm.predict(X)))
     path = _scatter(
         X,
-        {"true classes": y, "iLA-SDP": model.labels_, "EM": em_labels},
+        {"true classes": y, "iLA-SDP": model.labels_, "EM": em.predict(X)},
         out_dir / "ilasdp_iris.png",
-        "iris: iLA-SDP and EM clusters (first two principal components)",
+        "iris: iLA-SDP and EM clusters, full covariances (first two principal "
+        "components)",
     )
     return TourResult(
-        metric="adjusted Rand index (higher is better)",
-        score=adjusted_rand_score(y, model.labels_),
+        metric="adjusted Rand index, median over 10 seeds (higher is better)",
+        score=float(np.median(ila_scores)),
         seconds=seconds,
-        baseline="sklearn GaussianMixture (n_init=1)",
-        baseline_score=adjusted_rand_score(y, em_labels),
+        baseline="sklearn GaussianMixture (full, n_init=1)",
+        baseline_score=float(np.median(em_scores)),
         baseline_seconds=em_seconds,
         figures=(path,),
     )

@@ -11,12 +11,14 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_iris, load_wine
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils import check_random_state
 
-from skrep.cluster import SDPKMeans
+from skrep.cluster import ILASDPClustering, SDPKMeans
 from skrep.cluster._certificate import dual_gap, solve_certified
 from skrep.cluster._ilasdp import (
     _estimate_gaussians,
     _factor_from_labels,
+    _fix_empty,
     _mahalanobis,
 )
 from skrep.cluster._nlr import solve_nlr
@@ -149,3 +151,25 @@ def test_escapes_leave_spurious_stationary_points_and_the_gap_sees_them():
         )
         assert -res.objective == pytest.approx(exact, rel=1e-4)
     assert found_spurious
+
+
+def test_ila_sdp_ends_on_the_partition_of_the_exact_iteration():
+    # The whole iteration with each LA-SDP solved by cvxpy + SCS (same start,
+    # same covariance estimates, same row-sum rounding) against the
+    # estimator: the same final partition.
+    X, _ = make_heterogeneous_mixture(50, 2, 2, 2.5, scales=[1.0, 3.0], random_state=2)
+    K, seed = 2, 0
+    labels = SDPKMeans(K, tol=1e-3, random_state=check_random_state(seed))
+    labels = labels.fit(X).labels_  # the estimator's start with this seed
+    changes = 0
+    for _ in range(20):
+        Xc, omegas, c = _la_sdp(X, labels, K, "diag")
+        _, row_sums = _exact_la_sdp(Xc, omegas, c)
+        new = _fix_empty(np, row_sums.argmax(axis=1), row_sums, K)
+        if np.array_equal(new, labels):
+            break
+        labels, changes = new, changes + 1
+    assert changes >= 1  # the start is not already the fixed point
+    model = ILASDPClustering(K, covariance_type="diag", random_state=seed).fit(X)
+    np.testing.assert_array_equal(model.labels_, labels)
+    assert model.converged_
