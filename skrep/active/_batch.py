@@ -7,6 +7,7 @@ informative) and returns ``batch_size`` distinct positions into the pool.
 import numpy as np
 
 from skrep.active._kernels import farthest_first, min_sq_dist
+from skrep.utils._threads import threads_for
 
 
 def top_k(utilities, k, rng):
@@ -83,11 +84,13 @@ def kcenter(utilities, X, rows, X_labeled, k, candidate_factor, rng):
     first = int(np.flatnonzero(cand == best)[0])
     if X_labeled is not None and X_labeled.shape[0] > 0:
         X_labeled = np.ascontiguousarray(X_labeled, dtype=X.dtype)
-        min_sq_dist(X, cand_rows, X_labeled, dist)
+        with threads_for(len(cand_rows) * X_labeled.shape[0] * X.shape[1]):
+            min_sq_dist(X, cand_rows, X_labeled, dist)
         first = -1
     # equally far candidates: prefer the more informative one
     tiebreak = np.ascontiguousarray(utilities[cand], dtype=np.float64)
-    chosen = farthest_first(X, cand_rows, dist, first, k, tiebreak)
+    with threads_for(len(cand_rows) * X.shape[1]):  # per parallel update
+        chosen = farthest_first(X, cand_rows, dist, first, k, tiebreak)
     return cand[chosen]
 
 

@@ -1,5 +1,6 @@
 """Leverage-score sampling for active regression: pivotal and Bernoulli."""
 
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -15,6 +16,7 @@ from skrep.active._pool import (
     unlabeled_mask,
 )
 from skrep.utils._compat import StrOptions, _fit_context, _num_samples
+from skrep.utils._threads import threads_for
 
 __all__ = ["LeverageScoreSampler", "inclusion_probabilities", "leverage_scores"]
 
@@ -375,7 +377,8 @@ class LeverageScoreSampler(BaseEstimator):
                 tree = self._tree[1]
             else:
                 Z = np.ascontiguousarray(X[pool], dtype=np.float64)
-                tree = build_tree(Z, self.tree == "pca")
+                with threads_for(Z.size * math.log2(max(Z.shape[0], 2))):
+                    tree = build_tree(Z, self.tree == "pca")
                 if fitted:
                     self._tree = (self.tree, tree)
         return p, pool, tree

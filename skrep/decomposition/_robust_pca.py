@@ -23,7 +23,7 @@ from skrep.decomposition._base import _SparseRowSubspace, check_observed
 from skrep.utils._array_api import get_namespace_and_device, to_namespace
 from skrep.utils._compat import Interval, StrOptions, _fit_context, _median
 from skrep.utils._compat import device as array_device
-from skrep.utils._numba import numba_threads
+from skrep.utils._threads import threads_for
 from skrep.utils.extmath import flip_signs, orthonormalize
 from skrep.utils.validation import check_n_components
 
@@ -453,7 +453,8 @@ class RobustPCA(_SparseRowSubspace):
         if not is_array_api:
             X = np.ascontiguousarray(X)
         nxp = xp if is_array_api else None
-        with numba_threads(self.n_jobs):
+        # Threads only where they pay: iris-sized fits run on one thread.
+        with threads_for(m * n, self.n_jobs, blas_work=4.0 * m * n * min(m, n)):
             if self.method == "altproj":
                 L, S, U, s, Vt, n_iter = self._altproj(X, tol, rng, observed, xp=nxp)
             elif self.method == "stable":
@@ -463,8 +464,8 @@ class RobustPCA(_SparseRowSubspace):
                 L, S, U, s, Vt, n_iter = self._pcp(
                     X, tol, rng, max_rank, observed=observed, xp=nxp
                 )[:6]
-        self._set_results(L, S, n_iter, s, observed, xp)
-        return self._set_directions(U, s, Vt, X)
+            self._set_results(L, S, n_iter, s, observed, xp)
+            return self._set_directions(U, s, Vt, X)
 
     def _set_results(self, L, S, n_iter, s, observed, xp):
         self.low_rank_ = L

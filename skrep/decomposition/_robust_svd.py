@@ -17,7 +17,7 @@ from sklearn.utils.validation import validate_data
 
 from skrep.decomposition._base import _SparseRowSubspace, check_observed
 from skrep.utils._compat import Interval, StrOptions, _fit_context
-from skrep.utils._numba import numba_threads
+from skrep.utils._threads import threads_for
 from skrep.utils.validation import check_n_components
 
 __all__ = ["RobustSVD"]
@@ -263,7 +263,7 @@ class RobustSVD(_SparseRowSubspace):
         scale = float(q75 - q25) or float(np.nanmax(np.abs(X))) or 1.0
         E = np.array(X, dtype=np.float64, order="C") / scale
         rng = check_random_state(self.random_state)
-        with numba_threads(self.n_jobs):
+        with threads_for(E.size, self.n_jobs, blas_work=2.0 * E.size):
             U, s, Vt, unconverged = self._factors(E, rank, rng)
         if self.n_components == "dicmr":
             k = _dicmr_rank(
