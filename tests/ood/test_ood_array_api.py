@@ -253,3 +253,30 @@ def test_scoring_refuses_another_namespace():
         est_np = GaussianMixtureOODDetector().fit(X, y)
         with pytest.raises(ValueError, match="same namespace"):
             est_np.predict(xp.asarray(X, device=device))
+
+
+@pytest.mark.parametrize("namespace, device_name, dtype_name", ARRAY_API_PARAMS)
+@pytest.mark.parametrize(
+    "params, scale",
+    [
+        ({"relative": True}, 1.0),
+        ({"shrinkage_target": "diagonal", "subspace": "top"}, 1.0),
+        ({"covariance_type": "full"}, 1e35),  # beyond 2^100: rescaled
+    ],
+    ids=["relative", "diagonal-top", "magnitude"],
+)
+def test_defaults_choice_relative_and_magnitudes_match_numpy(
+    params, scale, namespace, device_name, dtype_name
+):
+    # The model choice, the out-of-fold calibration, the relative distance
+    # and the magnitude rescaling run on device as on numpy.
+    X, y = _blobs()
+    params = {"variance_threshold": 0.9, **params}
+    est_np, est_xp = _equivalence(
+        params, namespace, device_name, dtype_name, X * scale, y
+    )
+    _, _, dtype = _xp_and_device(namespace, device_name, dtype_name)
+    assert est_xp.covariance_type_ == est_np.covariance_type_
+    assert est_xp.shrinkage_target_ == est_np.shrinkage_target_
+    rtol = 1e-4 if dtype == np.float32 else 1e-10
+    assert_allclose(est_xp.offset_, est_np.offset_, rtol=rtol)
