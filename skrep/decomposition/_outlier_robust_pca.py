@@ -24,6 +24,7 @@ from skrep.decomposition._base import _LinearSubspace
 from skrep.utils._array_api import get_namespace_and_device, to_namespace, to_numpy
 from skrep.utils._compat import Interval, StrOptions, _fit_context, _median
 from skrep.utils._compat import device as _device
+from skrep.utils._verbose import Progress
 from skrep.utils.extmath import flip_signs
 from skrep.utils.validation import check_n_components
 
@@ -309,9 +310,18 @@ class OutlierRobustPCA(_LinearSubspace):
         eigenvectors; or only against the exact top eigenvectors, all
         components at once (block variant).
     max_iter : int, default=100
-        Maximum number of filtering rounds per ``fit`` (or per chunk).
+        Maximum number of filtering rounds per ``fit`` (or per chunk), in
+        each pass with ``eps="auto"``.
     random_state : int, RandomState instance or None, default=None
         Seeds the sketches and the starting blocks of the power iterations.
+    verbose : int, default=0
+        When positive, print one line per filtering round: the weighted
+        score mass above the threshold (``tail``), its largest value that
+        certifies the stage (``certify_at``), the fraction of weight
+        removed so far, the stage (a deflation stage of the sketched
+        scores, ``block`` or ``prior``) and the elapsed time; with
+        ``eps="auto"`` the rounds of the detection pass first (``detect
+        round``).
 
     Attributes
     ----------
@@ -334,8 +344,9 @@ class OutlierRobustPCA(_LinearSubspace):
     n_components_ : int
         Number of components.
     n_iter_ : int
-        Filtering rounds of the last ``fit`` or filtered block (both passes
-        with ``eps="auto"``).
+        Filtering rounds of the last ``fit`` or filtered block (the rounds
+        of the final pass with ``eps="auto"``, not of the detection pass),
+        at most ``max_iter``.
     n_samples_seen_ : float
         Total inlier weight seen (the number of rows kept, fractionally).
     n_features_in_ : int
@@ -405,6 +416,7 @@ class OutlierRobustPCA(_LinearSubspace):
         "filter": [StrOptions({"sketch", "eigen"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
+        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -415,12 +427,14 @@ class OutlierRobustPCA(_LinearSubspace):
         filter="sketch",
         max_iter=100,
         random_state=None,
+        verbose=0,
     ):
         self.n_components = n_components
         self.eps = eps
         self.filter = filter
         self.max_iter = max_iter
         self.random_state = random_state
+        self.verbose = verbose
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -452,6 +466,8 @@ class OutlierRobustPCA(_LinearSubspace):
         self.inlier_weights_ = w
         self.n_iter_ = n_iter
         self._set_public(self._summary(), X.dtype, xp)
+        k = self.n_components_
+        self.explained_variance_ratio_ = xp.astype(self._batch_ratio[:k], X.dtype)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -576,17 +592,28 @@ class OutlierRobustPCA(_LinearSubspace):
     # ------------------------------------------------------------ internals
     def _fit_batch(self, X, xp, prior=None, cap=None):
         """Estimate eps if asked, then filter (removing at most ``cap`` of the
-        weight, default ``min(2 eps, 1/2)``); returns eps and the summary."""
-        n_iter = 0
+        weight, default ``min(2 eps, 1/2)``); returns eps and the summary.
+
+        The filter is equivariant to the scale of ``X``: it runs on ``X``
+        in units of its largest entry (squares neither overflow nor
+        underflow) and the summary is mapped back; a variance that does not
+        fit in ``X``'s dtype is refused."""
+        top = float(xp.max(xp.abs(X)))
+        # A power of two: dividing by it is exact.
+        scale = 2.0 ** math.floor(math.log2(top)) if top > 0 else 1.0
+        if scale != 1.0:
+            X = X / scale
+        name, verbose, total = type(self).__name__, self.verbose, self.max_iter
         if isinstance(self.eps, str):  # "auto": a detection pass first
             certified = []
-            (w, n_iter), *_ = self._filter(
+            (w, _), *_ = self._filter(
                 X,
                 xp,
                 level=_AUTO_LEVEL,
                 cap=_MAX_REMOVED,
                 prior=prior,
                 record=certified,
+                progress=Progress(name, verbose, unit="detect round", total=total),
             )
             removed = 1.0 - float(xp.sum(w)) / X.shape[0]
             excess = max(
@@ -598,19 +625,41 @@ class OutlierRobustPCA(_LinearSubspace):
             eps = float(self.eps)
         if cap is None:
             cap = min(2.0 * eps, _MAX_REMOVED)
-        (w, n_iter_filter), mean, values, V, total_var = self._filter(
-            X, xp, level=eps, cap=cap, prior=prior
+        (w, n_iter), mean, values, V, total_var = self._filter(
+            X,
+            xp,
+            level=eps,
+            cap=cap,
+            prior=prior,
+            progress=Progress(name, verbose, unit="round", total=total),
         )
-        return eps, w, mean, values, V, total_var, n_iter + n_iter_filter
+        # In the units of X the variances may underflow (tiny X): their
+        # ratios come from the scaled ones.
+        self._batch_ratio = values / total_var if total_var > 0 else values * 0
+        if scale != 1.0:
+            # The top eigenvalues are at most the trace: they fit if it does.
+            total_var = total_var * scale * scale
+            limit = float(xp.finfo(X.dtype).max)
+            if not total_var <= limit:
+                dtype = "float32" if X.dtype == xp.float32 else "float64"
+                raise ValueError(
+                    f"The variance of X (total {total_var:.3g}) cannot be "
+                    f"represented in {dtype} (largest value {limit:.3g}): the "
+                    "entries of X are too large for its dtype; rescale X"
+                    + (" or pass it as float64." if dtype == "float32" else ".")
+                )
+            mean, values = mean * scale, values * (scale * scale)
+        return eps, w, mean, values, V, total_var, n_iter
 
-    def _filter(self, X, xp, *, level, cap, prior=None, record=None):
+    def _filter(self, X, xp, *, level, cap, prior=None, record=None, progress=None):
         """Filtering rounds on one batch.
 
         ``level``: probability that a Gaussian inlier scores above the
         threshold (``eps``); ``cap``: the largest fraction of weight removed;
         ``record``: a list to which the scores of every certified stage are
         appended, with the survival function of their inlier law and its
-        inverse (then only the weights are returned, not the summary).
+        inverse (then only the weights are returned, not the summary);
+        ``progress``: prints each round's line.
         Returns ``((weights, n_iter), mean, values, V, total_var)``.
         """
         is_np = xp is np
@@ -629,6 +678,8 @@ class OutlierRobustPCA(_LinearSubspace):
         self._certified, self._cap = True, cap
         if level == 0:
             op = operator(w, _weighted_mean(X, w, xp))
+            if progress:
+                progress(1, tail=0.0, removed=0.0, stage="none")
             return (w, 1), op.mean, *op.top_eig(b, rng=rng, n_iter=4)
         stages = ["block"] + (["prior"] if prior is not None else [])
         if self.filter == "sketch":
@@ -674,7 +725,16 @@ class OutlierRobustPCA(_LinearSubspace):
             above = xp.astype(scores > threshold, X.dtype)
             wsum = op.wsum
             tail = float(xp.sum(w * scores * above)) / wsum
-            if tail <= inlier_tail[0] + _TAIL_SD * math.sqrt(inlier_tail[1] / wsum):
+            certify_at = inlier_tail[0] + _TAIL_SD * math.sqrt(inlier_tail[1] / wsum)
+            if progress:
+                progress(
+                    round_,
+                    tail=tail,
+                    certify_at=certify_at,
+                    removed=1.0 - wsum / n,
+                    stage=kind,
+                )
+            if tail <= certify_at:
                 if not rechecked and kind != "prior":
                     rechecked, op._eig = True, None
                     V0 = V[:, : max(k, b // 2)]
@@ -849,8 +909,11 @@ class OutlierRobustPCA(_LinearSubspace):
         self.n_samples_seen_ = float(W)
         self.components_ = xp.astype(components * signs[:, None], dtype)
         self.explained_variance_ = xp.astype(values[:k] * correction, dtype)
-        ratio = values[:k] / total if total > 0 else values[:k] * 0
-        self.explained_variance_ratio_ = xp.astype(ratio, dtype)
+        # On host in float64: the total may be below the dtype's range.
+        ratio = to_numpy(values[:k], xp).astype(float) / total if total > 0 else 0.0
+        self.explained_variance_ratio_ = to_namespace(
+            np.zeros(k) + ratio, xp, _device(V), dtype=dtype
+        )
         self.mean_ = xp.astype(mean, dtype)
         self.n_components_ = k
 

@@ -252,3 +252,54 @@ def test_convergence_warning_when_max_iter_is_hit():
     with pytest.warns(ConvergenceWarning, match="max_iter=1"):
         est = OutlierRobustPCA(eps=0.2, max_iter=1, random_state=0).fit(X)
     assert est.n_iter_ == 1
+
+
+@pytest.mark.parametrize(
+    "scale, dtype",
+    [(1e-200, np.float64), (1e150, np.float64), (1e-30, np.float32)],
+)
+def test_scale_equivariant_at_extreme_magnitudes(scale, dtype):
+    # The filter runs in units of X's largest entry: the same subspace,
+    # ratios and weights at any magnitude, and the mean and scores scaled.
+    X, *_ = make_contaminated_gaussian(
+        n_samples=300, n_features=6, eps=0.1, random_state=0
+    )
+    X = X.astype(dtype)
+    ref = OutlierRobustPCA(2, random_state=0).fit(X)
+    Xs = X * dtype(scale)
+    before = Xs.copy()
+    est = OutlierRobustPCA(2, random_state=0).fit(Xs)
+    np.testing.assert_array_equal(Xs, before)
+    rtol = 1e-5 if dtype == np.float64 else 1e-3
+    assert_allclose(est.components_, ref.components_, rtol=rtol, atol=rtol)
+    assert_allclose(est.inlier_weights_, ref.inlier_weights_, rtol=rtol, atol=rtol)
+    assert_allclose(
+        est.explained_variance_ratio_, ref.explained_variance_ratio_, rtol=rtol
+    )
+    Z = est.transform(Xs)
+    assert np.all(np.isfinite(Z))
+    assert_allclose(Z / dtype(scale), ref.transform(X), rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("scale, dtype", [(1e200, np.float64), (1e25, np.float32)])
+def test_variance_beyond_dtype_is_refused(scale, dtype):
+    X = np.random.RandomState(0).standard_normal((50, 3)) * scale
+    with pytest.raises(ValueError, match="cannot be represented in"):
+        OutlierRobustPCA(random_state=0).fit(X.astype(dtype))
+
+
+@pytest.mark.parametrize("eps", [0.1, "auto"])
+def test_verbose_one_line_per_round(eps, capsys):
+    X, *_ = make_contaminated_gaussian(
+        n_samples=400, n_features=5, eps=0.1, random_state=0
+    )
+    est = OutlierRobustPCA(eps=eps, max_iter=30, verbose=1, random_state=0).fit(X)
+    lines = capsys.readouterr().out.splitlines()
+    rounds = [line for line in lines if line.startswith("[OutlierRobustPCA] round ")]
+    detect = [line for line in lines if line.startswith("[OutlierRobustPCA] detect ")]
+    assert len(rounds) + len(detect) == len(lines)
+    assert len(rounds) == est.n_iter_ <= 30
+    assert rounds[-1].startswith(f"[OutlierRobustPCA] round {est.n_iter_}/30: tail=")
+    assert (len(detect) > 0) == (eps == "auto")
+    OutlierRobustPCA(eps=eps, random_state=0).fit(X)
+    assert capsys.readouterr().out == ""
