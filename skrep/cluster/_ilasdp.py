@@ -40,9 +40,11 @@ __all__ = ["ILASDPClustering"]
 
 _LOG_2PI = math.log(2 * math.pi)
 
-# Rounds without a better profile log-likelihood after which the labels are
-# taken to cycle and the best partition met is returned.
+# Rounds without a better profile log-likelihood (by more than _RTOL,
+# relative) after which the labels are taken to cycle and the best partition
+# met is returned.
 _PATIENCE = 10
+_RTOL = 1e-6
 # Columns per cluster that escapes may add to ``rank``.
 _EXTRA_RANK = 6
 
@@ -202,8 +204,9 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
     max_iter : int, default=300
         Maximum number of iLA rounds (covariance update + LA-SDP). The rounds
         stop earlier, and normally do, when the labels stop changing (a fixed
-        point), or when the profile log-likelihood has not improved for 10
-        rounds (the labels cycle; the best partition met is returned).
+        point), or when the profile log-likelihood has not improved by more
+        than 1e-6 (relative) for 10 rounds (the labels cycle; the best
+        partition met is returned).
     n_init : int, default=1
         Number of runs (different starting factors and, for
         ``init="k-means++"``, starting labels); the run with the highest
@@ -496,12 +499,15 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
                 continue
             tight = loose <= self.tol
             objective = _profile_loglik(xp, X64, labels, K, cov_type, self.reg_covar)
-            if objective > best_objective:
-                best_objective, best_labels, since_best = objective, labels, 0
-            else:
-                since_best += 1
-                if since_best >= _PATIENCE:
-                    break
+            # a gain below _RTOL (relative) does not reset the patience count
+            gain = objective - best_objective
+            first = best_objective == -math.inf
+            improved = first or gain > _RTOL * abs(best_objective)
+            since_best = 0 if improved else since_best + 1
+            if gain > 0:
+                best_objective, best_labels = objective, labels
+            if since_best >= _PATIENCE:
+                break
         objective = _profile_loglik(xp, X64, labels, K, cov_type, self.reg_covar)
         if not fixed and best_objective > objective:
             labels, objective = best_labels, best_objective
