@@ -16,6 +16,7 @@ matrix is never required.
 """
 
 import functools
+import math
 import time
 import types
 import warnings
@@ -48,7 +49,14 @@ from skrep.utils._compat import (
     check_same_namespace,
     supported_float_dtypes,
 )
-from skrep.utils._threads import map_threads, thread_count
+from skrep.utils._threads import (
+    BLAS_MIN_WORK,
+    map_threads,
+    thread_count,
+    threads_for,
+    worthwhile_threads,
+)
+from skrep.utils._verbose import Progress
 from skrep.utils.extmath import flip_signs, orthonormalize
 from skrep.utils.validation import check_n_components
 
@@ -79,9 +87,13 @@ class _KernelTiles:
         self.gamma = estimator.gamma_
         self.degree, self.coef0 = estimator.degree, estimator.coef0
         if self.name in {"rbf", "cosine"}:
-            sq = _squared_norms(X, xp)
+            # Both are functions of the rows in units of their largest entry
+            # (the rbf's gamma rescaled): products neither overflow nor
+            # underflow.
+            self.X, self.gamma = _unit_rows(X, self.gamma, xp)
+            sq = _squared_norms(self.X, xp)
             if self.name == "rbf":
-                self.scaled_sq = self.gamma * sq
+                self.sq = sq
             else:  # as scikit-learn's normalize: near-zero rows left as they are
                 norm = xp.sqrt(sq)
                 kept = norm < 10 * xp.finfo(X.dtype).eps
@@ -94,11 +106,8 @@ class _KernelTiles:
         P = X[i0:i1, :] @ X[j0:j1, :].T
         if sparse.issparse(P):  # sparse X: the tile is dense
             P = P.toarray()
-        if self.name == "rbf":  # exp(-gamma ||x - y||^2), distances clipped at 0
-            P *= 2.0 * self.gamma
-            P -= self.scaled_sq[i0:i1, None]
-            P -= self.scaled_sq[None, j0:j1]
-            return xp.exp(xp.clip(P, max=0.0))
+        if self.name == "rbf":
+            return _rbf_from_products(P, self.sq[i0:i1], self.sq[j0:j1], self.gamma, xp)
         if self.name == "cosine":
             P *= self.inv_norm[i0:i1, None]
             P *= self.inv_norm[None, j0:j1]
@@ -160,8 +169,18 @@ class _CentredGram:
         turn, with BLAS's own threads)."""
         xp, starts = self.xp, range(0, self.n, self.rows)
         threads = threads and self.threads
-        # Interleaved: each thread gets long and short panels alike.
-        n_threads = min(len(starts), thread_count(self.n_jobs)) if threads else 1
+        # Interleaved: each thread gets long and short panels alike. Worker
+        # threads only where each gets enough of the pass's 2 n^2 width
+        # flops to pay for its start (issue 20's load benchmark).
+        flops = 2.0 * self.n**2 * width
+        n_threads = (
+            min(
+                len(starts),
+                worthwhile_threads(flops, thread_count(self.n_jobs), BLAS_MIN_WORK),
+            )
+            if threads
+            else 1
+        )
 
         def work(first):
             Y = xp.zeros((self.n, width), dtype=self.dtype, device=self.device)
@@ -248,7 +267,7 @@ class _NystroemGram:
         landmarks = np.sort(rng.choice(n, size=m, replace=False))
         self.landmarks = to_namespace(landmarks, xp, device, dtype=xp.int64)
         L = _take_rows(X, self.landmarks, xp)
-        w, U = xp.linalg.eigh(kernel(L, L))
+        w, U = xp.linalg.eigh(_finite_kernel(kernel(L, L), xp))
         w_host = to_numpy(w, xp)
         keep = np.flatnonzero(w_host > max(w_host.max(), 0.0) * 1e-10)
         keep = to_namespace(keep, xp, device, dtype=xp.int64)
@@ -375,7 +394,10 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         as BLAS does); for the other kernels, and in :meth:`transform`,
         the number of jobs of scikit-learn's ``pairwise_kernels``.
     verbose : int, default=0
-        Print the objective at each iteration when positive.
+        When positive, print one line per Krylov restart (``restart``: the
+        largest relative Ritz residual, the products with the Gram matrix)
+        and per DCA iteration (``iter``: the dual objective and its
+        decrease), with the elapsed time.
 
     Attributes
     ----------
@@ -403,7 +425,10 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     objective_ : float
         The final dual objective ``f(H)``.
     n_iter_ : int
-        Number of Krylov restarts plus DCA iterations.
+        Number of DCA iterations (``iter`` lines with ``verbose``) when the
+        DCA runs (a loss other than ``"squared"``, or
+        ``solver="gradient"``), else of Krylov restarts (``restart``
+        lines); at most ``max_iter``.
     gamma_ : float
         The kernel coefficient used.
     n_features_in_ : int
@@ -533,6 +558,8 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         return on_host
 
     def _kernel(self, A, B):
+        if self.kernel == "rbf":
+            return _rbf_kernel(A, B, self.gamma_)
         if callable(self.kernel):
             params = self.kernel_params or {}
         else:
@@ -586,7 +613,10 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         if self.n_components is not None:
             check_n_components(self.n_components, X, limit="n_samples")
         self.gamma_ = 1.0 / X.shape[1] if self.gamma is None else float(self.gamma)
-        return self._fit_solver(X, xp, device, is_array_api, precomputed)
+        # One BLAS thread where the products with the Gram matrix are small.
+        s = n if self.n_components is None else self.n_components
+        with threads_for(blas_work=2.0 * n * n * s):
+            return self._fit_solver(X, xp, device, is_array_api, precomputed)
 
     def transform(self, X):
         """Project ``X`` on the components.
@@ -681,13 +711,12 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             H = to_namespace(H, xp, device, dtype=dtype)
             n_iter = 0
         else:
-            V, GV, lam, n_iter = self._block_krylov(gram, n, s, rng, xp)
+            V, GV, lam, n_iter = self._block_krylov(gram, n, s, rng, xp, start)
             lam = _check_spectrum(lam, double=X.dtype == xp.float64)
             root = to_namespace(np.sqrt(np.maximum(lam, 0.0)), xp, device, dtype)
             H, GH = V * root, GV * root
         if self.loss != "squared" or self.solver == "gradient":
-            H, GH, dca_iter = self._dca(gram, H, start, xp, Xw)
-            n_iter += dca_iter
+            H, GH, n_iter = self._dca(gram, H, start, xp, Xw)
         self.n_iter_ = n_iter
         if self.solver == "nystroem":
             trace = float(xp.sum(gram.Z * gram.Z))
@@ -776,7 +805,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         spread = float(_median(xp.abs(r - median), xp=xp))
         return median + 3.0 * 1.4826 * spread
 
-    def _block_krylov(self, gram, n, s, rng, xp):
+    def _block_krylov(self, gram, n, s, rng, xp, start):
         """Top-``s`` eigenpairs of the centred Gram operator (eigenvalues on host).
 
         Restarted block Lanczos with full reorthogonalisation: from an
@@ -787,17 +816,26 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         product outside ``W``, times the last block of ``u``). It stops as
         soon as they are below ``tol`` times the largest eigenvalue, and
         restarts from the top ``b`` Ritz vectors when the basis is full.
+        One progress line per restart (the largest relative residual).
         """
         device, dtype = gram.device, gram.dtype
+        progress = Progress(
+            type(self).__name__,
+            self.verbose,
+            unit="restart",
+            total=self.max_iter,
+            start=start,
+        )
         # Streaming, a product's cost is that of evaluating the kernel tiles,
         # whatever the width: wider blocks, fewer products.
         b = 2 * (s + 2) if gram.streaming else s + 2
         if n <= max(4 * b, 300):
-            G = gram(xp.eye(n, dtype=dtype, device=device))
+            G = _finite_kernel(gram(xp.eye(n, dtype=dtype, device=device)), xp)
             w, V = xp.linalg.eigh((G + G.T) / 2)
             w = to_numpy(w, xp)
             top = np.argsort(w)[::-1][:s]
             V = xp.take(V, to_namespace(top, xp, device, dtype=xp.int64), axis=1)
+            progress(1, residual=0.0, products=1)
             return V, G @ V, w[top], 1
         # The basis and its images take at most a quarter of working_memory.
         budget = get_config()["working_memory"] * 2**20 / 4
@@ -814,7 +852,7 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             for level in range(depth):
                 width = (level + 1) * b
                 block = slice(level * b, width)
-                Y = gram(W[:, block])
+                Y = _finite_kernel(gram(W[:, block]), xp)
                 GW[:, block] = Y
                 coef = W[:, :width].T @ Y
                 T[:width, block] = to_numpy(coef, xp)
@@ -826,14 +864,10 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                 last = to_namespace(U[level * b : width, :s], xp, device, dtype=dtype)
                 residual = to_numpy(xp.linalg.vector_norm(outside @ last, axis=0), xp)
                 relative = residual.max() / max(abs(w[0]), np.finfo(float).tiny)
-                if self.verbose:
-                    print(
-                        f"[DualKernelPCA] Krylov restart {it}, block {level + 1}: "
-                        f"max residual {relative:.3e}"
-                    )
                 if relative <= target or level == depth - 1:
                     break
                 W[:, width : width + b] = orthonormalize(outside, against=W[:, :width])
+            progress(it, residual=relative, products=level + 1)
             U = to_namespace(U, xp, device, dtype=dtype)
             Q, GQ = W[:, :width] @ U, GW[:, :width] @ U
             if relative <= target:
@@ -866,21 +900,26 @@ class DualKernelPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             radius = float(_median(xp.linalg.vector_norm(H, axis=1), xp=xp))
         self._loss_radius_ = radius
         H = self._prox(H, radius, xp, device)
+        progress = Progress(
+            type(self).__name__, self.verbose, total=self.max_iter, start=start
+        )
         previous = np.inf
         for it in range(1, self.max_iter + 1):
-            GH = gram(H)
+            GH = _finite_kernel(gram(H), xp)
             root, sqrt_sum = _inverse_sqrt(to_numpy(H.T @ GH, xp))
             objective = self._conjugate(H, radius, xp) - sqrt_sum
-            if self.verbose:
-                print(
-                    f"[DualKernelPCA] DCA iteration {it}: objective {objective:.8g}, "
-                    f"{time.perf_counter() - start:.2f} s"
-                )
+            progress(it, objective=objective, change=previous - objective)
             if previous - objective <= self.tol * abs(objective):
                 break
             previous = objective
             root = to_namespace(root, xp, device, dtype=dtype)
             H = self._prox(GH @ root, radius, xp, device)
+            if not bool(xp.any(H != 0)) and radius == 0:
+                raise ValueError(
+                    "The centred kernel matrix of X is zero (the rows of X are "
+                    "equal in feature space at its scale): there are no "
+                    "components."
+                )
             if not bool(xp.any(H != 0)):
                 raise ValueError(
                     f"The epsilon-insensitive threshold {radius:.4g} "
@@ -1067,3 +1106,70 @@ def _check_spectrum(values, *, double):
         )
     values[values < (1e-12 if double else 2e-7) * top] = 0.0
     return values
+
+
+def _unit_rows(X, gamma, xp):
+    """``X`` divided by :func:`unit_scale` (sparse or dense) and the rbf
+    coefficient ``gamma`` of the same kernel on the quotient (capped at the
+    largest float: the kernel is then 1 at distance 0, 0 elsewhere)."""
+    scale = _unit_scale(X, xp)
+    if scale == 1.0:
+        return X, gamma
+    return X / scale, min(gamma * scale * scale, float(xp.finfo(X.dtype).max))
+
+
+def _rbf_from_products(P, sq_a, sq_b, gamma, xp):
+    """``exp(-gamma ||a - b||^2)`` from the products ``P = A B^T`` (modified)
+    and the squared norms of the rows. Squared distances within the
+    rounding error of ``|a|^2 + |b|^2 - 2 a.b`` are zero, so equal rows give
+    1 whatever ``gamma``."""
+    P *= -2.0
+    P += sq_a[:, None]
+    P += sq_b[None, :]
+    noise = 8.0 * float(xp.finfo(P.dtype).eps) * (sq_a[:, None] + sq_b[None, :])
+    P = xp.where(P > noise, P, xp.zeros_like(P))
+    P *= -gamma
+    return xp.exp(P)
+
+
+def _rbf_kernel(A, B, gamma):
+    """The rbf kernel ``exp(-gamma ||a - b||^2)`` between the rows of ``A``
+    and ``B`` (sparse or dense, of one array namespace), computed in units of
+    their largest entry: finite at any magnitude of the data."""
+    if sparse.issparse(A) or sparse.issparse(B):
+        xp = np
+    else:
+        xp, _, _ = get_namespace_and_device(A)
+    scale = max(_unit_scale(A, xp), _unit_scale(B, xp))
+    dtype = A.dtype
+    if scale != 1.0:
+        A, B = A / scale, B / scale
+        gamma = min(gamma * scale * scale, float(xp.finfo(dtype).max))
+    P = A @ B.T
+    if sparse.issparse(P):
+        P = P.toarray()
+    return _rbf_from_products(
+        P, _squared_norms(A, xp), _squared_norms(B, xp), gamma, xp
+    )
+
+
+def _unit_scale(X, xp):
+    """The power of two at or below the largest absolute entry of ``X`` (1
+    when all are zero): dividing by it is exact and brings the entries into
+    [-2, 2]."""
+    if sparse.issparse(X):
+        top = float(abs(X).max()) if X.nnz else 0.0
+    else:
+        top = float(xp.max(xp.abs(X))) if X.shape[0] * X.shape[1] else 0.0
+    return 2.0 ** math.floor(math.log2(top)) if top > 0 else 1.0
+
+
+def _finite_kernel(A, xp):
+    """``A`` (products with the kernel matrix), refused if not finite."""
+    if not bool(xp.all(xp.isfinite(A))):
+        raise ValueError(
+            "The kernel matrix of X has non-finite values: the kernel overflows "
+            "at the magnitude of X. Rescale X, or use a bounded kernel (rbf, "
+            "laplacian, cosine)."
+        )
+    return A

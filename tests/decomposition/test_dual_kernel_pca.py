@@ -324,3 +324,54 @@ def test_sparse_input_matches_dense_and_stays_matrix_free(data, kernel):
         np.abs(dense.transform(X[:20])),
         atol=1e-8,
     )
+
+
+@pytest.mark.parametrize("scale", [1e150, 1e-150])
+@pytest.mark.parametrize("loss", ["squared", "huber"])
+def test_rbf_at_extreme_magnitudes_is_the_same_kernel(data, scale, loss):
+    # exp(-gamma |x - y|^2) is the same on (X, gamma) and (s X, gamma / s^2):
+    # computed in units of the largest entry, the fit and scores agree.
+    X = data[:120]
+    ref = DualKernelPCA(3, gamma=0.1, loss=loss, random_state=0).fit(X)
+    Xs = X * scale
+    before = Xs.copy()
+    est = DualKernelPCA(3, gamma=0.1 / scale**2, loss=loss, random_state=0)
+    Z = est.fit_transform(Xs)
+    np.testing.assert_array_equal(Xs, before)
+    np.testing.assert_allclose(est.eigenvalues_, ref.eigenvalues_, rtol=1e-6)
+    np.testing.assert_allclose(Z, ref.transform(X), atol=1e-6 * np.abs(Z).max())
+
+
+def test_rbf_default_gamma_on_huge_duplicated_rows():
+    # gamma = 1 / n_features on entries near 1e200: the kernel is 1 between
+    # equal rows and 0 between the others, and the scores are finite.
+    X = np.random.RandomState(0).standard_normal((30, 3)) * 1e200
+    X[10:20] = X[0]
+    for dtype in (np.float64, np.float32):
+        Xd = X.astype(dtype) if dtype == np.float64 else (X * 1e-170).astype(dtype)
+        est = DualKernelPCA(2, random_state=0)
+        Z = est.fit_transform(Xd)
+        assert np.all(np.isfinite(Z)) and Z.dtype == dtype
+        assert np.all(np.isfinite(est.transform(Xd)))
+        # The duplicated rows score alike.
+        np.testing.assert_allclose(Z[10:20], np.broadcast_to(Z[0], (10, 2)), atol=1e-6)
+
+
+@pytest.mark.parametrize("kernel", ["linear", "poly"])
+def test_overflowing_kernel_is_refused(kernel):
+    X = np.random.RandomState(0).standard_normal((40, 3)) * 1e200
+    with pytest.raises(ValueError, match="kernel overflows"):
+        DualKernelPCA(2, kernel=kernel, random_state=0).fit(X)
+
+
+@pytest.mark.parametrize("loss, unit", [("squared", "restart"), ("huber", "iter")])
+def test_verbose_lines_count_iterations(data, loss, unit, capsys):
+    est = DualKernelPCA(3, gamma=0.1, loss=loss, max_iter=50, verbose=1)
+    est.set_params(random_state=0).fit(data[:350])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and all(line.startswith("[DualKernelPCA] ") for line in lines)
+    counted = [line for line in lines if line.startswith(f"[DualKernelPCA] {unit} ")]
+    assert len(counted) == est.n_iter_ <= 50
+    assert counted[-1].startswith(f"[DualKernelPCA] {unit} {est.n_iter_}/50: ")
+    DualKernelPCA(3, gamma=0.1, loss=loss, random_state=0).fit(data[:350])
+    assert capsys.readouterr().out == ""
