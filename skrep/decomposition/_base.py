@@ -100,6 +100,31 @@ def check_observed(X, xp, *, columns=True):
     return observed
 
 
+def unit_scale(A, xp, axis=None):
+    """Power of two near the largest absolute entry of ``A`` (1 if all zero).
+
+    Dividing by it is exact (only the exponents change) and brings the
+    largest entry to about [1, 2): squares and norms of the quotient neither
+    overflow nor underflow, whatever the magnitude of ``A``. A method that is
+    equivariant to the scale of its data computes in these units and maps
+    back. With ``axis``, one scale per slice (kept dimensions).
+    """
+    top = xp.max(xp.abs(A), axis=axis, keepdims=axis is not None)
+    return 2.0 ** xp.floor(xp.log2(xp.where(top > 0, top, 1.0)))
+
+
+def check_representable(A, xp, what):
+    """Refuse ``A`` (a result mapped back to the units of ``X``) if it overflowed."""
+    if not bool(xp.all(xp.isfinite(A))):
+        dtype = "float32" if A.dtype == xp.float32 else "float64"
+        top = float(xp.finfo(A.dtype).max)
+        raise ValueError(
+            f"{what} cannot be represented in {dtype} (largest value {top:.3g}): "
+            f"the entries of X are too large for its dtype; rescale X"
+            + (" or pass it as float64." if dtype == "float32" else ".")
+        )
+
+
 def l1_row_decomposition(R, components, observed=None, *, tol, max_iter=500):
     """Split each row ``r`` of ``R`` into ``z @ components + s`` with ``s`` sparse.
 
@@ -144,12 +169,18 @@ def l1_row_decomposition(R, components, observed=None, *, tol, max_iter=500):
     V = components
     if observed is not None:
         R = xp.where(observed, R, 0.0)
-    norms = xp.linalg.vector_norm(R, axis=1)
-    m = R.shape[0]
-    Z = R @ V.T
-    if V.shape[0] == 0 or m == 0:
+    check_representable(R, xp, "X - mean_")
+    if V.shape[0] == 0 or R.shape[0] == 0:
+        Z = R @ V.T
         S = R - Z @ V
         return Z, S if observed is None else xp.where(observed, S, xp.nan)
+    # The regression is equivariant to the scale of each row: solve it on the
+    # rows in units of their largest entry, whose norms neither overflow nor
+    # underflow, and scale the coefficients back.
+    unit = unit_scale(R, xp, axis=1)
+    R_unit = R / unit
+    norms = xp.linalg.vector_norm(R_unit, axis=1)
+    Z = R_unit @ V.T
     scale = xp.where(norms > 0, norms, 1.0)
     mu = 1.25 / scale
     mu_bar = mu * 1e10
@@ -158,13 +189,13 @@ def l1_row_decomposition(R, components, observed=None, *, tol, max_iter=500):
     active = norms > 0
     for _ in range(max_iter):
         inv = (1.0 / mu)[:, None]
-        Z_new = (R - S + inv * Y) @ V.T
+        Z_new = (R_unit - S + inv * Y) @ V.T
         fit = Z_new @ V
-        T = R - fit + inv * Y
+        T = R_unit - fit + inv * Y
         S_new = xp.where(T > inv, T - inv, xp.where(T < -inv, T + inv, 0.0))
         if observed is not None:
             S_new = xp.where(observed, S_new, T)
-        gap = R - fit - S_new
+        gap = R_unit - fit - S_new
         Y_new = Y + mu[:, None] * gap
         act = active[:, None]
         Z = xp.where(act, Z_new, Z)
@@ -175,6 +206,9 @@ def l1_row_decomposition(R, components, observed=None, *, tol, max_iter=500):
         if not bool(xp.any(active)):
             break
         mu = xp.where(active, xp.minimum(mu * 1.5, mu_bar), mu)
+    with np.errstate(over="ignore"):  # refused by name below
+        Z = Z * unit
+    check_representable(Z, xp, "The coordinates of X")
     S = R - Z @ V
     return Z, S if observed is None else xp.where(observed, S, xp.nan)
 
@@ -241,8 +275,10 @@ class _SparseRowSubspace(_LinearSubspace):
         )
         observed = check_observed(X, xp, columns=False)
         tol = max(0.1 * self.tol, 10 * float(xp.finfo(X.dtype).eps))
+        with np.errstate(over="ignore"):  # refused by name in the solver
+            R = X - self.mean_
         return l1_row_decomposition(
-            X - self.mean_,
+            R,
             self.components_,
             observed,
             tol=tol,

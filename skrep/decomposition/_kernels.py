@@ -84,14 +84,14 @@ def pcp_dual_step(M, L, S, Y, mu):
 
 
 @njit(parallel=True)
-def dpd_fixed_point(E, c, b, beta, tol, max_iter):
+def dpd_fixed_point(E, c, b, width, tol, max_iter):
     """Left step of rSVDdpd: each ``c_i`` minimising the DPD of row ``i``.
 
     For fixed ``b``, iterates for every row ``i`` (independently, in
     parallel) the fixed point
 
     ``c_i <- sum_j w_ij E_ij b_j / sum_j w_ij b_j ** 2``,
-    ``w_ij = exp(-beta (E_ij - c_i b_j) ** 2)``
+    ``w_ij = exp(-((E_ij - c_i b_j) / width) ** 2)``
 
     until ``|c_i - c_i_old| <= tol`` or ``max_iter`` updates. NaN entries of
     ``E`` (unobserved) get weight 0. A row whose weights all vanish keeps
@@ -105,8 +105,11 @@ def dpd_fixed_point(E, c, b, beta, tol, max_iter):
         Starting values, updated in place.
     b : ndarray of shape (n,)
         The fixed factor.
-    beta : float
-        ``alpha / (2 sigma ** 2)``.
+    width : float
+        ``sigma sqrt(2 / alpha)`` (``inf`` for ``alpha = 0``: all weights
+        1). Dividing by it, rather than multiplying by ``alpha / (2
+        sigma ** 2)``, stays finite for any positive ``sigma``: a residual
+        too large for its square gets the weight 0 it has.
     tol : float
         Absolute tolerance per entry of ``c``.
     max_iter : int
@@ -128,8 +131,8 @@ def dpd_fixed_point(E, c, b, beta, tol, max_iter):
                 e = E[i, j]
                 if e != e:
                     continue
-                r = e - ci * b[j]
-                w = np.exp(-beta * r * r)
+                t = (e - ci * b[j]) / width
+                w = np.exp(-t * t)
                 num += w * e * b[j]
                 den += w * b[j] * b[j]
             iters[i] = it + 1

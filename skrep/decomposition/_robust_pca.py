@@ -19,11 +19,17 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
-from skrep.decomposition._base import _SparseRowSubspace, check_observed
+from skrep.decomposition._base import (
+    _SparseRowSubspace,
+    check_observed,
+    check_representable,
+    unit_scale,
+)
 from skrep.utils._array_api import get_namespace_and_device, to_namespace
 from skrep.utils._compat import Interval, StrOptions, _fit_context, _median
 from skrep.utils._compat import device as array_device
 from skrep.utils._threads import threads_for
+from skrep.utils._verbose import Progress
 from skrep.utils.extmath import flip_signs, orthonormalize
 from skrep.utils.validation import check_n_components
 
@@ -231,7 +237,11 @@ class RobustPCA(_SparseRowSubspace):
     random_state : int, RandomState instance or None, default=None
         Seeds the Gaussian starting blocks of the randomized SVD.
     verbose : int, default=0
-        Print iteration, rank, residual and elapsed time.
+        Print one line per iteration (:mod:`skrep.utils._verbose` format):
+        the relative residual and the rank of ``L`` (``"altproj"``: the
+        threshold and the stage), and the seconds since ``fit`` started.
+        ``"stable"`` with ``delta=None`` first prints the lines of its
+        pilot PCP run (``pilot i``), then those of the stable PCP.
     n_jobs : int, default=None
         Threads of the compiled elementwise steps (None: numba's default).
 
@@ -258,7 +268,8 @@ class RobustPCA(_SparseRowSubspace):
         Number of components kept (the recovered rank, capped by
         ``n_components``).
     n_iter_ : int
-        Number of iterations run.
+        Number of iterations run (at most ``max_iter``; ``"stable"``: of
+        the stable PCP, after the pilot run that estimates ``delta``).
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -446,6 +457,13 @@ class RobustPCA(_SparseRowSubspace):
                     "recovered."
                 )
             X = xp.where(observed, X, 0.0)
+        # PCP and its variants are equivariant to the scale of X (L(cX) =
+        # c L(X), likewise S, with mu and delta in the units of X): compute
+        # in units of its largest entry, where norms neither overflow nor
+        # underflow (1e-200 or 1e200 alike), and map back.
+        unit = float(unit_scale(X, xp))
+        if unit != 1.0:
+            X = X / unit
         rng = check_random_state(self.random_state)
         tol = self.tol
         if X.dtype == xp.float32:
@@ -453,19 +471,36 @@ class RobustPCA(_SparseRowSubspace):
         if not is_array_api:
             X = np.ascontiguousarray(X)
         nxp = xp if is_array_api else None
+        context = {"unit": unit, "start": time.perf_counter()}
         # Threads only where they pay: iris-sized fits run on one thread.
         with threads_for(m * n, self.n_jobs, blas_work=4.0 * m * n * min(m, n)):
             if self.method == "altproj":
-                L, S, U, s, Vt, n_iter = self._altproj(X, tol, rng, observed, xp=nxp)
+                L, S, U, s, Vt, n_iter = self._altproj(
+                    X, tol, rng, observed, xp=nxp, **context
+                )
             elif self.method == "stable":
-                L, S, U, s, Vt, n_iter = self._stable_pcp(X, tol, rng, observed, nxp)
+                L, S, U, s, Vt, n_iter = self._stable_pcp(
+                    X, tol, rng, observed, nxp, **context
+                )
             else:
                 max_rank = None if self.method == "pcp" else self.n_components
                 L, S, U, s, Vt, n_iter = self._pcp(
-                    X, tol, rng, max_rank, observed=observed, xp=nxp
+                    X, tol, rng, max_rank, observed=observed, xp=nxp, **context
                 )[:6]
             self._set_results(L, S, n_iter, s, observed, xp)
-            return self._set_directions(U, s, Vt, X)
+            scores = self._set_directions(U, s, Vt, X)
+        if unit != 1.0:  # back to the units of X
+            with np.errstate(over="ignore"):
+                scores = scores * unit
+                for name in ("low_rank_", "sparse_", "mean_", "singular_values_"):
+                    setattr(self, name, getattr(self, name) * unit)
+            for what, result in (
+                ("The low-rank part of X", self.low_rank_),
+                ("The singular values of X", self.singular_values_),
+                ("The scores of X", scores),
+            ):
+                check_representable(result, xp, what)
+        return scores
 
     def _set_results(self, L, S, n_iter, s, observed, xp):
         self.low_rank_ = L
@@ -540,6 +575,8 @@ class RobustPCA(_SparseRowSubspace):
         delta=None,
         pilot=False,
         xp=None,
+        unit=1.0,
+        start=None,
     ):
         """Inexact ALM of PCP (masked, and stable with ``delta``).
 
@@ -548,7 +585,9 @@ class RobustPCA(_SparseRowSubspace):
         dense noise) projected on that ball each iteration. With ``pilot``
         it runs plain PCP only while its path is informative about the noise
         and returns the noise level as a seventh value (see
-        ``_noise_level``).
+        ``_noise_level``). ``M`` and ``delta`` are in units of ``unit``
+        times those of ``X`` (``mu`` is given in the units of ``X``);
+        progress lines count the seconds from ``start``.
         """
         # xp=None: numpy with the compiled elementwise steps, in place;
         # otherwise the same iterations in namespace xp, on M's device.
@@ -570,7 +609,7 @@ class RobustPCA(_SparseRowSubspace):
         norm_two, V_top = _spectral_norm(M, rng, xp)
         norm_inf = float(nx.max(nx.abs(M))) / lam
         Y = M / max(norm_two, norm_inf)
-        mu = self.mu if self.mu is not None else 1.25 / norm_two
+        mu = self.mu * unit if self.mu is not None else 1.25 / norm_two
         mu_bar = mu * 1e7
         L = zeros((m, n))
         # Buffers of the compiled steps (the xp steps return new arrays).
@@ -587,7 +626,13 @@ class RobustPCA(_SparseRowSubspace):
         noise = _NoisePath(observed, nx) if pilot else None
         steady = False  # the rank of L did not change in the last iteration
         V_warm = Vt if V_top is None else V_top
-        start = time.perf_counter()
+        progress = Progress(
+            "RobustPCA",
+            self.verbose,
+            unit="pilot" if pilot else "iter",
+            total=self.max_iter,
+            start=start,
+        )
         for it in range(1, self.max_iter + 1):
             S, A = _sparse_step(MZ, L, Y, 1.0 / mu, lam / mu, S, A, observed, xp)
             thresh = 1.0 / mu
@@ -621,11 +666,7 @@ class RobustPCA(_SparseRowSubspace):
                 MZ = M - T * min(1.0, delta / norm_t) if norm_t > 0 else M
             Y, sq = _dual_step(MZ, L, S, Y, mu, xp)
             err = np.sqrt(sq) / norm_fro
-            if self.verbose:
-                print(
-                    f"[RobustPCA] iter {it:4d}  rank {svp:4d}  "
-                    f"residual {err:.3e}  elapsed {time.perf_counter() - start:.2f}s"
-                )
+            progress(it, residual=err, rank=svp)
             if err < tol or (noise is not None and noise.update(M, L, S, svp)):
                 break
             mu = min(mu * self.rho, mu_bar)
@@ -641,27 +682,29 @@ class RobustPCA(_SparseRowSubspace):
             s = s.astype(dtype, copy=False)
         return L, S, U, s, Vt, it, noise.sigma if pilot else 0.0
 
-    def _stable_pcp(self, M, tol, rng, observed, xp):
+    def _stable_pcp(self, M, tol, rng, observed, xp, unit=1.0, start=None):
         """Stable PCP (Zhou et al.): ``delta`` given, or from the noise level.
 
         The estimated noise level ``sigma`` sets ``delta = sigma sqrt(N +
         sqrt(8 N))`` (N observed entries), Zhou et al.'s bound on the norm
         of the noise. Singular values of ``L`` below the spectral norm of
         the noise, ``sigma (sqrt(m) + sqrt(n))``, are dropped: no direction
-        that weak can be told from the noise.
+        that weak can be told from the noise. ``M`` is in units of ``unit``
+        times those of ``X``, ``delta_`` in those of ``X``.
         """
         m, n = M.shape
         nx = np if xp is None else xp
         N = m * n if observed is None else int(nx.count_nonzero(observed))
+        context = {"xp": xp, "unit": unit, "start": start}
         if self.delta is None:
-            sigma = self._pcp(M, tol, rng, observed=observed, pilot=True, xp=xp)[6]
+            sigma = self._pcp(M, tol, rng, observed=observed, pilot=True, **context)[6]
             delta = sigma * np.sqrt(N + np.sqrt(8 * N))
         else:
-            delta = float(self.delta)
+            delta = float(self.delta) / unit
             sigma = delta / np.sqrt(N + np.sqrt(8 * N))
-        self.delta_ = float(delta)
+        self.delta_ = float(delta) * unit
         L, S, U, s, Vt, n_iter, _ = self._pcp(
-            M, tol, rng, observed=observed, delta=float(delta), xp=xp
+            M, tol, rng, observed=observed, delta=float(delta), **context
         )
         keep = int(nx.count_nonzero(s > float(sigma * (np.sqrt(m) + np.sqrt(n)))))
         if keep < s.shape[0]:
@@ -669,7 +712,7 @@ class RobustPCA(_SparseRowSubspace):
             L = (U * s) @ Vt
         return L, S, U, s, Vt, n_iter
 
-    def _altproj(self, M, tol, rng, observed=None, xp=None):
+    def _altproj(self, M, tol, rng, observed=None, xp=None, unit=1.0, start=None):
         """Stagewise alternating projections (AltProj, Netrapalli et al.).
 
         Stage k = 1..r: alternate L = P_k(M - S) and S = HT_zeta(M - L) with
@@ -677,6 +720,7 @@ class RobustPCA(_SparseRowSubspace):
         beta = 2 r / sqrt(m n) bounds the entries of an incoherent rank-r
         matrix relative to its spectral norm. Unobserved entries of M - S
         take the current L (``M`` is zero there), and S is zero there.
+        ``M`` is in units of ``unit`` times those of ``X``.
         """
         m, n = M.shape
         r = self.n_components
@@ -696,7 +740,7 @@ class RobustPCA(_SparseRowSubspace):
             Vt = xp.zeros((0, n), dtype=dtype, device=array_device(M))
         L = None
         it = 0
-        start = time.perf_counter()
+        progress = Progress("RobustPCA", self.verbose, total=self.max_iter, start=start)
         for k in range(1, r + 1):
             kk = min(k + 1, min(m, n))
             for t in range(self.max_iter):
@@ -720,11 +764,7 @@ class RobustPCA(_SparseRowSubspace):
                     S = xp.where(xp.abs(R) > zeta, R, 0.0)
                 if observed is not None:
                     S = nx.where(observed, S, 0.0)
-                if self.verbose:
-                    print(
-                        f"[RobustPCA] stage {k:3d} iter {it:5d}  threshold "
-                        f"{zeta:.3e}  elapsed {time.perf_counter() - start:.2f}s"
-                    )
+                progress(it, threshold=zeta * unit, stage=k)
                 # The stage is done once the decaying part of the threshold
                 # is below its floor (the tail, or the tolerance).
                 if 0.5**t * float(s[-1]) <= max(tail, floor if k == r else 0):

@@ -6,7 +6,6 @@ divergence of the residuals, then deflates. Gross entries get weights near
 zero, so they do not pull the singular vectors the way they pull the SVD's.
 """
 
-import time
 import warnings
 from numbers import Integral, Real
 
@@ -15,9 +14,15 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
-from skrep.decomposition._base import _SparseRowSubspace, check_observed
+from skrep.decomposition._base import (
+    _SparseRowSubspace,
+    check_observed,
+    check_representable,
+    unit_scale,
+)
 from skrep.utils._compat import Interval, StrOptions, _fit_context
 from skrep.utils._threads import threads_for
+from skrep.utils._verbose import Progress
 from skrep.utils.validation import check_n_components
 
 __all__ = ["RobustSVD"]
@@ -28,6 +33,13 @@ _MAD = 1.4826  # consistency factor of the MAD at the normal
 def _mad(R):
     """Normalised median absolute value of the observed entries of ``R``."""
     return _MAD * float(np.nanmedian(np.abs(R)))
+
+
+def _dpd_width(sigma, alpha):
+    """``sigma sqrt(2 / alpha)``: the DPD weight of a residual ``r`` is
+    ``exp(-(r / width) ** 2)``, finite for any ``sigma > 0`` (a residual too
+    large for its square gets its weight, 0), all 1 for ``alpha = 0``."""
+    return sigma * np.sqrt(2 / alpha) if alpha > 0 else np.inf
 
 
 def _dicmr_rank(X, U, s, Vt, alpha):
@@ -48,7 +60,7 @@ def _dicmr_rank(X, U, s, Vt, alpha):
         if sigma <= 0:
             return k
         C = (2 * np.pi) ** (-alpha / 2) * sigma ** (-alpha)
-        fit = np.nanmean(np.exp(-alpha * E**2 / sigma**2))
+        fit = np.nanmean(np.exp(-alpha * (E / sigma) ** 2))
         value = C * ((1 + alpha) ** -0.5 - (1 + 1 / alpha) * fit)
         value += C * ((1 + alpha) / (1 + 2 * alpha)) ** 1.5 * k * (1 / m + 1 / n)
         if value < best_value:
@@ -76,10 +88,14 @@ class RobustSVD(_SparseRowSubspace):
     1) is the power method, so the SVD. Then ``E`` is deflated by
     ``lambda a b^T``.
 
-    **Scale.** As the R package rsvddpd does, ``X`` is first divided by the
-    interquartile range (IQR) of its entries, and tolerances are in those
-    units. The two reference implementations disagree on ``sigma``: rsvddpd
-    fixes ``sigma = 1`` after that scaling (one IQR of the data), decompy
+    **Scale.** As the R package rsvddpd does, ``sigma`` and the tolerances
+    are in units of the interquartile range (IQR) of the entries of ``X``.
+    The computation runs on ``X`` divided by a power of two near its
+    largest entry (exact), so that entries from 1e-200 to 1e200 neither
+    overflow nor underflow; an IQR that is 0 in those units (below about
+    1e-308 times the largest entry) is refused. The two
+    reference implementations disagree on ``sigma``: rsvddpd fixes
+    ``sigma = 1`` after scaling by the IQR (one IQR of the data), decompy
     takes ``1.4826 MAD``. We keep rsvddpd's ``sigma = 1 IQR``. A ``sigma``
     that follows the residual of the current rank-one factor (as tried
     while writing this) downweights the entries of the factors not fitted
@@ -122,7 +138,10 @@ class RobustSVD(_SparseRowSubspace):
     random_state : int, RandomState instance or None, default=None
         Seeds the uniform starting right vectors (as rsvddpd).
     verbose : int, default=0
-        Print the factor, alternations, ``sigma`` and elapsed time.
+        Print one line per alternation (:mod:`skrep.utils._verbose`
+        format): the change of the factor (of ``lambda`` in IQR units, and
+        of ``a`` and ``b``), the factor, its singular value and the seconds
+        since ``fit`` started.
     n_jobs : int, default=None
         Threads of the compiled fixed-point kernel (None: numba's default).
 
@@ -144,7 +163,8 @@ class RobustSVD(_SparseRowSubspace):
     n_components_ : int
         Number of factors.
     n_iter_ : int
-        Total number of alternations.
+        Total number of alternations (at most ``max_iter`` per factor,
+        including the factors DICMR tries and drops).
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -259,16 +279,31 @@ class RobustSVD(_SparseRowSubspace):
                     f"the {rank * (m + n - rank)} degrees of freedom of "
                     f"{rank} rank-one factors of a {m} x {n} matrix."
                 )
-        q75, q25 = np.nanpercentile(X, [75, 25])
-        scale = float(q75 - q25) or float(np.nanmax(np.abs(X))) or 1.0
-        E = np.array(X, dtype=np.float64, order="C") / scale
+        # rSVDdpd is equivariant to the scale of X: compute in units of its
+        # largest entry (E, where nothing overflows or underflows, 1e-200 or
+        # 1e200 alike), with sigma = 1 IQR of X in those units, and map back.
+        X64 = np.asarray(X, dtype=np.float64)
+        unit = float(unit_scale(np.where(np.isnan(X64), 0.0, X64), np))
+        X_unit = X64 / unit
+        q75, q25 = np.nanpercentile(X64, [75, 25])
+        if q75 > q25:
+            iqr = float(q75 / unit - q25 / unit)
+        else:
+            iqr = float(np.nanmax(np.abs(X_unit))) or 1.0
+        sigma = self._sigma * iqr
+        if sigma == 0:
+            raise ValueError(
+                f"The interquartile range of X ({q75 - q25:.3g}) is too small "
+                f"relative to its largest entry ({unit:.3g} to a factor of 2) to "
+                "be represented in float64 (rSVDdpd's scale is one IQR): "
+                "rescale the columns of X."
+            )
+        E = np.array(X_unit, order="C")
         rng = check_random_state(self.random_state)
         with threads_for(E.size, self.n_jobs, blas_work=2.0 * E.size):
-            U, s, Vt, unconverged = self._factors(E, rank, rng)
+            U, s, Vt, unconverged = self._factors(E, rank, rng, sigma, unit)
         if self.n_components == "dicmr":
-            k = _dicmr_rank(
-                np.asarray(X, dtype=np.float64) / scale, U, s, Vt, self.alpha
-            )
+            k = _dicmr_rank(X_unit, U, s, Vt, self.alpha)
             U, s, Vt = U[:, :k], s[:k], Vt[:k]
         # Factors past the chosen rank (DICMR's trials) fit noise: no warning.
         bad = [r + 1 for r in unconverged if r < Vt.shape[0]]
@@ -279,65 +314,73 @@ class RobustSVD(_SparseRowSubspace):
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        low_rank = (U * (s * scale)) @ Vt
+        low_rank = (U * s) @ Vt
         # The fit's own weights: sigma = 1 IQR.
-        R = (X - low_rank) / (self._sigma * scale)
-        weights = np.where(np.isnan(X), 0.0, np.exp(-self.alpha * R**2 / 2))
+        R = (X_unit - low_rank) / _dpd_width(sigma, self.alpha)
         dtype = X.dtype
+        with np.errstate(over="ignore"):  # an overflow is a weight of 0
+            weights = np.where(np.isnan(X), 0.0, np.exp(-(R**2)))
+            # Back to the units of X, in its dtype.
+            singular_values = (s * unit).astype(dtype)
+            low_rank = (low_rank * unit).astype(dtype)
+        check_representable(singular_values, np, "The singular values of X")
+        check_representable(low_rank, np, "The low-rank part of X")
         self.components_ = Vt.astype(dtype)
-        self.singular_values_ = (s * scale).astype(dtype)
-        self.low_rank_ = low_rank.astype(dtype)
+        self.singular_values_ = singular_values
+        self.low_rank_ = low_rank
         self.weights_ = weights.astype(dtype)
         self.mean_ = np.zeros(n, dtype=dtype)
         self.n_components_ = Vt.shape[0]
         return self
 
-    def _factors(self, E, rank, rng):
-        """Rank-one factors of the scaled data ``E`` (deflated in place)."""
+    def _factors(self, E, rank, rng, sigma, unit):
+        """Rank-one factors of the scaled data ``E`` (deflated in place).
+
+        ``E`` is ``X / unit``; ``sigma`` is the DPD's scale, and the unit of
+        ``tol``, in those units.
+        """
         from skrep.decomposition._kernels import dpd_fixed_point
 
         m, n = E.shape
         Et = np.ascontiguousarray(E.T)
         A, B, lambdas = np.zeros((m, rank)), np.zeros((n, rank)), np.zeros(rank)
-        tol, alpha = self.tol, self.alpha
+        tol = self.tol * sigma
+        width = _dpd_width(sigma, self.alpha)
         self.n_iter_ = 0
         unconverged = []  # factors that reached max_iter
-        start = time.perf_counter()
+        progress = Progress("RobustSVD", self.verbose, total=self.max_iter)
         for r in range(rank):
             b = rng.uniform(size=n)
             b /= np.linalg.norm(b)
             a = np.zeros(m)
             lam = 0.0
             c = np.nan_to_num(E) @ b  # one power step
-            beta = alpha / (2 * self._sigma**2)
             for it in range(1, self.max_iter + 1):
-                dpd_fixed_point(E, c, b, beta, tol / np.sqrt(m), self.max_iter)
+                dpd_fixed_point(E, c, b, width, tol / np.sqrt(m), self.max_iter)
                 c -= A[:, :r] @ (A[:, :r].T @ c)
                 new_lam = np.linalg.norm(c)
-                if new_lam == 0:
-                    break
-                new_a = c / new_lam
-                d = new_lam * b
-                dpd_fixed_point(Et, d, new_a, beta, tol / np.sqrt(n), self.max_iter)
-                d -= B[:, :r] @ (B[:, :r].T @ d)
-                new_lam = np.linalg.norm(d)
-                if new_lam == 0:
+                if new_lam > 0:
+                    new_a = c / new_lam
+                    d = new_lam * b
+                    dpd_fixed_point(
+                        Et, d, new_a, width, tol / np.sqrt(n), self.max_iter
+                    )
+                    d -= B[:, :r] @ (B[:, :r].T @ d)
+                    new_lam = np.linalg.norm(d)
+                if new_lam == 0:  # nothing left to fit: keep the last factor
+                    progress(it, change=lam / sigma, factor=r + 1, singular_value=0.0)
                     break
                 new_b = d / new_lam
-                done = (
-                    abs(new_lam - lam) < tol
-                    and np.linalg.norm(new_a - a) < tol
-                    and np.linalg.norm(new_b - b) < tol
+                # The change of lambda (in units of sigma), a and b.
+                change = max(
+                    abs(new_lam - lam) / sigma,
+                    np.linalg.norm(new_a - a),
+                    np.linalg.norm(new_b - b),
                 )
                 a, b, lam = new_a, new_b, new_lam
                 c = lam * a
-                if self.verbose:
-                    print(
-                        f"[RobustSVD] factor {r + 1} iter {it:3d}  lambda "
-                        f"{lam:.4e}  elapsed "
-                        f"{time.perf_counter() - start:.2f}s"
-                    )
-                if done:
+                progress(it, change=change, factor=r + 1, singular_value=lam * unit)
+                if change < self.tol:
                     break
             else:
                 unconverged.append(r)

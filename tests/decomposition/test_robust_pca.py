@@ -1,5 +1,8 @@
 """Tests of RobustPCA (principal component pursuit and fixed-rank AltProj)."""
 
+import re
+import warnings
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
@@ -156,6 +159,88 @@ def test_convergence_warning_and_verbose(capsys):
         est = RobustPCA(max_iter=2, verbose=1).fit(M)
     assert est.n_iter_ == 2
     assert "iter" in capsys.readouterr().out
+
+
+PROGRESS = re.compile(
+    r"^\[RobustPCA\] (iter|pilot) \d+/\d+: "
+    r"(residual=\S+, rank=\d+|threshold=\S+, stage=\d+), \d+\.\d\ds$"
+)
+
+
+@pytest.mark.parametrize("method", ["pcp", "stable", "fixed_rank", "altproj"])
+def test_one_progress_line_per_iteration(method, capsys):
+    # Every iteration run prints one line in the shared format, the converging
+    # one included; n_iter_ counts them and never exceeds max_iter. (Stable
+    # PCP's pilot run, which estimates delta, prints its own "pilot" lines.)
+    M, _, _ = make_low_rank_sparse(40, 30, 2, 0.05, random_state=0)
+    for max_iter in (3, 1000):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est = RobustPCA(
+                method, n_components=2, max_iter=max_iter, verbose=1, random_state=0
+            ).fit(M)
+        lines = capsys.readouterr().out.splitlines()
+        assert all(PROGRESS.match(line) for line in lines), lines[:3]
+        iters = [line for line in lines if " iter " in line]
+        assert len(iters) == est.n_iter_ <= max_iter
+        assert iters[-1].startswith(f"[RobustPCA] iter {est.n_iter_}/{max_iter}:")
+        assert any(" pilot " in line for line in lines) == (method == "stable")
+    assert est.n_iter_ < 1000  # the last fit converged
+
+
+@pytest.mark.parametrize("method", ["pcp", "stable", "fixed_rank", "altproj"])
+@pytest.mark.parametrize(
+    "dtype, factor",
+    [(np.float64, 1e-200), (np.float64, 1e200)]
+    + [(np.float32, 1e-30), (np.float32, 1e30)],
+)
+def test_scale_equivariance_at_extreme_magnitudes(method, dtype, factor):
+    # PCP and its variants give c L(X) on c X (likewise S, delta_, the scores
+    # of new rows): at 1e-200 the norms used to underflow to 0 (n_components_
+    # = 0, issue 20), at 1e200 they overflowed (NaN from transform).
+    M, _, _ = make_low_rank_sparse(40, 30, 2, 0.05, random_state=1)
+    M = M.astype(dtype)
+    params = {"n_components": 2, "random_state": 0}
+    est = RobustPCA(method, **params).fit(M)
+    scaled = RobustPCA(method, **params).fit(M * dtype(factor))
+    assert est.n_components_ == scaled.n_components_ == 2
+    assert scaled.low_rank_.dtype == dtype
+    rtol = 1e-5 if dtype == np.float32 else 1e-9
+    assert rel(scaled.low_rank_ / dtype(factor), est.low_rank_) < rtol
+    assert_allclose(
+        scaled.singular_values_ / dtype(factor), est.singular_values_, rtol=rtol
+    )
+    if method == "stable":
+        # Noise-free data: delta_ is at the rounding level of ||M||_F.
+        norm = float(np.linalg.norm(M.astype(np.float64)))
+        assert abs(scaled.delta_ / factor - est.delta_) < rtol * norm
+    Z = scaled.transform(M * dtype(factor))
+    assert np.isfinite(Z).all()
+    assert rel(Z / dtype(factor), est.transform(M)) < 10 * rtol
+
+
+def test_given_mu_is_in_the_units_of_X():
+    M, _, _ = make_low_rank_sparse(40, 30, 2, 0.05, random_state=2)
+    mu = 0.1 / np.linalg.norm(M, 2)
+    est = RobustPCA(mu=mu, random_state=0).fit(M)
+    scaled = RobustPCA(mu=mu / 1e150, random_state=0).fit(M * 1e150)
+    assert est.n_iter_ == scaled.n_iter_
+    assert rel(scaled.low_rank_ / 1e150, est.low_rank_) < 1e-9
+
+
+def test_float32_overflow_is_refused():
+    # Entries of +-2e38 fit in float32, the singular value of a 20 x 5
+    # rank-one matrix of them (2e38 * 10) does not.
+    rng = np.random.RandomState(0)
+    signs = np.outer(rng.choice([-1, 1], 20), rng.choice([-1, 1], 5))
+    with pytest.raises(ValueError, match="singular values of X cannot be repr"):
+        RobustPCA(random_state=0).fit((2e38 * signs).astype(np.float32))
+    # Rows 2e38 below a mean of 2e38 are 4e38 from it.
+    X = (2e38 * (1 + 0.01 * rng.standard_normal((20, 5)))).astype(np.float32)
+    est = RobustPCA(random_state=0).fit(X)
+    assert np.isfinite(est.singular_values_).all()
+    with pytest.raises(ValueError, match="X - mean_ cannot be represented in float32"):
+        est.transform(-X)
 
 
 def test_zero_matrix():

@@ -1,5 +1,7 @@
 """Tests of RobustSVD (rSVDdpd, Roy, Basu & Ghosh)."""
 
+import re
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
@@ -117,9 +119,75 @@ def test_bad_input_and_convergence_warning(capsys):
         RobustSVD(30).fit(Xc)
     with pytest.warns(ConvergenceWarning, match="did not converge"):
         RobustSVD(2, max_iter=1, verbose=1).fit(Xc)
-    assert "factor 1" in capsys.readouterr().out
+    assert "factor=1" in capsys.readouterr().out
     Xc0 = Xc.copy()
     est = RobustSVD(2, random_state=0).fit(Xc.astype(np.float32))
     Z = est.transform(Xc.astype(np.float32))
     assert est.components_.dtype == Z.dtype == np.float32
     assert_allclose(Xc, Xc0)
+
+
+PROGRESS = re.compile(
+    r"^\[RobustSVD\] iter (\d+)/(\d+): change=\S+, factor=(\d+), "
+    r"singular_value=\S+, \d+\.\d\ds$"
+)
+
+
+def test_one_progress_line_per_alternation(capsys):
+    # One line per alternation, the converging one included: n_iter_ (the
+    # total over the factors, DICMR's trials included) counts them, and no
+    # factor runs more than max_iter alternations.
+    _, Xc, _, _ = low_rank_with_gross_entries(2, n=60, p=30)
+    for params in ({"n_components": 2}, {"n_components": "dicmr", "max_rank": 3}):
+        est = RobustSVD(**params, verbose=1, random_state=0).fit(Xc)
+        lines = capsys.readouterr().out.splitlines()
+        matches = [PROGRESS.match(line) for line in lines]
+        assert all(matches), lines[:3]
+        assert len(lines) == est.n_iter_
+        factors = [int(match[3]) for match in matches]
+        assert factors == sorted(factors)
+        for factor in set(factors):
+            iters = [int(m[1]) for m in matches if int(m[3]) == factor]
+            assert iters == list(range(1, len(iters) + 1))
+            assert len(iters) < est.max_iter  # converged
+        assert max(factors) == (2 if params["n_components"] == 2 else 3)
+
+
+@pytest.mark.parametrize(
+    "dtype, factor",
+    [(np.float64, 1e-200), (np.float64, 1e200)]
+    + [(np.float32, 1e-30), (np.float32, 1e30)],
+)
+def test_scale_equivariance_at_extreme_magnitudes(dtype, factor):
+    # The factors of c X are those of X, the singular values and the scores
+    # of new rows c times theirs: at 1e200 (float64) and 1e30 (float32) the
+    # IQR scaling and the rows' norms used to overflow (NaN from transform).
+    _, Xc, _, _ = low_rank_with_gross_entries(3, n=60, p=30)
+    X = Xc.astype(dtype)
+    est = RobustSVD(2, random_state=0).fit(X)
+    scaled = RobustSVD(2, random_state=0).fit(X * dtype(factor))
+    rtol = 1e-4 if dtype == np.float32 else 1e-8
+    assert scaled.singular_values_.dtype == dtype
+    assert_allclose(scaled.components_, est.components_, atol=rtol)
+    assert_allclose(
+        scaled.singular_values_ / dtype(factor), est.singular_values_, rtol=rtol
+    )
+    assert_allclose(scaled.weights_, est.weights_, atol=rtol)
+    Z = scaled.transform(X * dtype(factor))
+    assert np.isfinite(Z).all()
+    assert_allclose(Z / dtype(factor), est.transform(X), rtol=10 * rtol, atol=0)
+
+
+def test_mixed_column_scales():
+    # Columns from 1e-200 to 1e200: finite factors and scores; an IQR that
+    # float64 cannot relate to the largest entry is refused by name.
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((50, 6)) * 10.0 ** np.array([-200, -100, 0, 50, 100, 200])
+    est = RobustSVD(2, random_state=0).fit(X)
+    for values in (est.singular_values_, est.low_rank_, est.transform(X)):
+        assert np.isfinite(values).all()
+    X = 1e-200 * rng.standard_normal((50, 6))
+    X[:, 0] *= 1e200
+    X[:, 0] *= 1e200  # entries of 1e200, an IQR of 1e-200
+    with pytest.raises(ValueError, match="interquartile range of X"):
+        RobustSVD(random_state=0).fit(X)
