@@ -64,9 +64,6 @@ _CALIBRATION_ROWS = 10_000
 _AUTO_FULL_BYTES = 2**30
 # Rows that the leave-one-class-out model choice scores (an even subsample).
 _SELECTION_ROWS = 5_000
-# Data whose largest magnitude lies outside [2^-100, 2^100] are rescaled by
-# a power of two before their fourth powers are summed.
-_MAGNITUDE = 2.0**100
 
 
 def _streamable(estimator):
@@ -773,11 +770,14 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         self._folds = None
         self._buffer = None
         self.classes_ = np.array([], dtype=int)
-        big = float(xp.max(xp.abs(X)))
-        if big > _MAGNITUDE or 0 < big < 1.0 / _MAGNITUDE:
-            self._g = float(2.0 ** np.round(np.log2(big)))
-        else:
-            self._g = 1.0
+        # Each feature is divided by a power of two near its largest
+        # magnitude (exact), so that fourth powers of features of any
+        # magnitude and of very different magnitudes are summed in float64
+        # without overflow or underflow.
+        big = to_numpy(xp.max(xp.abs(X), axis=0), xp).astype(np.float64)
+        with np.errstate(divide="ignore"):
+            g = np.where(big > 0, 2.0 ** np.round(np.log2(big)), 1.0)
+        self._g = tuple(g.tolist())  # host floats, like the block bounds
 
     def _fold_ids(self, y, counts=None):
         """Fold of each row: the ``i``-th row of a class goes to ``i mod cv``
@@ -808,7 +808,10 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         self.classes_ = classes
         new_fold = fold = self._fold_ids(y, folds["n"].sum(axis=1))
         group = np.searchsorted(classes, y) * K + fold
-        U = X if self._g == 1 else xp.astype(X, xp.float64) / self._g
+        U, g = X, np.asarray(self._g)
+        if np.any(g != 1):
+            dt = supported_float_dtypes(xp, device)[0]
+            U = xp.astype(X, dt) / to_namespace(g, xp, device, dtype=dt)
         chunk = group_moments(U, group, len(classes) * K, self._edges, xp, device)
         chunk = {
             key: (
@@ -840,6 +843,9 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             "relative": self.relative,
             "bounds": self._edges,
             "aggregation": aggregation,
+            # The identity target's feature scales (relative magnitudes).
+            "unit": np.asarray(self._g) / max(self._g),
+            "log_unit": np.log(self._g) - np.log(max(self._g)),
         }
 
     def _choose(self, aggregation, X, y, fold, xp, device):
@@ -921,7 +927,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
 
     def _build(self, moments, spec, X=None, y=None):
         model, report = _model.build(
-            moments, spec, self._g, X, y, spec.get("seeds"), self._fit_em
+            moments, spec, np.asarray(self._g), X, y, spec.get("seeds"), self._fit_em
         )
         model["aggregation"] = spec["aggregation"]
         return model, report

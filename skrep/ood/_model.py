@@ -1,13 +1,17 @@
 """Gaussian models of the OOD detector: built from statistics, scored in chunks.
 
 A *model* is a dict of host (or, after :func:`to_device`, device) arrays:
-the centring ``loc`` and one dict of whitening parameters per block of
-features. The Gaussians live in the coordinates ``z = (x - loc) * a / g``
-(``a`` the target's feature scales, ``g`` the data's magnitude), and that
-scaling is folded into the whitening matrices, so scoring only centres. One
-code path scores every namespace: NumPy input additionally calls a compiled
-kernel and a triangular BLAS product as leaf operations, and threads over
-chunks of rows.
+the centring ``loc``, the per-feature ``scale`` and one dict of whitening
+parameters per block of features. The Gaussians live in the coordinates ``z
+= (x - loc) * scale`` with ``scale = a / g`` (``a`` the target's feature
+scales, ``g`` the features' magnitudes, powers of two): scoring rescales
+each chunk of rows to these coordinates, of order one whatever X's units,
+before any product, so that a float32 row is never squared in X's units.
+Scores are finite: a row so far from every Gaussian that its distance
+overflows scores the dtype's most negative finite value. One code path
+scores every namespace: NumPy input additionally calls a compiled kernel and
+a triangular BLAS product as leaf operations, and threads over chunks of
+rows.
 """
 
 import numpy as np
@@ -113,8 +117,9 @@ def build(mom, spec, g, X=None, y=None, seed=None, fit_em=None):
         The detector's settings: ``covariance_type``, ``target`` (0: scaled
         identity, 1: diagonal), ``shrinkage``, ``reg_covar``, ``subspace``,
         ``variance_threshold``, ``n_components``, ``relative``, ``bounds``.
-    g : float
-        The magnitude scale of the data.
+    g : ndarray of shape (n_features,)
+        The magnitude of each feature, a power of two (the statistics are
+        those of ``u = x / g``).
     X, y, seed, fit_em :
         Rows, labels and EM seed for ``n_components > 1``; ``fit_em(P, seed)``
         fits one class's mixture on its block coordinates ``P``.
@@ -132,12 +137,25 @@ def build(mom, spec, g, X=None, y=None, seed=None, fit_em=None):
     C, M = len(n_c), spec["n_components"]
     d = mom["mean"].shape[1]
     loc_u = (n_c @ mom["mean"]) / N
-    a = feature_scale(mom) if spec["target"] == 1 else np.ones(d)
+    if spec["target"] == 1:
+        a = feature_scale(mom)
+        log_scale = np.log(a) - np.log(g)
+    else:  # the scaled identity target of x: the same unit for every feature
+        a = spec["unit"]
+        log_scale = np.full(d, -np.log(g.max()))
+    scale = np.exp(log_scale)
+    if not np.all(np.isfinite(scale)):
+        raise ValueError(
+            "X has a feature whose spread is subnormal (below 2.2e-308): "
+            "its scale cannot be represented in float64. Multiply X by a "
+            "constant."
+        )
     ctype = spec["covariance_type"]
     bounds = spec["bounds"]
     background = total(mom, axis=0, keepdims=True) if spec["relative"] else None
     model = {
         "loc": loc_u * g,
+        "scale": scale,
         "blocks": [],
         "background": [] if spec["relative"] else None,
         "n_classes": C,
@@ -171,14 +189,14 @@ def build(mom, spec, g, X=None, y=None, seed=None, fit_em=None):
         else:
             data = []
             for label in present:
-                P = (X[y == label][:, s:e] - model["loc"][s:e]) * (ab / g)
+                P = (X[y == label][:, s:e] - model["loc"][s:e]) * scale[s:e]
                 data.append(P if V is None else P @ V)
             mu, cov_attr, groups, wts, it = fit_em(data, ctype, reg, seed)
             shrink = np.zeros(1)
             weights[:, :, b] = wts
             n_iter = max(n_iter, it)
         means_z[:, :, s:e] = mu if V is None else mu @ V.T
-        args = (V, k, b, spec, ab / g)
+        args = (V, k, b, spec, float(log_scale[s:e].sum()))
         model["blocks"].append(_whitening(mu, cov_attr, groups, *args))
         if background is not None:
             cov0, _ = _covariances(background, b, ab, "tied", spec, reg)
@@ -186,10 +204,12 @@ def build(mom, spec, g, X=None, y=None, seed=None, fit_em=None):
             model["background"].append(
                 _whitening(np.zeros((1, 1, k)), cov0, [cov0], *args)
             )
-        report["covariances"].append(_in_units(cov_attr, ctype, ab, g, V, M))
+        report["covariances"].append(
+            _in_units(cov_attr, ctype, 1.0 / scale[s:e], spec["target"], V)
+        )
         report["shrinkage"].append(shrink)
         report["components"].append(None if V is None else V.T.copy())
-    report["means"] = model["loc"] + means_z / (a / g)
+    report["means"] = model["loc"] + means_z / scale
     report["weights"] = weights
     report["location"] = model["loc"]
     report["class_count"] = n_c.astype(np.int64)
@@ -200,38 +220,39 @@ def build(mom, spec, g, X=None, y=None, seed=None, fit_em=None):
     return model, report
 
 
-def _in_units(cov, ctype, ab, g, V, M):
-    """A block's covariance attribute in X's units (projected ones with V)."""
-    with np.errstate(over="ignore"):
-        if V is not None:
-            out = cov * g**2
+def _in_units(cov, ctype, unit, target, V):
+    """A block's covariance attribute in X's units (``unit``: X's units per
+    unit of the scaled coordinates; projected and spherical covariances are
+    in standardised units with the diagonal target)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if V is not None or ctype == "spherical":
+            # Every feature has the same unit with the identity target.
+            f = 1.0 if target == 1 else float(unit.max())
+            out = (cov * f) * f
+        elif ctype in ("tied", "full"):
+            out = cov * unit[:, None] * unit[None, :]
         else:
-            unit = g / ab
-            if ctype in ("tied", "full"):
-                out = cov * unit[:, None] * unit[None, :]
-            elif ctype == "diag":
-                out = cov * unit**2
-            else:  # spherical: in the scaled coordinates
-                out = cov * g**2
+            out = (cov * unit) * unit
     if not np.all(np.isfinite(out)):
         raise ValueError(
             "The covariance of X overflows float64 at this magnitude (X's "
-            f"largest entries are about {g:.1e}). Divide X by a constant: the "
-            "detector's scores do not change."
+            f"largest feature spread is about {float(unit.max()):.1e}). Divide "
+            "X by a constant: the detector's scores do not change."
         )
     return out
 
 
-def _whitening(mu, cov_attr, groups, V, k, b, spec, scale):
+def _whitening(mu, cov_attr, groups, V, k, b, spec, log_scale):
     """Whitening matrices and whitened means of one block.
 
     mu has shape (C, M, k) in the block's scaled coordinates ``z = (x - loc)
-    * scale``. For 'full' and 'tied' covariances Sigma = L L^T, the
-    whitening is W = diag(scale) V L^{-T} (V = I without subspace): the
-    squared distance of a centred row x to a mean is ``||x W - mu
-    L^{-T}||^2``. W stays triangular without a subspace.
+    * scale`` (``log_scale``: the sum of the block's ``log(scale)``). For
+    'full' and 'tied' covariances Sigma = L L^T, the whitening is W = V
+    L^{-T} (V = I without subspace): the squared distance of a scaled row z
+    to a mean is ``||z W - mu L^{-T}||^2``. W is triangular without a
+    subspace.
     """
-    log_jac = float(np.sum(np.log(scale))) if V is None else 0.0
+    log_jac = log_scale if V is None else 0.0
     C, M = mu.shape[:2]
     G = C * M
     flat_mu = mu.reshape(G, k)
@@ -251,7 +272,7 @@ def _whitening(mu, cov_attr, groups, V, k, b, spec, scale):
                     f"reg_covar={spec['reg_covar']!r})."
                 )
             Linv_T = linalg.solve_triangular(L, np.eye(k), lower=True).T
-            Ws.append(scale[:, None] * (Linv_T if V is None else V @ Linv_T))
+            Ws.append(Linv_T if V is None else V @ Linv_T)
             Ls.append(L)
         n_groups = len(groups)
         per = G // n_groups  # Gaussians per group (consecutive)
@@ -287,10 +308,8 @@ def _whitening(mu, cov_attr, groups, V, k, b, spec, scale):
         iv = 1.0 / var
         const = np.einsum("ij,ij->i", flat_mu * flat_mu, iv)
         mu_iv = flat_mu * iv
-        if V is None:  # the scaling folded into the quadratic forms
-            iv, mu_iv = iv * scale**2, mu_iv * scale
         params.update(
-            V=None if V is None else scale[:, None] * V,
+            V=V,
             iv=iv,
             mu_iv=mu_iv,
             const=const,
@@ -321,7 +340,11 @@ def heldout_log_likelihood(folds, complements, spec, ctype, target):
             continue
         present = np.flatnonzero(train["n"] > 0)
         train = take(train, present, 0)
-        a = feature_scale(train) if target == 1 else np.ones(bounds[-1])
+        if target == 1:
+            a = feature_scale(train)
+            log_a = np.log(a)
+        else:
+            a, log_a = spec["unit"], spec["log_unit"]
         position = np.searchsorted(present, np.flatnonzero(ok))
         for b, (s, e) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
             ab = a[s:e]
@@ -341,7 +364,7 @@ def heldout_log_likelihood(folds, complements, spec, ctype, target):
                     return -np.inf
                 logdet = 2.0 * np.log(np.diag(L)).sum()
                 quad = np.trace(linalg.cho_solve((L, True), S))
-                total_ll += n * np.log(ab).sum() - 0.5 * (
+                total_ll += n * log_a[s:e].sum() - 0.5 * (
                     n * ((e - s) * np.log(2 * np.pi) + logdet) + quad
                 )
         count += test["n"][ok].sum()
@@ -479,7 +502,7 @@ def _log_likelihood(sq, blocks, xp, dt):
 def _chunk(Xc, state, what, bounds, xp):
     """``what`` ('sq', 'stats', 'block', 'score') of a chunk of rows."""
     dt = Xc.dtype
-    Zc = Xc - state["loc"]
+    Zc = (Xc - state["loc"]) * state["scale"]
     sq = _sq(Zc, state["blocks"], bounds, xp)
     C, M = state["n_classes"], state["n_components"]
     B = len(state["blocks"])
@@ -508,13 +531,25 @@ def _chunk(Xc, state, what, bounds, xp):
     return xp.sum(per_block, axis=1)
 
 
+def _finite(values, what, xp):
+    """Overflowed results clipped to the dtype's finite range: a distance
+    that overflows is the largest finite value, a score (or a NaN from
+    ``inf - inf``: a row infinitely far from two Gaussians) the most
+    negative one."""
+    info = xp.finfo(values.dtype)
+    far = info.max if what == "sq" else info.min
+    values = xp.where(xp.isnan(values), xp.full_like(values, far), values)
+    return xp.clip(values, min=float(info.min), max=float(info.max))
+
+
 def score_rows(model, X, what, bounds, xp, n_jobs=None):
     """``what`` of every row of X, chunk by chunk (threads on the CPU).
 
     'score': the detector's score; 'block': the per-block scores (separate
     aggregation); 'stats': the per-class, per-block scores before the
     aggregation, (n, C, B); 'sq': the squared distances to each class,
-    (n, C, B).
+    (n, C, B). Always finite: overflowed values are clipped to the dtype's
+    finite range (:func:`_finite`).
     """
     state = _state(model, xp, X.dtype)
     on_host = is_numpy_namespace(xp)
@@ -530,12 +565,14 @@ def score_rows(model, X, what, bounds, xp, n_jobs=None):
     chunks = [slice(start, min(start + step, n)) for start in range(0, n, step)]
 
     def one(rows):
-        # A row so far away that its squared distance overflows scores -inf.
+        # A row so far away that its squared distance overflows scores the
+        # most negative finite value.
         with np.errstate(over="ignore", invalid="ignore"):
-            return _chunk(X[rows, ...], state, what, bounds, xp)
+            return _finite(_chunk(X[rows, ...], state, what, bounds, xp), what, xp)
 
     if on_host:
-        parts = map_threads(one, chunks, n_jobs)
+        work = 2.0 * n * X.shape[1] * width
+        parts = map_threads(one, chunks, n_jobs, work=work)
     else:
         parts = [one(rows) for rows in chunks]
     if not parts:

@@ -410,15 +410,78 @@ def test_extreme_magnitudes_give_the_same_finite_scores(scale):
     assert_allclose(stream.score_samples(X * scale), scores, rtol=1e-9)
 
 
-def test_overflowing_magnitudes_raise_and_far_rows_score_minus_inf():
+def test_overflowing_magnitudes_raise_and_far_rows_score_the_lowest_finite():
     X, y = _data(n=300)
     with pytest.raises(ValueError, match="overflows float64.*Divide X"):
         GaussianMixtureOODDetector().fit(X * 1e300, y)
     det = GaussianMixtureOODDetector().fit(X, y)
     far = np.full((2, X.shape[1]), 1e300)
-    assert_array_equal(det.score_samples(far), -np.inf)
+    # The squared distance overflows: the score is the most negative finite
+    # float, below every finite score.
+    assert_array_equal(det.score_samples(far), np.finfo(np.float64).min)
+    assert np.all(np.isfinite(det.decision_function(far)))
     assert_array_equal(det.predict(far), -1)
     assert not np.any(np.isnan(det.score_to_pvalue(far)))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"covariance_type": "diag", "n_components": 2, "random_state": 0},
+        {"covariance_type": "full", "subspace": "low_variance"},
+        {},
+    ],
+)
+def test_float32_training_rows_score_finite(params):
+    # Squared in X's units, these rows overflow float32 (1e46 > 3.4e38):
+    # scoring rescales each chunk first, and the statistics are float64.
+    rng = np.random.RandomState(0)
+    X = (rng.standard_normal((40, 2)) * [1e23, 3e22]).astype(np.float32)
+    X_before = X.copy()
+    det = GaussianMixtureOODDetector(**params).fit(X)
+    scores = det.score_samples(X)
+    assert scores.dtype == np.float32
+    assert np.all(np.isfinite(scores)) and np.all(scores > -1e3)
+    assert np.all(np.isfinite(det.decision_function(X)))
+    assert_array_equal(X, X_before)
+    far = np.full((1, X.shape[1]), 3e38, dtype=np.float32)
+    assert np.all(np.isfinite(det.score_samples(far)))
+    assert det.score_samples(far)[0] < scores.min()
+    # Rows at 1e-7: the far row's squared distance overflows, and it
+    # scores the most negative finite float32.
+    small = GaussianMixtureOODDetector(**params).fit(X * np.float32(1e-30))
+    assert_array_equal(small.score_samples(far), np.finfo(np.float32).min)
+    assert np.all(np.isfinite(small.decision_function(far)))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_per_feature_magnitudes_do_not_change_diagonal_target_scores(dtype):
+    # The diagonal target standardises the features: scores do not depend
+    # on each feature's unit, even across 300 orders of magnitude (float64;
+    # 60 for float32), where one global rescaling underflows the fourth
+    # powers of the small features.
+    X, y = _data(n=300)
+    bound = 150 if dtype == np.float64 else 30
+    units = 10.0 ** np.linspace(-bound, bound, X.shape[1])
+    params = {"shrinkage_target": "diagonal", "covariance_type": "full"}
+    ref = GaussianMixtureOODDetector(**params).fit(X, y)
+    det = GaussianMixtureOODDetector(**params).fit((X * units).astype(dtype), y)
+    scores = det.score_samples((X * units).astype(dtype))
+    assert np.all(np.isfinite(scores))
+    rtol = 1e-9 if dtype == np.float64 else 1e-3
+    assert_allclose(scores, ref.score_samples(X), rtol=rtol, atol=rtol)
+    assert_allclose(det.offset_, ref.offset_, rtol=rtol)
+
+
+def test_overflowing_projected_covariance_raises_a_clear_error():
+    # The kept principal coordinates' covariance in X's units overflows
+    # float64 (entries near 1e200): a ValueError, never an OverflowError.
+    X, y = _data(n=300)
+    det = GaussianMixtureOODDetector(
+        covariance_type="full", subspace="low_variance", shrinkage_target="identity"
+    )
+    with pytest.raises(ValueError, match="overflows float64.*Divide X"):
+        det.fit(X * 1e200, y)
 
 
 # ------------------------------------------------------------- streaming
