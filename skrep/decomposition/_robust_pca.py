@@ -189,6 +189,14 @@ class RobustPCA(_SparseRowSubspace):
     CuPy (GPU) and other array-API inputs are supported with
     ``sklearn.set_config(array_api_dispatch=True)``: see Notes.
 
+    **Scale.** PCP and its variants are equivariant to the scale of ``X``
+    (``c X`` gives ``c L`` and ``c S``): the fit runs on ``X`` divided by a
+    power of two near its largest entry (exact), and the results are mapped
+    back, so entries of 1e-200 or 1e200 are decomposed as entries of 1 are;
+    ``transform`` does the same row by row. A result that overflows the
+    input's dtype (the singular values of float32 entries near its largest
+    value) is refused with a ``ValueError``.
+
     Peak memory of ``fit``: about six float arrays of the shape of ``X``
     (data, L, S, the dual variable, one work matrix and the returned copies)
     plus O((m + n) r); the full SVD of an m x n matrix is never computed

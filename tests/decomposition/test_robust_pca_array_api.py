@@ -158,3 +158,25 @@ def test_missing_entries_and_new_rows_array_api_strict(method, params):
     assert _rel(to_numpy(est.low_rank_, xp), est_np.low_rank_) < 1e-8
     assert _rel(to_numpy(low_rank, xp), L[150:]) < 1e-5
     assert np.array_equal(np.isnan(to_numpy(sparse, xp)), np.isnan(X[150:]))
+
+
+@pytest.mark.parametrize("array_namespace, device_name, dtype_name", array_api_params())
+def test_extreme_magnitudes_in_xp(array_namespace, device_name, dtype_name):
+    # The rescaling to units of the largest entry, and back, on the array-API
+    # path: the same decomposition and scores as numpy at 1e-200 and 1e200
+    # (float32: 1e-30 and 1e30), none zero or non-finite.
+    xp, device = _array_api_for_tests(array_namespace, device_name, dtype_name)
+    dtype = np.dtype(dtype_name or "float64")
+    M = _data(dtype)[0]
+    tol = 1e-5 if dtype == np.float32 else 1e-10
+    for factor in (1e-30, 1e30) if dtype == np.float32 else (1e-200, 1e200):
+        X = M * dtype.type(factor)
+        est_np = RobustPCA(random_state=0).fit(X)
+        with config_context(array_api_dispatch=True):
+            est = RobustPCA(random_state=0).fit(xp.asarray(X, device=device))
+            Z = to_numpy(est.transform(xp.asarray(X, device=device)), xp)
+        assert est.n_components_ == est_np.n_components_ == RANK
+        L = to_numpy(est.low_rank_, xp)
+        assert _rel(L / factor, est_np.low_rank_ / factor) < tol
+        assert np.isfinite(Z).all()
+        assert _rel(Z / factor, est_np.transform(X) / factor) < 10 * tol
