@@ -25,6 +25,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.mixture import GaussianMixture
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
@@ -52,6 +53,8 @@ from skrep.utils._compat import (
     check_same_namespace,
     supported_float_dtypes,
 )
+from skrep.utils._threads import threads_for
+from skrep.utils._verbose import Progress
 
 __all__ = ["GaussianMixtureOODDetector"]
 
@@ -232,7 +235,11 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         mixtures (``n_components > 1``), where None means 1.
 
     verbose : int, default=0
-        Print the fit's stages and their times.
+        Print progress lines (``skrep.utils._verbose``): one per step of
+        the fit (``step``), per candidate of the model choice
+        (``candidate``), per fold of the out-of-fold scoring (``fold``) and,
+        with ``n_components > 1``, per EM iteration of each class's mixture
+        (``iter``, with the change of the lower bound).
 
     Attributes
     ----------
@@ -487,8 +494,14 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         self : object
             The fitted detector.
         """
-        start = time.perf_counter()
+        self._start = time.perf_counter()
         X, xp, device = self._validate_X(X, reset=True)
+        # One BLAS thread below the work where threads pay for themselves
+        # (doc/contributing.rst, "Threads that pay for themselves").
+        with threads_for(blas_work=2.0 * X.shape[0] * X.shape[1] ** 2):
+            return self._fit(X, y, xp, device)
+
+    def _fit(self, X, y, xp, device):
         labels, outliers = self._check_y(X, y)
         aggregation = self._resolve_aggregation(outliers is not None)
         X_in = X if outliers is None else _take_rows(X, ~outliers, xp, device)
@@ -498,20 +511,30 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
                 "GaussianMixtureOODDetector needs at least 2 in-distribution "
                 f"samples (y != -1), got {X_in.shape[0]} sample."
             )
+        steps = self._progress("step", 3 if outliers is None else 4)
         self._start_stream(X_in, y is not None, xp)
         fold = self._add_rows(X_in, y_in, np.unique(y_in), xp, device)
-        self._log(f"statistics of {len(self.classes_)} classes", start)
+        steps(
+            1,
+            statistics="classes x folds",
+            rows=X_in.shape[0],
+            classes=len(self.classes_),
+        )
         self._fit_models(aggregation, X_in, y_in, fold, xp, device)
-        self._log("model choice and Gaussian models", start)
+        steps(
+            2,
+            covariance_type=self.covariance_type_,
+            shrinkage_target=self.shrinkage_target_,
+        )
         self.combiner_ = None
         if outliers is not None:
             X_out = _take_rows(X, outliers, xp, device)
             self._fit_combiner(X_in, y_in, fold, X_out, xp, device)
-            self._log("logistic regression on the block scores", start)
+            steps(3, combiner="logistic regression", outliers=X_out.shape[0])
         oof = self._out_of_fold(X_in, y_in, fold, "score", xp, device)
         self._calibrate(oof, xp, device)
         del self._complements
-        self._log("calibration on out-of-fold scores", start)
+        steps(steps.total, offset=self.offset_, calibration_rows=oof.shape[0])
         return self
 
     @available_if(_streamable)
@@ -541,9 +564,13 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         self : object
             The updated detector.
         """
-        start = time.perf_counter()
+        self._start = time.perf_counter()
         first = getattr(self, "_folds", None) is None
         X, xp, device = self._validate_X(X, reset=first)
+        with threads_for(blas_work=2.0 * X.shape[0] * X.shape[1] ** 2):
+            return self._partial_fit(X, y, classes, first, xp, device)
+
+    def _partial_fit(self, X, y, classes, first, xp, device):
         labels, outliers = self._check_y(X, y)
         if outliers is not None:
             raise ValueError(
@@ -567,10 +594,19 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
                     f"{np.setdiff1d(new, classes)}."
                 )
             new = np.union1d(new, classes)
+        steps = self._progress("step", 3)
         self._add_rows(X, labels, new, xp, device)
+        steps(
+            1, statistics="classes x folds", rows=X.shape[0], classes=len(self.classes_)
+        )
         buffer = self._buffer
         self._fit_models(
             self._aggregation, buffer["X"], buffer["y"], buffer["fold"], xp, device
+        )
+        steps(
+            2,
+            covariance_type=self.covariance_type_,
+            shrinkage_target=self.shrinkage_target_,
         )
         self.combiner_ = None
         oof = self._out_of_fold(
@@ -578,7 +614,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         )
         self._calibrate(oof, xp, device)
         del self._complements
-        self._log("partial_fit", start)
+        steps(3, offset=self.offset_, calibration_rows=oof.shape[0])
         return self
 
     # ------------------------------------------------------------- scoring
@@ -599,7 +635,12 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         Returns
         -------
         scores : ndarray of shape (n_samples,)
-            float32 for float32 input, float64 otherwise.
+            float32 for float32 input, float64 otherwise. Always finite: a
+            row so far from every Gaussian that its squared distance
+            overflows the dtype scores the dtype's most negative finite
+            value (``np.finfo(dtype).min``); rows are rescaled to the
+            model's coordinates before any product, so that rows like the
+            training rows never overflow.
         """
         X, xp, _ = self._check_X(X, "score_samples")
         return _model.score_rows(self._model, X, "score", self._edges, xp, self.n_jobs)
@@ -652,7 +693,8 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         distances : ndarray of shape (n_samples, n_classes, n_blocks)
             Squared distance of each row to each class's Gaussian in each
             block (with ``n_components > 1``: to the class's nearest
-            component).
+            component); one that overflows the dtype is its largest finite
+            value.
         """
         X, xp, _ = self._check_X(X, "mahalanobis")
         return _model.score_rows(self._model, X, "sq", self._edges, xp, self.n_jobs)
@@ -685,10 +727,11 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         return to_namespace(p, xp, device, dtype=scores.dtype)
 
     # ------------------------------------------------------ private: checks
-    def _log(self, what, start):
-        if self.verbose:
-            elapsed = time.perf_counter() - start
-            print(f"[GaussianMixtureOODDetector] {what}: {elapsed:.3f} s")
+    def _progress(self, unit, total=None):
+        """Progress lines of the current fit (timed from its start)."""
+        return Progress(
+            type(self).__name__, self.verbose, unit=unit, total=total, start=self._start
+        )
 
     def _validate_X(self, X, reset):
         xp, _ = get_namespace(X)
@@ -870,7 +913,8 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         self.selection_scores_ = {}
         if len(candidates) > 1:
             spec = {**self._spec(aggregation, None, "identity"), "n_components": 1}
-            for ctype, target in candidates:
+            progress = self._progress("candidate", len(candidates))
+            for index, (ctype, target) in enumerate(candidates, 1):
                 if C >= 3:
                     score = self._leave_class_out(
                         self._spec(aggregation, ctype, target) | {"n_components": 1},
@@ -889,6 +933,13 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
                         int(target == "diagonal"),
                     )
                 self.selection_scores_[ctype, target] = float(score)
+                progress(
+                    index,
+                    score=float(score),
+                    covariance_type=ctype,
+                    shrinkage_target=target,
+                    criterion="auroc" if C >= 3 else "heldout_loglik",
+                )
             scores = self.selection_scores_
             candidates = [max(scores, key=scores.get)]
         self.covariance_type_, self.shrinkage_target_ = candidates[0]
@@ -999,23 +1050,24 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
     def _fit_em(self, data, ctype, reg, seeds):
         """Per-class Gaussian mixtures on one block's scaled coordinates."""
         from sklearn import config_context
-        from sklearn.mixture import GaussianMixture
         from sklearn.utils.parallel import Parallel, delayed
 
         M = self.n_components
         for label, P in zip(self.classes_, data, strict=False):
             if P.shape[0] < M:
                 raise ValueError(
-                    f"n_components={M} needs at least {M} samples per class; "
-                    f"class {label!r} has {P.shape[0]}."
+                    f"n_components={M} needs at least {M} samples per class in "
+                    f"every fitting set (all rows, and the rows outside each of "
+                    f"the cv={self.cv} folds); class {label!r} has {P.shape[0]}."
                 )
+        progress = self._progress("iter", self.max_iter)
 
-        def one(P, seed):
+        def one(P, seed, label):
             # The per-class data are numpy arrays here; scikit-learn's EM
             # refuses its default k-means initialisation under array-API
             # dispatch, which is irrelevant to numpy input.
             with config_context(array_api_dispatch=False):
-                return GaussianMixture(
+                gm = _ProgressMixture(
                     M,
                     covariance_type=ctype,
                     reg_covar=max(reg, 1e-12),
@@ -1023,10 +1075,13 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
                     tol=self.tol,
                     n_init=self.n_init,
                     random_state=seed,
-                ).fit(P)
+                )
+                gm.progress, gm.label = progress, label
+                return gm.fit(P)
 
         fits = Parallel(n_jobs=self.n_jobs)(
-            delayed(one)(P, seed) for P, seed in zip(data, seeds, strict=False)
+            delayed(one)(P, seed, label)
+            for P, seed, label in zip(data, seeds, self.classes_, strict=False)
         )
         mu = np.stack([f.means_ for f in fits])  # (C, M, k)
         weights = np.stack([f.weights_ for f in fits])
@@ -1046,6 +1101,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         spec = self._chosen
         X_host = to_numpy(X, xp) if self.n_components > 1 else None
         out, rows_done = [], []
+        progress = self._progress("fold", self.cv)
         for j in range(self.cv):
             rows = np.flatnonzero(fold == j)
             if rows.size == 0:
@@ -1070,6 +1126,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             )
             out.append(to_numpy(part, xp).astype(np.float64))
             rows_done.append(rows)
+            progress(j + 1, scored=what, rows=rows.size)
         result = np.empty((len(fold),) + out[0].shape[1:])
         result[np.concatenate(rows_done)] = np.concatenate(out)
         return result
@@ -1124,6 +1181,24 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         tags.input_tags.allow_nan = False
         tags.array_api_support = True
         return tags
+
+
+class _ProgressMixture(GaussianMixture):
+    """scikit-learn's GaussianMixture printing one skrep progress line per EM
+    iteration (its own verbose messages replaced)."""
+
+    progress = None
+    label = None
+
+    def _print_verbose_msg_init_beg(self, n_init):
+        pass
+
+    def _print_verbose_msg_iter_end(self, n_iter, diff_ll):
+        if self.progress:
+            self.progress(n_iter, change=float(diff_ll), label=self.label)
+
+    def _print_verbose_msg_init_end(self, lb, init_has_converged):
+        pass
 
 
 def _take_rows(X, rows, xp, device):

@@ -701,9 +701,45 @@ def test_string_labels_pickle_and_verbose(capsys):
     labels = np.array(["cat", "dog", "eel", "fox"])[y]
     det = GaussianMixtureOODDetector(verbose=1).fit(X, labels)
     assert_array_equal(det.classes_, ["cat", "dog", "eel", "fox"])
-    assert "Gaussian models" in capsys.readouterr().out
+    assert "[GaussianMixtureOODDetector] step 3/3: offset=" in capsys.readouterr().out
     again = pickle.loads(pickle.dumps(det))
     assert_array_equal(again.score_samples(X), det.score_samples(X))
+
+
+def test_verbose_prints_steps_candidates_folds_and_em_iterations(capsys):
+    import re
+
+    X, y = _data(n=120, n_classes=3)
+    GaussianMixtureOODDetector().fit(X, y)
+    assert capsys.readouterr().out == ""
+    GaussianMixtureOODDetector(verbose=1).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    # The shared format: [Name] unit i/total: name=value, ..., elapsed.
+    form = re.compile(
+        r"^\[GaussianMixtureOODDetector\] (\w+) (\d+)/(\d+): .*, \d+\.\d\ds$"
+    )
+    units = [form.match(line).group(1) for line in lines]
+    # tied/full x identity/diagonal candidates, 5 folds, 3 steps.
+    assert units.count("candidate") == 4 and units.count("fold") == 5
+    assert [line.split(":")[0].split()[-1] for line in lines if "step" in line] == [
+        "1/3",
+        "2/3",
+        "3/3",
+    ]
+    det = GaussianMixtureOODDetector(
+        n_components=2, covariance_type="diag", max_iter=3, tol=0, random_state=0
+    )
+    det.set_params(verbose=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # EM stopped at max_iter
+        det.fit(X, y)
+    iters = [line for line in capsys.readouterr().out.splitlines() if " iter " in line]
+    # One line per EM iteration, per class, for the final model and the 5
+    # out-of-fold ones; never beyond max_iter.
+    assert len(iters) == 3 * 3 * 6
+    assert all(form.match(line).group(3) == "3" for line in iters)
+    assert {form.match(line).group(2) for line in iters} == {"1", "2", "3"}
+    assert det.n_iter_ == 3
 
 
 def test_dataframe_fit_with_float_contamination_does_not_warn():
