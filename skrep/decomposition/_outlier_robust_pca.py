@@ -782,9 +782,13 @@ class OutlierRobustPCA(_LinearSubspace):
         # not the median, so inliers score like chi-square(1).
         median = float(stats.chi2.median(1))
         tiny = float(np.finfo(np.float32).tiny)
+        eps = float(xp.finfo(X.dtype).eps)
         scores = None
         for j in range(c):
-            scale = max(_weighted_median(P[:, j], w, xp) / median, tiny)
+            # Floored at the rounding of the projections: along a direction
+            # where the data is degenerate the scores stay finite.
+            floor = max(eps * eps * float(xp.max(P[:, j])), tiny)
+            scale = max(_weighted_median(P[:, j], w, xp) / median, floor)
             s = P[:, j] / scale
             scores = s if scores is None else xp.maximum(scores, s)
         threshold = float(stats.chi2.isf(level / c, df=1))
@@ -843,7 +847,9 @@ class OutlierRobustPCA(_LinearSubspace):
         first = float(c.sum()) + a_rest * rest
         second = float((c**2).sum()) + (a_rest * rest) ** 2 / max(d - b, 1)
         nu = max(first**2 / max(second, np.finfo(float).tiny), 1.0)
-        scale = max(_weighted_median(tau, w, xp) / float(stats.chi2.median(nu)), tiny)
+        eps = float(xp.finfo(X.dtype).eps)
+        floor = max(eps * eps * float(xp.max(tau)), tiny)  # as in _block_scores
+        scale = max(_weighted_median(tau, w, xp) / float(stats.chi2.median(nu)), floor)
         threshold = float(stats.chi2.isf(level, df=nu))
         # E[s^j 1{s > T}] for s ~ chi2_nu: nu P(chi2_{nu + 2} > T) (j = 1),
         # nu (nu + 2) P(chi2_{nu + 4} > T) (j = 2).

@@ -303,3 +303,17 @@ def test_verbose_one_line_per_round(eps, capsys):
     assert (len(detect) > 0) == (eps == "auto")
     OutlierRobustPCA(eps=eps, random_state=0).fit(X)
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("params", [{"eps": "auto"}, {"filter": "eigen"}])
+def test_degenerate_directions_keep_scores_finite(params):
+    # float32 columns 34 orders of magnitude apart and duplicated rows: the
+    # projections on some directions are rounding noise; their robust scale
+    # is floored there, and the filter's scores and weights stay finite.
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((9, 5)) * 10.0 ** np.array([6, 18, 10, -16, -15])
+    X[[4, 5, 7]] = X[3]
+    X = X.astype(np.float32)
+    est = OutlierRobustPCA(random_state=0, **params)
+    Z = est.fit_transform(X)
+    assert np.all(np.isfinite(Z)) and np.all(np.isfinite(est.inlier_weights_))
