@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skrep.utils._array_api import get_namespace
 from skrep.utils._compat import check_same_namespace
+from skrep.utils.extmath import unit_scale
 
 
 class _LinearSubspace(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -98,19 +99,6 @@ def check_observed(X, xp, *, columns=True):
                 "cannot be decomposed."
             )
     return observed
-
-
-def unit_scale(A, xp, axis=None):
-    """Power of two near the largest absolute entry of ``A`` (1 if all zero).
-
-    Dividing by it is exact (only the exponents change) and brings the
-    largest entry to about [1, 2): squares and norms of the quotient neither
-    overflow nor underflow, whatever the magnitude of ``A``. A method that is
-    equivariant to the scale of its data computes in these units and maps
-    back. With ``axis``, one scale per slice (kept dimensions).
-    """
-    top = xp.max(xp.abs(A), axis=axis, keepdims=axis is not None)
-    return 2.0 ** xp.floor(xp.log2(xp.where(top > 0, top, 1.0)))
 
 
 def check_representable(A, xp, what):

@@ -16,7 +16,6 @@ matrix is never required.
 """
 
 import functools
-import math
 import time
 import types
 import warnings
@@ -57,7 +56,7 @@ from skrep.utils._threads import (
     worthwhile_threads,
 )
 from skrep.utils._verbose import Progress
-from skrep.utils.extmath import flip_signs, orthonormalize
+from skrep.utils.extmath import flip_signs, orthonormalize, unit_scale
 from skrep.utils.validation import check_n_components
 
 __all__ = ["DualKernelPCA"]
@@ -1112,7 +1111,7 @@ def _unit_rows(X, gamma, xp):
     """``X`` divided by :func:`unit_scale` (sparse or dense) and the rbf
     coefficient ``gamma`` of the same kernel on the quotient (capped at the
     largest float: the kernel is then 1 at distance 0, 0 elsewhere)."""
-    scale = _unit_scale(X, xp)
+    scale = unit_scale(X, xp)
     if scale == 1.0:
         return X, gamma
     return X / scale, min(gamma * scale * scale, float(xp.finfo(X.dtype).max))
@@ -1140,7 +1139,7 @@ def _rbf_kernel(A, B, gamma):
         xp = np
     else:
         xp, _, _ = get_namespace_and_device(A)
-    scale = max(_unit_scale(A, xp), _unit_scale(B, xp))
+    scale = max(unit_scale(A, xp), unit_scale(B, xp))
     dtype = A.dtype
     if scale != 1.0:
         A, B = A / scale, B / scale
@@ -1151,17 +1150,6 @@ def _rbf_kernel(A, B, gamma):
     return _rbf_from_products(
         P, _squared_norms(A, xp), _squared_norms(B, xp), gamma, xp
     )
-
-
-def _unit_scale(X, xp):
-    """The power of two at or below the largest absolute entry of ``X`` (1
-    when all are zero): dividing by it is exact and brings the entries into
-    [-2, 2]."""
-    if sparse.issparse(X):
-        top = float(abs(X).max()) if X.nnz else 0.0
-    else:
-        top = float(xp.max(xp.abs(X))) if X.shape[0] * X.shape[1] else 0.0
-    return 2.0 ** math.floor(math.log2(top)) if top > 0 else 1.0
 
 
 def _finite_kernel(A, xp):

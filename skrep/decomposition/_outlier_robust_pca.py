@@ -25,7 +25,7 @@ from skrep.utils._array_api import get_namespace_and_device, to_namespace, to_nu
 from skrep.utils._compat import Interval, StrOptions, _fit_context, _median
 from skrep.utils._compat import device as _device
 from skrep.utils._verbose import Progress
-from skrep.utils.extmath import flip_signs
+from skrep.utils.extmath import flip_signs, unit_scale
 from skrep.utils.validation import check_n_components
 
 __all__ = ["OutlierRobustPCA"]
@@ -598,9 +598,7 @@ class OutlierRobustPCA(_LinearSubspace):
         in units of its largest entry (squares neither overflow nor
         underflow) and the summary is mapped back; a variance that does not
         fit in ``X``'s dtype is refused."""
-        top = float(xp.max(xp.abs(X)))
-        # A power of two: dividing by it is exact.
-        scale = 2.0 ** math.floor(math.log2(top)) if top > 0 else 1.0
+        scale = unit_scale(X, xp)
         if scale != 1.0:
             X = X / scale
         name, verbose, total = type(self).__name__, self.verbose, self.max_iter

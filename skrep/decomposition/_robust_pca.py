@@ -23,14 +23,13 @@ from skrep.decomposition._base import (
     _SparseRowSubspace,
     check_observed,
     check_representable,
-    unit_scale,
 )
 from skrep.utils._array_api import get_namespace_and_device, to_namespace
 from skrep.utils._compat import Interval, StrOptions, _fit_context, _median
 from skrep.utils._compat import device as array_device
 from skrep.utils._threads import threads_for
 from skrep.utils._verbose import Progress
-from skrep.utils.extmath import flip_signs, orthonormalize
+from skrep.utils.extmath import flip_signs, orthonormalize, unit_scale
 from skrep.utils.validation import check_n_components
 
 __all__ = ["RobustPCA"]
@@ -469,7 +468,7 @@ class RobustPCA(_SparseRowSubspace):
         # c L(X), likewise S, with mu and delta in the units of X): compute
         # in units of its largest entry, where norms neither overflow nor
         # underflow (1e-200 or 1e200 alike), and map back.
-        unit = float(unit_scale(X, xp))
+        unit = unit_scale(X, xp)
         if unit != 1.0:
             X = X / unit
         rng = check_random_state(self.random_state)

@@ -18,11 +18,11 @@ from skrep.decomposition._base import (
     _SparseRowSubspace,
     check_observed,
     check_representable,
-    unit_scale,
 )
 from skrep.utils._compat import Interval, StrOptions, _fit_context
 from skrep.utils._threads import threads_for
 from skrep.utils._verbose import Progress
+from skrep.utils.extmath import unit_scale
 from skrep.utils.validation import check_n_components
 
 __all__ = ["RobustSVD"]
@@ -283,7 +283,7 @@ class RobustSVD(_SparseRowSubspace):
         # largest entry (E, where nothing overflows or underflows, 1e-200 or
         # 1e200 alike), with sigma = 1 IQR of X in those units, and map back.
         X64 = np.asarray(X, dtype=np.float64)
-        unit = float(unit_scale(np.where(np.isnan(X64), 0.0, X64), np))
+        unit = unit_scale(np.where(np.isnan(X64), 0.0, X64), np)
         X_unit = X64 / unit
         q75, q25 = np.nanpercentile(X64, [75, 25])
         if q75 > q25:

@@ -1,10 +1,59 @@
 """Small linear-algebra helpers shared by several estimators."""
 
+import math
+
 import numpy as np
+from scipy import sparse
 
 from skrep.utils._array_api import get_namespace_and_device, to_namespace, to_numpy
 
-__all__ = ["flip_signs", "orthonormalize"]
+__all__ = ["flip_signs", "orthonormalize", "unit_scale"]
+
+
+def unit_scale(A, xp=None, axis=None):
+    """Power of two at or below the largest absolute entry of ``A`` (1 if all zero).
+
+    Dividing by it is exact (only the exponents change) and brings the
+    largest entry into [1, 2): squares and norms of the quotient neither
+    overflow nor underflow, whatever the magnitude of ``A``. A method that is
+    equivariant to the scale of its data computes in these units and maps
+    back.
+
+    Parameters
+    ----------
+    A : array of any array-API namespace, or scipy sparse matrix
+        Finite entries.
+    xp : namespace, default=None
+        The namespace of ``A``; found from ``A`` when None.
+    axis : int, default=None
+        None: one scale for the whole array, as a Python float. Otherwise one
+        scale per slice along ``axis`` (dense ``A``), as an array with the
+        reduced dimension kept.
+
+    Returns
+    -------
+    scale : float or array
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skrep.utils.extmath import unit_scale
+    >>> s = unit_scale(np.array([[3e-200, -5e-200]]))
+    >>> bool(s <= 5e-200 < 2 * s)
+    True
+    >>> unit_scale(np.array([[0.5, 3.0], [0.0, 0.0]]), axis=1).ravel().tolist()
+    [2.0, 1.0]
+    """
+    if axis is not None:
+        xp = get_namespace_and_device(A)[0] if xp is None else xp
+        top = xp.max(xp.abs(A), axis=axis, keepdims=True)
+        return 2.0 ** xp.floor(xp.log2(xp.where(top > 0, top, 1.0)))
+    if sparse.issparse(A):
+        top = float(abs(A).max()) if A.nnz else 0.0
+    else:
+        xp = get_namespace_and_device(A)[0] if xp is None else xp
+        top = float(xp.max(xp.abs(A))) if math.prod(A.shape) else 0.0
+    return 2.0 ** math.floor(math.log2(top)) if top > 0 else 1.0
 
 
 def orthonormalize(A, against=None):
