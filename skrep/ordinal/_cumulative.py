@@ -218,30 +218,10 @@ class _Problem:
         return np.ascontiguousarray(self.X @ beta.T)
 
     def derivatives(self, eta, want_loss=True):
+        args = (eta, self.y, self.sw, self.ga, self.gb, self.haa, self.hab, self.hbb)
         if self.link.name != "logit":
-            return _links.row_derivatives(
-                self.link,
-                eta,
-                self.y,
-                self.sw,
-                self.ga,
-                self.gb,
-                self.haa,
-                self.hab,
-                self.hbb,
-                want_loss,
-            )
-        return row_derivatives(
-            eta,
-            self.y,
-            self.sw,
-            self.ga,
-            self.gb,
-            self.haa,
-            self.hab,
-            self.hbb,
-            want_loss,
-        )
+            return _links.row_derivatives(self.link, *args, want_loss)
+        return row_derivatives(*args, want_loss)
 
     def directional_derivative(self, deta):
         """Derivative of the loss along ``deta``, after derivatives."""
