@@ -147,6 +147,12 @@ class _Problem:
             self._c_kernel = np.empty((X.shape[0], 0), X.dtype) if c is None else c
         elif c is not None:  # c repeated over the columns of each block
             self._c_columns = xp.repeat(c, rank, axis=1)
+        if c is not None:
+            # t_j = c_{b(j)}^T U[:, j]: the entries (b(j), j) of c^T U, one
+            # product instead of a strided one per block
+            n_columns = c.shape[1] * rank
+            index = np.arange(n_columns) // rank * n_columns + np.arange(n_columns)
+            self._t_index = to_namespace(index, xp, X.device)
 
     def state(self, U, y, s=None):
         """Objective pieces at ``U`` (everything the gradient needs too)."""
@@ -166,7 +172,7 @@ class _Problem:
         f = -xp.vecdot(xp.reshape(G, (-1,)), xp.reshape(M, (-1,)))
         t = None
         if self.c is not None:
-            t = xp.concat([self.c[:, b] @ U[:, sl] for b, sl in enumerate(blocks)])
+            t = xp.take(xp.reshape(self.c.T @ U, (-1,)), self._t_index)
             f = f + t @ s
         hh = h @ h
         lagr = f + y @ h + 0.5 * self.beta * hh
