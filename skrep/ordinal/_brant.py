@@ -9,6 +9,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skrep.ordinal._cumulative import encode_ordinal_labels
 from skrep.ordinal._proportional_odds import ProportionalOdds, _parameter_names
 from skrep.utils._array_api import to_numpy
+from skrep.utils.extmath import unit_scale
 
 __all__ = ["brant_test"]
 
@@ -135,10 +136,18 @@ def brant_test(estimator, X, y):
             "needs the unweighted training data of the fit."
         )
 
-    varying = X.std(axis=0) > 1e-12 * np.maximum(1.0, np.abs(X.mean(axis=0)))
-    Z = X[:, varying]
+    # A feature varies relative to its own magnitude (whatever its units).
+    varying = np.ptp(X, axis=0) > 1e-12 * np.abs(X).max(axis=0)
+    if not varying.any():
+        raise ValueError(
+            "No feature of X varies: the Brant test has no slope to compare "
+            "across the cumulative splits."
+        )
+    unit = unit_scale(X[:, varying], np, axis=0)  # exact: no under/overflow
+    Z = X[:, varying] / unit
     mean, scale = Z.mean(axis=0), Z.std(axis=0)
     Xt = np.column_stack([np.ones(len(Z)), (Z - mean) / scale])
+    scale = scale * unit[0]
     m = Xt.shape[1]
 
     # The K - 1 separate binary fits: P(y <= c_k) = F(alpha_k + x @ beta_k).
@@ -149,10 +158,12 @@ def brant_test(estimator, X, y):
     eta = np.column_stack([fit.intercept_[0] + X @ fit.coef_[0] for fit in binary])
     F = np.clip(link.cdf(eta), 1e-300, 1 - 1e-16)
     ratio = link.pdf(eta) / (F * (1 - F))  # f / v
-    inverse_info = [
-        np.linalg.pinv((Xt * (ratio[:, k] * link.pdf(eta[:, k]))[:, None]).T @ Xt)
-        for k in range(K - 1)
+    info = [
+        (Xt * (ratio[:, k] * link.pdf(eta[:, k]))[:, None]).T @ Xt for k in range(K - 1)
     ]
+    if not all(np.all(np.isfinite(a)) for a in (eta, ratio, *info)):
+        raise _undefined()
+    inverse_info = [np.linalg.pinv(a) for a in info]
     V = np.empty(((K - 1) * m, (K - 1) * m))
     for k in range(K - 1):
         for ell in range(k, K - 1):
@@ -176,6 +187,8 @@ def brant_test(estimator, X, y):
         return stat, D.shape[0], float(chi2.sf(stat, D.shape[0]))
 
     statistic, df, p_value = wald(range(p))
+    if not np.isfinite(statistic):
+        raise _undefined()
     rows = np.full((X.shape[1], 3), np.nan)
     for j, column in enumerate(np.flatnonzero(varying)):
         rows[column] = wald([j])
@@ -190,6 +203,14 @@ def brant_test(estimator, X, y):
         p_value=p_value,
         per_feature=per_feature,
         coef=coef,
+    )
+
+
+def _undefined():
+    return ValueError(
+        "The separate binary fits of the Brant test have no finite covariance: "
+        "a cumulative split of y is separated by X (or X is scaled beyond the "
+        "float range)."
     )
 
 

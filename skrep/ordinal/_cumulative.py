@@ -35,6 +35,7 @@ from skrep.utils._array_api import (
 from skrep.utils._compat import check_same_namespace
 from skrep.utils._threads import threads_for
 from skrep.utils._verbose import Progress
+from skrep.utils.extmath import unit_scale
 
 _ARMIJO = 1e-4
 _MAX_SWEEPS = 1000
@@ -192,14 +193,19 @@ class _Problem:
         body = Xs[:, :p]
         for j in range(p):
             body[:, j] = np.take(X[:, j], order)
-        self.mean = self.sw @ body
-        body -= self.mean
+        # In units of each column's largest entry (an exact power of two), so
+        # that squares neither overflow nor underflow and a column is
+        # constant relative to its own magnitude, whatever its units.
+        unit = unit_scale(body, np, axis=0)[0]
+        body /= unit
+        mean = self.sw @ body
+        body -= mean
         scale = np.sqrt(np.einsum("i,ij,ij->j", self.sw, body, body))
-        scale[scale <= 1e-12 * np.maximum(1.0, np.abs(self.mean))] = 0.0
+        scale[scale <= 1e-12 * np.maximum(1.0, np.abs(mean))] = 0.0
         self.constant = scale == 0.0
         scale[self.constant] = 1.0
-        self.scale = scale
         body /= scale
+        self.mean, self.scale = mean * unit, scale * unit
         body[:, self.constant] = 0.0
         Xs[:, p] = 1.0
         self.X = Xs
@@ -381,7 +387,10 @@ def fit_parallel(problem, *, alpha, tol, max_iter, verbose=0):
         progress = Progress("ProportionalOdds", verbose, total=max_iter)
         for it in range(1, max_iter + 1):
             H, g = _newton_system(problem, Xf, alpha, beta, buffer)
-            step = -np.linalg.solve(_positive_definite(H), g)
+            try:
+                step = -np.linalg.solve(_positive_definite(H), g)
+            except np.linalg.LinAlgError:  # singular to rounding: collinear X
+                step = -np.linalg.lstsq(H, g, rcond=None)[0]
             decrease = float(g @ step)
             # t = 0: converged (Newton decrement below tol) or no descent.
             t = 0.0 if -decrease < 2 * tol * max(abs(obj), 1e-3) else 1.0
@@ -453,9 +462,15 @@ def _positive_definite(H):
     """``H``, or ``H`` plus the smallest tried ridge that makes it positive
     definite (the Newton step must descend; a non-convex link's Hessian can
     be indefinite away from the optimum)."""
+    if not np.all(np.isfinite(H)):
+        raise ValueError(
+            "The Hessian of the ordinal likelihood is not finite: the data are "
+            "too badly scaled or separated beyond the float range; rescale X."
+        )
     ridge = 1e-10 * max(1.0, float(np.trace(np.abs(H))))
     shifted = H
-    while True:
+    # At most 40 ridges, up to 1e70 times the trace: positive definite.
+    for _ in range(40):
         # numpy.linalg, not SciPy: SciPy's own BLAS threads, woken between
         # numpy's products, would fight numpy's for the cores.
         try:
@@ -464,6 +479,7 @@ def _positive_definite(H):
         except np.linalg.LinAlgError:
             shifted = H + ridge * np.eye(H.shape[0])
             ridge *= 100.0
+    return shifted
 
 
 def separation_direction(problem):

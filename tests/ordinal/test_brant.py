@@ -112,3 +112,18 @@ def test_bad_input_errors():
     with pytest.raises(ValueError, match="sample_weight"):
         weights = np.random.default_rng(0).uniform(0.5, 2.0, size=len(y))
         brant_test(ProportionalOdds().fit(X, y, sample_weight=weights), X, y)
+
+
+def test_brant_test_is_scale_free_and_refuses_what_it_cannot_test():
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((300, 2))
+    y = np.digitize(X @ [1.0, -0.5] + rng.logistic(size=300), [-1.0, 0.0, 1.0])
+    reference = brant_test(ProportionalOdds().fit(X, y), X, y)
+    # A feature at 1e-191 still varies (it was taken for a constant: NaN p).
+    for scale in (1e-191, 1e150):
+        Xs = X * scale
+        result = brant_test(ProportionalOdds().fit(Xs, y), Xs, y)
+        assert_allclose(result.statistic, reference.statistic, rtol=1e-6)
+    constant = np.ones((300, 1))
+    with pytest.raises(ValueError, match="No feature of X varies"):
+        brant_test(ProportionalOdds().fit(constant, y), constant, y)

@@ -223,3 +223,24 @@ def test_verbose_prints_one_line_per_iteration_and_n_iter_counts_them(capsys):
         short = ProportionalOdds(max_iter=2, verbose=1).fit(X, y)
     assert short.n_iter_ == 2
     assert len(capsys.readouterr().out.splitlines()) == 2
+
+
+def test_collinear_features_do_not_break_newton():
+    # Two rows, two collinear features after standardisation: the Hessian is
+    # singular to rounding, which the Cholesky test let through to solve.
+    X = np.array([[-1.04e6, 5.94e26], [1.10e6, -5.12e26]], dtype=np.float32)
+    model = ProportionalOdds().fit(X, [2, 1])
+    assert np.all(np.isfinite(model.predict_proba(X)))
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e-100, 1e150])
+def test_slopes_are_scale_equivariant(scale):
+    # A feature at 1e-100 was taken for a constant (an absolute 1e-12 cut):
+    # its slope came back 0 with no warning.
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((200, 2))
+    y = np.digitize(X @ [1.0, -0.5] + rng.logistic(size=200), [-1.0, 0.0, 1.0])
+    reference = ProportionalOdds().fit(X, y)
+    scaled = ProportionalOdds().fit(X * scale, y)
+    assert_allclose(scaled.coef_ * scale, reference.coef_, rtol=1e-6)
+    assert_allclose(scaled.intercept_, reference.intercept_, rtol=1e-6)
