@@ -716,9 +716,14 @@ def make_rare_ordinal(
         )
     logit_p = special.logit(rare_prob)
     lo, hi = -logit_p - 1.0, -logit_p + 1.0
-    while _rare_class_share(lo, s) < rare_prob:
+    # Widen the bracket (at most 60 doublings: past any float logit).
+    for _ in range(60):
+        if _rare_class_share(lo, s) >= rare_prob:
+            break
         lo -= 2.0 * (hi - lo)
-    while _rare_class_share(hi, s) > rare_prob:
+    for _ in range(60):
+        if _rare_class_share(hi, s) <= rare_prob:
+            break
         hi += 2.0 * (hi - lo)
     intercepts = np.empty(n_transitions)
     intercepts[-1] = optimize.brentq(

@@ -47,6 +47,9 @@ __all__ = [
 _RESIDUAL_TOL = 1e-9
 
 
+_MAX_BATCHES = 10_000  # proposal batches per point of the chain rule
+
+
 def _orthonormalize(features, *, what="features"):
     """An orthonormal basis ``Q`` (N x r) of the column span of ``features``.
 
@@ -200,7 +203,9 @@ def _chain_rule(m, stream, n_points=None):
     chosen = []
     for i in range(n_points):
         batch = int(math.ceil(2.0 * m / (m - i))) + 2
-        while True:
+        # About (m - i) / m of the proposals are accepted: a bounded count
+        # that only linearly dependent features can exhaust.
+        for _ in range(_MAX_BATCHES):
             phi, payload, norm2, u = stream.take(batch)
             if i:
                 proj = phi @ basis[:i].T
@@ -217,6 +222,12 @@ def _chain_rule(m, stream, n_points=None):
                 stream.advance(j + 1)
                 break
             stream.advance(batch)
+        else:
+            raise ValueError(
+                f"The DPP's chain rule found no point outside the span of the "
+                f"{i} chosen ones in {_MAX_BATCHES * batch} proposals: the "
+                f"{m} features are (numerically) linearly dependent."
+            )
         v = phi[j].copy()
         for _ in range(2):  # Gram-Schmidt, repeated for round-off
             v -= basis[:i].T @ (basis[:i] @ v)

@@ -277,3 +277,16 @@ def test_verbose_prints_one_line_per_round(capsys, sampler, n, rounds):
     quiet.verbose = 0
     assert np.array_equal(quiet.sample(features, n), idx)
     assert capsys.readouterr().out == ""
+
+
+def test_chain_rule_stops_on_dependent_features():
+    # Features of rank 1 in 2 dimensions: no second point can be accepted;
+    # the rejection loop has a bounded count and says why it stopped.
+    from skrep.dpp._samplers import _chain_rule, _ProposalStream
+
+    def propose(k):
+        return np.ones((k, 2)) / np.sqrt(2.0), np.arange(k)
+
+    stream = _ProposalStream(propose, 2, np.random.RandomState(0))
+    with pytest.raises(ValueError, match="linearly dependent"):
+        _chain_rule(2, stream)
