@@ -150,6 +150,15 @@ def random_sampler(out_dir):
     )
 
 
+def _figure():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 @register(estimator="ActiveLearner", dataset="breast cancer (scikit-learn)")
 def active_learner(out_dir):
     import numpy as np
@@ -163,29 +172,65 @@ def active_learner(out_dir):
         X, y, test_size=0.3, stratify=y, random_state=0
     )
 
-    def loop(strategy):
-        rng = np.random.default_rng(0)
+    def loop(strategy, seed=0):
+        """Test accuracies after the 6 starting labels and each batch of 4."""
+        rng = np.random.default_rng(seed)
         y_part = np.full_like(y_tr, -1)
         start = np.concatenate(
             [rng.choice(np.flatnonzero(y_tr == c), 3, replace=False) for c in (0, 1)]
         )
         y_part[start] = y_tr[start]
         learner = ActiveLearner(SVC(), strategy, batch_size=4).fit(X_tr, y_part)
+        scores = [learner.score(X_te, y_te)]
         for _ in range(6):
             idx = learner.query(X_tr, y_part)
             learner.teach(X_tr[idx], y_tr[idx])
             y_part[idx] = y_tr[idx]
-        return learner.score(X_te, y_te)
+            scores.append(learner.score(X_te, y_te))
+        return scores
 
-    score, seconds = timed(loop, MarginSampler(random_state=0))
+    scores, seconds = timed(loop, MarginSampler(random_state=0))
     base, base_seconds = timed(loop, RandomSampler(random_state=0))
+
+    # the figure: the reported run (seed 0) and the spread over 10 seeds
+    plt = _figure()
+    n_labels = 6 + 4 * np.arange(7)
+    fig, ax = plt.subplots(figsize=(5.5, 3.8), layout="constrained")
+    for name, sampler, run, colour in [
+        ("margin", MarginSampler, scores, "C0"),
+        ("random", RandomSampler, base, "C1"),
+    ]:
+        runs = np.array([loop(sampler(random_state=s), s) for s in range(10)])
+        low, mid, high = np.percentile(runs, [25, 50, 75], axis=0)
+        ax.fill_between(n_labels, low, high, color=colour, alpha=0.2)
+        ax.plot(n_labels, mid, color=colour, label=f"{name}: median of 10 seeds")
+        ax.plot(
+            n_labels,
+            run,
+            color=colour,
+            ls="--",
+            marker="o",
+            ms=3,
+            lw=1,
+            label=f"{name}: seed 0 (reported)",
+        )
+    ax.set_xlabel("number of labels")
+    ax.set_ylabel("test accuracy (SVC)")
+    ax.set_title(
+        "breast cancer: ActiveLearner, margin vs random\n(bands: 25-75 % over seeds)"
+    )
+    ax.legend(fontsize=8, loc="lower right")
+    path = out_dir / "active_learner.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
     return TourResult(
         metric="test accuracy of an SVC after 30 labels (higher is better)",
-        score=float(score),
+        score=float(scores[-1]),
         seconds=seconds,
         baseline="ActiveLearner with random sampling",
-        baseline_score=float(base),
+        baseline_score=float(base[-1]),
         baseline_seconds=base_seconds,
+        figures=(path,),
     )
 
 
@@ -206,7 +251,8 @@ def leverage_score_sampler(out_dir):
     full = np.linalg.lstsq(A, b, rcond=None)[0]
     best = np.mean((A @ full - b) ** 2)
 
-    def median_excess(method, k=20, trials=300):
+    def excess(method, k=20, trials=300):
+        """Excess risks of ``trials`` weighted fits, and the last sample."""
         sampler = LeverageScoreSampler(
             features, method=method, random_state=np.random.RandomState(0)
         ).fit(X)
@@ -216,16 +262,63 @@ def leverage_score_sampler(out_dir):
             w = 1 / np.sqrt(p)
             coef = np.linalg.lstsq(A[idx] * w[:, None], b[idx] * w, rcond=None)[0]
             out.append(np.mean((A @ coef - b) ** 2) / best - 1)
-        return float(np.median(out))
+        return np.array(out), idx
 
-    score, seconds = timed(median_excess, "pivotal")
-    base, base_seconds = timed(median_excess, "bernoulli")
+    (risks, chosen), seconds = timed(excess, "pivotal")
+    (base_risks, base_chosen), base_seconds = timed(excess, "bernoulli")
+
+    plt = _figure()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
+    bins = np.geomspace(
+        min(risks.min(), base_risks.min()), max(risks.max(), base_risks.max()), 30
+    )
+    for name, r, colour in [("pivotal", risks, "C0"), ("Bernoulli", base_risks, "C1")]:
+        axes[0].hist(
+            r,
+            bins=bins,
+            histtype="step",
+            lw=1.5,
+            color=colour,
+            label=f"{name} (median {np.median(r):.2f})",
+        )
+        axes[0].axvline(np.median(r), color=colour, ls="--", lw=1)
+    axes[0].set_xscale("log")
+    axes[0].set_xlabel("excess risk relative to all 442 labels")
+    axes[0].set_ylabel("trials (of 300)")
+    axes[0].set_title("excess risk of a cubic fit on 20 labels")
+    axes[0].legend(fontsize=8)
+    axes[1].scatter(X[:, 0], X[:, 1], s=6, color="0.75", label="unlabelled")
+    axes[1].scatter(
+        X[chosen, 0],
+        X[chosen, 1],
+        s=40,
+        marker="o",
+        color="C0",
+        label=f"pivotal ({len(chosen)} labels)",
+    )
+    axes[1].scatter(
+        X[base_chosen, 0],
+        X[base_chosen, 1],
+        s=40,
+        marker="x",
+        color="C1",
+        label=f"Bernoulli ({len(base_chosen)} labels)",
+    )
+    axes[1].set_xlabel("bmi (standardised)")
+    axes[1].set_ylabel("s5 (standardised)")
+    axes[1].set_title("points chosen by one draw of each")
+    axes[1].legend(fontsize=8)
+    fig.suptitle("diabetes: LeverageScoreSampler, pivotal vs Bernoulli")
+    path = out_dir / "leverage_score_sampler.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
     return TourResult(
         metric="median excess risk of a cubic fit on 20 of 442 labels, "
         "relative to all labels (lower is better)",
-        score=score,
+        score=float(np.median(risks)),
         seconds=seconds,
         baseline="Bernoulli leverage-score sampling",
-        baseline_score=base,
+        baseline_score=float(np.median(base_risks)),
         baseline_seconds=base_seconds,
+        figures=(path,),
     )

@@ -10,23 +10,51 @@ def _standardised(loader):
     return StandardScaler().fit_transform(X), y
 
 
+def _matched(reference, labels):
+    """``labels`` renamed to agree with ``reference`` as far as possible.
+
+    The renaming maximises the points on which both agree (Hungarian matching
+    on the confusion matrix); clusters left unmatched take new names.
+    """
+    import numpy as np
+    from scipy.optimize import linear_sum_assignment
+    from sklearn.metrics import confusion_matrix
+
+    ref_names, ref_codes = np.unique(reference, return_inverse=True)
+    names, codes = np.unique(labels, return_inverse=True)
+    size = max(len(ref_names), len(names))
+    counts = confusion_matrix(ref_codes, codes, labels=np.arange(size))
+    rows, cols = linear_sum_assignment(counts, maximize=True)
+    renamed = np.empty(size, dtype=int)
+    renamed[cols] = rows
+    return renamed[codes]
+
+
 def _scatter(X, panels, path, title):
-    """Scatter of the first two principal components, one panel per labelling."""
+    """Scatter of the first two principal components, one panel per labelling.
+
+    The first panel is the reference: every other panel's clusters are
+    renamed to match it, so one colour is one cluster across panels.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import numpy as np
     from sklearn.decomposition import PCA
 
     Z = PCA(2).fit_transform(X)
-    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.6))
+    reference = np.unique(next(iter(panels.values())), return_inverse=True)[1]
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(4 * len(panels), 3.6), layout="constrained"
+    )
     for ax, (name, labels) in zip(axes, panels.items(), strict=True):
-        ax.scatter(Z[:, 0], Z[:, 1], c=labels, s=12, cmap="viridis")
+        colours = plt.cm.tab10(_matched(reference, labels) % 10)
+        ax.scatter(Z[:, 0], Z[:, 1], c=colours, s=12)
         ax.set_title(name)
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(title)
-    fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
@@ -58,8 +86,8 @@ def ilasdp_iris(out_dir):
         X,
         {"true classes": y, "iLA-SDP": model.labels_, "EM": em.predict(X)},
         out_dir / "ilasdp_iris.png",
-        "iris: iLA-SDP and EM clusters, full covariances (first two principal "
-        "components)",
+        "iris: iLA-SDP and EM clusters, full covariances\n"
+        "(first two principal components; colours matched to the classes)",
     )
     return TourResult(
         metric="adjusted Rand index, median over 10 seeds (higher is better)",
@@ -87,7 +115,8 @@ def sdp_kmeans_wine(out_dir):
         X,
         {"true classes": y, "SDP K-means": model.labels_, "Lloyd K-means": km.labels_},
         out_dir / "sdp_kmeans_wine.png",
-        "wine: SDP and Lloyd K-means (first two principal components)",
+        "wine: SDP and Lloyd K-means\n"
+        "(first two principal components; colours matched to the classes)",
     )
     return TourResult(
         metric="adjusted Rand index (higher is better)",

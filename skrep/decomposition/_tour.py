@@ -196,14 +196,15 @@ def dual_kernel_pca(out_dir):
     sparse = DualKernelPCA(loss="epsilon_insensitive", random_state=0, **params).fit(X)
     robust = DualKernelPCA(loss="huber", random_state=0, **params).fit(X)
 
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.4), layout="constrained")
     for ax, model, title in [
-        (axes[0], ours, "squared loss (= kernel PCA)"),
-        (axes[1], robust, "Huber loss (robust)"),
+        (axes[0], ours, "squared loss\n(= kernel PCA)"),
+        (axes[1], robust, "Huber loss\n(robust)"),
         (
             axes[2],
             sparse,
-            f"epsilon-insensitive ({sparse.n_support_} of {X.shape[0]} support points)",
+            "epsilon-insensitive loss\n"
+            f"(sparse: {sparse.n_support_} of {X.shape[0]} support points)",
         ),
     ]:
         Z = model.transform(X)
@@ -211,7 +212,7 @@ def dual_kernel_pca(out_dir):
         ax.set_title(title)
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.suptitle("DualKernelPCA on the digits: first two components")
+    fig.suptitle("DualKernelPCA on the digits: first two components (colour: digit)")
     path = out_dir / "dual_kernel_pca.png"
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
