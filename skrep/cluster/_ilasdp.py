@@ -443,6 +443,28 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         fixed = False
         res = None
         best_objective, best_labels, since_best = -math.inf, labels, 0
+
+        def la_sdp(**options):
+            # The LA-SDP at the Gaussians of the current round's partition,
+            # warm-started from the last solve (names read at call time).
+            return solve_certified(
+                Xc,
+                traces=[1.0] * K,
+                rank=r,
+                U0=U,
+                labels=labels,
+                rng=rng,
+                omegas=precisions / norm,
+                c=c / norm,
+                y0=y_dual,
+                alpha0=alpha,
+                max_iter=self.solver_max_iter,
+                max_rank=self.rank + _EXTRA_RANK,
+                offset=offset,
+                xp=xp,
+                **options,
+            )
+
         it = 0
         for it in range(1, self.max_iter + 1):
             _, _, precisions, logdets, counts = _estimate_gaussians(
@@ -458,25 +480,11 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
             offset = float(to_numpy(xp.sum(shift), xp)) / norm
             if U is None:
                 U = _factor_from_labels(xp, labels, counts, K, r, rng, X64.dtype)
-            res = solve_certified(
-                Xc,
-                traces=[1.0] * K,
-                rank=r,
-                U0=U,
-                labels=labels,
-                rng=rng,
-                omegas=precisions / norm,
-                c=c / norm,
-                y0=y_dual,
-                alpha0=alpha,
+            res = la_sdp(
                 tol=self.tol if tight else loose,
-                max_iter=self.solver_max_iter,
-                max_rank=self.rank + _EXTRA_RANK,
                 # the escape search (the costly part at large n) once the
                 # labels have settled, and from the first round's start
                 escape=tight or it == 1,
-                offset=offset,
-                xp=xp,
             )
             U, y_dual, alpha, r = res.U, res.y, res.alpha, res.rank
             n_solver_iter += res.n_iter
@@ -520,24 +528,7 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         if fixed and certify:
             # the dual certificate of the final LA-SDP (a warm, certifying
             # solve: wider escape searches if the gap is not closed)
-            res = solve_certified(
-                Xc,
-                traces=[1.0] * K,
-                rank=r,
-                U0=U,
-                labels=labels,
-                rng=rng,
-                omegas=precisions / norm,
-                c=c / norm,
-                y0=y_dual,
-                alpha0=alpha,
-                tol=self.tol,
-                max_iter=self.solver_max_iter,
-                max_rank=self.rank + _EXTRA_RANK,
-                offset=offset,
-                certify=True,
-                xp=xp,
-            )
+            res = la_sdp(tol=self.tol, certify=True)
             n_solver_iter += res.n_iter
             gap = res.duality_gap
         stopped = since_best >= _PATIENCE
