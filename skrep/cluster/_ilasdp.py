@@ -1,8 +1,6 @@
 """Iterative likelihood-adjusted SDP clustering (iLA-SDP)."""
 
 import math
-import sys
-import time
 import warnings
 from numbers import Integral, Real
 
@@ -36,6 +34,7 @@ from skrep.utils._compat import (
     check_same_namespace,
 )
 from skrep.utils._threads import threads_for
+from skrep.utils._verbose import Progress
 
 __all__ = ["ILASDPClustering"]
 
@@ -432,7 +431,9 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         """
         n, p = X64.shape
         K = self.n_clusters
-        start = time.perf_counter()
+        progress = Progress(
+            "ILASDPClustering", self.verbose, unit="round", total=self.max_iter
+        )
         labels = self._initial_labels(X64, rng, xp, device)
         Xc = X64 - xp.mean(X64, axis=0)
         r = self.rank
@@ -495,14 +496,13 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
             new_labels = xp.astype(xp.argmax(scores, axis=1), xp.int64)
             new_labels = _fix_empty(xp, new_labels, scores, K)
             changed = int(to_numpy(xp.sum(xp.astype(new_labels != labels, xp.int64))))
-            if self.verbose:
-                print(
-                    f"ILASDPClustering: round {it}, {changed} labels changed, "
-                    f"solver {res.n_iter} iterations (row-sum violation "
-                    f"{res.feasibility:.1e}, {res.n_escapes} escapes), "
-                    f"{time.perf_counter() - start:.2f} s",
-                    file=sys.stdout,
-                )
+            progress(
+                it,
+                changed=changed,
+                solver_iterations=res.n_iter,
+                violation=res.feasibility,
+                escapes=res.n_escapes,
+            )
             labels = new_labels
             if changed == 0:
                 if tight:

@@ -1,8 +1,6 @@
 """Peng–Wei SDP relaxation of K-means, solved by a non-negative low-rank method."""
 
 import math
-import sys
-import time
 import warnings
 from numbers import Integral, Real
 
@@ -30,6 +28,7 @@ from skrep.utils._compat import (
     supported_float_dtypes,
 )
 from skrep.utils._threads import threads_for
+from skrep.utils._verbose import Progress
 from skrep.utils.validation import check_n_components, check_not_constant
 
 __all__ = ["SDPKMeans"]
@@ -401,7 +400,11 @@ class SDPKMeans(ClusterMixin, BaseEstimator):
                 return labels, objective * scale**2, None, scale, 1
         rank = 2 * K if self.rank is None else self.rank
         U0 = to_namespace(np.abs(rng.standard_normal((n, rank))), xp, device, X.dtype)
-        callback = _progress_printer("SDPKMeans") if self.verbose else None
+        callback = (
+            _progress_printer("SDPKMeans", self.verbose, self.max_iter)
+            if self.verbose
+            else None
+        )
         # Thin products (n x p by p x rank): one BLAS thread below the work
         # where a second one pays (20,000 points: 12-20 % faster).
         with threads_for(blas_work=2.0 * n * Xs.shape[1] * rank):
@@ -472,16 +475,12 @@ def _warn_no_cvxpy():
     )
 
 
-def _progress_printer(name):
-    """A solver callback printing iteration, objective and elapsed time."""
-    start = time.perf_counter()
+def _progress_printer(name, verbose, max_iter):
+    """A solver callback printing iteration, objective and row-sum violation
+    in the shared progress format."""
+    progress = Progress(name, verbose, total=max_iter)
 
     def callback(iteration, objective, feasibility):
-        print(
-            f"{name}: iteration {iteration}, objective {objective:.6g}, "
-            f"row-sum violation {feasibility:.2e}, "
-            f"{time.perf_counter() - start:.2f} s",
-            file=sys.stdout,
-        )
+        progress(iteration, objective=objective, violation=feasibility)
 
     return callback
