@@ -354,11 +354,11 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
     detector therefore keeps a copy of the latest 10,000 training rows
     (and pickles it).
 
-    The data are divided by a power of two when their magnitude is beyond
-    ``2^100`` or below ``2^-100``, so scores stay finite for any finite
-    input; a ``ValueError`` says so when the covariance in X's units itself
-    overflows float64. A row so far away that its squared distance
-    overflows scores ``-inf``.
+    Each feature is divided by a power of two near its largest magnitude
+    (exact), so the statistics stay finite for any finite input; a
+    ``ValueError`` says so when the covariance in X's units itself overflows
+    float64. A row so far away that its squared distance overflows scores
+    the most negative finite value of the dtype (never ``-inf`` or NaN).
 
     Array API: with ``sklearn.set_config(array_api_dispatch=True)`` and CuPy
     (or any array-API) input, the ``O(n p^2)`` statistics of ``fit`` and
