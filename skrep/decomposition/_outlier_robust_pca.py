@@ -84,6 +84,24 @@ def _weighted_median(values, w, xp):
     return float(xp.take(values, i)[0])
 
 
+def _off_centre_median(values, w, tol, xp):
+    """Weighted median of the nonnegative ``values`` above ``tol`` (0 if none).
+
+    The robust scale of the scores: rows whose score is within ``tol`` (the
+    rounding of the projections) of zero sit at the centre along the scored
+    directions. They score 0 whatever the scale, so they can neither be
+    flagged nor hide an outlier, and they carry no information on the
+    spread; counted, a point mass there (e.g. zero-inflated data with more
+    than half of the rows all-zero) drives the median, hence the scale, to
+    zero and every other row looks like an outlier. For continuous inliers
+    the excluded set has probability zero and the median is unchanged.
+    """
+    keep = values > tol
+    if not bool(xp.any(keep)):
+        return 0.0
+    return _weighted_median(values[keep], w[keep], xp)
+
+
 def _coordinate_median(X, xp, is_np, rng):
     """Coordinate-wise median of (at most 20,000 random) rows."""
     n = X.shape[0]
@@ -778,15 +796,20 @@ class OutlierRobustPCA(_LinearSubspace):
         # Robust variance along each direction (weighted median of the
         # squared projections): outliers inflate the weighted variance but
         # not the median, so inliers score like chi-square(1).
+        # Rows at the centre (within the rounding of a d-term projection of
+        # rows with entries at most 1: X is in unit scale) are left out of
+        # the median (see _off_centre_median).
         median = float(stats.chi2.median(1))
         tiny = float(np.finfo(np.float32).tiny)
         eps = float(xp.finfo(X.dtype).eps)
+        rounding = (X.shape[1] * eps) ** 2
         scores = None
         for j in range(c):
             # Floored at the rounding of the projections: along a direction
             # where the data is degenerate the scores stay finite.
             floor = max(eps * eps * float(xp.max(P[:, j])), tiny)
-            scale = max(_weighted_median(P[:, j], w, xp) / median, floor)
+            spread = _off_centre_median(P[:, j], w, max(floor, rounding), xp)
+            scale = max(spread / median, floor)
             s = P[:, j] / scale
             scores = s if scores is None else xp.maximum(scores, s)
         threshold = float(stats.chi2.isf(level / c, df=1))
@@ -847,7 +870,11 @@ class OutlierRobustPCA(_LinearSubspace):
         nu = max(first**2 / max(second, np.finfo(float).tiny), 1.0)
         eps = float(xp.finfo(X.dtype).eps)
         floor = max(eps * eps * float(xp.max(tau)), tiny)  # as in _block_scores
-        scale = max(_weighted_median(tau, w, xp) / float(stats.chi2.median(nu)), floor)
+        # Rows at the centre left out of the median as in _block_scores; the
+        # residual adds a rounding of about eps * 4 d (entries at most 1).
+        rounding = max((d * eps) ** 2, 4.0 * d * eps * a_rest)
+        spread = _off_centre_median(tau, w, max(floor, rounding), xp)
+        scale = max(spread / float(stats.chi2.median(nu)), floor)
         threshold = float(stats.chi2.isf(level, df=nu))
         # E[s^j 1{s > T}] for s ~ chi2_nu: nu P(chi2_{nu + 2} > T) (j = 1),
         # nu (nu + 2) P(chi2_{nu + 4} > T) (j = 2).

@@ -173,6 +173,21 @@ def test_eps_auto_close_to_true_eps(n_components):
     assert sin_largest_angle(auto.components_, PCA(1).fit(X).components_) < 0.02
 
 
+def test_eps_auto_zero_inflated_clean_data():
+    # Clean data with 55 % of the rows all-zero (a point mass at the centre):
+    # the robust scale of the scores must not collapse to zero (it did: eps_
+    # ~ 0.45 and a wrong direction), so nothing is flagged and the fit is
+    # PCA's, on every seed.
+    for seed in range(5):
+        rng = np.random.RandomState(seed)
+        X = rng.standard_normal((2000, 20)) * np.r_[3.0, np.ones(19)]
+        X[rng.rand(2000) < 0.55] = 0
+        auto = OutlierRobustPCA(eps="auto", random_state=seed).fit(X)
+        assert auto.eps_ <= 0.05, (seed, auto.eps_)
+        sin = sin_largest_angle(auto.components_, PCA(1).fit(X).components_)
+        assert sin < 0.05, (seed, sin)
+
+
 def test_eps_auto_streaming():
     X, U, _ = make_contaminated_gaussian(4000, 20, 0.1, random_state=6)
     est = stream(OutlierRobustPCA(eps="auto", random_state=0), X, 1000)
