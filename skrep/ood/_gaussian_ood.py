@@ -813,6 +813,9 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         self._folds = None
         self._buffer = None
         self.classes_ = np.array([], dtype=int)
+        # The classes of the (class, fold) statistics: also those declared
+        # by partial_fit's ``classes`` that have no row yet (not in classes_).
+        self._fold_classes = self.classes_
         # Each feature is divided by a power of two near its largest
         # magnitude (exact), so that fourth powers of features of any
         # magnitude and of very different magnitudes are summed in float64
@@ -838,17 +841,17 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         """Merge the statistics of rows (X, y) into the (class, fold) groups
         and keep the latest rows for the calibration."""
         K = self.cv
-        classes = np.union1d(self.classes_, labels)
+        classes = np.union1d(self._fold_classes, labels)
         folds = zeros((len(classes), K), self._edges)
         if self._folds is not None:
-            idx = np.searchsorted(classes, self.classes_)
+            idx = np.searchsorted(classes, self._fold_classes)
             for key, value in self._folds.items():
                 if isinstance(value, list):
                     for b, m in enumerate(value):
                         folds[key][b][idx] = m
                 else:
                     folds[key][idx] = value
-        self.classes_ = classes
+        self.classes_ = self._fold_classes = classes
         new_fold = fold = self._fold_ids(y, folds["n"].sum(axis=1))
         group = np.searchsorted(classes, y) * K + fold
         U, g = X, np.asarray(self._g)
@@ -1210,10 +1213,7 @@ def _take_rows(X, rows, xp, device):
 
 
 def _auroc(positive, scores):
-    """Area under the ROC curve (Mann-Whitney statistic, ties halved)."""
-    from scipy.stats import rankdata
+    """Area under the ROC curve of ``scores`` for the ``positive`` rows."""
+    from sklearn.metrics import roc_auc_score
 
-    ranks = rankdata(scores)
-    n_pos = int(positive.sum())
-    n_neg = positive.size - n_pos
-    return (ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    return roc_auc_score(positive, scores)

@@ -350,8 +350,11 @@ def heldout_log_likelihood(folds, complements, spec, ctype, target):
             ab = a[s:e]
             reg = _regularisation(train, b, ab, spec["reg_covar"])
             covs, _ = _covariances(train, b, ab, ctype, spec, reg)
+            # Score the covariance that ``build`` fits, not its full source.
             if ctype == "diag":
                 covs = [np.diag(np.diag(c)) for c in covs]
+            elif ctype == "spherical":
+                covs = [np.eye(len(c)) * np.trace(c) / len(c) for c in covs]
             for c, pos in zip(np.flatnonzero(ok), position, strict=True):
                 cov = covs[0] if ctype == "tied" else covs[pos]
                 n = test["n"][c]
