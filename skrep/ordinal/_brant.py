@@ -167,7 +167,13 @@ def brant_test(estimator, X, y):
     V = np.empty(((K - 1) * m, (K - 1) * m))
     for k in range(K - 1):
         for ell in range(k, K - 1):
-            w = ratio[:, k] * ratio[:, ell] * F[:, k] * (1 - F[:, ell])
+            # Cov(1{y <= c_k}, 1{y <= c_l}) = F_k (1 - F_l) for nested
+            # events. The separate fits' curves cross where their slopes
+            # differ: min / max keep each row's 2 x 2 block a covariance (of
+            # two thresholds of one uniform), so V stays positive semi-definite.
+            lo = np.minimum(F[:, k], F[:, ell])
+            hi = np.maximum(F[:, k], F[:, ell])
+            w = ratio[:, k] * ratio[:, ell] * lo * (1 - hi)
             block = inverse_info[k] @ ((Xt * w[:, None]).T @ Xt) @ inverse_info[ell]
             V[k * m : (k + 1) * m, ell * m : (ell + 1) * m] = block
             V[ell * m : (ell + 1) * m, k * m : (k + 1) * m] = block.T
@@ -187,7 +193,7 @@ def brant_test(estimator, X, y):
         return stat, D.shape[0], float(chi2.sf(stat, D.shape[0]))
 
     statistic, df, p_value = wald(range(p))
-    if not np.isfinite(statistic):
+    if not np.isfinite(statistic) or statistic < 0:
         raise _undefined()
     rows = np.full((X.shape[1], 3), np.nan)
     for j, column in enumerate(np.flatnonzero(varying)):
