@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from skrep.active._pool import (
     check_2d,
+    labels_are_strings,
     no_unlabelled_message,
     row_indexable,
     unlabeled_mask,
@@ -176,11 +177,15 @@ class ActiveLearner(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 "y has no labelled rows (every label equals "
                 f"missing_label={self.missing_label!r}); label some rows first."
             )
-        if not np.any(unlabelled) and isinstance(self.missing_label, str) != (
-            isinstance(y[0], str)
+        marker = self.missing_label
+        nan_marker = marker is None or (isinstance(marker, float) and np.isnan(marker))
+        if (
+            not np.any(unlabelled)
+            and not nan_marker  # None / NaN mark unlabelled rows of any labels
+            and isinstance(marker, str) != labels_are_strings(y)
         ):
             # a marker of another type than the labels can mark no row
-            raise ValueError(no_unlabelled_message(y, self.missing_label))
+            raise ValueError(no_unlabelled_message(y, marker))
         self.query_strategy_ = self._make_strategy()
         labelled = np.flatnonzero(~unlabelled)
         self.X_train_ = _safe_indexing(X, labelled)

@@ -38,6 +38,14 @@ def unlabeled_mask(y, missing_label):
     )
 
 
+def labels_are_strings(y):
+    """Whether the labels of ``y`` are strings (any of them, for objects)."""
+    y = np.asarray(y)
+    if y.dtype.kind in "US":
+        return True
+    return y.dtype.kind == "O" and any(isinstance(v, str) for v in y)
+
+
 def no_unlabelled_message(y, missing_label):
     """Why no row of ``y`` is unlabelled, naming ``missing_label``.
 
@@ -45,13 +53,7 @@ def no_unlabelled_message(y, missing_label):
     way round), no row can ever carry it: the message says so, so that a
     marker such as ``""`` is not silently learned as a class.
     """
-    y = np.asarray(y)
-    if y.dtype.kind in "US":
-        strings = True
-    elif y.dtype.kind == "O":
-        strings = any(isinstance(v, str) for v in y)
-    else:
-        strings = False
+    strings = labels_are_strings(y)
     marker_is_string = isinstance(missing_label, str)
     if strings and not marker_is_string:
         return (

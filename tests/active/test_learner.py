@@ -193,3 +193,13 @@ def test_string_labels_with_a_numeric_missing_label_are_refused():
     np.testing.assert_array_equal(learner.classes_, np.unique(names))
     assert learner.y_train_.shape == (9,)
     assert np.all(y_str[learner.query(X, y_str)] == "")
+
+
+def test_nan_marker_accepts_fully_labelled_string_labels():
+    # None / NaN mark unlabelled rows whatever the labels' type: a fully
+    # labelled string y is fine with them (it was refused as a marker of
+    # another type than the labels).
+    X, y = load_iris(return_X_y=True)
+    names = np.array(["setosa", "versicolor", "virginica"], dtype=object)[y]
+    model = ActiveLearner(missing_label=np.nan).fit(X, names)
+    assert set(model.classes_) == set(names)

@@ -155,7 +155,7 @@ def test_bad_input():
         s.query(X_nan, batch_size=3)
 
 
-def test_fit_does_not_trust_the_callers_array_later():
+def test_fit_does_not_trust_the_callers_array_later(monkeypatch):
     # the pool changes in place after fit: the leverage scores and the tree
     # of the old values must not be reused
     X = _grid(12)
@@ -171,8 +171,15 @@ def test_fit_does_not_trust_the_callers_array_later():
     np.testing.assert_array_equal(
         sampler.query(X, batch_size=20), fresh.query(X_new, batch_size=20)
     )
-    # the same pool again does reuse the fit
-    assert sampler.fit(X_new).query(X_new, batch_size=20).shape == (20,)
+    # the same pool again does reuse the fit: no leverage scores recomputed
+    sampler.fit(X_new)
+    from skrep.active import _leverage
+
+    def recomputed(A):
+        raise AssertionError("the fit of this pool was not reused")
+
+    monkeypatch.setattr(_leverage, "leverage_scores", recomputed)
+    assert sampler.query(X_new, batch_size=20).shape == (20,)
 
 
 def test_one_missing_label_convention_with_the_strategies():
