@@ -444,12 +444,16 @@ def _escape(
         columns = []
         for b, v in enumerate(vectors):
             block = res.U[:, b * rank : (b + 1) * rank]
-            if not grow:
+            escapes = v is not None and values[b] / scale < -threshold
+            if not grow and not escapes:
+                columns.append(block)  # at max_rank, nothing to make room for
+                continue
+            if not grow:  # the direction replaces the weakest column
                 norms = to_numpy(xp.sum(block * block, axis=0), xp)
                 keep = np.sort(np.argsort(norms)[1:])
                 block = xp.take(block, xp.asarray(keep, device=X.device), axis=1)
             columns.append(block)
-            if v is None or values[b] / scale >= -threshold:
+            if not escapes:
                 v = xp.zeros_like(res.U[:, 0])
             columns.append(length * math.sqrt(traces[b]) * v[:, None])
         U = xp.concat(columns, axis=1)

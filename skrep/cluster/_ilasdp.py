@@ -171,7 +171,7 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
     for a non-negative direction of negative curvature of the dual slack and,
     where one exists, adds it as a new column (the rank grows) and solves
     again. With ``certify=True`` a dense dual point certifies the final
-    solve (``duality_gap_``) when ``certify=True``. Fit memory is
+    solve (``duality_gap_``). Fit memory is
     O(n_samples * (n_features + rank * n_clusters) + n_clusters *
     n_features^2) (plus ``n_samples^2`` when certifying); otherwise no
     ``n_samples x n_samples`` matrix is formed.

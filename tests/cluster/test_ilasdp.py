@@ -117,12 +117,11 @@ def test_extreme_values_give_a_finite_answer_or_a_clear_error():
 
 def test_n_init_keeps_the_best_objective():
     X, _ = make_heterogeneous_mixture(90, 4, 3, 5.0, scales=[1, 2, 3], random_state=4)
-    runs = [
-        ILASDPClustering(3, init="k-means++", random_state=s).fit(X).objective_
-        for s in range(3)
-    ]
+    # The first of the three starts is the start of n_init=1 with the same
+    # seed; on these data a later start ends higher, and n_init keeps it.
+    single = ILASDPClustering(3, init="k-means++", random_state=0).fit(X)
     best = ILASDPClustering(3, init="k-means++", n_init=3, random_state=0).fit(X)
-    assert best.objective_ >= min(runs) - 1e-9
+    assert best.objective_ > single.objective_ + 1.0
 
 
 def test_la_sdp_solver_matches_exact_solver():
