@@ -94,8 +94,10 @@ def dpd_fixed_point(E, c, b, width, tol, max_iter):
     ``w_ij = exp(-((E_ij - c_i b_j) / width) ** 2)``
 
     until ``|c_i - c_i_old| <= tol`` or ``max_iter`` updates. NaN entries of
-    ``E`` (unobserved) get weight 0. A row whose weights all vanish keeps
-    its ``c_i``. The right step is the same kernel on ``E.T``.
+    ``E`` (unobserved) get weight 0. A row whose weighted ``sum b_j^2``
+    falls below 1e-8 of its unweighted one (its weights vanish where ``b``
+    matters) keeps its ``c_i``.
+    The right step is the same kernel on ``E.T``.
 
     Parameters
     ----------
@@ -124,6 +126,13 @@ def dpd_fixed_point(E, c, b, width, tol, max_iter):
     iters = np.zeros(m, dtype=np.int64)
     for i in prange(m):
         ci = c[i]
+        # The row's weight on b when every weight is 1: a denominator far
+        # below it rests on entries where b is negligible (the others were
+        # weighted out), whose quotient is noise; the row keeps its c_i.
+        full = 0.0
+        for j in range(n):
+            if E[i, j] == E[i, j]:
+                full += b[j] * b[j]
         for it in range(max_iter):
             num = 0.0
             den = 0.0
@@ -136,7 +145,7 @@ def dpd_fixed_point(E, c, b, width, tol, max_iter):
                 num += w * e * b[j]
                 den += w * b[j] * b[j]
             iters[i] = it + 1
-            if den <= 0.0:
+            if den <= 1e-8 * full:
                 break
             new = num / den
             done = abs(new - ci) <= tol

@@ -103,7 +103,10 @@ class RobustSVD(_SparseRowSubspace):
     angle; one IQR does not. The price: entries off the fit by less than
     about one IQR keep a weight near 1 (``exp(-alpha / 2)``), so corruptions
     of the size of the data's own spread are only partly downweighted. Both
-    rules make the decomposition equivariant to the scale of ``X``.
+    rules make the decomposition equivariant to the scale of ``X``, not to
+    the scale of each column: one IQR pooled over all entries treats a
+    column of large values (raw wine's proline) as gross errors. Put the
+    columns on comparable scales first (as video pixels are).
 
     **Rank.** An integer ``n_components``, or ``"dicmr"``: the authors'
     DICMR criterion over ranks 1 to ``max_rank``.
