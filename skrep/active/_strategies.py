@@ -189,7 +189,8 @@ class _QueryStrategy(BaseEstimator):
             if np.any(~np.isfinite(utilities) & in_pool):
                 raise ValueError(_NOT_FINITE)
             if strategy == "top_k":
-                full = np.where(in_pool, utilities, np.nan)
+                if return_utilities:
+                    full = np.where(in_pool, utilities, np.nan)
                 utilities[~in_pool] = -np.inf
                 indices = _batch.top_k(utilities, batch_size, rng)
             else:
