@@ -814,8 +814,9 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         self._buffer = None
         self.classes_ = np.array([], dtype=int)
         # The classes of the (class, fold) statistics: also those declared
-        # by partial_fit's ``classes`` that have no row yet (not in classes_).
-        self._fold_classes = self.classes_
+        # by partial_fit's ``classes`` that have no row yet (not in classes_);
+        # a tuple, as host bookkeeping (fitted arrays follow X's namespace).
+        self._fold_classes = ()
         # Each feature is divided by a power of two near its largest
         # magnitude (exact), so that fourth powers of features of any
         # magnitude and of very different magnitudes are summed in float64
@@ -841,17 +842,19 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         """Merge the statistics of rows (X, y) into the (class, fold) groups
         and keep the latest rows for the calibration."""
         K = self.cv
-        classes = np.union1d(self._fold_classes, labels)
+        previous = np.array(self._fold_classes, dtype=self.classes_.dtype)
+        classes = np.union1d(previous, labels)
         folds = zeros((len(classes), K), self._edges)
         if self._folds is not None:
-            idx = np.searchsorted(classes, self._fold_classes)
+            idx = np.searchsorted(classes, previous)
             for key, value in self._folds.items():
                 if isinstance(value, list):
                     for b, m in enumerate(value):
                         folds[key][b][idx] = m
                 else:
                     folds[key][idx] = value
-        self.classes_ = self._fold_classes = classes
+        self.classes_ = classes
+        self._fold_classes = tuple(classes.tolist())
         new_fold = fold = self._fold_ids(y, folds["n"].sum(axis=1))
         group = np.searchsorted(classes, y) * K + fold
         U, g = X, np.asarray(self._g)
