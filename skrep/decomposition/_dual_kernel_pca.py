@@ -1107,11 +1107,13 @@ def _check_spectrum(values, *, double):
     return values
 
 
-def _unit_rows(X, gamma, xp):
-    """``X`` divided by :func:`unit_scale` (sparse or dense) and the rbf
-    coefficient ``gamma`` of the same kernel on the quotient (capped at the
-    largest float: the kernel is then 1 at distance 0, 0 elsewhere)."""
-    scale = unit_scale(X, xp)
+def _unit_rows(X, gamma, xp, scale=None):
+    """``X`` divided by ``scale`` (default its :func:`unit_scale`; sparse or
+    dense) and the rbf coefficient ``gamma`` of the same kernel on the
+    quotient (capped at the largest float: the kernel is then 1 at distance
+    0, 0 elsewhere)."""
+    if scale is None:
+        scale = unit_scale(X, xp)
     if scale == 1.0:
         return X, gamma
     return X / scale, min(gamma * scale * scale, float(xp.finfo(X.dtype).max))
@@ -1140,10 +1142,8 @@ def _rbf_kernel(A, B, gamma):
     else:
         xp, _, _ = get_namespace_and_device(A)
     scale = max(unit_scale(A, xp), unit_scale(B, xp))
-    dtype = A.dtype
-    if scale != 1.0:
-        A, B = A / scale, B / scale
-        gamma = min(gamma * scale * scale, float(xp.finfo(dtype).max))
+    B, _ = _unit_rows(B, gamma, xp, scale)
+    A, gamma = _unit_rows(A, gamma, xp, scale)
     P = A @ B.T
     if sparse.issparse(P):
         P = P.toarray()

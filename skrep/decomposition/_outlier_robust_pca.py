@@ -60,8 +60,8 @@ _MAX_REMOVED = 0.5
 _TAIL_SD = 4.0
 
 
-def _sketch_power(n_features):
-    """The power p of the weighted covariance in the sketched scores.
+def _score_power(n_features):
+    """The power p of the weighted covariance in the power scores.
 
     ``M^p`` damps an eigenvalue ``lambda`` relative to the top one by
     ``(lambda / lambda_1)^p``; ``p = ceil(ln d)`` (at least 2) makes the
@@ -253,7 +253,7 @@ class OutlierRobustPCA(_LinearSubspace):
     weighted mean and ``(lambda_l, v_l)`` the top ``b = n_components + 8``
     eigenpairs of ``M``:
 
-    1. (``filter="sketch"``) every row gets the paper's score
+    1. (``filter="power"``) every row gets the paper's score
        ``tau_i = ||M^p (x_i - mu)||^2 = sum_l lambda_l^(2p) (v_l^T (x_i -
        mu))^2`` with ``p = ceil(ln d)``, plus the energy of ``x_i - mu``
        outside the ``b`` directions times ``lambda_b^(2p)`` (an upper bound
@@ -321,7 +321,7 @@ class OutlierRobustPCA(_LinearSubspace):
         Assumed fraction of outlying rows, in [0, 0.5). Sets the filter
         threshold and the cap on the weight removed. ``"auto"`` estimates it
         from the data (see ``eps_``).
-    filter : {"sketch", "eigen"}, default="sketch"
+    filter : {"power", "eigen"}, default="power"
         How rows are scored: through the p-th power of the weighted
         covariance (the paper's scores, from its top eigenpairs), one
         deflation stage per component, then against the exact top
@@ -331,12 +331,13 @@ class OutlierRobustPCA(_LinearSubspace):
         Maximum number of filtering rounds per ``fit`` (or per chunk), in
         each pass with ``eps="auto"``.
     random_state : int, RandomState instance or None, default=None
-        Seeds the sketches and the starting blocks of the power iterations.
+        Seeds the row samples of the robust centre (above 20,000 rows) and,
+        for ``n_features > 512``, the starting blocks of the power iterations.
     verbose : int, default=0
         When positive, print one line per filtering round: the weighted
         score mass above the threshold (``tail``), its largest value that
         certifies the stage (``certify_at``), the fraction of weight
-        removed so far, the stage (a deflation stage of the sketched
+        removed so far, the stage (a deflation stage of the power
         scores, ``block`` or ``prior``) and the elapsed time; with
         ``eps="auto"`` the rounds of the detection pass first (``detect
         round``).
@@ -431,7 +432,7 @@ class OutlierRobustPCA(_LinearSubspace):
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "eps": [Interval(Real, 0, 0.5, closed="left"), StrOptions({"auto"})],
-        "filter": [StrOptions({"sketch", "eigen"})],
+        "filter": [StrOptions({"power", "eigen"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -442,7 +443,7 @@ class OutlierRobustPCA(_LinearSubspace):
         n_components=1,
         *,
         eps=0.1,
-        filter="sketch",
+        filter="power",
         max_iter=100,
         random_state=None,
         verbose=0,
@@ -698,7 +699,7 @@ class OutlierRobustPCA(_LinearSubspace):
                 progress(1, tail=0.0, removed=0.0, stage="none")
             return (w, 1), op.mean, *op.top_eig(b, rng=rng, n_iter=4)
         stages = ["block"] + (["prior"] if prior is not None else [])
-        if self.filter == "sketch":
+        if self.filter == "power":
             stages = list(range(k)) + stages
         op = operator(w, _coordinate_median(X, xp, is_np, rng))
         sample = None
@@ -845,7 +846,7 @@ class OutlierRobustPCA(_LinearSubspace):
         values, V, total_var, XV = eig
         lam = to_numpy(values, xp).astype(float)
         b = lam.shape[0]
-        p = _sketch_power(d)
+        p = _score_power(d)
         tiny = float(np.finfo(np.float32).tiny)
         top = max(lam[stage], tiny)
         a = (lam / top) ** (2 * p)

@@ -111,7 +111,7 @@ def sweep(make, n_seeds, *, n=2000, dims=(20, 100), eps_grid=EPS, mags=MAGNITUDE
     for d in dims:
         for eps in eps_grid:
             for mag in mags:
-                errs = {"sketch": [], "eigen": []}
+                errs = {"power": [], "eigen": []}
                 for seed in range(n_seeds):
                     X, U, _ = make(n, d, eps, mag, seed=seed)
                     for name in errs:
@@ -131,7 +131,7 @@ def main(n_seeds=50):
         start = time.perf_counter()
         print(f"# {name}: d eps magnitude | default fail% median | eigen fail% median")
         for d, eps, mag, errs in sweep(make, n_seeds):
-            s, e = errs["sketch"], errs["eigen"]
+            s, e = errs["power"], errs["eigen"]
             print(
                 f"{d:4d} {eps:.2f} {mag:5.2f} | {100 * np.mean(s > 0.3):5.1f}% "
                 f"{np.median(s):.3f} | {100 * np.mean(e > 0.3):5.1f}% "

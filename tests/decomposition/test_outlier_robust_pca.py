@@ -212,7 +212,7 @@ def test_eigen_filter_variant(n_components):
 def test_deflation_catches_outliers_aimed_at_a_lower_component():
     # Outliers add variance 0.5 * 9 along v: less than the top inlier
     # variance (9) but more than the second one (3), so the top-2 subspace
-    # of PCA contains v. The sketched filter's second deflation stage scores
+    # of PCA contains v. The power filter's second deflation stage scores
     # rows through the covariance with the top direction removed, sees them
     # and removes them.
     for eps in (0.1, 0.2):
@@ -231,7 +231,7 @@ def test_deflation_catches_outliers_aimed_at_a_lower_component():
         assert sin_largest_angle(PCA(2).fit(X).components_, U) > 0.9
 
 
-def test_sketch_scores_use_few_products(monkeypatch):
+def test_power_scores_use_few_products(monkeypatch):
     # The filter touches the data only through products with thin blocks: in
     # the matrix-free regime (d > 512) no d x d matrix is ever formed.
     from skrep.decomposition import _outlier_robust_pca as mod
@@ -257,7 +257,7 @@ def test_bad_eps_string():
     with pytest.raises(ValueError, match="eps"):
         OutlierRobustPCA(eps="automatic").fit(X)
     with pytest.raises(ValueError, match="filter"):
-        OutlierRobustPCA(filter="power").fit(X)
+        OutlierRobustPCA(filter="sketch").fit(X)
 
 
 def test_convergence_warning_when_max_iter_is_hit():

@@ -17,7 +17,7 @@ from skrep.datasets import make_contaminated_gaussian
 from skrep.decomposition import OutlierRobustPCA
 
 
-def errors(make, d, eps, mags, seeds, filter="sketch", k=1):
+def errors(make, d, eps, mags, seeds, filter="power", k=1):
     out = []
     for mag in mags:
         for seed in seeds:
@@ -107,12 +107,42 @@ def test_certificate_does_not_rest_on_a_random_draw():
     assert sin_to(comps[0], U) < 0.3
 
 
-def test_matrix_free_path_recertifies_with_fresh_columns():
-    # d > 512: eigenpairs by block power iteration; the certificate is
-    # re-checked from a block half made of fresh Gaussian columns.
+def test_matrix_free_path_recertifies_with_fresh_columns(monkeypatch, capsys):
+    # d > 512: eigenpairs by block power iteration. A stage that passes the
+    # tail test is certified only with eigenpairs recomputed from a block
+    # half made of fresh Gaussian columns, its rows scored again.
+    from skrep.decomposition import _outlier_robust_pca as mod
+
+    top_eig = mod._WeightedCovariance.top_eig
+
+    def spy(self, b, *, rng, V0=None, n_iter=4):
+        if self._eig is None:  # a block power iteration (printed in order)
+            kept = 0 if V0 is None else V0.shape[1]
+            print(f"eig: fresh={0 < kept < b}")
+        return top_eig(self, b, rng=rng, V0=V0, n_iter=n_iter)
+
+    monkeypatch.setattr(mod._WeightedCovariance, "top_eig", spy)
     X, U, _ = near_flip(3000, 600, 0.1, 1.2, seed=0)
-    est = OutlierRobustPCA(eps=0.1, random_state=0).fit(X)
+    est = OutlierRobustPCA(eps=0.1, random_state=0, verbose=1).fit(X)
     assert sin_to(est.components_, U) < 0.6 < sin_to(PCA(1).fit(X).components_, U)
+    events = []  # ("eig", fresh) or (stage, passed, scored on fresh eigenpairs)
+    fresh = False
+    for line in capsys.readouterr().out.splitlines():
+        if line.startswith("eig:"):
+            fresh = line.endswith("True")
+            continue
+        fields = dict(f.strip().split("=") for f in line.split(":")[1].split(",")[:4])
+        passed = float(fields["tail"]) <= float(fields["certify_at"])
+        events.append((fields["stage"], passed, fresh))
+    assert est._certified
+    nexts = events[1:] + [("end",)]
+    certified = [
+        e for e, nxt in zip(events, nexts, strict=True) if e[1] and nxt[0] != e[0]
+    ]
+    assert len(certified) == 2, events  # the power stage, then the block stage
+    assert all(fresh for *_, fresh in certified), events
+    # ... after a pass on the iterated block that was not enough.
+    assert any(passed and not fresh for _, passed, fresh in events), events
 
 
 def stream(X, chunk, **params):
