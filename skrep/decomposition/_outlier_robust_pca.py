@@ -154,6 +154,22 @@ def _excess_fraction(scores, law, xp):
     return best
 
 
+def _representable_variance(total_var, scale, dtype, xp):
+    """The total variance ``total_var`` of data in units of ``scale``, in the
+    data's units; a ``ValueError`` when it does not fit in ``dtype``."""
+    total_var = total_var * scale * scale
+    limit = float(xp.finfo(dtype).max)
+    if not total_var <= limit:
+        name = "float32" if dtype == xp.float32 else "float64"
+        raise ValueError(
+            f"The variance of X (total {total_var:.3g}) cannot be "
+            f"represented in {name} (largest value {limit:.3g}): the "
+            "entries of X are too large for its dtype; rescale X"
+            + (" or pass it as float64." if name == "float32" else ".")
+        )
+    return total_var
+
+
 class _WeightedCovariance:
     """``C = sum_i w_i (x_i - mean)(x_i - mean)^T / sum_i w_i`` as an operator.
 
@@ -499,6 +515,10 @@ class OutlierRobustPCA(_LinearSubspace):
         not depend on how the stream is cut into chunks. The rows of an
         incomplete block enter the fitted attributes provisionally (filtered
         again each time their number doubles) until their block is full.
+        Each chunk is checked as ``fit`` checks its data (the same errors,
+        including a variance beyond the dtype's range) before any of its rows
+        enters the buffer; unlike ``fit``, a chunk may have fewer rows than
+        ``n_components``.
 
         Parameters
         ----------
@@ -518,6 +538,13 @@ class OutlierRobustPCA(_LinearSubspace):
         X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=first)
         check_n_components(self.n_components, X, limit="n_features")
         n, d = X.shape
+        scale = unit_scale(X, xp)
+        if scale != 1.0 and n > 1:
+            # Refused before it enters the buffer, as fit refuses it: a
+            # chunk whose own variance does not fit in its dtype.
+            Xs = X / scale
+            var = float(xp.sum(xp.mean(Xs * Xs, axis=0) - xp.mean(Xs, axis=0) ** 2))
+            _representable_variance(var, scale, X.dtype, xp)
         if first:
             self._rng = check_random_state(self.random_state)
             b = min(self.n_components + _N_OVERSAMPLES, d)
@@ -655,16 +682,7 @@ class OutlierRobustPCA(_LinearSubspace):
         self._batch_ratio = values / total_var if total_var > 0 else values * 0
         if scale != 1.0:
             # The top eigenvalues are at most the trace: they fit if it does.
-            total_var = total_var * scale * scale
-            limit = float(xp.finfo(X.dtype).max)
-            if not total_var <= limit:
-                dtype = "float32" if X.dtype == xp.float32 else "float64"
-                raise ValueError(
-                    f"The variance of X (total {total_var:.3g}) cannot be "
-                    f"represented in {dtype} (largest value {limit:.3g}): the "
-                    "entries of X are too large for its dtype; rescale X"
-                    + (" or pass it as float64." if dtype == "float32" else ".")
-                )
+            total_var = _representable_variance(total_var, scale, X.dtype, xp)
             mean, values = mean * scale, values * (scale * scale)
         return eps, w, mean, values, V, total_var, n_iter
 

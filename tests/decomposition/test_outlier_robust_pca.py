@@ -1,5 +1,7 @@
 """Tests of OutlierRobustPCA (filtering, block variant, streaming)."""
 
+import copy
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
@@ -332,3 +334,90 @@ def test_degenerate_directions_keep_scores_finite(params):
     est = OutlierRobustPCA(random_state=0, **params)
     Z = est.fit_transform(X)
     assert np.all(np.isfinite(Z)) and np.all(np.isfinite(est.inlier_weights_))
+
+
+def _chunks():
+    """Chunks of 60 rows x 4 features that fit accepts or refuses."""
+    from scipy import sparse
+
+    X = np.random.RandomState(0).randn(60, 4)
+    nan, inf = X.copy(), X.copy()
+    nan[3, 1], inf[3, 1] = np.nan, np.inf
+    return {
+        "float64": X,
+        "float32": X.astype(np.float32),
+        "int": (10 * X).astype(int),
+        "bool": X > 0,
+        "list": X.tolist(),
+        "numeric strings": X.astype(str),
+        "object": X.astype(object),
+        "one row": X[:1],
+        "tiny": X * 1e-200,
+        "nan": nan,
+        "inf": inf,
+        "3-d": X.reshape(60, 2, 2),
+        "1-d": X[:, 0],
+        "empty": X[:0],
+        "no feature": X[:, :0],
+        "words": np.array([["a", "b", "c", "d"]] * 3),
+        "complex": X + 1j,
+        "sparse": sparse.csr_matrix(X),
+        "variance beyond float64": X * 1e200,
+        "variance beyond float32": (X * 1e37).astype(np.float32),
+    }
+
+
+def _outcome(method, X):
+    """None when accepted, else the exception's type."""
+    try:
+        method(X)
+    except Exception as exc:  # compared between fit and partial_fit
+        return type(exc)
+    return None
+
+
+@pytest.fixture(scope="module")
+def streamed():
+    """Models after a first chunk of 60 rows, and after a full block and 100."""
+    good = np.random.RandomState(1).randn(1100, 4)
+    return [OutlierRobustPCA(random_state=0).partial_fit(X) for X in (good[:60], good)]
+
+
+def _state(est):
+    return {
+        k: np.copy(v) if isinstance(v, np.ndarray) else v
+        for k, v in vars(est).items()
+        if isinstance(v, (np.ndarray, int, float))
+    }
+
+
+@pytest.mark.parametrize("case", list(_chunks()))
+def test_partial_fit_accepts_and_refuses_as_fit(case, streamed):
+    # Issue 20: partial_fit accepts what fit accepts and refuses what fit
+    # refuses, with the same exception type, on a first chunk and on a
+    # later one; a refused chunk leaves the model as it was (none of its
+    # rows enters the block buffer).
+    X = _chunks()[case]
+    fit = _outcome(OutlierRobustPCA(random_state=0).fit, X)
+    assert _outcome(OutlierRobustPCA(random_state=0).partial_fit, X) is fit
+    if fit is not None:
+        assert issubclass(fit, (ValueError, TypeError))
+    for est in streamed:
+        est = copy.deepcopy(est)
+        state = _state(est)
+        later = _outcome(est.partial_fit, X)
+        # No feature: refused as fit refuses it (also by the feature count).
+        assert later is (ValueError if case == "no feature" else fit)
+        if later is not None:
+            for key, value in _state(est).items():
+                assert_allclose(value, state[key], err_msg=key)
+
+
+def test_partial_fit_later_chunks_need_the_same_features(streamed):
+    # As transform refuses rows with other features than fit's.
+    wrong = np.random.RandomState(2).randn(60, 5)
+    with pytest.raises(ValueError, match="5 features"):
+        OutlierRobustPCA(random_state=0).fit(wrong[:, :4]).transform(wrong)
+    for est in streamed:
+        with pytest.raises(ValueError, match="5 features"):
+            copy.deepcopy(est).partial_fit(wrong)
