@@ -17,6 +17,7 @@ from skrep.active._pool import (
 )
 from skrep.utils._compat import StrOptions, _fit_context, _num_samples
 from skrep.utils._threads import threads_for
+from skrep.utils.extmath import unit_scale
 
 __all__ = ["LeverageScoreSampler", "inclusion_probabilities", "leverage_scores"]
 
@@ -239,7 +240,14 @@ class LeverageScoreSampler(BaseEstimator):
     def _features(self, X):
         if self.features is None:
             return np.asarray(X, dtype=np.float64)
-        return np.asarray(clone(self.features).fit_transform(X), dtype=np.float64)
+        A = np.asarray(clone(self.features).fit_transform(X), dtype=np.float64)
+        if not np.all(np.isfinite(A)):
+            raise ValueError(
+                f"The features {type(self.features).__name__} of X contain NaN "
+                "or infinity (e.g. high powers of large entries overflow); "
+                "rescale X."
+            )
+        return A
 
     def query(
         self,
@@ -377,6 +385,9 @@ class LeverageScoreSampler(BaseEstimator):
                 tree = self._tree[1]
             else:
                 Z = np.ascontiguousarray(X[pool], dtype=np.float64)
+                # the tree's medians and principal directions do not depend
+                # on the scale, but their sums of squares overflow at 1e200
+                Z /= unit_scale(Z)
                 with threads_for(Z.size * math.log2(max(Z.shape[0], 2))):
                     tree = build_tree(Z, self.tree == "pca")
                 if fitted:

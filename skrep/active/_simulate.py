@@ -411,9 +411,15 @@ def simulate(
             train = np.arange(n)
             test_X, test_y = X, y_enc
         else:
-            train, held = train_test_split(
-                np.arange(n), test_size=test, random_state=r_rng, stratify=y_enc
-            )
+            try:
+                train, held = train_test_split(
+                    np.arange(n), test_size=test, random_state=r_rng, stratify=y_enc
+                )
+            except ValueError as exc:
+                raise ValueError(
+                    f"test={test} cannot hold out a stratified test set: {exc} "
+                    "Pass another fraction, test=None or a fixed (X_test, y_test)."
+                ) from exc
             train = np.sort(train)
             test_X, test_y = _safe_indexing(X, held), y_enc[held]
         init = _initial_set(y_enc, train, initial, r_rng)

@@ -18,6 +18,7 @@ from skrep.active._pool import (
     unlabeled_mask,
 )
 from skrep.utils._compat import Interval, StrOptions, _fit_context, _num_samples
+from skrep.utils.extmath import unit_scale
 
 __all__ = ["MarginSampler", "RandomSampler", "UncertaintySampler"]
 
@@ -86,6 +87,7 @@ class _QueryStrategy(BaseEstimator):
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         batch_strategy = getattr(self, "batch_strategy", "top_k")
         if batch_strategy in ("cluster_margin", "proportional"):
+            X = _distance_units(X)
             n_classes = None
             if y is not None:
                 y = np.asarray(y)
@@ -239,12 +241,13 @@ class _QueryStrategy(BaseEstimator):
     def _numeric_pool(self, X, strategy):
         """``X`` as a finite numeric array, for distances between its rows."""
         try:
-            return check_array(X, dtype=[np.float64, np.float32])
+            X = check_array(X, dtype=[np.float64, np.float32])
         except ValueError as exc:
             raise ValueError(
                 f"batch_strategy={strategy!r} measures distances between the "
                 f"rows of X, which must be numeric and finite: {exc}"
             ) from exc
+        return _distance_units(X)
 
     def _pool(self, n, y, candidates, batch_size):
         """The pool: a mask over the rows of X, its rows, and the labelled rows."""
@@ -367,6 +370,23 @@ class _QueryStrategy(BaseEstimator):
         tags.requires_fit = False
         tags.target_tags.required = False
         return tags
+
+
+def _distance_units(X):
+    """``X`` in units whose squared distances neither overflow nor underflow.
+
+    The diversity strategies depend on the ratios of distances only, so
+    ``X`` is divided by a power of two (exact: the choice is the same) when
+    its largest entry lies outside [2**-e, 2**e] (e = 300 for float64, 30 for
+    float32); otherwise it is returned as it is, without a copy. At 1e200
+    the squared distances were all infinite (k-center then took the first
+    candidates, average linkage refused the distances).
+    """
+    e = 300 if X.dtype == np.float64 else 30
+    scale = unit_scale(X)
+    if 2.0**-e <= scale <= 2.0**e:
+        return X
+    return X / X.dtype.type(scale)
 
 
 _NOT_FINITE = (

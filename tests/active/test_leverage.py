@@ -201,3 +201,27 @@ def test_one_missing_label_convention_with_the_strategies():
     y_str = np.where(np.arange(100) < 40, "x", "")
     with pytest.raises(ValueError, match="missing_label=-1.*string"):
         LeverageScoreSampler().query(X, y_str, batch_size=3)
+
+
+@pytest.mark.parametrize("tree", ["coordinate", "pca"])
+def test_draw_does_not_depend_on_the_scale_of_x(tree):
+    # Leverage scores, medians and principal directions are scale-free: a
+    # power-of-two rescaling of X (exact) draws the same rows. The pca
+    # tree's sums of squares overflowed at 2**600.
+    X = np.random.default_rng(0).normal(size=(300, 3))
+    draws = [
+        LeverageScoreSampler(tree=tree, random_state=0).query(
+            X * 2.0**scale, batch_size=8
+        )
+        for scale in (0, -600, 600)
+    ]
+    np.testing.assert_array_equal(draws[1], draws[0])
+    np.testing.assert_array_equal(draws[2], draws[0])
+
+
+def test_features_that_overflow_are_refused():
+    X = _grid(5) * 1e200
+    sampler = LeverageScoreSampler(PolynomialFeatures(3))
+    with pytest.raises(ValueError, match="features PolynomialFeatures of X"):
+        with np.errstate(all="ignore"):
+            sampler.query(X, batch_size=3)

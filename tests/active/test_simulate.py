@@ -150,6 +150,9 @@ def test_fixed_test_set_and_bad_input():
         )
     with pytest.raises(ValueError, match="budget"):
         simulate(MarginSampler(), LogisticRegression(max_iter=1000), X, y, budget=0)
+    # a class of one row cannot be split between training and test rows
+    with pytest.raises(ValueError, match="test=0.25 cannot hold out a stratified"):
+        simulate(MarginSampler(), LogisticRegression(), X[:51], y[:51], initial=2)
 
 
 def test_progress_bar(capsys):

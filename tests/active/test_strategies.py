@@ -491,3 +491,30 @@ def test_candidates_in_any_order_covering_the_pool():
         X, None, scores=P, batch_size=5, candidates=cand
     )
     np.testing.assert_array_equal(idx, np.argsort(_brute_force_margin(P))[:5])
+
+
+@pytest.mark.parametrize("batch_strategy", BATCH_STRATEGIES[1:])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_diversity_batches_do_not_depend_on_the_scale_of_x(batch_strategy, dtype):
+    # Distances only compare with each other: a power-of-two rescaling of X
+    # (exact) must give the same batch, from 2**-600 to 2**600 (2**+-100 in
+    # float32), queried afresh or on the fitted pool. At 1e200 the squared
+    # distances overflowed: k-center took the first candidates, average
+    # linkage refused the distances.
+    X, y, P = _pool(n=200)
+    X = X.astype(dtype)
+    e = 600 if dtype == np.float64 else 100
+
+    def batch(scale, fit):
+        s = MarginSampler(
+            batch_strategy=batch_strategy, candidate_factor=None, random_state=0
+        )
+        Xs = X * dtype(2.0**scale)
+        if fit:
+            s.fit(Xs, y)
+        return s.query(Xs, y, scores=P, batch_size=6)
+
+    for fit in (False, True):
+        reference = batch(0, fit)
+        for scale in (-e, e):
+            np.testing.assert_array_equal(batch(scale, fit), reference)
