@@ -23,7 +23,13 @@ from skrep.utils._array_api import is_numpy_namespace, to_namespace
 from skrep.utils._compat import _logsumexp, supported_float_dtypes
 from skrep.utils._threads import map_threads
 
-__all__ = ["build", "heldout_log_likelihood", "score_rows", "to_device"]
+__all__ = [
+    "build",
+    "covariances_in_units",
+    "heldout_log_likelihood",
+    "score_rows",
+    "to_device",
+]
 
 # Bytes of working memory per scoring chunk on the CPU (stays in the caches).
 _CHUNK_BYTES = 2**22
@@ -204,9 +210,9 @@ def build(mom, spec, g, X=None, y=None, seed=None, fit_em=None):
             model["background"].append(
                 _whitening(np.zeros((1, 1, k)), cov0, [cov0], *args)
             )
-        report["covariances"].append(
-            _in_units(cov_attr, ctype, 1.0 / scale[s:e], spec["target"], V)
-        )
+        # In X's units only when read (``covariances_in_units``): they may
+        # overflow float64 where the scaled model and its scores do not.
+        report["covariances"].append((cov_attr, ctype, 1.0 / scale[s:e], V))
         report["shrinkage"].append(shrink)
         report["components"].append(None if V is None else V.T.copy())
     report["means"] = model["loc"] + means_z / scale
@@ -220,25 +226,33 @@ def build(mom, spec, g, X=None, y=None, seed=None, fit_em=None):
     return model, report
 
 
-def _in_units(cov, ctype, unit, target, V):
-    """A block's covariance attribute in X's units (``unit``: X's units per
-    unit of the scaled coordinates; projected and spherical covariances are
-    in standardised units with the diagonal target)."""
+def covariances_in_units(covariances, target):
+    """The blocks' covariance attributes in X's units.
+
+    ``covariances`` holds, per block, the covariance in the scaled
+    coordinates, its type, ``unit`` (X's units per scaled unit, per feature)
+    and the subspace ``V``; projected and spherical covariances are in
+    standardised units with the diagonal target (``target == 1``). Raises a
+    ``ValueError`` when an entry overflows float64 in X's units.
+    """
+    out = []
     with np.errstate(over="ignore", invalid="ignore"):
-        if V is not None or ctype == "spherical":
-            # Every feature has the same unit with the identity target.
-            f = 1.0 if target == 1 else float(unit.max())
-            out = (cov * f) * f
-        elif ctype in ("tied", "full"):
-            out = cov * unit[:, None] * unit[None, :]
-        else:
-            out = (cov * unit) * unit
-    if not np.all(np.isfinite(out)):
-        raise ValueError(
-            "The covariance of X overflows float64 at this magnitude (X's "
-            f"largest feature spread is about {float(unit.max()):.1e}). Divide "
-            "X by a constant: the detector's scores do not change."
-        )
+        for cov, ctype, unit, V in covariances:
+            if V is not None or ctype == "spherical":
+                # Every feature has the same unit with the identity target.
+                f = 1.0 if target == 1 else float(unit.max())
+                out.append((cov * f) * f)
+            elif ctype in ("tied", "full"):
+                out.append(cov * unit[:, None] * unit[None, :])
+            else:
+                out.append((cov * unit) * unit)
+            if not np.all(np.isfinite(out[-1])):
+                raise ValueError(
+                    "covariances_ overflows float64 in X's units (the model's "
+                    f"unit is about {float(unit.max()):.1e} of X's units); the "
+                    "detector computes in scaled units, so its scores are "
+                    "unaffected. Divide X by a constant to read the covariances."
+                )
     return out
 
 
@@ -375,6 +389,21 @@ def heldout_log_likelihood(folds, complements, spec, ctype, target):
 
 
 # ------------------------------------------------------------------ device
+def _map_arrays(model, f, drop=()):
+    """The model with ``f`` applied to each of its float arrays, in one walk
+    over the model, its blocks (the keys in ``drop`` set to None), the
+    background blocks and the combiner."""
+
+    def one(value):
+        if isinstance(value, dict):
+            return {key: None if key in drop else one(v) for key, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(one(v) for v in value)
+        return f(value)
+
+    return one(model)
+
+
 def to_device(model, xp, device):
     """The model's arrays in namespace ``xp`` on ``device`` (float64 where
     the device has it). The triangular factors (a CPU shortcut) are dropped."""
@@ -387,16 +416,7 @@ def to_device(model, xp, device):
             return to_namespace(value, xp, device, dtype=dt)
         return value
 
-    def move_block(blk):
-        return {key: None if key == "UT" else move(v) for key, v in blk.items()}
-
-    moved = {key: move(v) for key, v in model.items()}
-    moved["blocks"] = [move_block(blk) for blk in model["blocks"]]
-    if model["background"] is not None:
-        moved["background"] = [move_block(blk) for blk in model["background"]]
-    if model.get("combiner") is not None:
-        moved["combiner"] = tuple(move(v) for v in model["combiner"])
-    return moved
+    return _map_arrays(model, move, drop=("UT",))
 
 
 # ----------------------------------------------------------------- scoring
@@ -408,16 +428,7 @@ def _state(model, xp, dt):
             return xp.astype(value, dt)
         return value
 
-    def cast_block(blk):
-        return {key: cast(v) for key, v in blk.items()}
-
-    state = {key: cast(v) for key, v in model.items()}
-    state["blocks"] = [cast_block(blk) for blk in model["blocks"]]
-    if model["background"] is not None:
-        state["background"] = [cast_block(blk) for blk in model["background"]]
-    if model.get("combiner") is not None:
-        state["combiner"] = tuple(cast(v) for v in model["combiner"])
-    return state
+    return _map_arrays(model, cast)
 
 
 def _block_sq(Zb, blk, xp):

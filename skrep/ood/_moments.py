@@ -18,7 +18,7 @@ from skrep.utils._array_api import to_namespace, to_numpy
 from skrep.utils._compat import supported_float_dtypes
 
 __all__ = [
-    "complement",
+    "complements",
     "feature_scale",
     "group_moments",
     "merge",
@@ -82,6 +82,8 @@ def group_moments(X, groups, n_groups, bounds, xp, device):
 
 def merge(a, b):
     """Exact statistics of the union of two sets of rows (any leading shape)."""
+    if not np.any(a["n"]) or not np.any(b["n"]):  # one side has no rows
+        return b if not np.any(a["n"]) else a
     n = a["n"] + b["n"]
     frac = np.divide(b["n"], n, out=np.zeros_like(n), where=n > 0)
     mean = a["mean"] + (b["mean"] - a["mean"]) * frac[..., None]
@@ -137,10 +139,25 @@ def total(moments, axis, keepdims=False):
     return out
 
 
-def complement(moments, j):
-    """Statistics of every fold but ``j`` (folds on axis 1)."""
-    others = [k for k in range(moments["n"].shape[1]) if k != j]
-    return total(take(moments, others, 1), axis=1)
+def complements(moments):
+    """Statistics of every fold but ``j``, for each fold ``j`` (folds on
+    axis 1), and of all folds: ``(complements, total)``.
+
+    From running merges from the left and from the right (``3 K - 5``
+    merges for ``K`` folds, instead of ``K (K - 2)`` for each complement on
+    its own).
+    """
+    K = moments["n"].shape[1]
+    folds = [take(moments, j, 1) for j in range(K)]
+    left, right = [folds[0]], [folds[-1]]
+    for j in range(1, K - 1):
+        left.append(merge(left[-1], folds[j]))
+        right.append(merge(right[-1], folds[K - 1 - j]))
+    # left[j]: folds 0..j; right[j]: folds K-1-j..K-1.
+    out = [right[K - 2]]
+    out += [merge(left[j - 1], right[K - 2 - j]) for j in range(1, K - 1)]
+    out.append(left[K - 2])
+    return out, merge(left[K - 2], folds[-1])
 
 
 def feature_scale(moments):

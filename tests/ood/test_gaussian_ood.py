@@ -19,7 +19,7 @@ from sklearn.neighbors import LocalOutlierFactor
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import OneClassSVM
 
-from skrep.ood import GaussianMixtureOODDetector, _gaussian_ood, _model
+from skrep.ood import GaussianMixtureOODDetector, _gaussian_ood, _model, _moments
 from skrep.ood._tour import ood_protocols
 
 
@@ -77,6 +77,41 @@ def test_single_gaussian_matches_sklearn_ledoit_wolf_and_oas():
     S = np.cov(X.T, bias=True)
     target = 0.7 * S + 0.3 * np.trace(S) / 6 * np.eye(6)
     assert_allclose(det.covariances_[0], target, atol=1e-12)
+
+
+def test_fold_complements_are_the_statistics_of_the_other_folds():
+    # The merged statistics of every fold but j (running merges from both
+    # ends) equal those computed directly from the rows outside fold j.
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((300, 5)) * [1, 2, 3, 4, 5] + 7
+    y, fold = rng.randint(3, size=300), rng.randint(4, size=300)
+    bounds = (0, 2, 5)
+    per_group = _moments.group_moments(X, y * 4 + fold, 12, bounds, np, None)
+    folds = {
+        key: (
+            [m.reshape(3, 4, *m.shape[1:]) for m in value]
+            if isinstance(value, list)
+            else value.reshape(3, 4, *value.shape[1:])
+        )
+        for key, value in per_group.items()
+    }
+    complements, everything = _moments.complements(folds)
+    for j, got in enumerate([*complements, everything]):
+        rows = fold != j
+        expected = _moments.group_moments(X[rows], y[rows], 3, bounds, np, None)
+        assert_array_equal(got["n"], expected["n"])
+        assert_allclose(got["mean"], expected["mean"], rtol=1e-12)
+        for key in ("M2", "F", "G"):
+            for a, b in zip(got[key], expected[key], strict=True):
+                assert_allclose(a, b, rtol=1e-10, atol=1e-8, err_msg=f"{j} {key}")
+
+
+def test_model_choice_auroc_is_roc_auc_score_with_ties():
+    rng = np.random.RandomState(0)
+    for _ in range(5):
+        scores, positive = rng.randint(5, size=60) * 1.0, rng.rand(60) < 0.4
+        got = _gaussian_ood._auroc(positive, scores)
+        assert got == pytest.approx(roc_auc_score(positive, scores), abs=1e-12)
 
 
 @pytest.mark.parametrize("covariance_type", ["tied", "full", "diag", "spherical"])
@@ -397,7 +432,7 @@ def test_relative_mahalanobis_is_class_minus_background_distance():
 
 
 # ------------------------------------------------------- extreme magnitudes
-@pytest.mark.parametrize("scale", [1e150, 1e-200, 1e-300])
+@pytest.mark.parametrize("scale", [1e150, 1e-200, 1e-300, 1e300])
 def test_extreme_magnitudes_give_the_same_finite_scores(scale):
     X, y = _data(n=300)
     ref = GaussianMixtureOODDetector(covariance_type="full").fit(X, y)
@@ -411,11 +446,18 @@ def test_extreme_magnitudes_give_the_same_finite_scores(scale):
     assert_allclose(stream.score_samples(X * scale), scores, rtol=1e-9)
 
 
-def test_overflowing_magnitudes_raise_and_far_rows_score_the_lowest_finite():
+def test_overflowing_covariances_raise_when_read_and_far_rows_score_lowest():
+    # At 1e300 the covariances do not fit in float64 in X's units: the
+    # model lives in scaled coordinates, so fit, the scores and the means
+    # are those of X; reading covariances_ raises a ValueError that says so.
     X, y = _data(n=300)
-    with pytest.raises(ValueError, match="overflows float64.*Divide X"):
-        GaussianMixtureOODDetector().fit(X * 1e300, y)
-    det = GaussianMixtureOODDetector().fit(X, y)
+    det = GaussianMixtureOODDetector().fit(X * 1e300, y)
+    ref = GaussianMixtureOODDetector().fit(X, y)
+    assert_allclose(det.means_, ref.means_ * 1e300, rtol=1e-9)
+    with pytest.raises(ValueError, match="overflows float64.*scores are unaffected"):
+        _ = det.covariances_
+    assert all(np.all(np.isfinite(c)) for c in ref.covariances_)
+    det = ref
     far = np.full((2, X.shape[1]), 1e300)
     # The squared distance overflows: the score is the most negative finite
     # float, below every finite score.
@@ -474,15 +516,21 @@ def test_per_feature_magnitudes_do_not_change_diagonal_target_scores(dtype):
     assert_allclose(det.offset_, ref.offset_, rtol=rtol)
 
 
-def test_overflowing_projected_covariance_raises_a_clear_error():
+def test_overflowing_projected_covariance_scores_and_raises_when_read():
     # The kept principal coordinates' covariance in X's units overflows
-    # float64 (entries near 1e200): a ValueError, never an OverflowError.
+    # float64 (entries near 1e200): the scores are those of X, and reading
+    # covariances_ raises a ValueError, never an OverflowError.
     X, y = _data(n=300)
-    det = GaussianMixtureOODDetector(
-        covariance_type="full", subspace="low_variance", shrinkage_target="identity"
-    )
+    params = {
+        "covariance_type": "full",
+        "subspace": "low_variance",
+        "shrinkage_target": "identity",
+    }
+    det = GaussianMixtureOODDetector(**params).fit(X * 1e200, y)
+    ref = GaussianMixtureOODDetector(**params).fit(X, y)
+    assert_allclose(det.score_samples(X * 1e200), ref.score_samples(X), rtol=1e-9)
     with pytest.raises(ValueError, match="overflows float64.*Divide X"):
-        det.fit(X * 1e200, y)
+        _ = det.covariances_
 
 
 # ------------------------------------------------------------- streaming
@@ -497,11 +545,18 @@ def test_overflowing_projected_covariance_raises_a_clear_error():
 )
 def test_partial_fit_over_chunks_equals_fit(params):
     X, y = _data(n=500)
-    full = GaussianMixtureOODDetector(**params).fit(X, y)
     stream = GaussianMixtureOODDetector(**params)
     order = np.argsort(y, kind="stable")  # classes appear one after the other
     for chunk in np.array_split(order, 9):
         stream.partial_fit(X[chunk], y[chunk])
+    # partial_fit keeps its model choice until a class's rows have doubled;
+    # given that choice, the model and the out-of-fold calibration (the
+    # same folds) are those of fit on all rows.
+    chosen = {
+        "covariance_type": stream.covariance_type_,
+        "shrinkage_target": stream.shrinkage_target_,
+    }
+    full = GaussianMixtureOODDetector(**(params | chosen)).fit(X, y)
     assert_array_equal(stream.classes_, full.classes_)
     assert_array_equal(stream.class_count_, full.class_count_)
     assert_allclose(stream.shrinkage_, full.shrinkage_, rtol=1e-10, atol=1e-12)
@@ -509,10 +564,46 @@ def test_partial_fit_over_chunks_equals_fit(params):
     assert_allclose(
         stream.score_samples(X), full.score_samples(X), rtol=1e-10, atol=1e-10
     )
-    # The same folds, so the same model choice and out-of-fold calibration.
-    assert stream.covariance_type_ == full.covariance_type_
-    assert stream.shrinkage_target_ == full.shrinkage_target_
     assert_allclose(stream.calibration_scores_, full.calibration_scores_, rtol=1e-9)
+    assert_allclose(stream.offset_, full.offset_, rtol=1e-9)
+
+
+def test_partial_fit_chooses_the_model_again_only_when_a_class_doubles(
+    monkeypatch,
+):
+    # Digits 0-4 in 20 shuffled chunks: the model choice (the expensive part
+    # of fit) runs at the first call, when a class appears, and when a
+    # class's rows have doubled since the last choice -- a handful of times,
+    # not 20 -- and ends at fit's choice.
+    X, y = load_digits(return_X_y=True)
+    order = np.random.RandomState(0).permutation(np.flatnonzero(y < 5))
+    X, y = X[order], y[order]
+    calls = []
+    choose = _gaussian_ood.GaussianMixtureOODDetector._choose
+
+    def counted(self, *args):
+        calls.append(args)
+        return choose(self, *args)
+
+    monkeypatch.setattr(_gaussian_ood.GaussianMixtureOODDetector, "_choose", counted)
+    stream = GaussianMixtureOODDetector()
+    chunks = np.array_split(np.arange(len(y)), 20)
+    expected, seen, at_choice = [], {}, {}
+    for i, chunk in enumerate(chunks):
+        stream.partial_fit(X[chunk], y[chunk])
+        for c in y[chunk]:
+            seen[c] = seen.get(c, 0) + 1
+        if any(n >= 2 * at_choice.get(c, 0) for c, n in seen.items()):
+            expected.append(i)
+            at_choice = dict(seen)
+    assert len(calls) == len(expected) <= 6, expected
+    full = GaussianMixtureOODDetector().fit(X, y)
+    assert len(calls) == len(expected) + 1
+    assert (stream.covariance_type_, stream.shrinkage_target_) == (
+        full.covariance_type_,
+        full.shrinkage_target_,
+    )
+    assert_allclose(stream.score_samples(X), full.score_samples(X), rtol=1e-9)
     assert_allclose(stream.offset_, full.offset_, rtol=1e-9)
 
 
