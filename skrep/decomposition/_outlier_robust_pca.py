@@ -50,6 +50,10 @@ _STREAM_BLOCK = 1000
 # data (3 or 5 dof) gave eps_ up to 0.075; at 0.2 %, at most 0.047.
 _AUTO_LEVEL = 0.002
 
+# Identical scores carrying more than this fraction of the weight are a
+# point mass (e.g. all-zero rows), left out of the robust scale.
+_POINT_MASS = 0.1
+
 # Never remove more than half of the weight: under the contamination model
 # (eps < 1/2) the inliers are the majority.
 _MAX_REMOVED = 0.5
@@ -99,7 +103,15 @@ def _off_centre_median(values, w, tol, xp):
     keep = values > tol
     if not bool(xp.any(keep)):
         return 0.0
-    return _weighted_median(values[keep], w[keep], xp)
+    values, w = values[keep], w[keep]
+    median = _weighted_median(values, w, xp)
+    # A point mass holding the median (many identical rows: the all-zero
+    # rows once the centre has drifted off them) is left out likewise.
+    tied = values == median
+    mass = float(xp.sum(xp.where(tied, w, xp.zeros_like(w))))
+    if mass > _POINT_MASS * float(xp.sum(w)) and not bool(xp.all(tied)):
+        median = _weighted_median(values[~tied], w[~tied], xp)
+    return median
 
 
 def _coordinate_median(X, xp, is_np, rng):

@@ -190,6 +190,29 @@ def test_eps_auto_zero_inflated_clean_data():
         assert sin < 0.05, (seed, sin)
 
 
+def test_eps_auto_zero_inflated_data_with_outliers():
+    # The same data with 10 % of the rows replaced by outliers at +-t e_1,
+    # twice PCA's flip size: once the filter down-weights rows, the centre
+    # drifts off the all-zero rows, which then tie at one small nonzero
+    # score and held the median (eps_ 0.49 and sin 0.85-1.00 on every seed).
+    # The tied point mass is left out of the scale like the rows at the centre.
+    for seed in range(3):
+        rng = np.random.RandomState(seed)
+        X = rng.standard_normal((2000, 20)) * np.r_[3.0, np.ones(19)]
+        X[rng.rand(2000) < 0.55] = 0
+        rows = rng.choice(2000, 200, replace=False)
+        inliers = PCA(1).fit(np.delete(X, rows, axis=0)).components_
+        # Flip at t^2 = 0.9 (4.05 - 0.45) / 0.1 (variances 0.45 * 9, 0.45).
+        shift = 2 * np.sqrt(32.4) * np.where(np.arange(200) % 2 == 0, 1.0, -1.0)
+        X[rows] = rng.standard_normal((200, 20))
+        X[rows, 1] += shift
+        assert sin_largest_angle(PCA(1).fit(X).components_, inliers) > 0.9
+        auto = OutlierRobustPCA(eps="auto", random_state=seed).fit(X)
+        assert 0.05 <= auto.eps_ <= 0.15, (seed, auto.eps_)
+        assert sin_largest_angle(auto.components_, inliers) < 0.1, seed
+        assert auto.inlier_weights_[rows].mean() < 0.2
+
+
 def test_eps_auto_streaming():
     X, U, _ = make_contaminated_gaussian(4000, 20, 0.1, random_state=6)
     est = stream(OutlierRobustPCA(eps="auto", random_state=0), X, 1000)
