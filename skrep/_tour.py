@@ -21,8 +21,10 @@ __all__ = [
     "TourResult",
     "format_table",
     "load_entries",
+    "pyplot",
     "register",
     "run",
+    "save_figure",
     "timed",
 ]
 
@@ -111,6 +113,43 @@ def load_entries():
         if importlib.util.find_spec(f"{module}._tour") is not None:
             importlib.import_module(f"{module}._tour")
     return list(_REGISTRY.values())
+
+
+def pyplot():
+    """``matplotlib.pyplot`` on the Agg backend: the tour writes files only."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig, path, *, dpi=100):
+    """Lay ``fig`` out, write it to ``path`` and close it.
+
+    A figure made without a layout engine (such as ``layout="constrained"``)
+    is laid out tight first; the saved image is cropped to what is drawn,
+    so that no title or label is cut off.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    path : path-like
+        The image file, usually in the tour's output folder.
+    dpi : int, default=100
+
+    Returns
+    -------
+    path : Path
+        For the entry's :class:`TourResult` ``figures``.
+    """
+    plt = pyplot()
+    if fig.get_layout_engine() is None:
+        fig.tight_layout()
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return Path(path)
 
 
 def timed(func, *args, **kwargs):
@@ -238,6 +277,14 @@ def format_table(table):
             return "v " + metric.replace("(lower is better)", "").strip()
         return metric
 
+    def number(value, width=8):
+        """The most significant digits (up to 4) that fit in ``width``."""
+        for digits in (4, 3, 2, 1):
+            text = f"{value:.{digits}g}"
+            if len(text) <= width:
+                break
+        return text
+
     lines = [line([h for h, _, _ in columns])]
     for row in table.itertuples(index=False):
         lines.append(
@@ -245,10 +292,10 @@ def format_table(table):
                 [
                     row[0],
                     direction(row[2]),
-                    f"{row[3]:.4g}",
+                    number(row[3]),
                     f"{row[4]:.2f}",
                     row[5],
-                    f"{row[6]:.4g}",
+                    number(row[6]),
                     f"{row[7]:.2f}",
                 ]
             )

@@ -81,7 +81,7 @@ def _verbose(out_dir):
     return _tour.TourResult(
         "median excess risk of a cubic fit on 20 of 442 labels, relative to all "
         "labels (lower is better)",
-        0.123456,
+        1.98412e-08,
         12.5,
         "scikit-learn GaussianMixture(covariance_type='full', n_init=1) + chi2",
         0.2,
@@ -98,6 +98,7 @@ def test_progress_and_table_fit_a_terminal(tmp_path):
     lines += text.splitlines()
     assert max(map(len, lines)) <= _tour.WIDTH
     assert "v median excess" in text  # the direction survives the cut
+    assert " 1.98e-08 " in text  # numbers are rounded to fit, never cut
     # tour.csv keeps the whole texts.
     saved = pd.read_csv(tmp_path / "tour.csv")
     assert saved.loc[0, "metric"].endswith("(lower is better)")
@@ -116,3 +117,14 @@ def test_unusable_out_folder_is_a_clear_error(tmp_path, capsys):
         main(["--only", "RobustPCA", "--out", str(blocker / "tour")])
     assert exc.value.code == 2
     assert f"cannot use --out {blocker / 'tour'}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("layout", [None, "constrained"])
+def test_save_figure_writes_the_image_and_closes_the_figure(tmp_path, layout):
+    plt = _tour.pyplot()
+    fig, ax = plt.subplots(layout=layout)
+    ax.set_title("a title")
+    path = _tour.save_figure(fig, tmp_path / "figure.png", dpi=50)
+    assert path == tmp_path / "figure.png"
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not plt.fignum_exists(fig.number)

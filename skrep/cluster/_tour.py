@@ -1,6 +1,6 @@
 """Tour entries of skrep.cluster on data sets bundled with scikit-learn."""
 
-from skrep._tour import TourResult, register, timed
+from skrep._tour import TourResult, pyplot, register, save_figure, timed
 
 
 def _standardised(loader):
@@ -36,12 +36,10 @@ def _scatter(X, panels, path, title):
     The first panel is the reference: every other panel's clusters are
     renamed to match it, so one colour is one cluster across panels.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
     from sklearn.decomposition import PCA
+
+    plt = pyplot()
 
     Z = PCA(2).fit_transform(X)
     reference = np.unique(next(iter(panels.values())), return_inverse=True)[1]
@@ -55,9 +53,7 @@ def _scatter(X, panels, path, title):
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(title)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=90)
 
 
 @register(estimator="ILASDPClustering", dataset="iris (scikit-learn, standardised)")

@@ -1,6 +1,6 @@
 """Tour entries of :mod:`skrep.decomposition` (``python -m skrep``)."""
 
-from skrep._tour import TourResult, register, timed
+from skrep._tour import TourResult, pyplot, register, save_figure, timed
 
 
 @register(
@@ -8,15 +8,13 @@ from skrep._tour import TourResult, register, timed
     dataset="surveillance video on china.jpg (scikit-learn sample image)",
 )
 def robust_pca(out_dir):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
     from sklearn.decomposition import PCA
 
     from skrep.datasets import make_surveillance_video
     from skrep.decomposition import RobustPCA
+
+    plt = pyplot()
 
     M, background, _, _, shape = make_surveillance_video(random_state=0)
     truth = np.broadcast_to(background, M.shape)
@@ -39,10 +37,7 @@ def robust_pca(out_dir):
             if row == 0:
                 ax.set_title(title)
     fig.suptitle("Background / foreground separation (rows: frames)")
-    fig.tight_layout()
-    path = out_dir / "robust_pca_video.png"
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
+    path = save_figure(fig, out_dir / "robust_pca_video.png", dpi=80)
     return TourResult(
         metric="background relative error (lower is better)",
         score=error(rpca.low_rank_),
@@ -62,15 +57,13 @@ def robust_svd(out_dir):
     """Background modelling as users do it: fit on the first 80 frames, then
     separate the next 40 with ``decompose``; background error on the frames
     nobody tampered with."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
     from sklearn.decomposition import TruncatedSVD
 
     from skrep.datasets import make_surveillance_video
     from skrep.decomposition import RobustSVD
+
+    plt = pyplot()
 
     M, background, _, bad, shape = make_surveillance_video(
         120, tampered=0.2, random_state=0
@@ -97,10 +90,7 @@ def robust_svd(out_dir):
             if row == 0:
                 ax.set_title(title)
     fig.suptitle("Later frames separated with the model of the first 80")
-    fig.tight_layout()
-    path = out_dir / "robust_svd_video.png"
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
+    path = save_figure(fig, out_dir / "robust_svd_video.png", dpi=80)
     return TourResult(
         metric="background error on untouched later frames (lower is better)",
         score=error(L_rsvd),
@@ -117,15 +107,13 @@ def robust_svd(out_dir):
     dataset="digits (scikit-learn) with 10% planted outlying rows",
 )
 def outlier_robust_pca(out_dir):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
     from sklearn.datasets import load_digits
     from sklearn.decomposition import PCA
 
     from skrep.decomposition import OutlierRobustPCA
+
+    plt = pyplot()
 
     X, y = load_digits(return_X_y=True)
     rng = np.random.RandomState(0)
@@ -157,12 +145,16 @@ def outlier_robust_pca(out_dir):
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
     for ax, model, title in [(axes[0], est, "OutlierRobustPCA"), (axes[1], pca, "PCA")]:
         Z = model.transform(X[inliers])
-        ax.scatter(Z[:, 0], Z[:, 1], c=y[inliers], cmap="tab10", s=6)
+        points = ax.scatter(Z[:, 0], Z[:, 1], c=y[inliers], cmap="tab10", s=6)
         ax.set_title(f"{title}: clean digits in the fitted plane")
-    fig.tight_layout()
-    path = out_dir / "outlier_robust_pca_digits.png"
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
+    axes[1].legend(
+        *points.legend_elements(),
+        title="digit",
+        fontsize=7,
+        loc="center left",
+        bbox_to_anchor=(1.0, 0.5),
+    )
+    path = save_figure(fig, out_dir / "outlier_robust_pca_digits.png", dpi=80)
     return TourResult(
         metric="sin of largest angle to the clean PCA plane (lower is better)",
         score=sin_angle(est.components_),
@@ -178,15 +170,13 @@ def outlier_robust_pca(out_dir):
 def dual_kernel_pca(out_dir):
     """Kernel PCA of the digits: squared loss against scikit-learn, and the
     robust and sparse variants side by side."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
     from sklearn.datasets import load_digits
     from sklearn.decomposition import KernelPCA
 
     from skrep.decomposition import DualKernelPCA
+
+    plt = pyplot()
 
     X, y = load_digits(return_X_y=True)
     params = {"n_components": 10, "kernel": "rbf", "gamma": 1e-3}
@@ -213,9 +203,7 @@ def dual_kernel_pca(out_dir):
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle("DualKernelPCA on the digits: first two components (colour: digit)")
-    path = out_dir / "dual_kernel_pca.png"
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    path = save_figure(fig, out_dir / "dual_kernel_pca.png")
     return TourResult(
         metric="top-10 eigenvalues, max rel. error vs sklearn arpack",
         score=float(error),

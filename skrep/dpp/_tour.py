@@ -1,25 +1,18 @@
 """Tour entries of skrep.dpp: few-label regression on scikit-learn's diabetes data."""
 
-from skrep._tour import TourResult, register, timed
+from skrep._tour import TourResult, pyplot, register, save_figure, timed
 
 _N_SPLITS = 30
 
 
 def _plot(scores, n_labels, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.5))
     ax.boxplot(list(scores.values()), showfliers=False)
     ax.set_xticks(range(1, len(scores) + 1), list(scores))
     ax.set_ylabel("test R^2")
     ax.set_title(f"diabetes, {n_labels} labelled rows, {_N_SPLITS} splits")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 @register(estimator="DPPLeastSquares", dataset="diabetes (scikit-learn)")
@@ -129,11 +122,9 @@ def polynomial_basis(out_dir):
 
 def _plot_basis(degrees, conditions, scores, path):
     """Condition numbers by degree; CV R^2 per fold."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
+
+    plt = pyplot()
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     for (name, values), marker in zip(conditions.items(), "os", strict=True):
@@ -154,7 +145,4 @@ def _plot_basis(degrees, conditions, scores, path):
     right.set_ylabel("test R^2 of RidgeCV")
     right.set_title("Degree 2, all 10 features: 5-fold CV")
     right.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

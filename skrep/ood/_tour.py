@@ -1,6 +1,6 @@
 """Tour entries of :mod:`skrep.ood` (``python -m skrep``)."""
 
-from skrep._tour import TourResult, register, timed
+from skrep._tour import TourResult, pyplot, register, save_figure, timed
 
 
 def digits_ood_split(random_state=0):
@@ -113,15 +113,13 @@ def ood_protocols(seeds=(0, 1, 2)):
 def gaussian_ood(out_dir):
     import warnings
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
     from sklearn.covariance import EllipticEnvelope
     from sklearn.metrics import roc_auc_score, roc_curve
 
     from skrep.ood import GaussianMixtureOODDetector
+
+    plt = pyplot()
 
     X_train, y_train, X_eval, is_in = digits_ood_split()
     detector = GaussianMixtureOODDetector()  # chooses full, identity target
@@ -156,10 +154,7 @@ def gaussian_ood(out_dir):
     axes[1].set_ylabel("detected digits 5-9")
     axes[1].set_title("ROC: OOD digits detected")
     axes[1].legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    path = out_dir / "gaussian_ood.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    path = save_figure(fig, out_dir / "gaussian_ood.png")
     return TourResult(
         metric="AUROC of OOD digits 5-9 vs held-out 0-4 (higher is better)",
         score=auroc["skrep class-conditional (defaults)"],

@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 
-from skrep._tour import TourResult, register, timed
+from skrep._tour import TourResult, pyplot, register, save_figure, timed
 
 
 def _fair():
@@ -116,11 +116,7 @@ def proportional_odds(out_dir):
 
 def _plot_proportional_odds(model, res, X, y, probas, features, path):
     """Slopes with 95% intervals next to statsmodels'; class shares out of fold."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     p = len(features)
     sd = X.std(axis=0)
     table = model.summary()
@@ -155,20 +151,14 @@ def _plot_proportional_odds(model, res, X, y, probas, features, path):
     right.set_ylabel("share of respondents")
     right.set_title("Mean out-of-fold probability per class")
     right.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 @register(estimator="PRESTOCV", dataset="fair, marriage rating (statsmodels)")
 def presto_cv(out_dir):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from skrep.ordinal import PRESTOCV
+
+    plt = pyplot()
 
     X, y, _ = _fair()
     rare = (y == 4).astype(float)
@@ -183,9 +173,7 @@ def presto_cv(out_dir):
     ax.set_ylabel('observed share of "very poor"')
     ax.set_title("Rare class calibration, 10 bins")
     ax.legend()
-    path = out_dir / "presto_cv_fair.png"
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    path = save_figure(fig, out_dir / "presto_cv_fair.png")
     return TourResult(
         metric="out-of-fold Brier score of the rare class (lower is better)",
         score=float(np.mean((proba[:, -1] - rare) ** 2)),
@@ -199,13 +187,11 @@ def presto_cv(out_dir):
 
 @register(estimator="PRESTO", dataset="fair, marriage rating (statsmodels)")
 def presto(out_dir):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from sklearn.linear_model import LogisticRegression
 
     from skrep.ordinal import PRESTO
+
+    plt = pyplot()
 
     X, y, names = _fair()
     rare = (y == 4).astype(float)
@@ -222,9 +208,7 @@ def presto(out_dir):
     ax.set_xlabel("lambda")
     ax.set_ylabel("standardised beta_4 - beta_3")
     ax.set_title('PRESTO path: change of slopes into "very poor"')
-    path = out_dir / "presto_path_fair.png"
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    path = save_figure(fig, out_dir / "presto_path_fair.png")
     return TourResult(
         metric="out-of-fold Brier score of the rare class (lower is better)",
         score=float(np.mean((proba[:, -1] - rare) ** 2)),
