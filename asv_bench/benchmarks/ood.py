@@ -21,6 +21,9 @@ positive): higher is better.
   ``EllipticEnvelope`` and, when installed, pyod's ``MCD``: fit time (target:
   no slower than EllipticEnvelope; since issue 18 skrep's fit includes the
   model choice and the out-of-fold calibration), scoring time and AUROC.
+- ``StreamingBench`` (issue 18): ``partial_fit`` over 20 chunks of digits
+  0-4 against one ``fit`` on the same rows (each call recalibrates the
+  threshold; the model choice runs again only when a class's rows double).
 - ``ProtocolsBench`` (issue 18): the detectors with their defaults on the
   bundled-data OOD protocols of the user guide (digits leave-five-classes-out,
   wine raw and standardised, breast cancer; every split, three seeds):
@@ -197,6 +200,31 @@ class SingleGaussianBench(Predictor, Scored):
         from sklearn.metrics import roc_auc_score
 
         return roc_auc_score(y != -1, self.predict(estimator, X))
+
+
+class StreamingBench:
+    """``partial_fit`` over 20 chunks of the 901 images of digits 0-4 (in
+    a random order) against one ``fit`` on the same rows."""
+
+    param_names = ["how"]
+    params = [["fit", "partial_fit-20-chunks"]]
+
+    def setup(self, how):
+        from sklearn.datasets import load_digits
+
+        self.Detector = import_or_skip("skrep.ood", "GaussianMixtureOODDetector")
+        X, y = load_digits(return_X_y=True)
+        rows = np.random.RandomState(0).permutation(np.flatnonzero(y < 5))
+        self.X, self.y = X[rows], y[rows]
+        self.Detector().fit(self.X[:100], self.y[:100])  # warm numba up
+
+    def time_train(self, how):
+        if how == "fit":
+            self.Detector().fit(self.X, self.y)
+            return
+        detector = self.Detector()
+        for rows in np.array_split(np.arange(len(self.y)), 20):
+            detector.partial_fit(self.X[rows], self.y[rows])
 
 
 class ProtocolsBench:
