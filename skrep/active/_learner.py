@@ -76,7 +76,9 @@ class ActiveLearner(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         Class labels.
     X_train_ : array-like of shape (n_labelled, n_features)
         The labelled rows seen so far, in the container they came in
-        (array, sparse matrix, data frame or list).
+        (array, sparse matrix, data frame or list). A data frame keeps the
+        index labels of its rows while they are unique (rows of one pool);
+        rows taught from elsewhere that repeat a label renumber it 0..n-1.
     y_train_ : ndarray of shape (n_labelled,)
         Their labels.
     n_features_in_ : int
@@ -372,7 +374,10 @@ def _concat_rows(A, B):
         if not hasattr(B, "iloc"):
             B = pd.DataFrame(np.asarray(B, dtype=object), columns=A.columns)
             B = B.astype(A.dtypes.to_dict())
-        return pd.concat([A, B])
+        out = pd.concat([A, B])
+        # rows of one pool keep its labels; rows from elsewhere would repeat
+        # labels already stored, and the frame is then numbered afresh
+        return out if out.index.is_unique else out.reset_index(drop=True)
     if isinstance(A, np.ndarray):
         return np.concatenate([A, np.asarray(B)])
     return list(A) + list(B)

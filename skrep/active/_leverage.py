@@ -1,6 +1,7 @@
 """Leverage-score sampling for active regression: pivotal and Bernoulli."""
 
 import math
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -114,6 +115,30 @@ def inclusion_probabilities(weights, k):
     return p
 
 
+def _warn_if_marker_may_be_a_target(y, unlabeled, missing_label):
+    """Warn when ``missing_label`` marks rows of a real-valued target.
+
+    Regression targets with fractions are not labels: among them a value
+    equal to a numeric marker (the default -1) may be a real target, which
+    is then silently taken for unlabelled. NaN is the unambiguous marker.
+    """
+    y = np.asarray(y)
+    if y.dtype.kind != "f" or isinstance(missing_label, str) or np.isnan(missing_label):
+        return
+    marked = unlabeled & ~np.isnan(y)
+    targets = y[~unlabeled]
+    if np.any(marked) and np.any(targets != np.round(targets)):
+        warnings.warn(
+            f"{int(marked.sum())} values of y equal missing_label="
+            f"{missing_label!r} and are taken as unlabelled, but y looks like a "
+            "real-valued target (it has non-integer values), which may take "
+            "that value. Mark unlabelled rows with NaN and set "
+            "missing_label=np.nan.",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
 class LeverageScoreSampler(BaseEstimator):
     """Leverage-score sampling for regression, pivotal or independent.
 
@@ -149,7 +174,9 @@ class LeverageScoreSampler(BaseEstimator):
     missing_label : scalar or str, default=-1
         The value of ``y`` that marks unlabelled rows, as for the query
         strategies (NaN and None are always unlabelled). Targets that may
-        equal -1 are best marked with NaN and ``missing_label=np.nan``.
+        equal -1 are best marked with NaN and ``missing_label=np.nan``: a
+        real-valued ``y`` (one with non-integer values) in which some values
+        equal a numeric ``missing_label`` draws a warning.
     random_state : int, RandomState instance or None, default=None
         The random draw.
 
@@ -346,6 +373,7 @@ class LeverageScoreSampler(BaseEstimator):
                 raise ValueError(
                     f"y has {unlabeled.shape[0]} values but X has {n} rows."
                 )
+            _warn_if_marker_may_be_a_target(y, unlabeled, self.missing_label)
         if candidates is None:
             pool = np.flatnonzero(unlabeled)
         else:

@@ -203,3 +203,29 @@ def test_nan_marker_accepts_fully_labelled_string_labels():
     names = np.array(["setosa", "versicolor", "virginica"], dtype=object)[y]
     model = ActiveLearner(missing_label=np.nan).fit(X, names)
     assert set(model.classes_) == set(names)
+
+
+def test_taught_data_frames_never_repeat_an_index_label():
+    # Rows of the pool keep its labels; rows from elsewhere (a new frame
+    # numbered from 0, an array) would repeat stored labels: the frame is
+    # then renumbered, rows in the order they were labelled.
+    import pandas as pd
+
+    X, y = _tabular_frame()
+    X = X[["a", "b"]]
+    y_part = np.full(y.shape[0], -1)
+    y_part[:10] = y[:10]
+    learner = ActiveLearner(LogisticRegression(), batch_size=3).fit(X, y_part)
+    idx = learner.query(X, y_part)
+    learner.teach(X.iloc[idx], y[idx])
+    expected = np.r_[np.arange(10), idx]
+    np.testing.assert_array_equal(learner.X_train_.index, expected)
+    new = pd.DataFrame({"a": [0.5, -0.5], "b": [1.0, 2.0]})  # index 0, 1
+    learner.teach(new, [0, 1])
+    with pytest.warns(UserWarning, match="feature names"):
+        learner.teach(np.array([[3.0, 4.0]]), [1])
+    assert learner.X_train_.index.is_unique
+    np.testing.assert_array_equal(learner.X_train_.index, np.arange(16))
+    stored = np.r_[X.to_numpy()[expected], new.to_numpy(), [[3.0, 4.0]]]
+    np.testing.assert_array_equal(learner.X_train_.to_numpy(), stored)
+    np.testing.assert_array_equal(learner.y_train_, np.r_[y[expected], 0, 1, 1])

@@ -192,9 +192,10 @@ def test_one_missing_label_convention_with_the_strategies():
     X = _grid(10)
     y = np.full(100, -1.0)  # the strategies' marker of unlabelled rows
     y[:40] = np.linspace(0, 1, 40)
-    idx = LeverageScoreSampler(PolynomialFeatures(2), random_state=0).query(
-        X, y, batch_size=10
-    )
+    with pytest.warns(UserWarning, match="real-valued target"):
+        idx = LeverageScoreSampler(PolynomialFeatures(2), random_state=0).query(
+            X, y, batch_size=10
+        )
     assert idx.min() >= 40
     # string targets with "" for the unlabelled rows and a numeric marker:
     # no row can be unlabelled, say so
@@ -225,3 +226,29 @@ def test_features_that_overflow_are_refused():
     with pytest.raises(ValueError, match="features PolynomialFeatures of X"):
         with np.errstate(all="ignore"):
             sampler.query(X, batch_size=3)
+
+
+def test_a_marker_among_real_valued_targets_is_flagged():
+    # -1 (the default marker) among targets with fractions may be a real
+    # target taken for unlabelled: a warning that names the count and the
+    # fix; NaN markers, integer-valued targets and no y are unambiguous.
+    import warnings
+
+    X = _grid(10)
+    marked = np.arange(100) >= 60
+    y = np.where(marked, -1.0, np.linspace(-3.05, 2.95, 100))
+    sampler = LeverageScoreSampler(random_state=0)
+    with pytest.warns(UserWarning, match=r"40 values of y equal missing_label=-1"):
+        p = sampler.inclusion_probabilities(X, y, batch_size=5)
+    assert np.all(p[~marked] == 0)  # the marked rows are still the pool
+    with pytest.warns(UserWarning, match="missing_label=np.nan"):
+        sampler.query(X, y, batch_size=5)
+    y_nan = np.where(marked, np.nan, y)
+    y_counts = np.where(np.arange(100) < 50, -1.0, np.arange(100) % 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        LeverageScoreSampler(missing_label=np.nan).query(X, y_nan, batch_size=5)
+        sampler.query(X, y_counts, batch_size=5)
+        sampler.query(X, None, batch_size=5)
+        # NaN marks rows without a word, whatever the marker
+        sampler.query(X, y_nan, batch_size=5)
