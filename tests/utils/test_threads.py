@@ -85,7 +85,18 @@ def test_map_threads_runs_small_work_in_the_calling_thread():
         return threading.get_ident()
 
     assert set(map_threads(ident, range(4), 2, work=1e6)) == {threading.get_ident()}
-    assert len(map_threads(ident, range(4), 2, work=1e12)) == 4
+    # Large work runs on n_jobs worker threads at once: each item returns only
+    # once another one has reached the barrier (run one after the other, the
+    # first would wait in vain and break it).
+    barrier = threading.Barrier(2, timeout=30)
+
+    def meet(_):
+        barrier.wait()
+        return threading.get_ident()
+
+    workers = map_threads(meet, range(4), 2, work=1e12)
+    assert len(set(workers)) == 2
+    assert threading.get_ident() not in workers
 
 
 def test_threads_for_blas_only_leaves_numba_alone():
