@@ -89,6 +89,16 @@ def robust_svd(out_dir):
             ax.set_axis_off()
             if row == 0:
                 ax.set_title(title)
+        kind = "tampered" if bad[late][f] else "untouched"
+        axes[row, 0].text(
+            -0.03,
+            0.5,
+            f"frame {80 + f}\n({kind})",
+            rotation=90,
+            ha="right",
+            va="center",
+            transform=axes[row, 0].transAxes,
+        )
     fig.suptitle("Later frames separated with the model of the first 80")
     path = save_figure(fig, out_dir / "robust_svd_video.png", dpi=80)
     return TourResult(
