@@ -5,7 +5,8 @@ method for the proportional-odds model (its Hessian is only
 ``(p + K - 1)``-square) and a proximal Newton method for the fused-lasso
 model on the transition differences ``psi`` (block coordinate descent on
 the quadratic model, in :mod:`skrep.ordinal._kernels`, then a line search;
-no step may make a training row's cumulative probabilities cross).
+no step may make a training row's cumulative probabilities cross: where a
+step would, :mod:`skrep.ordinal._interior` solves on the boundary).
 """
 
 import warnings
@@ -19,6 +20,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skrep.ordinal import _links
+from skrep.ordinal._interior import fit_interior
 from skrep.ordinal._kernels import (
     cd_quadratic,
     max_feasible_step,
@@ -269,8 +271,11 @@ def fit_fused(problem, psi, thresh, *, tol, max_iter, allowed=None):
     """Proximal Newton for the loss plus ``sum thresh * |psi|`` (psi in place).
 
     Coordinates with infinite ``thresh``, or where ``allowed`` is False, stay
-    where they are. Returns the objective and the number of outer
-    iterations; ``n_iter == max_iter`` means it did not converge.
+    where they are. When a Newton step would make a training row's
+    cumulative probabilities cross, the optimum may lie on that boundary,
+    where coordinate descent stalls: :func:`fit_interior` solves from there.
+    Returns the objective and the number of outer iterations (plus
+    interior-point stages); ``n_iter == max_iter`` means it did not converge.
     """
     if allowed is None:
         allowed = np.ones(psi.shape, dtype=bool)
@@ -282,9 +287,8 @@ def fit_fused(problem, psi, thresh, *, tol, max_iter, allowed=None):
     ra = np.empty(n)
     rb = np.empty(n)
     inner_tol = 0.1 * tol
-    unconstrained = np.empty((psi.shape[0], 0))
 
-    def newton_direction(gaps):
+    def newton_direction():
         new = psi.copy()
         ra[:] = problem.ga
         rb[:] = problem.gb
@@ -299,7 +303,6 @@ def fit_fused(problem, psi, thresh, *, tol, max_iter, allowed=None):
             new,
             thresh,
             allowed,
-            gaps,
             _MAX_SWEEPS,
             inner_tol,
         )
@@ -309,23 +312,23 @@ def fit_fused(problem, psi, thresh, *, tol, max_iter, allowed=None):
     # Each iteration's products are n x (p + 1) by (p + 1) x (K - 1).
     with threads_for(blas_work=2.0 * n * psi.size):
         for it in range(1, max_iter + 1):
-            new, step, deta = newton_direction(unconstrained)
-            t_max = max_feasible_step(eta, deta)
-            if t_max < 1.0:
-                # The step leaves the training rows' monotone region: minimise
-                # the quadratic model inside it instead (its gaps are linear).
-                gaps = np.zeros((psi.shape[0], n))
-                gaps[1:] = np.diff(eta, axis=1).T
-                new, step, deta = newton_direction(gaps)
-                t_max = max_feasible_step(eta, deta)
+            new, step, deta = newton_direction()
             decrease = (
                 problem.directional_derivative(deta)
                 + _penalty(new, thresh)
                 - _penalty(psi, thresh)
             )
+            if max_feasible_step(eta, deta) < 1.0:
+                # The step leaves the training rows' monotone region, whose
+                # boundary may hold the optimum: coordinate descent would
+                # stop on it, so solve there by the interior-point method.
+                obj, stages = fit_interior(
+                    problem, psi, thresh, allowed, tol=tol, suboptimality=-decrease
+                )
+                return obj, min(it + stages, max_iter)
             if decrease > -tol or not np.any(step):
                 return obj, it
-            t = 1.0 if t_max >= 1.0 - 1e-9 else t_max
+            t = 1.0
             while True:
                 trial = psi + t * step
                 new_obj = trial_loss(eta, deta, t, problem.y, problem.sw) + _penalty(

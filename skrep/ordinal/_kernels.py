@@ -224,7 +224,7 @@ def _block_move(X, starts, j, D, ra, rb, haa, hab, hbb):
 
 @njit
 def cd_quadratic(
-    X, starts, ra, rb, haa, hab, hbb, psi, thresh, allowed, gaps, max_sweeps, tol
+    X, starts, ra, rb, haa, hab, hbb, psi, thresh, allowed, max_sweeps, tol
 ):
     """Block coordinate descent on the penalised quadratic model of the loss.
 
@@ -245,19 +245,11 @@ def cd_quadratic(
     (the loss gradient in each row's ``(a, b)`` on entry) are updated to the
     model's gradient at the new ``psi``. Only the coordinates where
     ``allowed`` is True move (a strong set; the caller checks the others).
-
-    ``gaps`` of shape ``(K - 1, n)`` (row 0 unused), when it has ``n``
-    columns, holds ``eta[:, m] - eta[:, m - 1]`` of every row, which is linear
-    in ``psi[m]`` alone: each ``psi[m, j]`` (``m >= 1``) then moves only as
-    far as keeps every gap non-negative, and the gaps are updated -- the
-    quadratic model is minimised over the training rows' monotone region.
-    Pass an array with 0 columns for the unconstrained model.
-    Returns the number of sweeps.
+    The model is unconstrained: the caller keeps the training rows' monotone
+    region. Returns the number of sweeps.
     """
     n_thr, n_col = psi.shape
     n_cls = n_thr + 1
-    n_rows = X.shape[0]
-    constrained = gaps.shape[1] == n_rows
     H = np.zeros((n_col, n_thr, n_thr))
     have_h = np.zeros(n_col, dtype=np.bool_)
     active = np.zeros(n_col, dtype=np.bool_)
@@ -269,8 +261,6 @@ def cd_quadratic(
     g = np.zeros(n_thr)
     v = np.zeros(n_thr)
     v0 = np.zeros(n_thr)
-    lo = np.zeros(n_thr)
-    hi = np.zeros(n_thr)
     D = np.zeros(n_thr)
     full = True
     sweeps = 0
@@ -302,23 +292,6 @@ def cd_quadratic(
             for m in range(n_thr):
                 v[m] = psi[m, j]
                 v0[m] = v[m]
-                lo[m] = -np.inf
-                hi[m] = np.inf
-            if constrained:
-                for i in range(n_rows):
-                    x = X[i, j]
-                    if x == 0.0:
-                        continue
-                    for m in range(1, n_thr):
-                        bound = -gaps[m, i] / x
-                        if x > 0.0:
-                            if bound > lo[m]:
-                                lo[m] = bound
-                        elif bound < hi[m]:
-                            hi[m] = bound
-                for m in range(1, n_thr):
-                    lo[m] = min(lo[m], 0.0)
-                    hi[m] = max(hi[m], 0.0)
             # The block's small lasso, solved exactly.
             for _ in range(1000):
                 biggest = 0.0
@@ -337,11 +310,6 @@ def cd_quadratic(
                         new = z + thr
                     else:
                         new = 0.0
-                    step = new - v0[m]
-                    if step < lo[m]:
-                        new = v0[m] + lo[m]
-                    elif step > hi[m]:
-                        new = v0[m] + hi[m]
                     d = new - v[m]
                     v[m] = new
                     if hmm * d * d > biggest:
@@ -368,12 +336,6 @@ def cd_quadratic(
             if change > max_change:
                 max_change = change
             _block_move(X, starts, j, D, ra, rb, haa, hab, hbb)
-            if constrained:
-                for m in range(1, n_thr):
-                    delta = v[m] - v0[m]
-                    if delta != 0.0:
-                        for i in range(n_rows):
-                            gaps[m, i] += X[i, j] * delta
         sweeps += 1
         if max_change < tol:
             if full:

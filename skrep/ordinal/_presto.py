@@ -135,13 +135,18 @@ class PRESTO(_CumulativeLogitBase):
     (numba) on the quadratic model built from each row's 2x2 Hessian in its
     two cumulative predictors, one block per feature (its ``K - 1``
     differences, whose gradient and Hessian come from per-class sums in one
-    pass over the rows), with an active set; then a line search. A step
-    under which some training row's cumulative probabilities would cross is
-    replaced by the minimiser of the quadratic model inside the monotone
-    region. The fit is warm-started down a geometric path from
-    ``lambda_max_`` (the smallest ``lam`` with all penalised ``psi`` zero)
-    to ``lam``, with sequential strong rules and a KKT check. Peak memory
-    is ``O(n * (p + K))``: no information matrix is formed.
+    pass over the rows), with an active set; then a line search. The
+    training rows' cumulative probabilities must stay monotone, and at a
+    small ``lam`` the optimum can lie where some rows' tie: when a Newton
+    step would make some cross, the problem is solved from there by a
+    log-barrier interior-point method on the free coordinates (dense
+    ``(K-1)(p+1)``-square Newton systems), then polished with the tied rows
+    as equalities to exact zeros and ties. The fit is warm-started down a
+    geometric path from ``lambda_max_`` (the smallest ``lam`` with all
+    penalised ``psi`` zero) to ``lam``, with sequential strong rules and a
+    KKT check; a solution's ties and zeros warm-start the next ``lambda``.
+    Peak memory is ``O(n * (p + K))`` while no row ties; the interior-point
+    method adds ``O((K p)^2)``.
 
     Parameters
     ----------
@@ -187,7 +192,8 @@ class PRESTO(_CumulativeLogitBase):
     objective_ : float
         Objective at ``lam``.
     n_iter_ : ndarray of shape (n_lambdas,)
-        Proximal Newton iterations at each ``lambda``.
+        Proximal Newton iterations at each ``lambda``, plus the
+        interior-point method's stages where rows tie.
     n_features_in_ : int
         Number of features seen in fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -465,7 +471,8 @@ class PRESTOCV(_CumulativeLogitBase):
     intercept_ : ndarray of shape (n_classes - 1,)
         Intercepts at ``lambda_``.
     n_iter_ : ndarray of shape (n_refit,)
-        Proximal Newton iterations of the refit at each ``lambda``.
+        Proximal Newton iterations of the refit at each ``lambda`` (plus
+        interior-point stages, as in :class:`PRESTO`).
     n_features_in_ : int
         Number of features seen in fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)

@@ -125,16 +125,6 @@ EXPECTED_FAILED_CHECKS = {
                 "predictors (see ProportionalOdds); the binary half runs in "
                 "tests/ordinal."
             ),
-            "check_sample_weight_equivalence_on_dense_data": (
-                "the check's 15 rows and 30 features at INIT_PARAMS' small "
-                "penalty put the optimum on the boundary of the training rows' "
-                "monotone region, where PRESTO's coordinate descent stops at "
-                "different points for the weighted and the repeated rows "
-                "(objectives 0.01928 and 0.01914). The same check passes at an "
-                "interior optimum (lam=0.05; PRESTOCV lambda_min_ratio=0.2) in "
-                "tests/ordinal/test_pipelines.py, and weights = repetition is "
-                "tested there on well-posed data."
-            ),
         }
         for name in ("PRESTO", "PRESTOCV")
     },
