@@ -7,16 +7,23 @@ optimum can lie on its boundary, where one feature's coordinate cannot move
 without another's: coordinate descent stops there, short of the optimum.
 This module solves the problem exactly instead:
 
-- a log-barrier interior-point method (Boyd and Vandenberghe, Convex
-  Optimization, ch. 11) on ``loss + sum thresh * s`` subject to
-  ``-s <= psi <= s`` and every ``X_i @ psi[m] > 0``, Newton steps on the
-  dense Hessian of the free coordinates, the barrier weight divided by 20
-  per stage until its bound on the suboptimality falls below the target;
-- then a polish: with the zero coordinates and the binding constraints read
-  off the barrier's dual estimates, Newton's method on the smooth problem
-  restricted to them (the binding constraints as equalities), accepted only
-  if it satisfies the optimality conditions of the original problem; it
-  gives exact zeros and exactly ordered binding rows.
+- first a primal active-set method from the current point: Newton's method
+  on the dense Hessian of the free coordinates, with the zero coordinates
+  fixed and the tied rows' gaps as equalities, the sets updated one change
+  at a time (a row that would cross or a coordinate that would change sign
+  joins; a tie with a negative multiplier or a zero coordinate whose
+  gradient exceeds its threshold leaves); along a path, the previous
+  penalty's ties and zeros usually are the answer's, or nearly;
+- if that fails within a few changes, a log-barrier interior-point method
+  (Boyd and Vandenberghe, Convex Optimization, ch. 11) on
+  ``loss + sum thresh * s`` subject to ``-s <= psi <= s`` and every
+  ``X_i @ psi[m] > 0``, the barrier weight divided by 20 per stage until
+  its bound on the suboptimality falls below the target, then the
+  active-set method from the zero coordinates and ties read off the
+  barrier's dual estimates, for exact zeros and exact ties.
+
+Each answer of the active-set method is accepted only if it satisfies the
+optimality conditions of the original problem.
 """
 
 import numpy as np

@@ -138,10 +138,11 @@ class PRESTO(_CumulativeLogitBase):
     pass over the rows), with an active set; then a line search. The
     training rows' cumulative probabilities must stay monotone, and at a
     small ``lam`` the optimum can lie where some rows' tie: when a Newton
-    step would make some cross, the problem is solved from there by a
-    log-barrier interior-point method on the free coordinates (dense
-    ``(K-1)(p+1)``-square Newton systems), then polished with the tied rows
-    as equalities to exact zeros and ties. The fit is warm-started down a
+    step would make some cross, the problem is solved from there with
+    dense ``(K-1)(p+1)``-square Newton systems: a primal active-set method
+    (the tied rows as equalities, the zero coordinates fixed), else a
+    log-barrier interior-point method that it then polishes to exact zeros
+    and ties. The fit is warm-started down a
     geometric path from ``lambda_max_`` (the smallest ``lam`` with all
     penalised ``psi`` zero) to ``lam``, with sequential strong rules and a
     KKT check; a solution's ties and zeros warm-start the next ``lambda``.
