@@ -42,8 +42,13 @@ import math
 
 import numpy as np
 
-from skrep.cluster._nlr import solve_nlr
-from skrep.utils._array_api import get_namespace, is_numpy_namespace, to_numpy
+from skrep.cluster._nlr import solve_nlr, warm_multiplier
+from skrep.utils._array_api import (
+    get_namespace,
+    is_numpy_namespace,
+    to_namespace,
+    to_numpy,
+)
 
 __all__ = ["dual_gap", "escape_directions", "solve_certified"]
 
@@ -65,38 +70,86 @@ def _multiplier(xp, U, y, beta):
     return y + beta * h
 
 
+def _column_sums(xp, A):
+    """Column sums of a 2-D array (on numpy a matrix-vector product: far
+    faster than ``A.sum(axis=0)`` on a tall C-ordered array)."""
+    if is_numpy_namespace(xp):
+        return np.ones(A.shape[0], dtype=A.dtype) @ A
+    return xp.sum(A, axis=0)
+
+
+def _column_dots(xp, A, B):
+    """``sum_i A_ij B_ij`` for each column ``j``."""
+    if is_numpy_namespace(xp):
+        return np.einsum("ij,ij->j", A, B)
+    return xp.sum(A * B, axis=0)
+
+
 class _Slack:
     """Products with ``M_b = C_b + sym(w 1^T) + z_b I`` (namespace ``xp``)."""
 
     def __init__(self, xp, X, omegas, c, w, U, rank, traces):
         self.xp, self.X, self.omegas, self.w = xp, X, omegas, w
-        self.c = c
         self.blocks = _blocks(U, rank)
-        self.z = []
-        for b, sl in enumerate(self.blocks):
-            Ub = U[:, sl]
-            z = -float(to_numpy(xp.sum(self.product(b, Ub, 0.0) * Ub), xp))
-            self.z.append(z / traces[b])
+        n_blocks = len(self.blocks)
+        # the linear cost of each block plus the row-sum multiplier, (n, B)
+        self.costs = w[:, None] if c is None else c + w[:, None]
+        self.z = [0.0] * n_blocks
+        UMU = _column_dots(xp, U, self.products(U, rank))
+        UMU = to_numpy(xp.sum(xp.reshape(UMU, (n_blocks, rank)), axis=1), xp)
+        self.z = [-float(v) / t for v, t in zip(UMU, traces, strict=True)]
 
-    def cost(self, b):
-        return self.w if self.c is None else self.c[:, b] + self.w
-
-    def product(self, b, V, z=None):
-        """``M_b V`` for ``V`` of shape (n, m)."""
-        xp = self.xp
+    def products(self, V, m):
+        """``M_b V_b`` for every block at once: ``V`` of shape (n, B * m)
+        holds block ``b``'s ``m`` columns at ``b * m`` to ``(b + 1) * m``."""
+        xp, n = self.xp, V.shape[0]
+        n_blocks = V.shape[1] // m
         G = self.X.T @ V
         if self.omegas is not None:
-            G = self.omegas[b, ...] @ G
-        cb = self.cost(b)
-        out = -(self.X @ G)
-        out = out + 0.5 * (cb[:, None] * xp.sum(V, axis=0)[None, :])
-        out = out + 0.5 * (cb @ V)[None, :]
-        return out + (self.z[b] if z is None else z) * V
+            G = xp.concat(
+                [
+                    self.omegas[b, ...] @ G[:, b * m : (b + 1) * m]
+                    for b in range(n_blocks)
+                ],
+                axis=1,
+            )
+        V3 = xp.reshape(V, (n, n_blocks, m))
+        costs = self.costs[:, :, None]
+        if is_numpy_namespace(xp):
+            cV = np.einsum("ib,ibj->bj", self.costs, V3)
+        else:
+            cV = xp.sum(costs * V3, axis=0)
+        colsum = xp.reshape(_column_sums(xp, V), (n_blocks, m))
+        z = to_namespace(np.asarray(self.z, dtype=np.float64), xp, V.device, V.dtype)
+        out = xp.reshape(-(self.X @ G), (n, n_blocks, m))
+        out = out + 0.5 * (costs * colsum[None, :, :] + cV[None, :, :])
+        out = out + z[None, :, None] * V3
+        return xp.reshape(out, V.shape)
 
-    def diagonal(self, b):
-        xp = self.xp
-        XW = self.X if self.omegas is None else self.X @ self.omegas[b, ...]
-        return -xp.sum(XW * self.X, axis=1) + self.cost(b) + self.z[b]
+    def product(self, b, V, z=None):
+        """``M_b V`` for ``V`` of shape (n, m); ``z`` replaces ``z_b``."""
+        single = _Slack.__new__(_Slack)
+        single.xp, single.X = self.xp, self.X
+        single.omegas = None if self.omegas is None else self.omegas[b : b + 1, ...]
+        single.costs = self.costs[:, b : b + 1]
+        single.z = [self.z[b] if z is None else z]
+        return single.products(V, V.shape[1])
+
+    def diagonal(self):
+        """The diagonal of every ``M_b``, (n, B)."""
+        xp, X = self.xp, self.X
+        if self.omegas is None:
+            quad = xp.sum(X * X, axis=1)[:, None]
+        else:
+            quad = xp.stack(
+                [
+                    xp.sum((X @ self.omegas[b, ...]) * X, axis=1)
+                    for b in range(len(self.blocks))
+                ],
+                axis=1,
+            )
+        z = to_namespace(np.asarray(self.z, dtype=np.float64), xp, X.device, X.dtype)
+        return -quad + self.costs + z[None, :]
 
 
 def escape_directions(
@@ -136,6 +189,7 @@ def escape_directions(
     on_host = is_numpy_namespace(xp)
     w = _multiplier(xp, U, y, beta)
     slack = _Slack(xp, X, omegas, c, w, U, rank, traces)
+    n_blocks = len(slack.blocks)
     device = X.device
     n_groups = int(to_numpy(xp.max(labels), xp)) + 1
     groups = xp.astype(
@@ -143,27 +197,29 @@ def escape_directions(
     )
     random = rng.uniform(size=(n, n_random)) ** 8
     random = xp.asarray(random, dtype=X.dtype, device=device)
+    diagonal = slack.diagonal()
     values, vectors = [], []
-    for b in range(len(slack.blocks)):
-        diag = slack.diagonal(b)
-        order = xp.argsort(diag)[: min(4, n)]
+    for b in range(n_blocks):
+        # the starts: the clusters, the block's 4 most negative diagonal
+        # entries, the sparse random points
+        order = xp.argsort(diagonal[:, b])[: min(4, n)]
         singles = xp.astype(
             xp.arange(n, device=device)[:, None] == order[None, :], X.dtype
         )
         V = xp.concat([groups, singles, random], axis=1)
-        V = V / xp.sqrt(xp.sum(V * V, axis=0))[None, :]
+        V = V / xp.sqrt(_column_dots(xp, V, V))[None, :]
         # a bound on the spectral radius of M_b (a few power steps)
-        P = slack.product(b, random[:, :1])
-        for _ in range(20):
+        P = random[:, :1]
+        for _ in range(21):
             P = slack.product(b, P / xp.sqrt(xp.sum(P * P)))
         radius = 1.5 * float(to_numpy(xp.sqrt(xp.sum(P * P)), xp)) + 1e-300
         for _ in range(_ESCAPE_ITER):
             V = V - slack.product(b, V) / radius
             V = np.maximum(V, 0.0) if on_host else xp.clip(V, min=0.0)
-            norms = xp.sqrt(xp.sum(V * V, axis=0))
+            norms = xp.sqrt(_column_dots(xp, V, V))
             V = V / xp.where(norms > 0, norms, 1.0)[None, :]
-        q = xp.sum(V * slack.product(b, V), axis=0)
-        q = xp.where(xp.sum(V * V, axis=0) > 0.5, q, 0.0)
+        q = _column_dots(xp, V, slack.product(b, V))
+        q = xp.where(_column_dots(xp, V, V) > 0.5, q, 0.0)
         j = int(to_numpy(xp.argmin(q), xp))
         value = traces[b] * float(to_numpy(q[j], xp))
         values.append(min(value, 0.0))
@@ -271,6 +327,7 @@ def solve_certified(
     y0=None,
     alpha0=None,
     beta=1.0,
+    adapt_beta=False,
     tol=1e-4,
     max_iter=10000,
     max_escapes=10,
@@ -312,6 +369,7 @@ def solve_certified(
         "omegas": omegas,
         "c": c,
         "beta": beta,
+        "adapt_beta": adapt_beta,
         "tol": tol,
         "max_iter": max_iter,
         "callback": callback,
@@ -342,7 +400,7 @@ def solve_certified(
                 c,
                 res.U,
                 res.y,
-                beta,
+                res.beta,
                 rank,
                 traces,
                 labels,
@@ -376,7 +434,7 @@ def solve_certified(
                 trial = solve_nlr(
                     X,
                     U0=trial.U,
-                    y0=trial.y,
+                    y0=warm_multiplier(trial, beta),
                     alpha0=trial.alpha,
                     **{**kwargs, "rank": rank},
                 )
@@ -391,11 +449,11 @@ def solve_certified(
     escape = escape_loop(_RANDOM_STARTS) if escape and res.converged else 0.0
     gap = math.nan
     if certify:
-        gap = _gap(X, omegas, c, state, beta, traces, tol, offset, xp)
+        gap = _gap(X, omegas, c, state, traces, tol, offset, xp)
         if gap > threshold and state["n_escapes"] < max_escapes:
             # not certified: a wider search (more random starts)
             escape = escape_loop(16 * _RANDOM_STARTS)
-            gap = _gap(X, omegas, c, state, beta, traces, tol, offset, xp)
+            gap = _gap(X, omegas, c, state, traces, tol, offset, xp)
     res, rank, n_iter, n_escapes = (
         state["res"],
         state["rank"],
@@ -457,7 +515,8 @@ def _escape(
                 v = xp.zeros_like(res.U[:, 0])
             columns.append(length * math.sqrt(traces[b]) * v[:, None])
         U = xp.concat(columns, axis=1)
-        trial = solve_nlr(X, U0=U, y0=res.y, alpha0=res.alpha, **kwargs)
+        y0 = warm_multiplier(res, kwargs["beta"])
+        trial = solve_nlr(X, U0=U, y0=y0, alpha0=res.alpha, **kwargs)
         state["n_iter"] += trial.n_iter
         if trial.objective < res.objective - 1e-2 * tol * scale:
             trial.rank = new_rank
@@ -465,7 +524,7 @@ def _escape(
     return None
 
 
-def _gap(X, omegas, c, state, beta, traces, tol, offset, xp):
+def _gap(X, omegas, c, state, traces, tol, offset, xp):
     res = state["res"]
     return dual_gap(
         to_numpy(X, xp),
@@ -473,7 +532,7 @@ def _gap(X, omegas, c, state, beta, traces, tol, offset, xp):
         None if c is None else to_numpy(c, xp),
         to_numpy(res.U, xp),
         to_numpy(res.y, xp),
-        beta,
+        res.beta,
         state["rank"],
         traces,
         res.objective,

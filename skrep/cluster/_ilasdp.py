@@ -3,6 +3,7 @@
 import math
 import warnings
 from numbers import Integral, Real
+from typing import NamedTuple
 
 import numpy as np
 from scipy.special import logsumexp
@@ -12,6 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skrep.cluster._certificate import solve_certified
+from skrep.cluster._nlr import warm_multiplier
 from skrep.cluster._sdp_kmeans import (
     SDPKMeans,
     _check_clustering_input,
@@ -67,37 +69,52 @@ def _resolve_covariance_type(covariance_type, n_samples, n_features, n_clusters)
     return "spherical"
 
 
+class _Gaussians(NamedTuple):
+    """The Gaussians of a partition (see :func:`_estimate_gaussians`)."""
+
+    means: object
+    covariances: object
+    precisions: object
+    logdets: object
+    counts: np.ndarray
+    loglik: float
+
+
 def _estimate_gaussians(xp, X, labels, n_clusters, covariance_type, reg_covar):
-    """Means, covariances (scikit-learn's shapes), precisions, log-dets and
-    the cluster sizes (a host array).
+    """The Gaussians of a partition: means, covariances (scikit-learn's
+    shapes), precisions, log-determinants, cluster sizes (a host array) and
+    the profile (classification) log-likelihood of the partition.
 
     ``X`` is in the working dtype, ``labels`` on its device, no cluster empty.
+    The log-likelihood needs no pass over the data: with ``S_k`` the scatter
+    matrix of cluster ``k``, ``sum_{i in G_k} (x_i - mu_k)^T Omega_k (x_i -
+    mu_k) = <Omega_k, S_k>``.
     """
     n, p = X.shape
     device = X.device
-    means, full, counts = [], [], []
+    means, scatters, counts = [], [], []
     for k in range(n_clusters):
         Xk = X[labels == k]
         counts.append(Xk.shape[0])
         means.append(xp.mean(Xk, axis=0))
         D = Xk - means[k]
-        full.append(D.T @ D)
+        scatters.append(D.T @ D)
     means = xp.stack(means)
-    full = xp.stack(full)
+    scatters = xp.stack(scatters)
     counts_host = np.asarray(counts, dtype=np.float64)
     counts = to_namespace(counts_host, xp, device, X.dtype)
     eye = xp.eye(p, dtype=X.dtype, device=device)
     if covariance_type == "full":
-        full = full / counts[:, None, None] + reg_covar * eye
+        full = scatters / counts[:, None, None] + reg_covar * eye
         covariances = full
     elif covariance_type == "tied":
-        covariances = xp.sum(full, axis=0) / n + reg_covar * eye
-        full = xp.broadcast_to(covariances, full.shape)
+        covariances = xp.sum(scatters, axis=0) / n + reg_covar * eye
+        full = xp.broadcast_to(covariances, scatters.shape)
     elif covariance_type == "diag":
-        covariances = xp.linalg.diagonal(full) / counts[:, None] + reg_covar
+        covariances = xp.linalg.diagonal(scatters) / counts[:, None] + reg_covar
         full = covariances[:, :, None] * eye
     else:  # spherical
-        covariances = xp.linalg.trace(full) / (counts * p) + reg_covar
+        covariances = xp.linalg.trace(scatters) / (counts * p) + reg_covar
         full = covariances[:, None, None] * eye
     precisions, logdets = [], []
     for k in range(n_clusters):
@@ -105,7 +122,11 @@ def _estimate_gaussians(xp, X, labels, n_clusters, covariance_type, reg_covar):
         L_inv = xp.linalg.inv(L)
         precisions.append(L_inv.T @ L_inv)
         logdets.append(2.0 * xp.sum(xp.log(xp.linalg.diagonal(L))))
-    return means, covariances, xp.stack(precisions), xp.stack(logdets), counts_host
+    precisions, logdets = xp.stack(precisions), xp.stack(logdets)
+    quadratic = xp.sum(precisions * scatters)
+    loglik = -0.5 * (quadratic + counts @ logdets + n * p * _LOG_2PI)
+    loglik = float(to_numpy(loglik, xp))
+    return _Gaussians(means, covariances, precisions, logdets, counts_host, loglik)
 
 
 def _mahalanobis(xp, X, means, precisions):
@@ -401,7 +422,7 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
                 best = run
         self._warn_convergence(best)
         labels = best["labels"]
-        means, covariances, precisions, logdets, counts = _estimate_gaussians(
+        means, covariances, precisions, logdets, counts, _ = _estimate_gaussians(
             xp, X64, labels, K, cov_type, self.reg_covar
         )
         self.objective_ = best["objective"]
@@ -466,28 +487,39 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
                 **options,
             )
 
+        gaussians = _estimate_gaussians(xp, X64, labels, K, cov_type, self.reg_covar)
+        costs_of = None  # the partition whose Gaussians set the LA-SDP's costs
         it = 0
         for it in range(1, self.max_iter + 1):
-            _, _, precisions, logdets, counts = _estimate_gaussians(
-                xp, X64, labels, K, cov_type, self.reg_covar
-            )
-            maha = _mahalanobis(xp, Xc, None, precisions)
-            # the scale of the objective, to make beta = 1 suit any data
-            onehot = _one_hot(xp, labels, K, X64.dtype)
-            norm = float(to_numpy(xp.mean(_pick(xp, maha, onehot)), xp))
-            c = maha + logdets[None, :]
-            shift = xp.min(c, axis=1, keepdims=True)
-            c = c - shift  # a row shift changes nothing but the objective's value
-            offset = float(to_numpy(xp.sum(shift), xp)) / norm
+            if costs_of is not labels:
+                precisions = gaussians.precisions
+                maha = _mahalanobis(xp, Xc, None, precisions)
+                # the scale of the objective, to make beta = 1 suit any data
+                onehot = _one_hot(xp, labels, K, X64.dtype)
+                norm = float(to_numpy(xp.mean(_pick(xp, maha, onehot)), xp))
+                c = maha + gaussians.logdets[None, :]
+                shift = xp.min(c, axis=1, keepdims=True)
+                c = c - shift  # a row shift changes only the objective's value
+                offset = float(to_numpy(xp.sum(shift), xp)) / norm
+                costs_of = labels
             if U is None:
-                U = _factor_from_labels(xp, labels, counts, K, r, rng, X64.dtype)
+                U = _factor_from_labels(
+                    xp, labels, gaussians.counts, K, r, rng, X64.dtype
+                )
             res = la_sdp(
                 tol=self.tol if tight else loose,
                 # the escape search (the costly part at large n) once the
                 # labels have settled, and from the first round's start
                 escape=tight or it == 1,
+                # a growing penalty speeds up the tight solves; the loose
+                # ones keep beta = 1 (their inexact solutions steer the
+                # rounds)
+                adapt_beta=tight,
             )
-            U, y_dual, alpha, r = res.U, res.y, res.alpha, res.rank
+            U, alpha, r = res.U, res.alpha, res.rank
+            # the next solve starts at beta = 1 with the same effective
+            # multiplier y + beta h
+            y_dual = warm_multiplier(res, 1.0)
             n_solver_iter += res.n_iter
             if self.rounding == "row-sum":
                 scores = _row_sums(xp, U, K, r)
@@ -503,25 +535,27 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
                 violation=res.feasibility,
                 escapes=res.n_escapes,
             )
-            labels = new_labels
             if changed == 0:
                 if tight:
                     fixed = True
                     break
                 tight = True  # confirm the fixed point with a tight solve
                 continue
+            labels = new_labels
             tight = loose <= self.tol
-            objective = _profile_loglik(xp, X64, labels, K, cov_type, self.reg_covar)
+            gaussians = _estimate_gaussians(
+                xp, X64, labels, K, cov_type, self.reg_covar
+            )
             # a gain below _RTOL (relative) does not reset the patience count
-            gain = objective - best_objective
+            gain = gaussians.loglik - best_objective
             first = best_objective == -math.inf
             improved = first or gain > _RTOL * abs(best_objective)
             since_best = 0 if improved else since_best + 1
             if gain > 0:
-                best_objective, best_labels = objective, labels
+                best_objective, best_labels = gaussians.loglik, labels
             if since_best >= _PATIENCE:
                 break
-        objective = _profile_loglik(xp, X64, labels, K, cov_type, self.reg_covar)
+        objective = gaussians.loglik
         if not fixed and best_objective > objective:
             labels, objective = best_labels, best_objective
         gap = math.nan
@@ -662,18 +696,6 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.array_api_support = True
         return tags
-
-
-def _profile_loglik(xp, X, labels, n_clusters, covariance_type, reg_covar):
-    """Profile (classification) log-likelihood of a partition."""
-    p = X.shape[1]
-    means, _, precisions, logdets, _ = _estimate_gaussians(
-        xp, X, labels, n_clusters, covariance_type, reg_covar
-    )
-    maha = _mahalanobis(xp, X, means, precisions)
-    onehot = _one_hot(xp, labels, n_clusters, X.dtype)
-    terms = _pick(xp, maha, onehot) + xp.take(logdets, labels) + p * _LOG_2PI
-    return float(-0.5 * to_numpy(xp.sum(terms), xp))
 
 
 def _factor_from_labels(xp, labels, counts, n_clusters, rank, rng, dtype):

@@ -25,36 +25,31 @@ def projected_step(U, grad, alpha, traces, rank, out, colsum):
     n_blocks = R // rank
     sq = np.zeros(n_blocks)
     for i in range(n):
-        for b in range(n_blocks):
-            acc = 0.0
-            for j in range(b * rank, (b + 1) * rank):
-                v = max(U[i, j] - alpha * grad[i, j], 0.0)
-                out[i, j] = v
-                acc += v * v
-            sq[b] += acc
+        for j in range(R):
+            v = U[i, j] - alpha * grad[i, j]
+            v = v if v > 0.0 else 0.0
+            out[i, j] = v
+            sq[j // rank] += v * v
+    # each column's rescaling (or, for a block clipped to zero, its fill)
+    factor = np.zeros(R)
+    fill = np.zeros(R)
+    for j in range(R):
+        b = j // rank
+        if sq[b] > 0.0:
+            factor[j] = np.sqrt(traces[b] / sq[b])
+        else:
+            fill[j] = np.sqrt(traces[b] / (n * rank))
     step_sq = 0.0
     decrease = 0.0
     colsum[:] = 0.0
-    for b in range(n_blocks):
-        if sq[b] > 0.0:
-            f = np.sqrt(traces[b] / sq[b])
-            for i in range(n):
-                for j in range(b * rank, (b + 1) * rank):
-                    v = out[i, j] * f
-                    out[i, j] = v
-                    colsum[j] += v
-                    d = v - U[i, j]
-                    step_sq += d * d
-                    decrease += grad[i, j] * d
-        else:
-            v = np.sqrt(traces[b] / (n * rank))
-            for i in range(n):
-                for j in range(b * rank, (b + 1) * rank):
-                    out[i, j] = v
-                    colsum[j] += v
-                    d = v - U[i, j]
-                    step_sq += d * d
-                    decrease += grad[i, j] * d
+    for i in range(n):
+        for j in range(R):
+            v = out[i, j] * factor[j] + fill[j]
+            out[i, j] = v
+            colsum[j] += v
+            d = v - U[i, j]
+            step_sq += d * d
+            decrease += grad[i, j] * d
     return step_sq, decrease
 
 

@@ -39,7 +39,7 @@ def _la_sdp(X, labels, K, covariance_type):
     (with sum_k B_k 1 = 1 this moves the objective by a constant; it sets
     the scale of "relative")."""
     Xc = X - X.mean(axis=0)
-    _, _, precisions, logdets, _ = _estimate_gaussians(
+    _, _, precisions, logdets, _, _ = _estimate_gaussians(
         np, X, labels, K, covariance_type, 1e-6
     )
     maha = _mahalanobis(np, Xc, None, precisions)

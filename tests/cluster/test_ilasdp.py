@@ -131,7 +131,7 @@ def test_la_sdp_solver_matches_exact_solver():
     X, y = make_heterogeneous_mixture(40, 2, 2, 5.0, scales=[1, 2], random_state=0)
     n, K = X.shape[0], 2
     Xc = X - X.mean(axis=0)
-    _, _, precisions, logdets, _ = _estimate_gaussians(np, X, y, K, "spherical", 0.0)
+    _, _, precisions, logdets, _, _ = _estimate_gaussians(np, X, y, K, "spherical", 0.0)
     c = _mahalanobis(np, Xc, None, precisions) + logdets
 
     Bs = [cp.Variable((n, n), PSD=True) for _ in range(K)]
