@@ -10,14 +10,16 @@ step would, :mod:`skrep.ordinal._interior` solves on the boundary).
 """
 
 import warnings
-from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_array
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 
 from skrep.ordinal import _links
 from skrep.ordinal._interior import fit_interior
@@ -136,26 +138,6 @@ def encode_ordinal_labels(y, classes=None):
             f"{len(classes_)} class."
         )
     return codes, classes_
-
-
-def check_sample_weight(sample_weight, n_samples):
-    """Validated float64 row weights (non-negative, finite, positive sum)."""
-    if sample_weight is None:
-        return None
-    if isinstance(sample_weight, Real):
-        sample_weight = np.full(n_samples, sample_weight, dtype=float)
-    sample_weight = check_array(
-        sample_weight, ensure_2d=False, dtype=np.float64, input_name="sample_weight"
-    )
-    if sample_weight.ndim != 1 or sample_weight.shape[0] != n_samples:
-        raise ValueError(
-            f"sample_weight must have shape ({n_samples},), got {sample_weight.shape}."
-        )
-    if np.any(sample_weight < 0):
-        raise ValueError("sample_weight must be non-negative.")
-    if not sample_weight.sum() > 0:
-        raise ValueError("sample_weight is zero for every row; nothing to fit.")
-    return sample_weight
 
 
 class _Problem:
@@ -559,7 +541,10 @@ class _CumulativeLogitBase(ClassifierMixin, BaseEstimator):
         )
         if X.shape[0] < 2:
             raise ValueError(f"Need at least 2 samples to fit, got {X.shape[0]}.")
-        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        if sample_weight is not None:  # None stays None: unweighted
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
         self.classes_ = classes_
         return X, codes, sample_weight, ((xp, device) if is_array_api else None)
 

@@ -86,6 +86,30 @@ def test_sample_weight_equals_row_duplication(estimator):
     assert_allclose(unit, estimator.fit(X, y).coef_, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize(
+    "weights, message",
+    [
+        (-np.ones(150), "Negative values in data passed to `sample_weight`"),
+        (np.zeros(150), "at least one non-zero"),
+        (np.ones(149), "sample_weight.shape"),
+        (np.r_[np.nan, np.ones(149)], "sample_weight"),
+        (np.ones((150, 1)), "1D array"),
+    ],
+    ids=["negative", "all_zero", "length", "nan", "2d"],
+)
+def test_bad_sample_weight_is_refused_by_name(weights, message):
+    # scikit-learn's own validation, with non-negative weights required.
+    X, y = _data(n=150)
+    with pytest.raises(ValueError, match=message):
+        ProportionalOdds().fit(X, y, sample_weight=weights)
+
+
+def test_scalar_sample_weight_is_every_row_weighted_alike():
+    X, y = _data(n=150)
+    scalar = PRESTO(lam=0.01, n_lambdas=3).fit(X, y, sample_weight=2.0)
+    assert_array_equal(scalar.coef_, PRESTO(lam=0.01, n_lambdas=3).fit(X, y).coef_)
+
+
 def test_presto_cv_sample_weight_equals_row_duplication():
     X, y = _data(n=150)
     weights = np.random.default_rng(2).integers(1, 4, size=len(y))
