@@ -104,22 +104,9 @@ def test_partial_fit_accepts_what_fit_accepts(estimator, case):
     )
 
 
-# Mismatches found, left to the estimators' owners.
-KNOWN = {
-    ("GaussianMixtureOODDetector", "huge"): (
-        "a chunk at 1e200 after one at 1: fit accepts it (alone or stacked "
-        "with the first), partial_fit raises scipy's 'array must not contain "
-        "infs or NaNs'"
-    ),
-}
-
-
 @pytest.mark.parametrize("case", LATER + ["other_n_features"])
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=IDS)
-def test_a_later_chunk_is_refused_as_fit_refuses_it(estimator, case, request):
-    reason = KNOWN.get((type(estimator).__name__, case))
-    if reason:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+def test_a_later_chunk_is_refused_as_fit_refuses_it(estimator, case):
     if case == "other_n_features":
         X, y = X0[:, :3], Y0
         # the fitted model's own methods refuse such rows

@@ -37,7 +37,7 @@ from sklearn.utils.validation import (
 )
 
 from skrep.ood import _model
-from skrep.ood._moments import complements, group_moments, merge, zeros
+from skrep.ood._moments import complements, group_moments, merge, rescale, zeros
 from skrep.utils._array_api import (
     get_namespace,
     get_namespace_and_device,
@@ -861,12 +861,9 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         # by partial_fit's ``classes`` that have no row yet (not in classes_);
         # a tuple, as host bookkeeping (fitted arrays follow X's namespace).
         self._fold_classes = ()
-        # Each feature is divided by the power of two at or below its
-        # largest magnitude (exact), so that fourth powers of features of any
-        # magnitude and of very different magnitudes are summed in float64
-        # without overflow or underflow.
-        g = to_numpy(unit_scale(X, xp, axis=0), xp).astype(np.float64).ravel()
-        self._g = tuple(g.tolist())  # host floats, like the block bounds
+        # Largest magnitude of each feature so far (see _add_rows); host
+        # floats, like the block bounds.
+        self._top = (0.0,) * X.shape[1]
 
     def _fold_ids(self, y, counts=None):
         """Fold of each row: the ``i``-th row of a class goes to ``i mod cv``
@@ -897,9 +894,20 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
                     folds[key][idx] = value
         self.classes_ = classes
         self._fold_classes = tuple(classes.tolist())
+        # Each feature is divided by the power of two at or below its
+        # largest magnitude so far (exact), so that fourth powers of features
+        # of any magnitude and of very different magnitudes are summed in
+        # float64 without overflow or underflow; when a chunk raises it, the
+        # statistics of the earlier rows are brought to the new units.
+        top = to_numpy(xp.max(xp.abs(X), axis=0), xp).astype(np.float64)
+        self._top = tuple(np.maximum(self._top, top).tolist())
+        g = unit_scale(np.asarray([self._top]), np, axis=0).ravel()
+        if self._folds is not None and np.any(g != self._g):
+            folds = rescale(folds, np.asarray(self._g) / g)
+        self._g = tuple(g.tolist())  # host floats, like the block bounds
         new_fold = fold = self._fold_ids(y, folds["n"].sum(axis=1))
         group = np.searchsorted(classes, y) * K + fold
-        U, g = X, np.asarray(self._g)
+        U = X
         if np.any(g != 1):
             dt = supported_float_dtypes(xp, device)[0]
             U = xp.astype(X, dt) / to_namespace(g, xp, device, dtype=dt)

@@ -22,6 +22,7 @@ __all__ = [
     "feature_scale",
     "group_moments",
     "merge",
+    "rescale",
     "take",
     "total",
     "zeros",
@@ -119,6 +120,20 @@ def merge(a, b):
         out["M2"].append(M2)
         out["F"].append(F)
         out["G"].append(G)
+    return out
+
+
+def rescale(moments, r):
+    """The statistics of the rows with feature ``j`` multiplied by ``r[j]``,
+    a power of two (exact; a zero statistic stays zero whatever ``r``)."""
+    e = np.frexp(r)[1] - 1  # r = 2**e
+    out = {"n": moments["n"], "mean": np.ldexp(moments["mean"], e)}
+    bounds = np.cumsum([0] + [m.shape[-1] for m in moments["M2"]])
+    for key, (i, j) in zip(_KEYS, ((1, 1), (2, 2), (2, 1)), strict=True):
+        out[key] = [
+            np.ldexp(m, i * e[lo:hi, None] + j * e[None, lo:hi])
+            for m, lo, hi in zip(moments[key], bounds[:-1], bounds[1:], strict=True)
+        ]
     return out
 
 

@@ -568,6 +568,29 @@ def test_partial_fit_over_chunks_equals_fit(params):
     assert_allclose(stream.offset_, full.offset_, rtol=1e-9)
 
 
+def test_partial_fit_chunks_of_growing_magnitude_equal_fit():
+    # Later chunks whose features are 2**700 or 2**-700 times larger than
+    # the first chunk's (and a feature that is zero until then): the earlier
+    # statistics are brought to the new units, so the stream is fit's.
+    X, y = _data(n=300)
+    X = X.copy()
+    X[100:200, 0] *= 2.0**700
+    X[200:, 1] *= 2.0**-700
+    X[:200, 2] = 0.0
+    X[200:, 2] *= 2.0**-700
+    stream = GaussianMixtureOODDetector()
+    for chunk in np.array_split(np.arange(300), 3):
+        stream.partial_fit(X[chunk], y[chunk])
+    chosen = {
+        "covariance_type": stream.covariance_type_,
+        "shrinkage_target": stream.shrinkage_target_,
+    }
+    full = GaussianMixtureOODDetector(**chosen).fit(X, y)
+    scores = stream.score_samples(X)
+    assert np.all(np.isfinite(scores))
+    assert_allclose(scores, full.score_samples(X), rtol=1e-9, atol=1e-9)
+
+
 def test_partial_fit_chooses_the_model_again_only_when_a_class_doubles(
     monkeypatch,
 ):
