@@ -6,6 +6,7 @@ from scipy.stats import chi2
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skrep.ordinal import _links
 from skrep.ordinal._cumulative import encode_ordinal_labels
 from skrep.ordinal._proportional_odds import ProportionalOdds, _parameter_names
 from skrep.utils._array_api import to_numpy
@@ -221,11 +222,15 @@ def _undefined():
 
 
 def _mean_nll(estimator, link, X, codes):
-    """The mean negative log-likelihood of ``estimator`` on validated ``X``."""
+    """The mean negative log-likelihood of ``estimator`` on validated ``X``,
+    accurate in both tails, as the fit computes it (a row whose class the
+    fit deems near-impossible has ``F(a)`` rounding to 1: ``log(1 - F(a))``
+    would be ``-inf`` where ``log S(a)`` is finite)."""
     coef = np.asarray(to_numpy(estimator.coef_[0]), dtype=np.float64)
     intercept = np.asarray(to_numpy(estimator.intercept_), dtype=np.float64)
-    cum = link.cdf(intercept[None, :] + (X @ coef)[:, None])
-    cum = np.hstack([np.zeros((len(X), 1)), cum, np.ones((len(X), 1))])
-    rows = np.arange(len(X))
-    with np.errstate(divide="ignore"):
-        return float(-np.mean(np.log(cum[rows, codes + 1] - cum[rows, codes])))
+    eta = np.ascontiguousarray(intercept[None, :] + (X @ coef)[:, None])
+    n = len(X)
+    buffers = [np.empty(n) for _ in range(5)]
+    return _links.row_derivatives(
+        link, eta, codes, np.full(n, 1.0 / n), *buffers, want_loss=True
+    )

@@ -86,6 +86,12 @@ def test_invariant_to_feature_scale_and_reports_names():
     assert np.isnan(scaled.per_feature.loc["const", "p_value"])
     # The separate fits' slopes, in coef_'s convention.
     assert scaled.coef.shape == (3, 3)
+    # Extreme scales: a feature at 1e-191 still varies (it was taken for a
+    # constant: NaN p-value), and 1e150 does not overflow.
+    for scale in (1e-191, 1e150):
+        Xs = X * scale
+        result = brant_test(ProportionalOdds().fit(Xs, y), Xs, y)
+        assert_allclose(result.statistic, base.statistic, rtol=1e-6)
 
 
 def test_bad_input_errors():
@@ -112,21 +118,29 @@ def test_bad_input_errors():
     with pytest.raises(ValueError, match="sample_weight"):
         weights = np.random.default_rng(0).uniform(0.5, 2.0, size=len(y))
         brant_test(ProportionalOdds().fit(X, y, sample_weight=weights), X, y)
-
-
-def test_brant_test_is_scale_free_and_refuses_what_it_cannot_test():
-    rng = np.random.RandomState(0)
-    X = rng.standard_normal((300, 2))
-    y = np.digitize(X @ [1.0, -0.5] + rng.logistic(size=300), [-1.0, 0.0, 1.0])
-    reference = brant_test(ProportionalOdds().fit(X, y), X, y)
-    # A feature at 1e-191 still varies (it was taken for a constant: NaN p).
-    for scale in (1e-191, 1e150):
-        Xs = X * scale
-        result = brant_test(ProportionalOdds().fit(Xs, y), Xs, y)
-        assert_allclose(result.statistic, reference.statistic, rtol=1e-6)
-    constant = np.ones((300, 1))
+    constant = np.ones((len(y), 1))
     with pytest.raises(ValueError, match="No feature of X varies"):
         brant_test(ProportionalOdds().fit(constant, y), constant, y)
+
+
+def test_a_row_the_fit_deems_near_impossible_is_its_training_data():
+    # One top-class row far out on the low side: its lower cumulative
+    # probability F(a) rounds to 1, so log(1 - F(a)) is -inf, while the fit's
+    # tail-accurate loss (log S(a)) is finite. The check that X and y are
+    # the fit's training data must compute the loss the same way, not refuse.
+    # (The logit link: with lighter tails the fit pulls such a row closer.)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 2))
+    y = np.digitize(X @ [2.0, -1.0] + rng.logistic(size=400), [-1.0, 0.0, 1.0])
+    X = np.vstack([X, [-40.0, 0.0]])
+    y = np.append(y, 3)
+    model = ProportionalOdds().fit(X, y)
+    a = model.intercept_[-1] + X[-1] @ model.coef_[-1]
+    assert expit(a) == 1.0  # the naive loss would be infinite
+    result = brant_test(model, X, y)
+    assert np.isfinite(result.statistic) and 0 <= result.p_value <= 1
+    with pytest.raises(ValueError, match="not fitted on this X and y"):
+        brant_test(model, X[:-1], y[:-1])
 
 
 def test_statistic_is_non_negative_and_rejects_when_slopes_differ_strongly():
