@@ -250,10 +250,11 @@ class PolynomialBasis(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 f"{n_features} features enumerates {n_funcs} multi-indices; "
                 "use a smaller degree or the 'hyperbolic' index set."
             )
-        if self.index_set != "hyperbolic":  # counted before enumerating
+        if self.index_set != "hyperbolic":  # n_funcs is the exact count
             self._check_output_size(n_funcs, n_features)
         self.multi_indices_ = _multi_indices(n_features, self.degree, self.index_set)
-        self._check_output_size(self.multi_indices_.shape[0], n_features)
+        if self.index_set == "hyperbolic":  # counted by enumerating
+            self._check_output_size(self.multi_indices_.shape[0], n_features)
         self.n_output_features_ = self.multi_indices_.shape[0]
         self._n_features_out = self.n_output_features_
         return self
