@@ -73,11 +73,21 @@ class _LinearSubspace(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return tags
 
 
-def check_observed(X, xp, *, columns=True):
+def low_rank_dof(rank, m, n):
+    """Degrees of freedom of a rank-``rank`` m x n matrix, ``rank (m + n - rank)``.
+
+    Fewer observed entries than this cannot determine the matrix.
+    """
+    return rank * (m + n - rank)
+
+
+def check_observed(X, xp, *, columns=True, rank=None):
     """Mask of the observed (non-NaN) entries of ``X``; None when all are.
 
     NaN marks an unobserved entry. ``+-inf`` is refused, and so are rows (and,
-    with ``columns=True``, columns) with no observed entry.
+    with ``columns=True``, columns) with no observed entry, and, with
+    ``rank``, fewer observed entries than the :func:`low_rank_dof` of a
+    rank-``rank`` matrix of ``X``'s shape.
 
     Returns
     -------
@@ -97,6 +107,16 @@ def check_observed(X, xp, *, columns=True):
             raise ValueError(
                 f"Input X has a {what} with no observed entry (all NaN): it "
                 "cannot be decomposed."
+            )
+    if rank is not None:
+        m, n = X.shape
+        n_observed = int(xp.count_nonzero(observed))
+        if n_observed < low_rank_dof(rank, m, n):
+            raise ValueError(
+                f"X has {n_observed} observed (non-NaN) entries, fewer than "
+                f"the {low_rank_dof(rank, m, n)} degrees of freedom of a "
+                f"rank-{rank} {m} x {n} matrix: its low-rank part cannot be "
+                "recovered."
             )
     return observed
 

@@ -1,10 +1,12 @@
 """Tests of RobustSVD (rSVDdpd, Roy, Basu & Ghosh)."""
 
 import re
+import warnings
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from sklearn.datasets import load_wine
 from sklearn.decomposition import TruncatedSVD
 from sklearn.exceptions import ConvergenceWarning
 
@@ -87,9 +89,13 @@ def test_missing_entries_and_new_rows():
 
 def test_tampered_video_as_measured():
     # The paper's setting: background of a video with moving objects and 20 %
-    # tampered frames (lens covered, camera shifted). Measured here: rSVDdpd
-    # (sigma = 1 IQR, rsvddpd's rule) is at the level of the rank-1 SVD on
-    # the untouched frames; PCP recovers the background exactly, slower.
+    # tampered frames (lens covered, camera shifted). Measured (and reported
+    # in the user guide): on the untouched frames rSVDdpd (sigma = 1 IQR,
+    # rsvddpd's rule) is at the level of the rank-1 SVD, within 10 % of its
+    # error and not better than 0.8 of it, while PCP recovers the background
+    # exactly; the paper's advantage is not reproduced. The reason: the
+    # tampered frames differ from the background by less than one IQR of the
+    # video, so their entries keep weights near 1.
     M, background, _, bad, _ = make_surveillance_video(60, tampered=0.2, random_state=0)
 
     def error(L):
@@ -99,10 +105,38 @@ def test_tampered_video_as_measured():
 
     svd = TruncatedSVD(1, random_state=0).fit(M)
     e_svd = error(svd.inverse_transform(svd.transform(M)))
-    e_rsvd = error(RobustSVD(random_state=0).fit(M).low_rank_)
+    rsvd = RobustSVD(random_state=0).fit(M)
+    e_rsvd = error(rsvd.low_rank_)
     e_pcp = error(RobustPCA(random_state=0).fit(M).low_rank_)
-    assert e_pcp < 1e-4
-    assert e_rsvd <= e_svd
+    assert e_pcp < 1e-4 * e_svd
+    assert 0.8 * e_svd < e_rsvd < e_svd
+    q75, q25 = np.percentile(M, [75, 25])
+    assert np.abs(M[bad] - background).mean() < q75 - q25
+    assert np.median(rsvd.weights_[bad]) > 0.9
+
+
+def test_raw_wine_same_factors_from_any_seed():
+    # Raw wine: proline up to 1,680 against a pooled IQR of 12, so every
+    # proline entry is a gross error at sigma = 1 IQR. Started from the power
+    # step X b, one seed in three crawled out of proline's basin for over
+    # 100 alternations (singular value 3,242 against 1,383), and a column
+    # with no weight kept its random start. From c = 1 IQR, with such a
+    # column's coefficient 0, every seed converges to the same factors.
+    X = load_wine().data
+    fits = []
+    for seed in range(5):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            fits.append(RobustSVD(2, random_state=seed).fit(X))
+    q75, q25 = np.percentile(X, [75, 25])
+    for est in fits:  # to the fit's tolerance, 1e-4 (in IQR units)
+        assert est.n_iter_ < 2 * 20
+        assert_allclose(est.singular_values_, fits[0].singular_values_, rtol=1e-6)
+        assert_allclose(est.components_, fits[0].components_, atol=1e-4)
+        assert_allclose(est.low_rank_, fits[0].low_rank_, atol=1e-4 * (q75 - q25))
+    proline = 12
+    assert fits[0].weights_[:, proline].max() < 1e-3
+    assert_allclose(fits[0].components_[:, proline], 0.0)
 
 
 def test_bad_input_and_convergence_warning(capsys):
@@ -117,6 +151,14 @@ def test_bad_input_and_convergence_warning(capsys):
         RobustSVD().fit(bad)
     with pytest.raises(ValueError, match="n_components=30 must be at most"):
         RobustSVD(30).fit(Xc)
+    rows = np.arange(40)
+    rank_one = np.outer(1 + rows / 40, 1 + np.arange(20) / 20)
+    bad = np.full_like(Xc, np.nan)  # 40 observed entries, 59 per factor
+    bad[rows, rows % 20] = rank_one[rows, rows % 20]
+    with pytest.raises(ValueError, match="degrees of freedom of a rank-1 40 x 20"):
+        RobustSVD().fit(bad)
+    bad[rows, (7 * rows + 3) % 20] = rank_one[rows, (7 * rows + 3) % 20]  # 80
+    assert RobustSVD("dicmr", max_rank=3).fit(bad).n_components_ == 1
     with pytest.warns(ConvergenceWarning, match="did not converge"):
         RobustSVD(2, max_iter=1, verbose=1).fit(Xc)
     assert "factor=1" in capsys.readouterr().out
