@@ -304,10 +304,16 @@ def fit_fused(problem, psi, thresh, *, tol, max_iter, allowed=None):
                 # The step leaves the training rows' monotone region, whose
                 # boundary may hold the optimum: coordinate descent would
                 # stop on it, so solve there by the interior-point method.
-                obj, stages = fit_interior(
-                    problem, psi, thresh, allowed, tol=tol, suboptimality=-decrease
+                obj, stages, converged = fit_interior(
+                    problem,
+                    psi,
+                    thresh,
+                    allowed,
+                    tol=tol,
+                    suboptimality=-decrease,
+                    max_stages=max_iter - it,
                 )
-                return obj, min(it + stages, max_iter)
+                return obj, min(it + stages, max_iter) if converged else max_iter
             if decrease > -tol or not np.any(step):
                 return obj, it
             t = 1.0

@@ -32,7 +32,6 @@ from skrep.ordinal._kernels import trial_loss
 
 _STAGE_FACTOR = 20.0
 _MAX_NEWTON = 50
-_MAX_STAGES = 30
 
 
 def _loss_hessian(problem, cols):
@@ -378,18 +377,22 @@ def _current_sets(layout, psi):
     return v, layout.pen & (v == 0), binding
 
 
-def fit_interior(problem, psi, thresh, allowed, *, tol, suboptimality):
+def fit_interior(problem, psi, thresh, allowed, *, tol, suboptimality, max_stages):
     """Minimise the loss plus ``sum thresh * |psi|`` over the monotone region
     (``psi`` in place; coordinates with infinite ``thresh`` or not
     ``allowed`` stay). ``suboptimality``: an estimate of how far ``psi``'s
     objective is above the optimum (it sets the first barrier weight).
-    Returns the objective and the number of barrier stages (0 when the
-    binding rows and zeros of ``psi`` itself lead to the solution);
-    ``problem``'s derivatives are left at the solution."""
+
+    Returns the objective, the number of barrier stages (0 when the ties
+    and zeros of ``psi`` itself lead to the solution; at most
+    ``max_stages``) and whether the solution is certified: it meets the
+    optimality conditions, or the barrier's bound on its suboptimality is
+    within the target. ``problem``'s derivatives are left at the solution."""
     layout = _Layout(problem, psi, thresh, allowed)
     start_obj, _ = _objective(layout, psi)
-    candidate, stages = None, 0
+    stages = 0
     candidate = _active_set_newton(layout, *_current_sets(layout, psi))
+    converged = candidate is not None
     if candidate is None:
         v, s = _interior_start(layout, psi)
         n_constraints = 2 * int(layout.pen.sum()) + problem.X.shape[0] * (layout.K - 2)
@@ -397,7 +400,7 @@ def fit_interior(problem, psi, thresh, allowed, *, tol, suboptimality):
         target = max(1e-3 * tol, 1e-15) * scale
         tau = n_constraints / min(max(suboptimality, target), 1e-2 * scale)
         value, eta = _barrier_value(layout, v, s, tau)
-        while stages < _MAX_STAGES:
+        while stages < max(max_stages, 1):
             stages += 1
             v, s, value, eta = _newton_centre(
                 layout, v, s, tau, value, eta, max(1e-10, 0.1 * tau * target)
@@ -407,15 +410,17 @@ def fit_interior(problem, psi, thresh, allowed, *, tol, suboptimality):
             tau *= _STAGE_FACTOR
             value, eta = _barrier_value(layout, v, s, tau)
         candidate = layout.psi(v)
+        converged = n_constraints / tau <= target
         polished = _active_set_newton(layout, v, *_barrier_sets(layout, v, s, tau))
         if polished is not None:
+            converged = True
             obj, _ = _objective(layout, candidate)
             polished_obj, _ = _objective(layout, polished)
             if polished_obj <= obj + 1e-12 * max(abs(obj), 1e-3):
                 candidate = polished
     obj, _ = _objective(layout, candidate)
-    if obj > start_obj:  # pragma: no cover - the barrier's bound excludes it
+    if obj > start_obj:  # a barrier cut short by max_iter: keep the start
         candidate, obj = psi.copy(), start_obj
     psi[:] = candidate
     problem.derivatives(problem.eta(np.cumsum(psi, axis=0)), want_loss=False)
-    return obj, stages
+    return obj, stages, converged

@@ -167,7 +167,8 @@ class PRESTO(_CumulativeLogitBase):
         Relative decrease of the objective at which a proximal Newton solve
         stops.
     max_iter : int, default=100
-        Maximum number of proximal Newton iterations per ``lambda``.
+        Maximum number of proximal Newton iterations per ``lambda``, the
+        interior-point method's stages included.
     verbose : int, default=0
         When positive, print one line per ``lambda`` of the path: the
         objective, ``lambda``, the proximal Newton iterations, the number of
@@ -437,7 +438,8 @@ class PRESTOCV(_CumulativeLogitBase):
     tol : float, default=1e-8
         Relative decrease of the objective at which a solve stops.
     max_iter : int, default=100
-        Maximum proximal Newton iterations per ``lambda``.
+        Maximum proximal Newton iterations per ``lambda`` (interior-point
+        stages included).
     verbose : int, default=0
         When positive, print one line per fold as it ends (the best held-out
         score, its ``lambda``, the proximal Newton iterations of the fold's

@@ -8,6 +8,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.optimize import minimize
 from scipy.special import expit
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
@@ -380,6 +381,20 @@ def test_objective_equals_cvxpy_on_the_monotone_boundary(case):
             warnings.simplefilter("error", CrossingWarning)
             for model in fits:
                 model.predict_proba(X[sw > 0])
+
+
+def test_max_iter_bounds_the_boundary_solve_and_warns_when_it_cuts_it():
+    # The interior-point stages count towards max_iter: cut short, the fit
+    # says so, n_iter_ stays within max_iter, and it is not worse than the
+    # coordinate-descent point it started from.
+    rng = np.random.RandomState(42)
+    X, y = rng.rand(15, 30), rng.randint(0, 3, size=15)
+    full = PRESTO(lam=1e-3, n_lambdas=1).fit(X, y)
+    assert full.n_iter_[0] < full.max_iter
+    with pytest.warns(ConvergenceWarning, match="max_iter=3"):
+        short = PRESTO(lam=1e-3, n_lambdas=1, max_iter=3).fit(X, y)
+    assert short.n_iter_[0] <= 3
+    assert short.objective_ >= full.objective_
 
 
 def _weighted_loss(eta, y, sw):
