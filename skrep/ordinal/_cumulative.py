@@ -22,7 +22,7 @@ from sklearn.utils.validation import (
 )
 
 from skrep.ordinal import _links
-from skrep.ordinal._interior import fit_interior
+from skrep.ordinal._interior import fit_interior, penalty
 from skrep.ordinal._kernels import (
     cd_quadratic,
     max_feasible_step,
@@ -244,11 +244,6 @@ class _Problem:
         return coef, intercept
 
 
-def _penalty(psi, thresh):
-    finite = np.isfinite(thresh)
-    return float(np.sum(thresh[finite] * np.abs(psi[finite])))
-
-
 def fit_fused(problem, psi, thresh, *, tol, max_iter, allowed=None):
     """Proximal Newton for the loss plus ``sum thresh * |psi|`` (psi in place).
 
@@ -264,7 +259,7 @@ def fit_fused(problem, psi, thresh, *, tol, max_iter, allowed=None):
     beta = np.cumsum(psi, axis=0)
     eta = problem.eta(beta)
     loss = problem.derivatives(eta)
-    obj = loss + _penalty(psi, thresh)
+    obj = loss + penalty(psi, thresh)
     n = problem.X.shape[0]
     ra = np.empty(n)
     rb = np.empty(n)
@@ -297,8 +292,8 @@ def fit_fused(problem, psi, thresh, *, tol, max_iter, allowed=None):
             new, step, deta = newton_direction()
             decrease = (
                 problem.directional_derivative(deta)
-                + _penalty(new, thresh)
-                - _penalty(psi, thresh)
+                + penalty(new, thresh)
+                - penalty(psi, thresh)
             )
             if max_feasible_step(eta, deta) < 1.0:
                 # The step leaves the training rows' monotone region, whose
@@ -319,7 +314,7 @@ def fit_fused(problem, psi, thresh, *, tol, max_iter, allowed=None):
             t = 1.0
             while True:
                 trial = psi + t * step
-                new_obj = trial_loss(eta, deta, t, problem.y, problem.sw) + _penalty(
+                new_obj = trial_loss(eta, deta, t, problem.y, problem.sw) + penalty(
                     trial, thresh
                 )
                 if new_obj <= obj + _ARMIJO * t * decrease:

@@ -34,6 +34,12 @@ _STAGE_FACTOR = 20.0
 _MAX_NEWTON = 50
 
 
+def penalty(psi, thresh):
+    """``sum thresh * |psi|`` over the finite ``thresh`` (infinite: fixed)."""
+    finite = np.isfinite(thresh)
+    return float(np.sum(thresh[finite] * np.abs(psi[finite])))
+
+
 def _loss_hessian(problem, cols):
     """Dense Hessian of the loss in ``psi[:, cols]``, of shape
     ``(K - 1, K - 1, len(cols), len(cols))``, after ``problem.derivatives``."""
@@ -111,10 +117,6 @@ class _Layout:
         """Loss at ``eta``; inf outside the monotone region."""
         problem = self.problem
         return trial_loss(eta, eta, 0.0, problem.y, problem.sw)
-
-    def penalty(self, psi):
-        finite = np.isfinite(self.thresh)
-        return float(np.sum(self.thresh[finite] * np.abs(psi[finite])))
 
 
 def _barrier_derivatives(layout, eta, v, s, tau):
@@ -217,7 +219,7 @@ def _newton_centre(layout, v, s, tau, value, eta, accuracy):
 def _objective(layout, psi):
     problem = layout.problem
     eta = problem.eta(np.cumsum(psi, axis=0))
-    return layout.loss(eta) + layout.penalty(psi), eta
+    return layout.loss(eta) + penalty(psi, layout.thresh), eta
 
 
 def _barrier_sets(layout, v, s, tau):
