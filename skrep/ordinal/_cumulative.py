@@ -298,7 +298,8 @@ def fit_fused(problem, psi, thresh, *, tol, max_iter, allowed=None):
             if max_feasible_step(eta, deta) < 1.0:
                 # The step leaves the training rows' monotone region, whose
                 # boundary may hold the optimum: coordinate descent would
-                # stop on it, so solve there by the interior-point method.
+                # stop on it, so solve there by Newton steps on the dense
+                # Hessian (active set, else interior point).
                 obj, stages, converged = fit_interior(
                     problem,
                     psi,
