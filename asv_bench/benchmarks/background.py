@@ -11,9 +11,15 @@
   recovery error.
 - ``FirstCallPCP``: ``RobustPCA().fit`` against pyrpca's ``rpca_pcp_ialm``
   on 3,000 x 600 (rank 10, 5 % gross entries), each in a fresh Python
-  process: the first call after the import (numba's loading included) and
-  a second, warm call. ``track_*_ratio`` = pyrpca's time / skrep's (issue 17
-  asks for >= 10 on the first call and >= 20 warm).
+  process: the first call after the import and a second, warm call (see
+  ``FRESH_PROCESS`` for what is timed). ``track_*_ratio`` = pyrpca's time /
+  skrep's, median of interleaved pairs (issue 17 asks for >= 10 on the
+  first call and >= 20 warm). ``python -m benchmarks.background 5`` prints
+  five pairs. Measured with one thread each (``OMP_NUM_THREADS=1
+  OPENBLAS_NUM_THREADS=1``) on the project's 2-core machine under other
+  jobs (load 4-5): first call 13.1x (pairs 11.6-16.1x), warm 14.5x
+  (13.0-20.8x); skrep's first call 0.49-0.80 s, as its warm one (with the
+  numba kernels it used to be 0.84-1.54 s against 0.36-0.65 s warm).
 """
 
 import json
