@@ -362,3 +362,30 @@ def test_stable_pcp_without_noise_is_pcp():
     est = RobustPCA("stable", random_state=0).fit(M)
     assert rel(est.low_rank_, L) < 1e-5
     assert est.rank_ == 5
+
+
+def test_elementwise_steps_in_row_blocks_on_threads():
+    # Large matrices split the ALM's elementwise steps into row blocks run on
+    # threads: the same numbers as one block, masked or not, stable or not.
+    from skrep.decomposition._robust_pca import _dual_step, _in_blocks, _sparse_step
+
+    rng = np.random.RandomState(0)
+    MZ, W0, L, L_new, dZ = (rng.standard_normal((7, 5)) for _ in range(5))
+    observed = rng.rand(7, 5) > 0.2
+    blocks = [slice(0, 3), slice(3, 7)]
+    for mask, change in ((None, None), (observed, dZ)):
+        results = []
+        for split in ([slice(0, 7)], blocks):
+            T, A, W = np.empty((7, 5)), np.empty((7, 5)), W0.copy()
+            _in_blocks(_sparse_step, split, 2, MZ, W, L, 0.5, mask, T, A)
+            A_before = A.copy()
+            sq = sum(_in_blocks(_dual_step, split, 2, A, L_new, W, 0.7, change))
+            results.append((T, A_before, A, W, sq))
+        for one, threaded in zip(*results, strict=True):
+            assert_allclose(threaded, one, rtol=1e-14)
+        T, A_before, D, W, sq = results[0]
+        C = np.clip(T, -0.5, 0.5) * (1 if mask is None else mask)
+        assert_allclose(A_before, L + C)
+        R = A_before - L_new - (0 if change is None else change) - W0
+        assert_allclose(sq, (R**2).sum())
+        assert_allclose(W, 0.7 * (R + W0))
