@@ -28,10 +28,14 @@ def errors(make, d, eps, mags, seeds, filter="power", k=1):
 
 
 @pytest.mark.parametrize("d", [20, 100])
-@pytest.mark.parametrize("eps", [0.05, 0.1, 0.2])
+@pytest.mark.parametrize("eps", [0.05, 0.1, 0.2, 0.3])
 def test_near_flip_from_just_past_the_flip_to_ten_times(d, eps):
     # Outliers N(0, I) +- t v, t from 1.05 to 10 times the size at which
-    # PCA flips from u to v: PCA's answer is v, ours stays at u.
+    # PCA flips from u to v: PCA's answer is v, ours stays at u. At eps 0.3
+    # the filter used to balance the variances along u and v, and certify
+    # the top eigenvector, then any mix of u and v along which the outliers
+    # hide in the inliers' spread (failures 6-38 % from 1.05 to 1.2 times
+    # the flip): the second phase checks the most inflated direction.
     mags, seeds = (1.05, 1.2, 2.0, 10.0), range(3)
     ours = errors(near_flip, d, eps, mags, seeds)
     eigen = errors(near_flip, d, eps, mags, seeds, filter="eigen")
@@ -41,11 +45,17 @@ def test_near_flip_from_just_past_the_flip_to_ten_times(d, eps):
     assert np.median(ours) <= 1.5 * np.median(eigen)
 
 
-def test_near_flip_eps_03_past_twice_the_flip():
-    # eps = 0.3: holds from 2x the flip size on; nearer to the flip the
-    # filter fails on some seeds (the measured rates are in the guide).
-    ours = errors(near_flip, 20, 0.3, (2.0, 10.0), range(4))
-    assert np.all(ours < 0.3), ours
+def test_second_phase_falls_back_on_a_tight_cluster():
+    # eps = 0.3 of the rows at one point t v (1.1 times the flip size of
+    # symmetric outliers: PCA is still right). The cluster deflates the
+    # robust variance along u, which then looks the most inflated: the
+    # second phase removes inliers until the cap and the first certified
+    # candidate is kept (it gave sin 0.996 on every seed otherwise).
+    for seed in range(2):
+        X, U, _ = near_flip(2000, 20, 0.3, 1.1, clustered=True, seed=seed)
+        est = OutlierRobustPCA(eps=0.3, random_state=seed).fit(X)
+        assert est._certified
+        assert sin_to(est.components_, U) < 0.3
 
 
 def clustered(*args, **kwargs):
@@ -139,7 +149,8 @@ def test_matrix_free_path_recertifies_with_fresh_columns(monkeypatch, capsys):
     certified = [
         e for e, nxt in zip(events, nexts, strict=True) if e[1] and nxt[0] != e[0]
     ]
-    assert len(certified) == 2, events  # the power stage, then the block stage
+    # The power and the block stages, certified in a row at the end.
+    assert {e[0] for e in certified[-2:]} == {"0", "block"}, events
     assert all(fresh for *_, fresh in certified), events
     # ... after a pass on the iterated block that was not enough.
     assert any(passed and not fresh for _, passed, fresh in events), events
