@@ -12,7 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skrep.cluster._certificate import solve_certified
+from skrep.cluster._certificate import not_certified_advice, solve_certified
 from skrep.cluster._nlr import warm_multiplier
 from skrep.cluster._sdp_kmeans import (
     SDPKMeans,
@@ -243,8 +243,8 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
     certify : bool, default=False
         Compute the dual certificate of the final LA-SDP (``duality_gap_``)
         and require it for ``converged_``. It forms ``n_samples x n_samples``
-        matrices and takes up to 300 of their eigendecompositions per cluster
-        (seconds at 150 samples): a checking tool for small data. The
+        matrices and takes up to 1,500 of their eigendecompositions per
+        cluster (seconds at 150 samples): a checking tool for small data. The
         matrix-free escape search runs whatever this is.
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation and the solver's starting factors.
@@ -286,9 +286,10 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         found, and, when computed, ``duality_gap_ <= max(tol, 1e-3)``.
     duality_gap_ : float
         Relative gap between the final LA-SDP objective and a certified
-        upper bound on its optimum (a feasible dual point, with the
-        multiplier of the row sums refitted from the first-order conditions
-        and the entrywise multipliers found by an accelerated projection);
+        upper bound on its optimum (a feasible dual point: the entrywise
+        multipliers found by an accelerated projection, alternating with
+        the multiplier of the row sums refitted from the first-order
+        conditions);
         NaN unless ``certify=True`` and the rounds reached a fixed partition.
     escape_value_ : float
         Most negative curvature ``v^T M_k v`` (relative to the objective)
@@ -578,16 +579,17 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
             "certified": bool(certified),
             "duality_gap": gap,
             "escape_value": res.escape_value,
+            "cause": res.cause,
         }
 
     def _warn_convergence(self, run):
         if not run["certified"]:
+            advice = not_certified_advice(run["cause"], "solver_max_iter")
             warnings.warn(
                 f"ILASDPClustering: the last LA-SDP solve was not certified "
-                f"optimal (solver_max_iter={self.solver_max_iter} iterations, "
-                f"escape value {run['escape_value']:.1e}, relative duality "
-                f"gap {run['duality_gap']:.1e}); increase solver_max_iter or "
-                f"tol.",
+                f"optimal (solver_max_iter={self.solver_max_iter}, escape "
+                f"value {run['escape_value']:.1e}, relative duality gap "
+                f"{run['duality_gap']:.1e}): {advice}.",
                 ConvergenceWarning,
                 stacklevel=3,
             )

@@ -12,7 +12,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-from skrep.cluster._certificate import solve_certified
+from skrep.cluster._certificate import not_certified_advice, solve_certified
 from skrep.utils._array_api import (
     get_namespace,
     get_namespace_and_device,
@@ -204,7 +204,9 @@ class SDPKMeans(ClusterMixin, BaseEstimator):
     certify : bool, default=False
         Compute the dual certificate ``duality_gap_`` and require it for
         ``converged_``; it forms ``n_samples x n_samples`` matrices (up to
-        300 eigendecompositions of them): a checking tool for small data.
+        1,500 eigendecompositions of them, in rounds that alternate the
+        entrywise and the row-sum multipliers): a checking tool for small
+        data (about a second at 150 samples).
     random_state : int, RandomState instance or None, default=None
         Seeds the starting factor, the sketch and the rounding.
     verbose : int, default=0
@@ -236,7 +238,8 @@ class SDPKMeans(ClusterMixin, BaseEstimator):
         max(tol, 1e-3)``. Always true for the exact solver.
     duality_gap_ : float
         Relative gap between the objective and a certified upper bound on
-        the SDP optimum (a feasible dual point); NaN unless ``certify=True``.
+        the SDP optimum (a feasible dual point); NaN unless ``certify=True``
+        and the solver converged.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -430,12 +433,13 @@ class SDPKMeans(ClusterMixin, BaseEstimator):
         return labels, -res.objective * scale**2, res.U, scale, res.n_iter
 
     def _warn_not_converged(self, res):
+        advice = not_certified_advice(res.cause, "max_iter")
         warnings.warn(
-            f"SDPKMeans: the low-rank SDP solver did not converge in "
-            f"max_iter={self.max_iter} iterations (row-sum violation "
+            f"SDPKMeans: the low-rank SDP solve is not certified optimal "
+            f"(max_iter={self.max_iter}, row-sum violation "
             f"{res.feasibility:.2e}, escape value {res.escape_value:.1e}, "
-            f"relative duality gap {res.duality_gap:.1e}, tol={self.tol}); "
-            f"increase max_iter or tol.",
+            f"relative duality gap {res.duality_gap:.1e}, tol={self.tol}): "
+            f"{advice}.",
             ConvergenceWarning,
             stacklevel=4,
         )

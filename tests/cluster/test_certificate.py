@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import pytest
+from la_sdp_reference import exact_la_sdp
 from sklearn.datasets import load_iris, load_wine
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
@@ -48,21 +49,6 @@ def _la_sdp(X, labels, K, covariance_type):
     return Xc, precisions / norm, (c - c.min(axis=1, keepdims=True)) / norm
 
 
-def _exact_la_sdp(Xc, omegas, c):
-    """max sum_k <X Omega_k X^T, B_k> - c_k^T B_k 1 by cvxpy + SCS (eps 1e-6)."""
-    n, K = c.shape
-    Bs = [cp.Variable((n, n), PSD=True) for _ in range(K)]
-    objective = sum(
-        cp.trace((Xc @ omegas[k] @ Xc.T) @ Bs[k]) - c[:, k] @ cp.sum(Bs[k], axis=1)
-        for k in range(K)
-    )
-    constraints = [B >= 0 for B in Bs] + [cp.trace(B) == 1 for B in Bs]
-    constraints.append(sum(cp.sum(B, axis=1) for B in Bs) == 1)
-    problem = cp.Problem(cp.Maximize(objective), constraints)
-    problem.solve(solver="SCS", eps=1e-6, max_iters=100_000)
-    return problem.value, np.stack([B.value.sum(axis=1) for B in Bs], axis=1)
-
-
 INSTANCES = {
     "iris": lambda: (*_standardised_rows(load_iris, 60), "full"),
     "wine": lambda: (*_standardised_rows(load_wine, 60), "full"),
@@ -81,7 +67,7 @@ def test_la_sdp_matches_exact_solver_cold_and_warm(name):
     K, rank = 3, 2
     labels = SDPKMeans(K, random_state=0).fit(X).labels_
     Xc, omegas, c = _la_sdp(X, labels, K, covariance_type)
-    exact, _ = _exact_la_sdp(Xc, omegas, c)
+    exact, _ = exact_la_sdp(Xc, omegas, c)
     rng = np.random.RandomState(0)
     starts = {
         "cold": rng.uniform(size=(len(X), K * rank)),
@@ -115,7 +101,7 @@ def test_escapes_leave_spurious_stationary_points_and_the_gap_sees_them():
     K, rank = 3, 2
     labels = SDPKMeans(K, random_state=0).fit(X).labels_
     Xc, omegas, c = _la_sdp(X, labels, K, "full")
-    exact, _ = _exact_la_sdp(Xc, omegas, c)
+    exact, _ = exact_la_sdp(Xc, omegas, c)
     offset = 0.0
     found_spurious = False
     for seed in range(2):
@@ -164,7 +150,7 @@ def test_ila_sdp_ends_on_the_partition_of_the_exact_iteration():
     changes = 0
     for _ in range(20):
         Xc, omegas, c = _la_sdp(X, labels, K, "diag")
-        _, row_sums = _exact_la_sdp(Xc, omegas, c)
+        _, row_sums = exact_la_sdp(Xc, omegas, c)
         new = _fix_empty(np, row_sums.argmax(axis=1), row_sums, K)
         if np.array_equal(new, labels):
             break

@@ -7,8 +7,10 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.cluster import KMeans
+from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score
+from sklearn.preprocessing import StandardScaler
 
 from skrep.cluster import SDPKMeans
 from skrep.cluster._nlr import solve_nlr
@@ -150,3 +152,19 @@ def test_la_sdp_with_equal_spherical_covariances_is_peng_wei():
     rowsums = np.stack([Ublocks[:, k] @ Ublocks[:, k].sum(0) for k in range(K)], 1)
     assert adjusted_rand_score(pw.labels_, rowsums.argmax(1)) == 1.0
     assert adjusted_rand_score(y, pw.labels_) == 1.0
+
+
+def test_certify_at_the_optimum_and_under_solved():
+    # Standardised iris: at the optimum (2e-5 from cvxpy + SCS's objective)
+    # the dual certificate closes to within max(tol, 1e-3) and converged_ is
+    # true (with the row-sum multiplier fixed it stayed at 1.3e-3); a solve
+    # stopped after 5 iterations is reported as not converged, with advice
+    # about max_iter (the cause) and no gap (its point is not feasible).
+    X = StandardScaler().fit_transform(load_iris(return_X_y=True)[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = SDPKMeans(3, tol=1e-6, certify=True, random_state=0).fit(X)
+    assert model.converged_ and 0.0 <= model.duality_gap_ <= 1e-3
+    with pytest.warns(ConvergenceWarning, match="increase max_iter"):
+        short = SDPKMeans(3, max_iter=5, certify=True, random_state=0).fit(X)
+    assert not short.converged_ and np.isnan(short.duality_gap_)
