@@ -193,6 +193,7 @@ class _Problem:
         body[:, self.constant] = 0.0
         Xs[:, p] = 1.0
         self.X = Xs
+        self.force = None  # the constraints' pull at the last fit, if any
         self.index_a = np.flatnonzero(self.y > 0)
         self.index_b = np.flatnonzero(self.y < n_classes - 1)
         buf = [np.empty(n) for _ in range(5)]
@@ -236,6 +237,13 @@ class _Problem:
         grad_beta = (self.X.T @ self.grad_eta()).T
         return np.cumsum(grad_beta[::-1], axis=0)[::-1]
 
+    def kkt_gradient(self):
+        """:meth:`grad_psi` less the monotone constraints' pull at the last
+        fit (``force``, set where training rows tie): a coordinate held at
+        zero is optimal where this is within its threshold."""
+        grad = self.grad_psi()
+        return grad if self.force is None else grad - self.force
+
     def to_original(self, beta):
         """Map (K - 1, p + 1) standardised coefficients to (coef, intercept)."""
         coef = beta[:, :-1] / self.scale
@@ -256,6 +264,7 @@ def fit_fused(problem, psi, thresh, *, tol, max_iter, allowed=None):
     """
     if allowed is None:
         allowed = np.ones(psi.shape, dtype=bool)
+    problem.force = None
     beta = np.cumsum(psi, axis=0)
     eta = problem.eta(beta)
     loss = problem.derivatives(eta)

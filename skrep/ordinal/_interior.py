@@ -366,8 +366,21 @@ def _active_set_newton(layout, v, zero, binding, rounds=20):
         eta = problem.eta(np.cumsum(final, axis=0))
         if np.any(np.diff(eta, axis=1) < -1e-12 * (1.0 + np.abs(eta[:, :-1]))):
             return None
-        return final
+        return final, _force(layout, binding, nu)
     return None
+
+
+def _force(layout, binding, nu):
+    """``A' nu`` in every coordinate of ``psi``: the monotone constraints'
+    pull, ``nu`` the multipliers of the ``binding`` rows (in their order)."""
+    problem = layout.problem
+    force = np.zeros_like(layout.base)
+    start = 0
+    for m in range(1, layout.K - 1):
+        rows = np.flatnonzero(binding[m - 1])
+        force[m] = problem.X[rows].T @ nu[start : start + len(rows)]
+        start += len(rows)
+    return force
 
 
 def _current_sets(layout, psi):
@@ -389,13 +402,19 @@ def fit_interior(problem, psi, thresh, allowed, *, tol, suboptimality, max_stage
     and zeros of ``psi`` itself lead to the solution; at most
     ``max_stages``) and whether the solution is certified: it meets the
     optimality conditions, or the barrier's bound on its suboptimality is
-    within the target. ``problem``'s derivatives are left at the solution."""
+    within the target. ``problem``'s derivatives are left at the solution,
+    and ``problem.force`` is the constraints' pull there (the multipliers
+    times the rows: the optimality conditions of a coordinate that was not
+    ``allowed`` bound its gradient less this).
+    """
     layout = _Layout(problem, psi, thresh, allowed)
     start_obj, _ = _objective(layout, psi)
     stages = 0
-    candidate = _active_set_newton(layout, *_current_sets(layout, psi))
-    converged = candidate is not None
-    if candidate is None:
+    solved = _active_set_newton(layout, *_current_sets(layout, psi))
+    converged = solved is not None
+    if solved is not None:
+        candidate, force = solved
+    else:
         v, s = _interior_start(layout, psi)
         n_constraints = 2 * int(layout.pen.sum()) + problem.X.shape[0] * (layout.K - 2)
         scale = max(abs(start_obj), 1e-3)
@@ -413,16 +432,20 @@ def fit_interior(problem, psi, thresh, allowed, *, tol, suboptimality, max_stage
             value, eta = _barrier_value(layout, v, s, tau)
         candidate = layout.psi(v)
         converged = n_constraints / tau <= target
+        gaps = layout.gaps(eta)  # the barrier's multipliers: 1 / (tau gap)
+        every = np.ones(gaps.shape, dtype=bool)
+        force = _force(layout, every, 1.0 / (tau * gaps.ravel()))
         polished = _active_set_newton(layout, v, *_barrier_sets(layout, v, s, tau))
         if polished is not None:
             converged = True
             obj, _ = _objective(layout, candidate)
-            polished_obj, _ = _objective(layout, polished)
+            polished_obj, _ = _objective(layout, polished[0])
             if polished_obj <= obj + 1e-12 * max(abs(obj), 1e-3):
-                candidate = polished
+                candidate, force = polished
     obj, _ = _objective(layout, candidate)
     if obj > start_obj:  # a barrier cut short by max_iter: keep the start
-        candidate, obj = psi.copy(), start_obj
+        candidate, obj, force = psi.copy(), start_obj, None
     psi[:] = candidate
+    problem.force = force
     problem.derivatives(problem.eta(np.cumsum(psi, axis=0)), want_loss=False)
     return obj, stages, converged

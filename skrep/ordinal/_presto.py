@@ -50,7 +50,7 @@ def _path(problem, psi, factor, lambdas, *, tol, max_iter, verbose, name, start=
     elapsed seconds of the progress lines; None means now."""
     psis, objectives, n_iters = [], [], []
     progress = Progress(name, verbose, unit="lambda", total=len(lambdas), start=start)
-    grad = problem.grad_psi()
+    grad = problem.kkt_gradient()
     previous = lambdas[0]
     for index, lam in enumerate(lambdas):
         # Sequential strong rule: solve on the likely non-zero coordinates,
@@ -64,7 +64,7 @@ def _path(problem, psi, factor, lambdas, *, tol, max_iter, verbose, name, start=
                 problem, psi, thresh, tol=tol, max_iter=max_iter, allowed=strong
             )
             n_iter += it
-            grad = problem.grad_psi()
+            grad = problem.kkt_gradient()
             violated = ~strong & (np.abs(grad) > thresh)
             if not np.any(violated):
                 break
