@@ -604,9 +604,11 @@ class RobustPCA(_SparseRowSubspace):
     def _svd(self, A, k, rng, V0, xp=None, steady=False):
         """Top-``k`` SVD of ``A``: two power iterations from a Gaussian
         start, one when warm started from ``V0``, none (and 5 oversampling
-        columns instead of 10) when the rank has also stopped changing
-        (``steady``: ``V0`` is then nearly the subspace sought, and the
-        Rayleigh-Ritz step alone is exact enough)."""
+        columns instead of 10) when ``V0`` is nearly the subspace sought
+        (``steady``: the rank stopped changing, ``V0`` came from a full
+        range finder of a larger rank, or from the spectral norm's
+        converged vectors), where the Rayleigh-Ritz step alone is exact
+        enough."""
         if self.svd_solver == "full":
             U, s, Vt = (np if xp is None else xp).linalg.svd(A, full_matrices=False)
             return U[:, :k], s[:k], Vt[:k, :]
@@ -690,7 +692,10 @@ class RobustPCA(_SparseRowSubspace):
         sv = min(10, small)
         step = max(1, round(0.05 * small))
         noise = _NoisePath(observed, nx) if pilot else None
-        steady = False  # the rank of L did not change in the last iteration
+        # steady: the warm start holds the subspace sought (the rank of L
+        # did not change, or the last SVD was a full range finder of a larger
+        # rank; first, the spectral norm's converged top vectors).
+        steady = V_top is not None
         V_warm = Vt if V_top is None else V_top
         progress = Progress(
             "RobustPCA",
@@ -712,6 +717,7 @@ class RobustPCA(_SparseRowSubspace):
             # Singular value thresholding with a partial SVD of predicted rank:
             # enlarge the rank until a singular value below the threshold is
             # seen, so that the thresholding is exact.
+            grew = False
             while True:
                 Uk, sk, Vtk = self._svd(A, sv, rng, V_warm, xp, steady)
                 if max_rank is not None and sk.shape[0] > max_rank:
@@ -721,8 +727,8 @@ class RobustPCA(_SparseRowSubspace):
                     break
                 sv = min(sv + step, small)
                 # The rank grew: a full range finder, from what was found.
-                steady, V_warm = False, Vtk
-            steady = svp == s.shape[0]
+                steady, V_warm, grew = False, Vtk, True
+            steady = svp == s.shape[0] or grew
             V_warm = Vtk  # all the vectors computed start the next SVD
             U, s, Vt = Uk[:, :svp], sk[:svp] - thresh, Vtk[:svp, :]
             if xp is None:
