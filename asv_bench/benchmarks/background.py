@@ -17,9 +17,9 @@
   first call and >= 20 warm). ``python -m benchmarks.background 5`` prints
   five pairs. Measured with one thread each (``OMP_NUM_THREADS=1
   OPENBLAS_NUM_THREADS=1``) on the project's 2-core machine under other
-  jobs (load 4-5): first call 13.1x (pairs 11.6-16.1x), warm 14.5x
-  (13.0-20.8x); skrep's first call 0.49-0.80 s, as its warm one (with the
-  numba kernels it used to be 0.84-1.54 s against 0.36-0.65 s warm).
+  jobs (load 4-5): first call 15.6x (pairs 9.2-17.4x), warm 14.5x
+  (12.2-19.6x); skrep's first call 0.40-0.90 s, about its warm one (with
+  the numba kernels it used to be 0.84-1.54 s against 0.36-0.65 s warm).
 """
 
 import json
