@@ -122,9 +122,11 @@ def test_extreme_values_give_a_finite_answer_or_a_clear_error():
 def test_n_init_keeps_the_best_objective():
     X, _ = make_heterogeneous_mixture(90, 4, 3, 5.0, scales=[1, 2, 3], random_state=4)
     # The first of the three starts is the start of n_init=1 with the same
-    # seed; on these data a later start ends higher, and n_init keeps it.
-    single = ILASDPClustering(3, init="k-means++", random_state=0).fit(X)
-    best = ILASDPClustering(3, init="k-means++", n_init=3, random_state=0).fit(X)
+    # seed; on these data (diagonal covariances) a later start ends higher,
+    # and n_init keeps it.
+    kwargs = {"init": "k-means++", "covariance_type": "diag", "random_state": 0}
+    single = ILASDPClustering(3, **kwargs).fit(X)
+    best = ILASDPClustering(3, n_init=3, **kwargs).fit(X)
     assert best.objective_ > single.objective_ + 1.0
 
 
@@ -191,8 +193,13 @@ def test_fitted_model(covariance_type, shape):
 
 
 def test_auto_covariance_type_and_float32():
+    # "auto" takes the covariance type of lowest BIC at the start: spherical
+    # on a mixture of spherical clusters (also with 12 points per cluster),
+    # full on standardised iris (correlated features).
     X, _ = make_heterogeneous_mixture(120, 3, 2, 6.0, scales=[1, 2], random_state=0)
-    assert ILASDPClustering(2).fit(X).covariance_type_ == "diag"
+    assert ILASDPClustering(2).fit(X).covariance_type_ == "spherical"
+    iris = StandardScaler().fit_transform(load_iris(return_X_y=True)[0])
+    assert ILASDPClustering(3, random_state=0).fit(iris).covariance_type_ == "full"
     with warnings.catch_warnings():  # 12 points per cluster: labels may cycle
         warnings.simplefilter("ignore", ConvergenceWarning)
         model = ILASDPClustering(10, random_state=0).fit(X.astype(np.float32))
