@@ -501,10 +501,13 @@ def solve_certified(
     # is not that of a feasible point)
     if certify and res.converged:
         gap = _gap(X, omegas, c, state, traces, tol, offset, xp)
-        if gap > threshold and state["n_escapes"] < max_escapes:
-            # not certified: a wider search (more random starts)
+        n_escapes = state["n_escapes"]
+        if gap > threshold and n_escapes < max_escapes:
+            # not certified: a wider search (more random starts), and a new
+            # bound if it moved the solution
             escape = escape_loop(16 * _RANDOM_STARTS)
-            gap = _gap(X, omegas, c, state, traces, tol, offset, xp)
+            if state["n_escapes"] > n_escapes:
+                gap = _gap(X, omegas, c, state, traces, tol, offset, xp)
     res, rank, n_iter, n_escapes = (
         state["res"],
         state["rank"],
