@@ -89,8 +89,21 @@ def _summary(estimator, X):
 
 
 def test_every_estimator_with_partial_fit_is_checked():
+    # the common checks' settings cover every class with partial_fit
     assert STREAMING
-    assert {type(e) for e in ESTIMATORS} == set(STREAMING)
+    common = {type(e) for e in estimator_instances() if hasattr(e, "partial_fit")}
+    assert common == set(STREAMING)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=IDS)
+def test_one_chunk_gives_the_model_of_fit(estimator):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        by_fit = clone(estimator).fit(X0, Y0)
+        by_partial_fit = clone(estimator).partial_fit(X0, Y0)
+    np.testing.assert_allclose(
+        _summary(by_partial_fit, X0), _summary(by_fit, X0), rtol=1e-12, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("case", sorted(INPUTS))

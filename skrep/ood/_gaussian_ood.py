@@ -50,9 +50,11 @@ from skrep.utils._compat import (
     Interval,
     StrOptions,
     _fit_context,
+    array_namespace,
     check_same_namespace,
     supported_float_dtypes,
 )
+from skrep.utils._compat import device as get_device
 from skrep.utils._threads import threads_for
 from skrep.utils._verbose import Progress
 from skrep.utils.extmath import unit_scale
@@ -583,11 +585,19 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         self : object
             The updated detector.
         """
-        self._start = time.perf_counter()
         first = getattr(self, "_folds", None) is None
-        X, xp, device = self._validate_X(X, reset=first)
-        with threads_for(blas_work=2.0 * X.shape[0] * X.shape[1] ** 2):
-            return self._partial_fit(X, y, classes, first, xp, device)
+        # A refused chunk leaves the model as it was (the statistics are
+        # replaced, never updated in place, so a shallow copy restores them).
+        state = dict(vars(self))
+        try:
+            self._start = time.perf_counter()
+            X, xp, device = self._validate_X(X, reset=first)
+            with threads_for(blas_work=2.0 * X.shape[0] * X.shape[1] ** 2):
+                return self._partial_fit(X, y, classes, first, xp, device)
+        except Exception:
+            vars(self).clear()
+            vars(self).update(state)
+            raise
 
     def _partial_fit(self, X, y, classes, first, xp, device):
         labels, outliers = self._check_y(X, y)
@@ -763,7 +773,8 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         check_is_fitted(self)
         target = int(self.shrinkage_target_ == "diagonal")
         covariances = _model.covariances_in_units(self._covariances, target)
-        xp, _, device = get_namespace_and_device(self.location_)
+        # The fitted arrays' own namespace, whatever the dispatch setting now.
+        xp, device = array_namespace(self.location_), get_device(self.location_)
         if is_numpy_namespace(xp):
             return covariances
         dt = supported_float_dtypes(xp, device)[0]

@@ -568,6 +568,25 @@ def test_partial_fit_over_chunks_equals_fit(params):
     assert_allclose(stream.offset_, full.offset_, rtol=1e-9)
 
 
+def test_a_refused_partial_fit_chunk_leaves_the_model_as_it_was():
+    # relative=True refuses a model of one class: that chunk's rows must not
+    # stay in the statistics (they did: class_count_ [50 50 50] after it).
+    X, y = _data(n=300)
+    detector = GaussianMixtureOODDetector(relative=True)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        detector.partial_fit(X[y == 0], y[y == 0])
+    assert not hasattr(detector, "classes_")
+    rest = y > 0
+    detector.partial_fit(X[rest], y[rest])
+    full = GaussianMixtureOODDetector(
+        relative=True,
+        covariance_type=detector.covariance_type_,
+        shrinkage_target=detector.shrinkage_target_,
+    ).fit(X[rest], y[rest])
+    assert_array_equal(detector.class_count_, full.class_count_)
+    assert_allclose(detector.score_samples(X), full.score_samples(X), rtol=1e-10)
+
+
 def test_partial_fit_chunks_of_growing_magnitude_equal_fit():
     # Later chunks whose features are 2**700 or 2**-700 times larger than
     # the first chunk's (and a feature that is zero until then): the earlier

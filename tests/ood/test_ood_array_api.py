@@ -12,7 +12,7 @@ from sklearn import config_context
 
 from skrep.ood import GaussianMixtureOODDetector, _model
 from skrep.utils._array_api import get_namespace_and_device, to_numpy
-from skrep.utils._compat import _array_api_for_tests
+from skrep.utils._compat import _array_api_for_tests, array_namespace
 from skrep.utils._testing import array_api_params, check_array_api_equivalence
 
 ARRAY_API_PARAMS = array_api_params()
@@ -206,6 +206,10 @@ def test_fitted_arrays_live_on_device_in_float64(namespace, device_name, dtype_n
             value_xp, _, value_device = get_namespace_and_device(value)
             assert value_xp.__name__ == xp.__name__, name
             assert str(value_device) == str(device), name
+    # covariances_ is computed when read: in the fitted arrays' namespace
+    # even when read with dispatch off.
+    for c in est.covariances_:
+        assert array_namespace(c).__name__ == xp.__name__
     assert isinstance(est.classes_, np.ndarray)
     assert_array_equal(est.classes_, ["a", "b", "c"])
     for name in ("location_", "means_", "weights_", "shrinkage_", "block_bounds_"):
