@@ -94,7 +94,7 @@ class _Slack:
     """Products with ``M_b = C_b + sym(w 1^T) + z_b I`` (namespace ``xp``)."""
 
     def __init__(self, xp, X, omegas, c, w, U, rank, traces):
-        self.xp, self.X, self.omegas, self.w = xp, X, omegas, w
+        self.xp, self.X, self.omegas = xp, X, omegas
         self.blocks = _blocks(U, rank)
         n_blocks = len(self.blocks)
         # the linear cost of each block plus the row-sum multiplier, (n, B)
