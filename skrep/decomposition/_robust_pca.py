@@ -171,7 +171,7 @@ def _soft_part(T, threshold, observed, xp=None, *, overwrite=False):
         if observed is not None:
             np.multiply(C, observed, out=C)
         return np.subtract(T, C, out=T if overwrite else None)
-    C = xp.where(T > threshold, threshold, xp.where(T < -threshold, -threshold, T))
+    C = xp.clip(T, -threshold, threshold)
     if observed is not None:
         C = xp.where(observed, C, 0.0)
     return T - C
@@ -737,15 +737,27 @@ class RobustPCA(_SparseRowSubspace):
                 L = (U * s) @ Vt
             sv = min(svp + 1, small) if svp < sv else min(svp + step, small)
             dZ = None
-            if delta is not None:
-                # Z = projection of M - L - S + Y / mu = Z + A - L on the ball
-                # ||Z|| <= delta.
+            # Z = projection of M - L - S + Y / mu = Z + A - L on the ball
+            # ||Z|| <= delta.
+            if delta is not None and xp is None:
+                # In place in two buffers: spare takes the new Z, Z the step
+                # dZ = new - old; then they swap.
+                if Z is None:
+                    Z, spare, MZ = zeros((m, n)), np.empty_like(M), np.empty_like(M)
+                np.subtract(A, L, out=spare)
+                np.add(Z, spare, out=spare)
+                if observed is not None:
+                    np.multiply(spare, observed, out=spare)
+                norm_z = float(np.linalg.norm(spare))
+                spare *= min(1.0, delta / norm_z) if norm_z > 0 else 0.0
+                np.subtract(spare, Z, out=Z)
+                Z, spare, dZ = spare, Z, Z
+                np.subtract(M, Z, out=MZ)
+            elif delta is not None:
                 Z_new = A - L if Z is None else Z + (A - L)
                 if observed is not None:
-                    Z_new = nx.where(observed, Z_new, 0.0)
-                norm_z = float(
-                    nx.linalg.vector_norm(Z_new) if xp else np.linalg.norm(Z_new)
-                )
+                    Z_new = xp.where(observed, Z_new, 0.0)
+                norm_z = float(xp.linalg.vector_norm(Z_new))
                 Z_new = Z_new * (min(1.0, delta / norm_z) if norm_z > 0 else 0.0)
                 dZ = Z_new if Z is None else Z_new - Z
                 Z, MZ = Z_new, M - Z_new

@@ -389,3 +389,35 @@ def test_elementwise_steps_in_row_blocks_on_threads():
         R = A_before - L_new - (0 if change is None else change) - W0
         assert_allclose(sq, (R**2).sum())
         assert_allclose(W, 0.7 * (R + W0))
+
+
+@pytest.mark.parametrize("method", ["pcp", "stable"])
+def test_fit_in_uneven_row_blocks_on_threads(monkeypatch, method):
+    # A whole fit whose elementwise steps run in three uneven row blocks on
+    # threads gives the fit of one block (the squared residual summed by
+    # block: equal to rounding), masked or not.
+    from skrep.decomposition import _robust_pca
+
+    M, _, _ = make_low_rank_sparse(90, 40, 2, 0.05, random_state=0)
+    M = M + 1e-3 * np.random.RandomState(1).standard_normal(M.shape)
+    Mm = np.where(np.random.RandomState(2).rand(*M.shape) < 0.1, np.nan, M)
+    fits = []
+    for uneven in (False, True):
+        if uneven:
+            monkeypatch.setattr(
+                _robust_pca,
+                "_row_blocks",
+                lambda m, n, n_jobs, ops: [
+                    slice(0, 7),
+                    slice(7, m - 5),
+                    slice(m - 5, m),
+                ],
+            )
+        fits.append(
+            [RobustPCA(method, n_jobs=2, random_state=0).fit(X) for X in (M, Mm)]
+        )
+    for one, blocked in zip(*fits, strict=True):
+        assert blocked.n_iter_ == one.n_iter_
+        scale = np.abs(one.low_rank_).max()
+        assert_allclose(blocked.low_rank_, one.low_rank_, rtol=0, atol=1e-12 * scale)
+        assert_allclose(blocked.sparse_, one.sparse_, rtol=0, atol=1e-12 * scale)
