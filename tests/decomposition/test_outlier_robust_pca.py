@@ -328,6 +328,22 @@ def test_variance_beyond_dtype_is_refused(scale, dtype):
         OutlierRobustPCA(random_state=0).fit(X.astype(dtype))
 
 
+def test_one_huge_outlier_fit_accepts_partial_fit_refuses():
+    # 1e150-sized rows and one at 1e160: the filter gives it no weight, and
+    # the variances, mapped back from unit scale (1e160), stay finite (the
+    # square of the scale alone overflows). partial_fit's check is stricter
+    # (documented): the chunk's unweighted variance does not fit.
+    X = np.random.RandomState(0).standard_normal((60, 4)) * 1e150
+    X[0] = 1e160
+    est = OutlierRobustPCA(random_state=0).fit(X)
+    assert est.inlier_weights_[0] == 0
+    assert np.all(np.isfinite(est.explained_variance_))
+    ref = OutlierRobustPCA(random_state=0).fit(X[1:] / 1e150)
+    assert_allclose(est.explained_variance_ / 1e300, ref.explained_variance_, rtol=0.5)
+    with pytest.raises(ValueError, match="cannot be represented in"):
+        OutlierRobustPCA(random_state=0).partial_fit(X)
+
+
 @pytest.mark.parametrize("eps", [0.1, "auto"])
 def test_verbose_one_line_per_round(eps, capsys):
     X, *_ = make_contaminated_gaussian(
