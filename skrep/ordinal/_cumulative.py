@@ -259,8 +259,9 @@ def fit_fused(problem, psi, thresh, *, tol, max_iter, allowed=None):
     where they are. When a Newton step would make a training row's
     cumulative probabilities cross, the optimum may lie on that boundary,
     where coordinate descent stalls: :func:`fit_interior` solves from there.
-    Returns the objective and the number of outer iterations (plus
-    interior-point stages); ``n_iter == max_iter`` means it did not converge.
+    Returns the objective, the number of outer iterations run (plus
+    interior-point stages; at most ``max_iter``) and whether it converged
+    (which it may do in its last allowed iteration).
     """
     if allowed is None:
         allowed = np.ones(psi.shape, dtype=bool)
@@ -318,9 +319,9 @@ def fit_fused(problem, psi, thresh, *, tol, max_iter, allowed=None):
                     suboptimality=-decrease,
                     max_stages=max_iter - it,
                 )
-                return obj, min(it + stages, max_iter) if converged else max_iter
+                return obj, min(it + stages, max_iter), converged
             if decrease > -tol or not np.any(step):
-                return obj, it
+                return obj, it, True
             t = 1.0
             while True:
                 trial = psi + t * step
@@ -331,15 +332,15 @@ def fit_fused(problem, psi, thresh, *, tol, max_iter, allowed=None):
                     break
                 t *= 0.5
                 if t < 1e-12:
-                    return obj, it
+                    return obj, it, True
             psi[:] = trial
             eta += t * deta
             problem.derivatives(eta, want_loss=False)  # the loss is new_obj's
             gain = obj - new_obj
             obj = new_obj
             if gain < tol * max(abs(obj), 1e-3):
-                return obj, it
-        return obj, max_iter
+                return obj, it, True
+        return obj, max_iter, False
 
 
 def lambda_max(problem, psi, penalty_factor):

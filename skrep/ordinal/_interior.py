@@ -27,6 +27,7 @@ optimality conditions of the original problem.
 """
 
 import numpy as np
+from scipy import linalg
 
 from skrep.ordinal._kernels import trial_loss
 
@@ -59,9 +60,12 @@ def _loss_hessian(problem, cols):
             cross = (Xc * problem.hab[rows, None]).T @ Xc
             hess_beta[c - 1, c] += cross
             hess_beta[c, c - 1] += cross
-    # beta_k = sum_{m <= k} psi_m: H_psi[m, m'] = sum_{k >= m, k' >= m'} H_beta.
-    hess = np.cumsum(hess_beta[::-1], axis=0)[::-1]
-    return np.cumsum(hess[:, ::-1], axis=1)[:, ::-1]
+    # beta_k = sum_{m <= k} psi_m: H_psi[m, m'] = sum_{k >= m, k' >= m'} H_beta,
+    # T H_beta T' in the block axes with T[m, k] = 1 for k >= m (as products:
+    # cumulative sums along these strided axes are several times slower).
+    T = np.triu(np.ones((K - 1, K - 1)))
+    hess = (T @ hess_beta.reshape(K - 1, -1)).reshape(K - 1, K - 1, q * q)
+    return (T @ hess).reshape(K - 1, K - 1, q, q)  # T on axis 1 of each block row
 
 
 def _solve(H, g):
@@ -70,8 +74,8 @@ def _solve(H, g):
     d = np.sqrt(np.maximum(np.diag(H), np.finfo(float).tiny))
     Hs = H / d[:, None] / d[None, :]
     try:
-        L = np.linalg.cholesky(Hs + 1e-14 * np.eye(len(d)))
-        z = np.linalg.solve(L.T, np.linalg.solve(L, g / d))
+        factor = linalg.cho_factor(Hs + 1e-14 * np.eye(len(d)), check_finite=False)
+        z = linalg.cho_solve(factor, g / d, check_finite=False)
     except np.linalg.LinAlgError:
         z = np.linalg.lstsq(Hs, g / d, rcond=None)[0]
     return z / d
@@ -284,10 +288,12 @@ def _active_set_newton(layout, v, zero, binding, rounds=20):
         A, offset = _constraint_rows(layout, binding)
         Ak = A[:, keep]
         if len(A):
-            _, sv, Vt = np.linalg.svd(Ak, full_matrices=True)
+            # One SVD gives the equalities' null space (all of V is needed,
+            # U only where it is thin) and both least-squares solutions.
+            Ur, sv, Vt = np.linalg.svd(Ak, full_matrices=Ak.shape[0] < Ak.shape[1])
             rank = int(np.sum(sv > 1e-10 * sv[0])) if sv.size else 0
-            null = Vt[rank:].T
-            v[keep] -= np.linalg.lstsq(Ak, A @ v + offset, rcond=None)[0]
+            Ur, sr, Vr, null = Ur[:, :rank], sv[:rank], Vt[:rank].T, Vt[rank:].T
+            v[keep] -= Vr @ ((Ur.T @ (A @ v + offset)) / sr)
         else:
             null = np.eye(int(keep.sum()))
         current, eta = value(v)
@@ -296,16 +302,21 @@ def _active_set_newton(layout, v, zero, binding, rounds=20):
         blocked = False
         for _ in range(_MAX_NEWTON):
             problem.derivatives(eta, want_loss=False)
-            grad = problem.grad_psi()[:, cols].ravel()[layout.sub] + linear
-            g = null.T @ grad[keep]
+            grad = problem.grad_psi()[:, cols].ravel()[layout.sub]
+            g = null.T @ (grad[keep] + linear[keep])
             if not g.size:
+                break
+            # Stop where the optimality check below would accept the
+            # gradient (on its scale, ten times inside its tolerance), or
+            # where the decrement is down to rounding.
+            if np.linalg.norm(g) <= 1e-7 * _gradient_scale(layout, grad):
                 break
             hess = layout.full_to_vector(_loss_hessian(problem, cols))
             dz = -_solve(null.T @ hess[np.ix_(keep, keep)] @ null, g)
             step = np.zeros(len(v))
             step[keep] = null @ dz
             decrement = -(g @ dz)
-            if decrement <= 1e-13 * max(abs(current), 1e-3):
+            if decrement <= 1e-15 * max(abs(current), 1e-3):
                 break
             # The longest step keeping the other rows ordered and the signs.
             gaps = layout.gaps(eta)
@@ -344,9 +355,9 @@ def _active_set_newton(layout, v, zero, binding, rounds=20):
         # rows non-negative, zero coordinates' gradients within thresholds.
         problem.derivatives(eta, want_loss=False)
         grad = problem.grad_psi()[:, cols].ravel()[layout.sub]
-        scale = max(np.max(np.abs(grad)), np.max(layout.t, initial=0.0), 1e-12)
+        scale = _gradient_scale(layout, grad)
         if len(A):
-            nu = np.linalg.lstsq(Ak.T, grad[keep] + linear[keep], rcond=None)[0]
+            nu = Ur @ ((Vr.T @ (grad[keep] + linear[keep])) / sr)
             residual = grad - A.T @ nu
         else:
             nu = np.zeros(0)
@@ -368,6 +379,12 @@ def _active_set_newton(layout, v, zero, binding, rounds=20):
             return None
         return final, _force(layout, binding, nu)
     return None
+
+
+def _gradient_scale(layout, grad):
+    """The scale of the optimality conditions: the largest loss gradient or
+    threshold."""
+    return max(np.max(np.abs(grad)), np.max(layout.t, initial=0.0), 1e-12)
 
 
 def _force(layout, binding, nu):

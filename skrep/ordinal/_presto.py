@@ -39,16 +39,17 @@ def _start(problem, w1, tol, max_iter):
     psi = np.zeros_like(factor)
     psi[:, -1] = np.diff(problem.null_intercepts(), prepend=0.0)
     thresh = np.where(factor > 0, np.inf, 0.0)
-    _, n_iter = fit_fused(problem, psi, thresh, tol=tol, max_iter=max_iter)
+    _, n_iter, _ = fit_fused(problem, psi, thresh, tol=tol, max_iter=max_iter)
     return psi, factor, lambda_max(problem, psi, factor), n_iter
 
 
 def _path(problem, psi, factor, lambdas, *, tol, max_iter, verbose, name, start=None):
-    """Warm-started fits along decreasing ``lambdas``; standardised psi's.
+    """Warm-started fits along decreasing ``lambdas``: standardised psi's,
+    objectives, iterations and whether every fit converged.
 
     ``start``: the fit's starting time (``time.perf_counter()``) for the
     elapsed seconds of the progress lines; None means now."""
-    psis, objectives, n_iters = [], [], []
+    psis, objectives, n_iters, converged = [], [], [], True
     progress = Progress(name, verbose, unit="lambda", total=len(lambdas), start=start)
     grad = problem.kkt_gradient()
     previous = lambdas[0]
@@ -60,10 +61,11 @@ def _path(problem, psi, factor, lambdas, *, tol, max_iter, verbose, name, start=
         strong |= factor == 0
         n_iter = 0
         while True:
-            obj, it = fit_fused(
+            obj, it, done = fit_fused(
                 problem, psi, thresh, tol=tol, max_iter=max_iter, allowed=strong
             )
             n_iter += it
+            converged &= done
             grad = problem.kkt_gradient()
             violated = ~strong & (np.abs(grad) > thresh)
             if not np.any(violated):
@@ -80,7 +82,7 @@ def _path(problem, psi, factor, lambdas, *, tol, max_iter, verbose, name, start=
             iterations=n_iter,
             nonzero=int(np.count_nonzero(psi[:, :-1])),
         )
-    return psis, np.array(objectives), np.array(n_iters)
+    return psis, np.array(objectives), np.array(n_iters), converged
 
 
 def _coefficients(problem, psis):
@@ -299,7 +301,7 @@ class PRESTO(_CumulativeLogitBase):
             # lam = 0 (the unpenalised model) ends a path down to 1e-6 lmax.
             lambdas = np.geomspace(lmax, max(self.lam, 1e-6 * lmax), self.n_lambdas)
             lambdas[-1] = self.lam
-        psis, objectives, n_iters = _path(
+        psis, objectives, n_iters, converged = _path(
             problem,
             psi,
             factor,
@@ -309,7 +311,7 @@ class PRESTO(_CumulativeLogitBase):
             verbose=self.verbose,
             name="PRESTO",
         )
-        if np.any(n_iters >= self.max_iter):
+        if not converged:
             warn_not_converged("PRESTO", self.max_iter, " at some lambda")
         self.lambda_max_ = lmax
         self.lambdas_ = lambdas
@@ -329,12 +331,12 @@ class PRESTO(_CumulativeLogitBase):
 
 def _fold(X, codes, sw, split, lambdas, w1, tol, max_iter, scorer, classes, progress):
     """Held-out scores of the path fitted on ``split = (fold, train, test)``,
-    and the fold's line of ``progress``."""
+    whether all its fits converged, and the fold's line of ``progress``."""
     fold, train, test = split
     n_classes = len(classes)
     problem = _Problem(X[train], codes[train], n_classes, _rows(sw, train))
     psi, factor, _, _ = _start(problem, w1, tol, max_iter)
-    psis, _, n_iters = _path(
+    psis, _, n_iters, converged = _path(
         problem,
         psi,
         factor,
@@ -362,7 +364,7 @@ def _fold(X, codes, sw, split, lambdas, w1, tol, max_iter, scorer, classes, prog
             scores[index] = scorer(model, X_test, classes[codes[test]], **weights)
     best = int(np.argmax(scores))
     progress(fold, best_score=scores[best], lam=lambdas[best], iterations=sum(n_iters))
-    return scores, n_iters
+    return scores, converged
 
 
 def _rows(sample_weight, index):
@@ -648,7 +650,7 @@ class PRESTOCV(_CumulativeLogitBase):
             np.flatnonzero(self.mean_cv_scores_ == self.mean_cv_scores_.max())[0]
         )
         # Refit on all the data, warm-started down the grid to lambda_ only.
-        psis, objectives, n_iters = _path(
+        psis, objectives, n_iters, converged = _path(
             problem,
             psi,
             factor,
@@ -659,9 +661,7 @@ class PRESTOCV(_CumulativeLogitBase):
             name="PRESTOCV",
             start=progress.start,
         )
-        if np.any(n_iters >= self.max_iter) or any(
-            np.any(it >= self.max_iter) for _, it in results
-        ):
+        if not (converged and all(done for _, done in results)):
             warn_not_converged("PRESTOCV", self.max_iter, " at some lambda")
         self.lambda_max_ = lmax
         self.lambdas_ = lambdas

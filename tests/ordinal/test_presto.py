@@ -378,7 +378,7 @@ def test_objective_equals_cvxpy_on_the_monotone_boundary(case):
                 rel=1e-10,
             )
             assert abs(own - reference) <= 1e-6 * reference
-        assert np.any(np.diff(eta[sw > 0], axis=1) < 1e-6)  # on the boundary
+            assert np.any(np.diff(eta[sw > 0], axis=1) < 1e-6)  # on the boundary
         # No training row crosses. (The probabilities themselves need not
         # agree: a cumulative predictor that no row's likelihood uses is
         # pinned only by the penalty and the ordering, which can leave a
@@ -391,16 +391,25 @@ def test_objective_equals_cvxpy_on_the_monotone_boundary(case):
 
 def test_max_iter_bounds_the_boundary_solve_and_warns_when_it_cuts_it():
     # The interior-point stages count towards max_iter: cut short, the fit
-    # says so, n_iter_ stays within max_iter, and it is not worse than the
-    # coordinate-descent point it started from.
+    # says so, n_iter_ stays within max_iter, and its stages improved on
+    # the coordinate-descent point they started from (one iteration).
     rng = np.random.RandomState(42)
     X, y = rng.rand(15, 30), rng.randint(0, 3, size=15)
     full = PRESTO(lam=1e-3, n_lambdas=1).fit(X, y)
     assert full.n_iter_[0] < full.max_iter
+    with pytest.warns(ConvergenceWarning, match="max_iter=1"):
+        start = PRESTO(lam=1e-3, n_lambdas=1, max_iter=1).fit(X, y)
     with pytest.warns(ConvergenceWarning, match="max_iter=3"):
         short = PRESTO(lam=1e-3, n_lambdas=1, max_iter=3).fit(X, y)
     assert short.n_iter_[0] <= 3
-    assert short.objective_ >= full.objective_
+    assert full.objective_ <= short.objective_ < start.objective_
+    # Converging in the last allowed iteration (the barrier's last stage)
+    # is converging: no warning, the same fit.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        exact = PRESTO(lam=1e-3, n_lambdas=1, max_iter=full.n_iter_[0]).fit(X, y)
+    assert exact.n_iter_[0] == exact.max_iter
+    assert exact.objective_ == pytest.approx(full.objective_, rel=1e-12)
 
 
 def _weighted_loss(eta, y, sw):
