@@ -15,7 +15,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 
 from skrep.cluster import ILASDPClustering, SDPKMeans
-from skrep.cluster._certificate import dual_gap, solve_certified
+from skrep.cluster._certificate import dual_gap, escape_directions, solve_certified
 from skrep.cluster._ilasdp import (
     _estimate_gaussians,
     _factor_from_labels,
@@ -159,3 +159,33 @@ def test_ila_sdp_ends_on_the_partition_of_the_exact_iteration():
     model = ILASDPClustering(K, covariance_type="diag", random_state=seed).fit(X)
     np.testing.assert_array_equal(model.labels_, labels)
     assert model.converged_
+
+
+def test_a_restart_that_does_not_move_certifies_nothing():
+    # Peng–Wei SDP on a heterogeneous mixture (not tight: its optimum needs
+    # more columns than K), started at rank K with a stiff penalty that keeps
+    # the escape restarts from lowering the objective. The earlier rule counted
+    # such a restart as ruling its direction out and reported converged at an
+    # objective 79 % from the optimum with an escape value of -36. converged
+    # must imply no escape direction left at the returned point (a high-rank
+    # solve gives the objective it misses).
+    X, _ = make_heterogeneous_mixture(120, 5, 4, 2.0, random_state=0)
+    K, n = 4, len(X)
+    Xc = X - X.mean(axis=0)
+    Xc /= np.sqrt(np.mean(np.sum(Xc * Xc, axis=1)))
+    labels = np.zeros(n, dtype=np.int64)
+    rng = np.random.RandomState(0)
+    kwargs = {"traces": [float(K)], "labels": labels}
+    U0 = np.abs(rng.standard_normal((n, K)))
+    res = solve_certified(Xc, rank=K, U0=U0, beta=1e4, rng=rng, **kwargs)
+    values, _ = escape_directions(
+        np, Xc, None, None, res.U, res.y, res.beta, res.rank, [K], labels, rng
+    )
+    left = min(float(v[0]) for v in values) / abs(res.objective)
+    U0 = np.abs(rng.standard_normal((n, 30)))
+    reference = solve_certified(Xc, rank=30, U0=U0, rng=rng, **kwargs)
+    assert reference.converged
+    gap = (res.objective - reference.objective) / abs(reference.objective)
+    assert gap > 0.5 and left < -1.0  # the stiff solve is far from optimal
+    assert not res.converged and res.cause == "escapes"
+    assert res.escape_value < -1e-3
