@@ -360,9 +360,11 @@ def fit_parallel(problem, *, alpha, tol, max_iter, verbose=0):
     """Newton's method for the proportional-odds model with L2 penalty.
 
     ``alpha`` multiplies ``||beta_std||^2 / 2``. Returns (intercepts, beta,
-    objective, n_iter, hessian) on the standardised scale; ``hessian`` is
-    the exact Hessian of the objective at the returned point in the
-    intercepts and the slopes of the non-constant features.
+    objective, n_iter, converged, hessian) on the standardised scale
+    (``n_iter`` at most ``max_iter``: the last iteration may find
+    convergence); ``hessian`` is the exact Hessian of the objective at the
+    returned point in the intercepts and the slopes of the non-constant
+    features.
     """
     K = problem.n_classes
     free = ~problem.constant
@@ -405,9 +407,9 @@ def fit_parallel(problem, *, alpha, tol, max_iter, verbose=0):
             progress(it, objective=obj, decrement=-decrease, step=t)
             if not t:
                 problem.derivatives(eta)  # those of the returned point
-                return alpha_, _expand(beta, free), obj, it, H
+                return alpha_, _expand(beta, free), obj, it, True, H
         H, _ = _newton_system(problem, Xf, alpha, beta, buffer)
-        return alpha_, _expand(beta, free), obj, max_iter, H
+        return alpha_, _expand(beta, free), obj, max_iter, False, H
 
 
 def _newton_system(problem, Xf, alpha, beta, buffer):

@@ -86,7 +86,8 @@ class ProportionalOdds(_CumulativeLogitBase):
     n_iter_ : int
         Number of Newton iterations run (the last one finds the Newton
         decrement below ``tol``, or no descent); ``max_iter`` when it did not
-        converge.
+        converge (a ``ConvergenceWarning`` says so), or when it found that
+        in its last allowed iteration (no warning).
     n_features_in_ : int
         Number of features seen in fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -192,20 +193,20 @@ class ProportionalOdds(_CumulativeLogitBase):
         )
         K = len(self.classes_)
         problem = _Problem(X, codes, K, sample_weight, self.link)
-        intercepts, beta, obj, n_iter, hessian = fit_parallel(
+        intercepts, beta, obj, n_iter, converged, hessian = fit_parallel(
             problem,
             alpha=self.alpha,
             tol=self.tol,
             max_iter=self.max_iter,
             verbose=self.verbose,
         )
-        if n_iter >= self.max_iter:
+        if not converged:
             warn_not_converged("ProportionalOdds", self.max_iter)
         std = np.column_stack([np.tile(beta, (K - 1, 1)), intercepts])
         self.coef_, self.intercept_ = problem.to_original(std)
         if self.alpha == 0:
             direction = None
-            if n_iter >= self.max_iter or (
+            if not converged or (
                 _flat_direction(hessian) and _near_certain(problem, intercepts, beta)
             ):
                 direction = separation_direction(problem)

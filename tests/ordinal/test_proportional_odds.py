@@ -223,6 +223,12 @@ def test_verbose_prints_one_line_per_iteration_and_n_iter_counts_them(capsys):
         short = ProportionalOdds(max_iter=2, verbose=1).fit(X, y)
     assert short.n_iter_ == 2
     assert len(capsys.readouterr().out.splitlines()) == 2
+    # Finding convergence in the last allowed iteration is converging.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        exact = ProportionalOdds(max_iter=model.n_iter_).fit(X, y)
+    assert exact.n_iter_ == exact.max_iter
+    assert_allclose(exact.coef_, model.coef_, rtol=1e-12)
 
 
 def test_collinear_features_do_not_break_newton():
