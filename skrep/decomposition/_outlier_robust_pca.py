@@ -981,6 +981,17 @@ class OutlierRobustPCA(_LinearSubspace):
                 )
         if record is not None:  # a detection pass: only the weights matter
             return (w, n_iter), None, None, None, None
+        if first is None and not self._certified and n_iter < self.max_iter:
+            warnings.warn(
+                "OutlierRobustPCA: the filter stopped at its cap on the "
+                f"removed weight ({cap:.2f}; {1.0 - op.wsum / n:.2f} removed) "
+                "without certifying a stable covariance: more than 2 * eps of "
+                "the rows score as outliers (or the inliers are far from "
+                "Gaussian: heavy tails, clusters). Raise eps or check the "
+                "data.",
+                ConvergenceWarning,
+                stacklevel=5,
+            )
         if first is not None and not self._certified:
             # The second phase reached the cap of the removed weight, or
             # max_iter, without certifying (a tight cluster of outliers
