@@ -14,15 +14,24 @@
   process: the first call after the import and a second, warm call (see
   ``FRESH_PROCESS`` for what is timed). ``track_*_ratio`` = pyrpca's time /
   skrep's, median of interleaved pairs (issue 17 asks for >= 10 on the
-  first call and >= 20 warm). ``python -m benchmarks.background 5`` prints
-  five pairs. Measured with one thread each (``OMP_NUM_THREADS=1
-  OPENBLAS_NUM_THREADS=1``) on the project's 2-core machine under other
-  jobs (load 4-5): first call 15.6x (pairs 9.2-17.4x), warm 14.5x
-  (12.2-19.6x); skrep's first call 0.40-0.90 s, about its warm one (with
-  the numba kernels it used to be 0.84-1.54 s against 0.36-0.65 s warm).
+  first call and >= 20 warm). The processes run with the libraries'
+  default threads, as a user meets them: the variables of
+  ``THREAD_VARIABLES`` are removed from their environment, whatever asv or
+  the shell set. ``python -m benchmarks.background 5`` prints five pairs
+  at default threads, ``python -m benchmarks.background 5 1`` with one
+  thread each. Measured on the project's 2-core machine under other jobs.
+  One thread each (load 4-5, five pairs): first call 15.6x (pairs
+  9.2-17.4x), warm 14.5x (12.2-19.6x); skrep's first call 0.40-0.90 s,
+  about its warm one (with the numba kernels it used to be 0.84-1.54 s
+  against 0.36-0.65 s warm). Default threads, two here (load 5-8, three
+  pairs): first call 59.7x (pairs 9.4-86.6x), warm 13.5x (6.6-382x);
+  skrep 0.23-6.9 s, pyrpca 20-172 s (its dense SVD on two threads that
+  the other jobs share): on a busy machine the default threads make both
+  slower and the ratios far noisier than one thread each.
 """
 
 import json
+import os
 import subprocess
 import sys
 
@@ -30,7 +39,9 @@ import numpy as np
 
 from .common import Data, Scored, Transformer, import_or_skip
 
-#: Run in a fresh interpreter (``argv[1]``: ``"skrep"`` or ``"pyrpca"``).
+#: Run in a fresh interpreter (``argv[1]``: ``"skrep"`` or ``"pyrpca"``),
+#: with the threads :func:`fresh_process_times` gives it (default: the
+#: libraries' own).
 #: Untimed: the data, made with numpy only (the same for both). Timed as
 #: ``import``: the library's own import statement (``RobustPCA``'s module
 #: brings scikit-learn; pyrpca's brings SciPy's linalg). Timed as ``first``
@@ -72,19 +83,40 @@ print(json.dumps(times))
 """
 
 
-def fresh_process_times(library):
-    """Import, first-call and warm times of ``library``'s PCP in a new process."""
+#: The variables that cap BLAS, OpenMP and numba threads.
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+)
+
+
+def fresh_process_times(library, threads=None):
+    """Import, first-call and warm times of ``library``'s PCP in a new process.
+
+    ``threads=None``: the libraries' default threads, as a user meets them
+    (the variables of :data:`THREAD_VARIABLES` removed from the process's
+    environment, whatever asv or the shell set); an integer caps all of
+    them at it.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_VARIABLES}
+    if threads is not None:
+        env.update(dict.fromkeys(THREAD_VARIABLES, str(threads)))
     out = subprocess.run(
         [sys.executable, "-c", FRESH_PROCESS, library],
         check=True,
         capture_output=True,
         text=True,
+        env=env,
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
-def first_call_runs(repeats=5):
+def first_call_runs(repeats=5, threads=None):
     """``repeats`` interleaved pairs of fresh processes, skrep then pyrpca.
+
+    ``threads`` as in :func:`fresh_process_times` (None: default threads).
 
     One discarded pair first (the operating system's file cache then holds
     both libraries). Both sides run under the same conditions, one process
@@ -100,7 +132,7 @@ def first_call_runs(repeats=5):
     runs = {"skrep": [], "pyrpca": []}
     for i in range(repeats + 1):
         for library in runs:
-            times = fresh_process_times(library)
+            times = fresh_process_times(library, threads)
             if i:
                 runs[library].append(times)
     return runs
@@ -114,7 +146,8 @@ def ratios(runs, call):
 
 
 class FirstCallPCP:
-    """PCP as a user meets it: a fresh process, first and second call.
+    """PCP as a user meets it: a fresh process, default threads, first and
+    second call.
 
     ``track_*_ratio``: the median over three interleaved pairs of fresh
     processes of pyrpca's time / skrep's.
@@ -223,9 +256,13 @@ class NewRowsBench(Transformer, Scored):
 
 
 if __name__ == "__main__":
-    # python -m benchmarks.background [repeats]: the first-call and warm
-    # ratios against pyrpca, pair by pair, and their medians.
-    runs = first_call_runs(int(sys.argv[1]) if sys.argv[1:] else 5)
+    # python -m benchmarks.background [repeats [threads]]: the first-call
+    # and warm ratios against pyrpca, pair by pair, and their medians
+    # (default threads unless a count is given).
+    runs = first_call_runs(
+        int(sys.argv[1]) if sys.argv[1:] else 5,
+        int(sys.argv[2]) if sys.argv[2:] else None,
+    )
     for call in ("import", "first", "warm"):
         pairs = [
             (s[call], p[call])
