@@ -62,9 +62,6 @@ __all__ = [
 # sparse random starts per block.
 _ESCAPE_ITER = 60
 _RANDOM_STARTS = 4
-# Two escape directions are distinct when their inner product (both unit,
-# non-negative) is below this.
-_OVERLAP = 0.7
 
 
 def _blocks(U, rank):
@@ -161,19 +158,7 @@ class _Slack:
 
 
 def escape_directions(
-    xp,
-    X,
-    omegas,
-    c,
-    U,
-    y,
-    beta,
-    rank,
-    traces,
-    labels,
-    rng,
-    n_random=_RANDOM_STARTS,
-    max_directions=1,
+    xp, X, omegas, c, U, y, beta, rank, traces, labels, rng, n_random=_RANDOM_STARTS
 ):
     """Most negative ``t_b v^T M_b v`` over non-negative unit ``v``, per block.
 
@@ -197,19 +182,13 @@ def escape_directions(
         Draws the sparse random starts (on host).
     n_random : int
         Number of sparse random starts.
-    max_directions : int, default=1
-        Most directions returned per block: the negative ones found, most
-        negative first, each kept only when its overlap ``v^T u`` with every
-        one kept before is below ``_OVERLAP`` (distinct directions).
 
     Returns
     -------
-    values : list of array
-        ``t_b v^T M_b v`` of each direction returned for block ``b``, most
-        negative first (``[0.0]`` when none is negative).
+    values : list of float
+        ``t_b min v^T M_b v`` found for each block (0 when none is negative).
     vectors : list of array or None
-        The directions of each block, shape ``(n, len(values[b]))`` (None
-        when none is negative).
+        The minimising ``v`` of each block (None when none is negative).
     """
     n = X.shape[0]
     on_host = is_numpy_namespace(xp)
@@ -245,22 +224,11 @@ def escape_directions(
             norms = xp.sqrt(_column_dots(xp, V, V))
             V = V / xp.where(norms > 0, norms, 1.0)[None, :]
         q = _column_dots(xp, V, slack.product(b, V))
-        q = traces[b] * to_numpy(xp.where(_column_dots(xp, V, V) > 0.5, q, 0.0), xp)
-        kept = []
-        for j in np.argsort(q):
-            if q[j] >= 0 or len(kept) == max_directions:
-                break
-            if kept:
-                overlaps = xp.take(V, xp.asarray(kept, device=device), axis=1).T
-                if float(to_numpy(xp.max(overlaps @ V[:, int(j)]), xp)) >= _OVERLAP:
-                    continue
-            kept.append(int(j))
-        if kept:
-            values.append(q[kept])
-            vectors.append(xp.take(V, xp.asarray(kept, device=device), axis=1))
-        else:
-            values.append(np.zeros(1))
-            vectors.append(None)
+        q = xp.where(_column_dots(xp, V, V) > 0.5, q, 0.0)
+        j = int(to_numpy(xp.argmin(q), xp))
+        value = traces[b] * float(to_numpy(q[j], xp))
+        values.append(min(value, 0.0))
+        vectors.append(V[:, j] if value < 0 else None)
     return values, vectors
 
 
@@ -413,7 +381,6 @@ def solve_certified(
     max_escapes=10,
     escape=True,
     max_rank=None,
-    max_directions=1,
     certify=False,
     offset=0.0,
     callback=None,
@@ -421,35 +388,33 @@ def solve_certified(
 ):
     """:func:`solve_nlr`, then escapes from spurious stationary points.
 
-    After each solve, :func:`escape_directions` looks for non-negative
-    directions of negative curvature in each block; the distinct ones found
-    (at most ``max_directions`` per block, each one below ``-threshold``
-    relative to the objective: each a descent direction by itself) are added
-    as new columns (total length ``0.3 sqrt(t_b)``) and the solver restarts
-    from there (warm: multiplier and step kept). A restart is kept only when
-    it lowers the objective; at most ``max_escapes`` of them; none (and no
-    search) when ``escape`` is false. With ``max_rank`` columns per block
-    (None: no limit) no column is added beyond it: at the cap the best
-    direction replaces the block's weakest column.
+    After each solve, :func:`escape_directions` looks for a non-negative
+    direction of negative curvature in each block; where one is found it is
+    added (length ``0.3 sqrt(t_b)``) to the block's weakest column and the
+    solver restarts from there (warm: multiplier and step kept). A restart is
+    kept only when it lowers the objective; at most ``max_escapes`` of them;
+    none (and no search) when ``escape`` is false.
+    With ``max_rank`` columns per block (None: no limit) the direction
+    replaces the weakest column instead.
     ``labels``: the rounding of ``U0`` (clusters are escape starts).
-
-    A restart that does not lower the objective certifies nothing: the
-    search is repeated where it ended, and that point is kept only when the
-    solver converged there, its objective is within ``tol`` of the last one
-    and no escape direction is left; otherwise the escape value stays the
-    negative one found and the solve is not certified.
 
     Returns the last kept :class:`~skrep.cluster._nlr.NLRResult`, with
     ``n_iter`` summed over the solves and more attributes:
-    ``escape_value`` (the most negative ``t_b v^T M_b v`` found at the
-    returned point, relative to ``|objective + offset|``, ``offset`` being a
-    constant the caller removed from the objective: 0 when none),
-    ``n_escapes``, ``rank`` (the final columns per block) and
-    ``duality_gap`` (the relative gap of :func:`dual_gap` when ``certify``
-    and the solver converged, else NaN). ``converged`` is true only when the
-    solver converged, with ``threshold = max(tol, 1e-3)`` no escape
-    direction below ``-threshold`` is left at the returned point, and the
-    gap (when computed) is at most ``threshold``.
+    ``escape_value`` (the most negative ``t_b v^T M_b v`` found at the end,
+    relative to ``|objective + offset|``, ``offset`` being a constant the
+    caller removed from the objective: 0 when none), ``n_escapes``, ``rank`` (the
+    final columns per block) and ``duality_gap`` (the relative gap of
+    :func:`dual_gap` when ``certify`` and the solver converged, else NaN).
+    ``converged`` is true only when the solver converged and, with
+    ``threshold = max(tol, 1e-3)``, the search finds no escape direction
+    below ``-threshold`` at the returned point, and the gap (when computed)
+    is at most ``threshold``.
+
+    A restart that does not lower the objective rules nothing out: the
+    search is repeated where it ended, and that point is kept only when the
+    solver converged there, its objective is within ``tol`` of the last one
+    and no direction is found; otherwise the escape value stays the
+    negative one found and the solve is not certified.
     """
     kwargs = {
         "traces": traces,
@@ -484,10 +449,9 @@ def solve_certified(
             labels,
             rng,
             n_random,
-            max_directions,
         )
         scale = max(abs(res.objective + offset), 1e-300)
-        return values, vectors, min(float(v[0]) for v in values) / scale, scale
+        return values, vectors, min(values) / scale, scale
 
     def escape_loop(n_random):
         """Escapes until none is found or the budget is spent; returns the
@@ -514,8 +478,8 @@ def solve_certified(
                 state,
             )
             if not improved:
-                # the direction is not refuted by a restart that fails to
-                # follow it: the point where the restart ended is checked
+                # a restart that fails to follow the direction does not rule
+                # it out: the point where the restart ended is checked
                 if trial.converged and trial.objective <= res.objective + tol * scale:
                     trial_escape = search(trial, trial.rank, n_random)[2]
                     if trial_escape >= -threshold:
@@ -539,8 +503,7 @@ def solve_certified(
         return escape
 
     # (no escapes from a point the solver has not converged to)
-    n_random = _RANDOM_STARTS * max_directions
-    escape = escape_loop(n_random) if escape and res.converged else 0.0
+    escape = escape_loop(_RANDOM_STARTS) if escape and res.converged else 0.0
     gap = math.nan
     # (no bound for a point the solver has not converged to: its objective
     # is not that of a feasible point)
@@ -550,7 +513,7 @@ def solve_certified(
         if gap > threshold and n_escapes < max_escapes:
             # not certified: a wider search (more random starts), and a new
             # bound if it moved the solution
-            escape = escape_loop(16 * n_random)
+            escape = escape_loop(16 * _RANDOM_STARTS)
             if state["n_escapes"] > n_escapes:
                 gap = _gap(X, omegas, c, state, traces, tol, offset, xp)
     res, rank, n_iter, n_escapes = (
@@ -594,19 +557,11 @@ def _escape(
 ):
     """Restart the solver along the escape directions; returns the last
     restart (with its ``rank``) and whether it lowered the objective."""
-    # the directions below -threshold in each block; as many new columns as
-    # the block with the most of them has (up to max_rank), zero columns
-    # where a block has fewer; at max_rank the best one direction takes the
-    # place of the block's weakest column. A long step first, then a short
-    # one.
-    counts = [
-        0 if v is None else int(np.sum(np.asarray(q) / scale < -threshold))
-        for q, v in zip(values, vectors, strict=True)
-    ]
-    room = math.inf if max_rank is None else max_rank - rank
-    grow = room > 0
-    added = int(min(max(counts), room)) if grow else 1
-    new_rank = rank + added if grow else rank
+    # one more column per block: the escape direction where there is one,
+    # zero elsewhere (at max_rank it takes the place of the block's weakest
+    # column); a long step first, then a short one
+    grow = max_rank is None or rank < max_rank
+    new_rank = rank + 1 if grow else rank
     # a trial that has not improved in a fifth of the budget is abandoned
     budget = min(kwargs["max_iter"], max(500, kwargs["max_iter"] // 5))
     kwargs = {**kwargs, "rank": new_rank, "max_iter": budget}
@@ -614,8 +569,8 @@ def _escape(
         columns = []
         for b, v in enumerate(vectors):
             block = res.U[:, b * rank : (b + 1) * rank]
-            k = min(counts[b], added)
-            if not grow and k == 0:
+            escapes = v is not None and values[b] / scale < -threshold
+            if not grow and not escapes:
                 columns.append(block)  # at max_rank, nothing to make room for
                 continue
             if not grow:  # the direction replaces the weakest column
@@ -623,10 +578,9 @@ def _escape(
                 keep = np.sort(np.argsort(norms)[1:])
                 block = xp.take(block, xp.asarray(keep, device=X.device), axis=1)
             columns.append(block)
-            if k > 0:
-                columns.append(length * math.sqrt(traces[b] / k) * v[:, :k])
-            if added > k:
-                columns.append(xp.zeros_like(res.U[:, : added - k]))
+            if not escapes:
+                v = xp.zeros_like(res.U[:, 0])
+            columns.append(length * math.sqrt(traces[b]) * v[:, None])
         U = xp.concat(columns, axis=1)
         y0 = warm_multiplier(res, kwargs["beta"])
         trial = solve_nlr(X, U0=U, y0=y0, alpha0=res.alpha, **kwargs)

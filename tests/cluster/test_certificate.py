@@ -181,7 +181,7 @@ def test_a_restart_that_does_not_move_certifies_nothing():
     values, _ = escape_directions(
         np, Xc, None, None, res.U, res.y, res.beta, res.rank, [K], labels, rng
     )
-    left = min(float(v[0]) for v in values) / abs(res.objective)
+    left = min(values) / abs(res.objective)
     U0 = np.abs(rng.standard_normal((n, 30)))
     reference = solve_certified(Xc, rank=30, U0=U0, rng=rng, **kwargs)
     assert reference.converged
