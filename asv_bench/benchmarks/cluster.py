@@ -20,6 +20,8 @@ starts) of the same three at n = 2,000, so that no lucky seed decides.
 low-rank solver against cvxpy + SCS on the same problem (n = 200, an isotropic
 mixture above the exact-recovery threshold), with the SDP objective tracked
 (``track_objective``: equal objectives mean equal solutions).
+``SDPKMeansLargeBench`` fits it on the nested mixture at n = 20,000 (the
+default rank and ``rank=30``: time, iterations, convergence, objective).
 
 ``track_score`` is the adjusted Rand index against the true labels: higher is
 better.
@@ -220,3 +222,64 @@ class CertificateBench:
         return float(abs(exact.objective_ - self.model.objective_) / exact.objective_)
 
     track_gap_to_cvxpy.unit = "relative difference"
+
+
+class SDPKMeansLargeBench:
+    """SDPKMeans on the nested mixture of ``HeterogeneousMixtureBench`` at
+    n = 20,000 (p = 20, K = 5, separation 3, ``random_state=0``).
+
+    ``rank=None`` is the default (2K = 10 columns to start, one more per
+    escape, at most 10 escapes); ``rank=30`` a wider start (the escapes end
+    at 35 columns). The relaxation is not tight there, and the two stop at
+    different stationary points with no escape direction found:
+    ``track_objective`` is the SDP objective (higher is better),
+    ``track_n_iter`` the solver iterations, ``track_converged`` 1 when
+    ``converged_``. One fit per rank (about a minute each).
+    """
+
+    param_names = ["rank"]
+    params = [None, 30]
+    timeout = 1800.0
+    number = 1
+    repeat = 1
+    warmup_time = 0.0
+
+    @staticmethod
+    def _data():
+        from skrep.datasets import make_heterogeneous_mixture
+
+        return make_heterogeneous_mixture(20_000, 20, 5, 3.0, random_state=0)[0]
+
+    @staticmethod
+    def _fit(X, rank):
+        SDPKMeans = import_or_skip("skrep.cluster", "SDPKMeans")
+        return SDPKMeans(5, rank=rank, random_state=0).fit(X)
+
+    def setup_cache(self):
+        X = self._data()
+        fits = {}
+        for rank in self.params:
+            model = self._fit(X, rank)
+            fits[str(rank)] = (model.objective_, model.n_iter_, model.converged_)
+        return fits
+
+    def setup(self, fits, rank):
+        self.X = self._data()
+
+    def time_fit(self, fits, rank):
+        self._fit(self.X, rank)
+
+    def track_objective(self, fits, rank):
+        return float(fits[str(rank)][0])
+
+    track_objective.unit = "objective"
+
+    def track_n_iter(self, fits, rank):
+        return int(fits[str(rank)][1])
+
+    track_n_iter.unit = "iterations"
+
+    def track_converged(self, fits, rank):
+        return int(fits[str(rank)][2])
+
+    track_converged.unit = "converged"

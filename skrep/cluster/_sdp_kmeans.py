@@ -234,8 +234,12 @@ class SDPKMeans(ClusterMixin, BaseEstimator):
         True when the solver's row-sum violation and relative step are
         within ``tol``, the matrix-free escape search finds no non-negative
         direction of negative curvature below ``-max(tol, 1e-3)`` (relative
-        to the objective), and, with ``certify=True``, ``duality_gap_ <=
-        max(tol, 1e-3)``. Always true for the exact solver.
+        to the objective) at the returned point, and, with ``certify=True``,
+        ``duality_gap_ <= max(tol, 1e-3)``. Without ``certify`` this is a
+        stationary point with no escape direction found, not a certificate
+        of the SDP optimum (below the separation threshold the factorised
+        problem can stop at several such points). Always true for the exact
+        solver.
     duality_gap_ : float
         Relative gap between the objective and a certified upper bound on
         the SDP optimum (a feasible dual point); NaN unless ``certify=True``
