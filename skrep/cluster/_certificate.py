@@ -358,7 +358,10 @@ def dual_gap(
         best = min(best, (objective - bound) / scale)
         if best <= tol:
             break
-        w = _fit_multiplier(X, omegas, c, U, rank, Ns)
+        refit = _fit_multiplier(X, omegas, c, U, rank, Ns)
+        if refit is None:  # too few equations: no better multiplier to try
+            break
+        w = refit
     return best
 
 

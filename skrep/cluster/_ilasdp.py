@@ -224,7 +224,9 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         the one with the lowest BIC (profile log-likelihood, means and
         covariance parameters counted) of the Gaussians of the starting
         partition (the first start's, with ``n_init > 1``: the starts'
-        objectives are compared under one model).
+        objectives are compared under one model). The start is Euclidean:
+        on features of very different units (raw wine) it can pick "full"
+        where "diag" ends far better; standardise them or set the type.
     reg_covar : float, default=1e-6
         Added to the diagonal of each covariance (in the units of ``X``).
     init : {"sdp", "k-means++"}, default="sdp"

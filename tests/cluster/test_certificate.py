@@ -189,3 +189,15 @@ def test_a_restart_that_does_not_move_certifies_nothing():
     assert gap > 0.5 and left < -1.0  # the stiff solve is far from optimal
     assert not res.converged and res.cause == "escapes"
     assert res.escape_value < -1e-3
+
+
+def test_dual_gap_of_a_rank_one_peng_wei_solve():
+    # One block of rank 1: after the first round the first-order conditions
+    # give fewer equations than unknowns; the bound keeps its multiplier
+    # (it crashed on a None multiplier) and stays a valid, finite gap.
+    X, _ = _standardised_rows(load_iris, 60)
+    X = X / np.sqrt(np.sum(X * X, axis=1).max())
+    U0 = np.random.RandomState(0).uniform(size=(len(X), 1))
+    res = solve_nlr(X, traces=[3.0], rank=1, U0=U0, tol=1e-6, max_iter=20_000)
+    gap = dual_gap(X, None, None, res.U, res.y, 1.0, 1, [3.0], res.objective, 1e-8)
+    assert np.isfinite(gap) and gap >= -1e-8
