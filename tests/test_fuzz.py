@@ -118,6 +118,18 @@ def _exercise(estimator, X, y):
     return outputs
 
 
+def _fuzz_settings(max_examples):
+    """Hypothesis settings of every fuzz test: derandomised, no database, a
+    deadline per example that catches hangs."""
+    return settings(
+        max_examples=max_examples,
+        deadline=timedelta(seconds=DEADLINE_SECONDS),
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+
+
 @pytest.mark.parametrize("estimator", INSTANCES, ids=IDS)
 def test_fuzz_estimator(estimator):
     # Compile the kernels once, outside the examples' time.
@@ -128,13 +140,7 @@ def test_fuzz_estimator(estimator):
             estimator.__class__(**estimator.get_params()), warm, np.arange(40) % 3
         )
 
-    @settings(
-        max_examples=MAX_EXAMPLES,
-        deadline=timedelta(seconds=DEADLINE_SECONDS),
-        derandomize=True,
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
+    @_fuzz_settings(MAX_EXAMPLES)
     @given(data=datasets())
     def run(data):
         X, y = data
@@ -272,13 +278,7 @@ def test_fuzz_function(name):
     # simulate's batch strategies fail only on some shapes and scales
     examples = MAX_EXAMPLES if name.startswith("simulate") else MAX_EXAMPLES // 2
 
-    @settings(
-        max_examples=examples,
-        deadline=timedelta(seconds=DEADLINE_SECONDS),
-        derandomize=True,
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
+    @_fuzz_settings(examples)
     @given(data=datasets())
     def run(data):
         X, y = data

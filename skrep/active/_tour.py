@@ -272,22 +272,18 @@ def leverage_score_sampler(out_dir):
     axes[0].set_title("excess risk of a cubic fit on 20 labels")
     axes[0].legend(fontsize=8)
     axes[1].scatter(X[:, 0], X[:, 1], s=6, color="0.75", label="unlabelled")
-    axes[1].scatter(
-        X[chosen, 0],
-        X[chosen, 1],
-        s=40,
-        marker="o",
-        color="C0",
-        label=f"pivotal ({len(chosen)} labels)",
-    )
-    axes[1].scatter(
-        X[base_chosen, 0],
-        X[base_chosen, 1],
-        s=40,
-        marker="x",
-        color="C1",
-        label=f"Bernoulli ({len(base_chosen)} labels)",
-    )
+    for rows, marker, colour, name in [
+        (chosen, "o", "C0", "pivotal"),
+        (base_chosen, "x", "C1", "Bernoulli"),
+    ]:
+        axes[1].scatter(
+            X[rows, 0],
+            X[rows, 1],
+            s=40,
+            marker=marker,
+            color=colour,
+            label=f"{name} ({len(rows)} labels)",
+        )
     axes[1].set_xlabel("bmi (standardised)")
     axes[1].set_ylabel("s5 (standardised)")
     axes[1].set_title("points chosen by one draw of each")
