@@ -100,7 +100,17 @@ def _estimate_gaussians(xp, X, labels, n_clusters, covariance_type, reg_covar):
         full = covariances[:, None, None] * eye
     precisions, logdets = [], []
     for k in range(n_clusters):
-        L = xp.linalg.cholesky(full[k, ...])
+        try:
+            L = xp.linalg.cholesky(full[k, ...])
+        except np.linalg.LinAlgError:
+            L = None
+        if L is None or not bool(xp.all(xp.isfinite(L))):
+            raise ValueError(
+                f"the {covariance_type} covariance of cluster {k} is singular "
+                f"(its {int(counts_host[k])} rows span too few dimensions, e.g. "
+                "duplicated rows); increase reg_covar or use a simpler "
+                "covariance_type ('diag' or 'spherical')."
+            )
         L_inv = xp.linalg.inv(L)
         precisions.append(L_inv.T @ L_inv)
         logdets.append(2.0 * xp.sum(xp.log(xp.linalg.diagonal(L))))
@@ -135,7 +145,15 @@ def _resolve_covariance_type(xp, X, labels, n_clusters, covariance_type, reg_cov
         candidates.append(("full", K * p * (p + 1) // 2))
     best, best_bic = None, math.inf
     for candidate, n_cov in candidates:
-        loglik = _estimate_gaussians(xp, X, labels, K, candidate, reg_covar).loglik
+        # Enough rows are not enough: duplicated rows can leave a cluster's
+        # scatter singular (52 rows, 4 distinct, p = 8), and a covariance
+        # that cannot be estimated does not compete.
+        try:
+            loglik = _estimate_gaussians(xp, X, labels, K, candidate, reg_covar).loglik
+        except ValueError:
+            if candidate == "spherical":  # always a candidate: nothing fits
+                raise
+            continue
         bic = -2.0 * loglik + (K * p + n_cov) * math.log(n)
         if best is None or bic < best_bic:
             best, best_bic = candidate, bic

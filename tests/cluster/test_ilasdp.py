@@ -258,3 +258,29 @@ def test_certify_closes_the_gap_on_standardised_iris():
             3, covariance_type="full", certify=True, random_state=0
         ).fit(X)
     assert model.converged_ and 0.0 <= model.duality_gap_ <= 1e-3
+
+
+def test_duplicated_rows_leave_a_full_covariance_singular():
+    # A cluster of 52 rows but only 4 distinct ones (p = 8), at a scale
+    # where reg_covar (1e-6, in X's units) is below rounding: enough rows
+    # for "full" by count, yet a singular scatter. "auto" leaves "full" out
+    # (it raised numpy's LinAlgError, found by the fuzz suite); "full" asked
+    # for is a clear ValueError.
+    rng = np.random.RandomState(0)
+    p = 8
+    duplicated = np.repeat(rng.normal(size=(4, p)), 13, axis=0)
+    X = (
+        np.vstack(
+            [
+                rng.normal(size=(40, p)),
+                20.0 + duplicated,
+                -20.0 + rng.normal(size=(40, p)),
+            ]
+        )
+        * 1e5
+    )
+    model = ILASDPClustering(3, random_state=0).fit(X)
+    assert model.covariance_type_ != "full"
+    assert adjusted_rand_score(np.repeat([0, 1, 2], [40, 52, 40]), model.labels_) == 1
+    with pytest.raises(ValueError, match="covariance of cluster .* is singular"):
+        ILASDPClustering(3, covariance_type="full", random_state=0).fit(X)
