@@ -74,6 +74,10 @@ _CHOICE_GROWTH = 2.0
 _AUTO_FULL_BYTES = 2**30
 # Rows that the leave-one-class-out model choice scores (an even subsample).
 _SELECTION_ROWS = 5_000
+# n_factors='auto' considers factor models only for blocks of at most this
+# many features (each candidate costs cv + 1 iterative fits, each iteration
+# a partial eigendecomposition of a p_b x p_b matrix).
+_AUTO_FACTOR_FEATURES = 128
 
 
 def _streamable(estimator):
@@ -152,7 +156,26 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         the out-of-distribution data, left out of the nearest-class search
         (a near-OOD task made of the training data; at most 5,000 rows are
         scored per candidate). With fewer classes, the target with the
-        larger held-out log-likelihood.
+        larger held-out log-likelihood (compared with factor models, see
+        ``n_factors``).
+
+    n_factors : 'auto', int or None, default='auto'
+        Model each covariance by factor analysis, ``W W^T + diag(psi)``
+        with ``n_factors`` columns in ``W`` (maximum likelihood, as
+        :class:`~sklearn.decomposition.FactorAnalysis` fits it, from the
+        covariance), instead of shrinking it: a few common factors and one
+        noise variance per feature, whatever the features' units (the model
+        is equivariant under a rescaling of the features, so
+        ``shrinkage_target`` and ``shrinkage`` do not apply). For 'tied' and
+        'full' covariances with ``n_components=1``, and fewer factors than
+        the smallest block has features. None: shrunk covariances. 'auto':
+        with fewer than 3 classes and ``shrinkage_target='auto'``, the shrunk
+        covariances (both targets) and factor models with 1, 2, 4, ... up
+        to half the smallest block's features (and fewer than the smallest
+        class's rows) compete by held-out
+        log-likelihood over the ``cv`` folds (factor models only for blocks
+        of at most 128 features); otherwise None (with 3 classes or more the
+        leave-one-class-out choice compares shrunk covariances).
 
     feature_blocks : int, array-like of int or None, default=None
         Split the features into blocks, each modelled by its own Gaussians
@@ -261,11 +284,15 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
 
     shrinkage_target_ : str
         The shrinkage target used, 'identity' or 'diagonal' ('auto'
-        resolved).
+        resolved; 'diagonal' for a factor model).
+
+    n_factors_ : int or None
+        The number of factors of the covariances, None for shrunk ones
+        ('auto' resolved).
 
     selection_scores_ : dict
-        The score of each candidate ``(covariance_type, shrinkage_target)``
-        that was compared (empty when nothing was left to choose): the
+        The score of each candidate ``(covariance_type, shrinkage_target,
+        n_factors)`` that was compared (empty when nothing was left to choose): the
         leave-one-class-out AUROC with 3 classes or more, else the mean
         held-out log-likelihood per row (with ``partial_fit``: at the last
         choice).
@@ -424,6 +451,11 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "covariance_type": [StrOptions({"auto", "full", "tied", "diag", "spherical"})],
         "shrinkage_target": [StrOptions({"auto", "identity", "diagonal"})],
+        "n_factors": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
         "feature_blocks": [
             Interval(Integral, 1, None, closed="left"),
             "array-like",
@@ -458,6 +490,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         *,
         covariance_type="auto",
         shrinkage_target="auto",
+        n_factors="auto",
         feature_blocks=None,
         block_aggregation="auto",
         shrinkage="ledoit_wolf",
@@ -477,6 +510,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.shrinkage_target = shrinkage_target
+        self.n_factors = n_factors
         self.feature_blocks = feature_blocks
         self.block_aggregation = block_aggregation
         self.shrinkage = shrinkage
@@ -941,10 +975,13 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         return new_fold
 
     # ---------------------------------------------- private: models
-    def _spec(self, aggregation, covariance_type, target):
+    def _spec(self, aggregation, covariance_type, target, n_factors=None):
         return {
             "covariance_type": covariance_type,
             "target": 1 if target == "diagonal" else 0,
+            "n_factors": n_factors,
+            # Noise variances of the last factor fits, the next ones' start.
+            "factor_starts": {},
             "shrinkage": self.shrinkage,
             "reg_covar": self.reg_covar,
             "subspace": self.subspace,
@@ -959,12 +996,13 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         }
 
     def _choose(self, aggregation, X, y, fold, xp, device):
-        """The covariance model and shrinkage target chosen from the data.
+        """The covariance model, shrinkage target and number of factors
+        chosen from the data.
 
         With 3 classes or more, by the leave-one-class-out detection AUROC
         over the folds (a near-OOD task made of the training data); with
-        fewer, the covariance is tied and the target has the larger held-out
-        log-likelihood.
+        fewer, the covariance is tied and the shrunk covariances and factor
+        models compete by held-out log-likelihood.
         """
         C = int(np.sum(self._folds["n"].sum(axis=1) > 0))
         ctypes = [self.covariance_type]
@@ -976,21 +1014,20 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         targets = [self.shrinkage_target]
         if self.shrinkage_target == "auto":
             targets = ["identity", "diagonal"]
-        candidates = [(c, t) for c in ctypes for t in targets]
+        factors = self._factor_options(C, ctypes)
+        # A factor model does not depend on the target (equivariance): one
+        # candidate per number of factors, on standardised features.
+        candidates = [(c, t, k) for c in ctypes for t in targets for k in factors]
+        candidates = [
+            (c, t, k) for c, t, k in candidates if k is None or t == targets[-1]
+        ]
         self.selection_scores_ = {}
         if len(candidates) > 1:
-            spec = {**self._spec(aggregation, None, "identity"), "n_components": 1}
             progress = self._progress("candidate", len(candidates))
-            for index, (ctype, target) in enumerate(candidates, 1):
+            for index, (ctype, target, k) in enumerate(candidates, 1):
+                spec = self._spec(aggregation, ctype, target, k) | {"n_components": 1}
                 if C >= 3:
-                    score = self._leave_class_out(
-                        self._spec(aggregation, ctype, target) | {"n_components": 1},
-                        X,
-                        y,
-                        fold,
-                        xp,
-                        device,
-                    )
+                    score = self._leave_class_out(spec, X, y, fold, xp, device)
                 else:
                     score = _model.heldout_log_likelihood(
                         self._folds,
@@ -999,18 +1036,51 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
                         ctype,
                         int(target == "diagonal"),
                     )
-                self.selection_scores_[ctype, target] = float(score)
+                self.selection_scores_[ctype, target, k] = float(score)
                 progress(
                     index,
                     score=float(score),
                     covariance_type=ctype,
                     shrinkage_target=target,
+                    n_factors=k,
                     criterion="auroc" if C >= 3 else "heldout_loglik",
                 )
             scores = self.selection_scores_
             candidates = [max(scores, key=scores.get)]
-        self.covariance_type_, self.shrinkage_target_ = candidates[0]
+        self.covariance_type_, self.shrinkage_target_, self.n_factors_ = candidates[0]
         return self._spec(aggregation, *candidates[0])
+
+    def _factor_options(self, n_classes, ctypes):
+        """The numbers of factors to compare (None: a shrunk covariance)."""
+        smallest = int(np.min(np.diff(self._edges)))
+        if self.n_factors is None:
+            return [None]
+        if self.n_factors != "auto":
+            if self.n_components != 1 or not set(ctypes) <= {"tied", "full"}:
+                raise ValueError(
+                    "n_factors applies to 'tied' and 'full' covariances with "
+                    f"n_components=1; got covariance_type={self.covariance_type!r}"
+                    f", n_components={self.n_components}."
+                )
+            if self.n_factors >= smallest:
+                raise ValueError(
+                    f"n_factors={self.n_factors} must be smaller than the "
+                    f"features of the smallest block ({smallest})."
+                )
+            return [self.n_factors]
+        if (
+            n_classes >= 3
+            or self.shrinkage_target != "auto"
+            or self.n_components != 1
+            or not set(ctypes) <= {"tied", "full"}
+            or np.max(np.diff(self._edges)) > _AUTO_FACTOR_FEATURES
+        ):
+            return [None]
+        # At most half the features, and fewer than the rows of a class.
+        seen = self._folds["n"].sum(axis=1)
+        rows = int(np.min(seen[seen > 0]))
+        counts = 2 ** np.arange(int(np.log2(max(smallest // 2, 1))) + 1)
+        return [None] + [int(k) for k in counts if 2 * k <= smallest and k < rows]
 
     def _leave_class_out(self, spec, X, y, fold, xp, device):
         """Mean AUROC, over the folds and classes, of a class's held-out rows
@@ -1077,7 +1147,10 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             self._chosen_at = {c: n for c, n in counts if n > 0}
         else:
             spec = self._spec(
-                aggregation, self.covariance_type_, self.shrinkage_target_
+                aggregation,
+                self.covariance_type_,
+                self.shrinkage_target_,
+                self.n_factors_,
             )
         if self.n_components > 1:
             spec["seeds"] = check_random_state(self.random_state).randint(

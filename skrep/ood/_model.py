@@ -26,6 +26,7 @@ from skrep.utils._threads import map_threads
 __all__ = [
     "build",
     "covariances_in_units",
+    "factor_covariance",
     "heldout_log_likelihood",
     "score_rows",
     "to_device",
@@ -63,17 +64,67 @@ def shrinkage_coefficient(S, n, q4, shrinkage):
     return 1.0 if den <= 0 else min(num / den, 1.0)
 
 
+def factor_covariance(S, k, psi=None, tol=1e-4, max_iter=1000):
+    """Maximum-likelihood factor-analysis covariance ``W W^T + diag(psi)``
+    of the covariance S, with ``k`` factors.
+
+    The alternating updates of scikit-learn's ``FactorAnalysis`` (the
+    closed-form loadings given the noise variances ``psi``: the top ``k``
+    eigenvectors of ``psi^{-1/2} S psi^{-1/2}``, then ``psi = diag(S - W
+    W^T)``), run on S instead of the rows; they stop when the
+    log-likelihood per row gains less than ``tol``. The model is equivariant
+    under a rescaling of the features. A noise variance is kept at or above
+    ``1e-6`` times its feature's variance (a Heywood case; the mean
+    variance for a constant feature); S
+    is returned as it is when no feature varies. ``psi``: the noise
+    variances to start from (default: the variances). Returns the
+    covariance and the final noise variances.
+    """
+    p = S.shape[0]
+    d = np.diag(S).copy()
+    if not d.mean() > 0:
+        return S.copy(), d
+    floor = 1e-6 * np.where(d > 0, d, d.mean())
+    psi = np.maximum(d if psi is None else psi, floor)
+    best = -np.inf
+    for _ in range(max_iter):
+        r = 1.0 / np.sqrt(psi)
+        St = S * r[:, None] * r[None, :]
+        lam, U = np.linalg.eigh(St)  # all of them: faster than a subset
+        lam, U = lam[p - k :], U[:, p - k :]
+        big = np.maximum(lam, 1.0)
+        loglik = -0.5 * (
+            np.log(psi).sum() + np.log(big).sum() + d @ (r * r) - lam.sum()
+        ) - 0.5 * np.sum(lam / big)
+        W = U * np.sqrt(big - 1.0) / r[:, None]
+        psi = np.maximum(d - np.einsum("ij,ij->i", W, W), floor)
+        if loglik - best < tol:
+            break
+        best = loglik
+    return W @ W.T + np.diag(psi), psi
+
+
 def _covariances(mom, b, scale, ctype, spec, reg):
-    """Shrunk covariances of block ``b`` in the coordinates ``u * scale``,
-    per class. Returns the list of covariances (one for 'tied') and their
-    coefficients.
+    """Shrunk (or, with ``spec['n_factors']``, factor-analysis) covariances
+    of block ``b`` in the coordinates ``u * scale``, per class. Returns the
+    list of covariances (one for 'tied') and their shrinkage coefficients
+    (0 for a factor model). A factor model starts from the noise variances
+    that the same spec last fitted for the same covariance
+    (``spec['factor_starts']``, updated): the models of the folds, fitted
+    from nearly the same rows, then take a few iterations each.
     """
     n_c = mom["n"]
     M2 = mom["M2"][b] * scale[:, None] * scale[None, :]
     Q4 = np.einsum("i,cij,j->c", scale**2, mom["F"][b], scale**2)
     p = M2.shape[-1]
+    k = spec.get("n_factors")
+    starts = spec.get("factor_starts", {})
 
-    def one(S, n, q4):
+    def one(S, n, q4, i=0):
+        if k is not None:
+            cov, starts[b, i] = factor_covariance(S, k, starts.get((b, i)))
+            cov.flat[:: p + 1] += reg
+            return cov, 0.0
         s = shrinkage_coefficient(S, n, q4, spec["shrinkage"])
         cov = (1.0 - s) * S
         cov.flat[:: p + 1] += s * np.trace(S) / p + reg
@@ -82,7 +133,7 @@ def _covariances(mom, b, scale, ctype, spec, reg):
     if ctype == "tied":
         pairs = [one(M2.sum(axis=0) / n_c.sum(), n_c.sum(), Q4.sum())]
     else:
-        pairs = [one(M2[c] / n_c[c], n_c[c], Q4[c]) for c in range(len(n_c))]
+        pairs = [one(M2[c] / n_c[c], n_c[c], Q4[c], c) for c in range(len(n_c))]
     return [c for c, _ in pairs], np.array([s for _, s in pairs])
 
 

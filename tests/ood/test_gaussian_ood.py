@@ -11,6 +11,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy import stats
 from sklearn.covariance import OAS, EllipticEnvelope, LedoitWolf
 from sklearn.datasets import load_digits, load_wine
+from sklearn.decomposition import FactorAnalysis
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score, roc_curve
 from sklearn.mixture import GaussianMixture
@@ -337,19 +338,69 @@ def test_mixed_scale_features_rank_rows_as_the_standardised_fit():
 def test_model_choice_memory_bound_and_few_classes(monkeypatch):
     X, y = _data()
     det = GaussianMixtureOODDetector().fit(X, y)
+    # 3 classes or more: shrunk covariances only (no factor model).
     assert set(det.selection_scores_) == {
-        (c, t) for c in ("tied", "full") for t in ("identity", "diagonal")
+        (c, t, None) for c in ("tied", "full") for t in ("identity", "diagonal")
     }
     best = max(det.selection_scores_, key=det.selection_scores_.get)
-    assert (det.covariance_type_, det.shrinkage_target_) == best
+    assert (det.covariance_type_, det.shrinkage_target_, det.n_factors_) == best
     # Per-class covariances are not candidates beyond the memory bound.
     monkeypatch.setattr(_gaussian_ood, "_AUTO_FULL_BYTES", 1)
     det = GaussianMixtureOODDetector().fit(X, y)
-    assert {c for c, _ in det.selection_scores_} == {"tied"}
-    # Fewer than 3 classes: tied, the target by held-out log-likelihood.
+    assert {c for c, _, _ in det.selection_scores_} == {"tied"}
+    # Fewer than 3 classes: tied, the shrinkage target or a factor model
+    # (1, 2, 4, ... factors, up to half the 6 features) by held-out
+    # log-likelihood.
     det = GaussianMixtureOODDetector().fit(X[y < 2], y[y < 2])
-    assert set(det.selection_scores_) == {("tied", "identity"), ("tied", "diagonal")}
+    assert set(det.selection_scores_) == {
+        ("tied", "identity", None),
+        ("tied", "diagonal", None),
+        ("tied", "diagonal", 1),
+        ("tied", "diagonal", 2),
+    }
     assert np.all(np.isfinite(list(det.selection_scores_.values())))
+    best = max(det.selection_scores_, key=det.selection_scores_.get)
+    assert (det.covariance_type_, det.shrinkage_target_, det.n_factors_) == best
+    # No factor model beyond its feature bound, or with a fixed target.
+    monkeypatch.setattr(_gaussian_ood, "_AUTO_FACTOR_FEATURES", 5)
+    det = GaussianMixtureOODDetector().fit(X[y < 2], y[y < 2])
+    assert {k for _, _, k in det.selection_scores_} == {None}
+    monkeypatch.setattr(_gaussian_ood, "_AUTO_FACTOR_FEATURES", 128)
+    det = GaussianMixtureOODDetector(shrinkage_target="diagonal").fit(X[y < 2])
+    assert det.selection_scores_ == {} and det.n_factors_ is None
+
+
+def test_factor_covariance_is_factor_analysis_maximum_likelihood():
+    # The factor model of a covariance is scikit-learn's FactorAnalysis fit
+    # of the rows (the same maximum-likelihood model: same log-likelihood,
+    # same covariance up to the stopping rule), equivariant under a change
+    # of the features' units; the detector's n_factors model is that
+    # covariance, scored by its Mahalanobis distance.
+    rng = np.random.RandomState(3)
+    loadings, noise = 2 * rng.randn(8, 2), rng.uniform(0.5, 2.0, 8)
+    X = rng.randn(300, 2) @ loadings.T + noise * rng.randn(300, 8) + 5.0
+    S = np.cov(X.T, bias=True)
+    units = np.geomspace(1e-3, 1e3, 8)
+    for k in (1, 2):
+        fa = FactorAnalysis(k, tol=1e-6, max_iter=5000).fit(X)
+        cov, psi = _model.factor_covariance(S, k, tol=1e-11, max_iter=5000)
+        loglik = stats.multivariate_normal(X.mean(axis=0), cov).logpdf(X).mean()
+        assert_allclose(loglik, fa.score(X), rtol=1e-7)
+        assert_allclose(cov, fa.get_covariance(), rtol=1e-3, atol=1e-3)
+        assert_allclose(psi, fa.noise_variance_, rtol=1e-2)
+        scaled, _ = _model.factor_covariance(
+            S * np.outer(units, units), k, tol=1e-11, max_iter=5000
+        )
+        assert_allclose(scaled / np.outer(units, units), cov, rtol=1e-6)
+    det = GaussianMixtureOODDetector(n_factors=2, reg_covar=0.0).fit(X)
+    assert det.n_factors_ == 2 and det.shrinkage_[0, 0] == 0.0
+    # The detector stops when a row's log-likelihood gains less than 1e-4.
+    cov = det.covariances_[0]
+    loglik = stats.multivariate_normal(X.mean(axis=0), cov).logpdf(X).mean()
+    assert fa.score(X) - 1e-3 < loglik < fa.score(X) + 1e-9
+    assert_allclose(
+        det.score_samples(X), -_direct_sq(X, X.mean(axis=0), det.covariances_[0])
+    )
 
 
 def test_defaults_on_bundled_protocols():
@@ -357,10 +408,9 @@ def test_defaults_on_bundled_protocols():
     # averages three):
     # * AUROC: the defaults are at least as good as the best of
     #   EllipticEnvelope, LOF, IsolationForest and OneClassSVM on digits and
-    #   wine (raw and standardised), averaged over the splits. On breast
-    #   cancer the raw-scale detectors (LOF's Euclidean neighbours) profit
-    #   from the large-variance area features; the defaults' scale-free
-    #   choice matches the scale-free detectors there.
+    #   wine (raw and standardised), averaged over the splits. Breast cancer
+    #   (one split): at least EllipticEnvelope and OneClassSVM here; LOF and
+    #   IsolationForest, closer, over ten seeds in the next test.
     # * Digits: per-class covariances and the identity target are chosen,
     #   and no split gets worse than with the old default (tied, identity).
     # * Flag rates on the held-out in-distribution rows, pooled over the
@@ -415,6 +465,35 @@ def test_defaults_on_bundled_protocols():
     for (protocol, q), (n_cal, n_test, hits) in pooled.items():
         rate = hits / n_test
         assert abs(rate - q) < _rate_tolerance(q, n_cal, n_test), (protocol, q, rate)
+
+
+def test_breast_cancer_defaults_choose_a_factor_model_and_beat_sklearn():
+    # Breast cancer, benign tumours in-distribution (no labels), malignant
+    # held out; ten seeds of the split. Held-out log-likelihood prefers a
+    # factor model (8 factors of the 30 features) to the Ledoit-Wolf
+    # covariances in most splits, and the defaults' mean AUROC is at least
+    # that of the two best scikit-learn detectors there, LOF and
+    # IsolationForest (the Ledoit-Wolf covariance on standardised features
+    # alone: 0.954 against LOF's 0.964).
+    peers = {
+        "LOF": lambda: LocalOutlierFactor(novelty=True),
+        "IsolationForest": lambda: IsolationForest(random_state=0),
+    }
+    auroc, factors = {}, []
+    for case in ood_protocols(seeds=range(10)):
+        protocol, _, _, X_tr, y_tr, X_eval, is_in = case
+        if protocol != "breast cancer":
+            continue
+        det = GaussianMixtureOODDetector().fit(X_tr, y_tr)
+        factors.append(det.n_factors_)
+        scores = {"skrep": det.score_samples(X_eval)}
+        for name, make in peers.items():
+            scores[name] = make().fit(X_tr).score_samples(X_eval)
+        for name, score in scores.items():
+            auroc.setdefault(name, []).append(roc_auc_score(is_in, score))
+    assert sum(k is not None for k in factors) >= 8, factors
+    mean = {name: np.mean(value) for name, value in auroc.items()}
+    assert mean["skrep"] >= max(mean[name] for name in peers), mean
 
 
 def test_relative_mahalanobis_is_class_minus_background_distance():
@@ -774,7 +853,13 @@ def test_more_features_than_samples_and_singular_covariances():
         det = GaussianMixtureOODDetector(**params).fit(X, y)
         assert np.all(np.isfinite(det.score_samples(X)))
     with pytest.raises(ValueError, match="singular.*shrinkage.*reg_covar"):
-        GaussianMixtureOODDetector(shrinkage=None, reg_covar=0.0).fit(X, y)
+        GaussianMixtureOODDetector(shrinkage=None, reg_covar=0.0, n_factors=None).fit(
+            X, y
+        )
+    # With n_factors='auto' the singular candidate loses to a factor model.
+    det = GaussianMixtureOODDetector(shrinkage=None, reg_covar=0.0).fit(X, y)
+    assert det.n_factors_ is not None
+    assert np.all(np.isfinite(det.score_samples(X)))
     X_const = np.c_[X, np.zeros(20)]  # a constant feature: singular for n > d too
     det = GaussianMixtureOODDetector(covariance_type="diag").fit(X_const)
     assert np.all(np.isfinite(det.score_samples(X_const)))
@@ -828,6 +913,14 @@ def test_bad_input_errors():
         assert str(stream_error.value) == str(fit_error.value)
     with pytest.raises(ValueError, match="cv"):
         D(cv=1).fit(X)
+    with pytest.raises(ValueError, match="n_factors applies to 'tied' and 'full'"):
+        D(n_factors=2, covariance_type="diag").fit(X)
+    with pytest.raises(ValueError, match="n_factors applies.*n_components=2"):
+        D(2, n_factors=2).fit(X)
+    with pytest.raises(ValueError, match="smaller than the features.*block \\(3\\)"):
+        D(n_factors=3, feature_blocks=[3, 3]).fit(X)
+    with pytest.raises(ValueError, match="n_factors"):
+        D(n_factors=0).fit(X)
 
 
 def test_string_labels_pickle_and_verbose(capsys):
