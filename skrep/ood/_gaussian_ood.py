@@ -374,8 +374,11 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
     final one and one without each fold; with ``n_components > 1``, ``cv``
     extra EM fits) and one scoring pass over the training rows for the
     calibration. The model choice adds ``cv`` models per candidate (4
-    candidates with the defaults and 3 classes or more) and scores at most
-    5,000 rows with them. Peak memory: one float64 copy of
+    candidates with the defaults and 3 classes or more, scoring at most
+    5,000 rows; with fewer, 2 shrunk covariances and up to ``log2(p_b)``
+    factor models, each factor model an iterative fit with one ``p_b x
+    p_b`` eigendecomposition per iteration, the folds' fits starting from
+    the previous fold's noise variances). Peak memory: one float64 copy of
     the data (sorted by group) plus ``3 cv C sum_b p_b^2`` floats for the
     statistics of the groups (``p_b`` the block sizes). Scoring processes
     chunks of a few MB whatever ``n_samples``: ``O(chunk * n_classes * k +
