@@ -177,6 +177,21 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         of at most 128 features); otherwise None (with 3 classes or more the
         leave-one-class-out choice compares shrunk covariances).
 
+    class_score : {'mahalanobis', 'log_density', 'auto'}, \
+            default='mahalanobis'
+        How a row is scored against a class (``n_components=1``).
+        'mahalanobis': minus its squared Mahalanobis distance ``D^2_c``.
+        'log_density': minus ``D^2_c + log det Sigma_c`` (relative to the
+        classes' mean log-determinant), i.e. twice the class's Gaussian
+        log-density up to a constant, with equal class weights; the same
+        ranking as 'mahalanobis' for a tied covariance. 'auto': with 3
+        classes or more, per-class covariances are also candidates with
+        'log_density' in the leave-one-class-out choice
+        (``shrinkage_target``); otherwise 'mahalanobis'. Not the default:
+        on digits 'auto' detects better (AUROC 0.986 against 0.978), but
+        where the candidates nearly tie, raw and standardised features can
+        then choose differently (the User Guide).
+
     feature_blocks : int, array-like of int or None, default=None
         Split the features into blocks, each modelled by its own Gaussians
         (a block-diagonal covariance). An int K splits them into K contiguous
@@ -290,12 +305,15 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         The number of factors of the covariances, None for shrunk ones
         ('auto' resolved).
 
+    class_score_ : str
+        'mahalanobis' or 'log_density' ('auto' resolved).
+
     selection_scores_ : dict
         The score of each candidate ``(covariance_type, shrinkage_target,
-        n_factors)`` that was compared (empty when nothing was left to choose): the
-        leave-one-class-out AUROC with 3 classes or more, else the mean
-        held-out log-likelihood per row (with ``partial_fit``: at the last
-        choice).
+        n_factors, class_score)`` that was compared (empty when nothing was
+        left to choose): the leave-one-class-out AUROC with 3 classes or
+        more, else the mean held-out log-likelihood per row (with
+        ``partial_fit``: at the last choice).
 
     location_ : ndarray of shape (n_features,)
         Mean of the in-distribution training rows.
@@ -454,6 +472,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "covariance_type": [StrOptions({"auto", "full", "tied", "diag", "spherical"})],
         "shrinkage_target": [StrOptions({"auto", "identity", "diagonal"})],
+        "class_score": [StrOptions({"auto", "mahalanobis", "log_density"})],
         "n_factors": [
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
@@ -494,6 +513,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         covariance_type="auto",
         shrinkage_target="auto",
         n_factors="auto",
+        class_score="mahalanobis",
         feature_blocks=None,
         block_aggregation="auto",
         shrinkage="ledoit_wolf",
@@ -514,6 +534,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         self.covariance_type = covariance_type
         self.shrinkage_target = shrinkage_target
         self.n_factors = n_factors
+        self.class_score = class_score
         self.feature_blocks = feature_blocks
         self.block_aggregation = block_aggregation
         self.shrinkage = shrinkage
@@ -978,9 +999,17 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         return new_fold
 
     # ---------------------------------------------- private: models
-    def _spec(self, aggregation, covariance_type, target, n_factors=None):
+    def _spec(
+        self,
+        aggregation,
+        covariance_type,
+        target,
+        n_factors=None,
+        class_score="mahalanobis",
+    ):
         return {
             "covariance_type": covariance_type,
+            "class_score": class_score,
             "target": 1 if target == "diagonal" else 0,
             "n_factors": n_factors,
             # Noise variances of the last factor fits, the next ones' start.
@@ -1018,39 +1047,57 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         if self.shrinkage_target == "auto":
             targets = ["identity", "diagonal"]
         factors = self._factor_options(C, ctypes)
-        # A factor model does not depend on the target (equivariance): one
-        # candidate per number of factors, on standardised features.
-        candidates = [(c, t, k) for c in ctypes for t in targets for k in factors]
+        scores = [self.class_score]
+        if self.class_score == "auto":
+            scores = ["mahalanobis"]
+            if C >= 3 and self.n_components == 1:
+                scores.append("log_density")
         candidates = [
-            (c, t, k) for c, t, k in candidates if k is None or t == targets[-1]
+            (c, t, k, s)
+            for c in ctypes
+            for t in targets
+            for k in factors
+            for s in scores
+            # A factor model does not depend on the target (equivariance:
+            # one candidate per number of factors, on standardised
+            # features), and a tied covariance ranks rows alike by either
+            # score.
+            if (k is None or t == targets[-1]) and (s == scores[0] or c != "tied")
         ]
         self.selection_scores_ = {}
         if len(candidates) > 1:
             progress = self._progress("candidate", len(candidates))
-            for index, (ctype, target, k) in enumerate(candidates, 1):
-                spec = self._spec(aggregation, ctype, target, k) | {"n_components": 1}
+            for index, (ctype, target, k, score) in enumerate(candidates, 1):
+                spec = self._spec(aggregation, ctype, target, k, score)
+                spec["n_components"] = 1
                 if C >= 3:
-                    score = self._leave_class_out(spec, X, y, fold, xp, device)
+                    value = self._leave_class_out(spec, X, y, fold, xp, device)
                 else:
-                    score = _model.heldout_log_likelihood(
+                    value = _model.heldout_log_likelihood(
                         self._folds,
                         self._complements,
                         spec,
                         ctype,
                         int(target == "diagonal"),
                     )
-                self.selection_scores_[ctype, target, k] = float(score)
+                self.selection_scores_[ctype, target, k, score] = float(value)
                 progress(
                     index,
-                    score=float(score),
+                    score=float(value),
                     covariance_type=ctype,
                     shrinkage_target=target,
                     n_factors=k,
+                    class_score=score,
                     criterion="auroc" if C >= 3 else "heldout_loglik",
                 )
-            scores = self.selection_scores_
-            candidates = [max(scores, key=scores.get)]
-        self.covariance_type_, self.shrinkage_target_, self.n_factors_ = candidates[0]
+            found = self.selection_scores_
+            candidates = [max(found, key=found.get)]
+        (
+            self.covariance_type_,
+            self.shrinkage_target_,
+            self.n_factors_,
+            self.class_score_,
+        ) = candidates[0]
         return self._spec(aggregation, *candidates[0])
 
     def _factor_options(self, n_classes, ctypes):
@@ -1154,6 +1201,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
                 self.covariance_type_,
                 self.shrinkage_target_,
                 self.n_factors_,
+                self.class_score_,
             )
         if self.n_components > 1:
             spec["seeds"] = check_random_state(self.random_state).randint(
@@ -1331,6 +1379,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         self.offset_ = float(cal[0])
         spec = self._chosen
         distances = spec["n_components"] == 1 and not spec["relative"]
+        distances = distances and spec["class_score"] == "mahalanobis"
         if distances and self.combiner_ is None and np.var(cal) > 0:
             from scipy.stats import chi2
 

@@ -172,8 +172,9 @@ def build(mom, spec, g, X=None, y=None, seed=None, fit_em=None):
         coordinates ``u = x / g``.
     spec : dict
         The detector's settings: ``covariance_type``, ``target`` (0: scaled
-        identity, 1: diagonal), ``shrinkage``, ``reg_covar``, ``subspace``,
-        ``variance_threshold``, ``n_components``, ``relative``, ``bounds``.
+        identity, 1: diagonal), ``n_factors``, ``shrinkage``, ``reg_covar``,
+        ``subspace``, ``variance_threshold``, ``n_components``, ``relative``,
+        ``class_score``, ``bounds``.
     g : ndarray of shape (n_features,)
         The magnitude of each feature, a power of two (the statistics are
         those of ``u = x / g``).
@@ -274,6 +275,12 @@ def build(mom, spec, g, X=None, y=None, seed=None, fit_em=None):
     report["n_iter"] = n_iter
     if M > 1:
         model["logw"] = np.log(weights)
+    # class_score='log_density': each class's log-determinant, relative to
+    # the classes' mean (so that the scores keep X's scale out).
+    model["log_det"] = None
+    if M == 1 and spec.get("class_score") == "log_density":
+        log_det = 2.0 * np.stack([blk["half_logdet"] for blk in model["blocks"]], 1)
+        model["log_det"] = log_det - log_det.mean(axis=0)
     return model, report
 
 
@@ -575,6 +582,8 @@ def _chunk(Xc, state, what, bounds, xp):
         return xp.min(xp.reshape(sq, (-1, C, M, B)), axis=2)
     if M == 1:
         stats = -sq
+        if state["log_det"] is not None:
+            stats = stats - state["log_det"][None, :, :]
     else:
         logp = _log_likelihood(sq, state["blocks"], xp, dt)
         logp = xp.reshape(logp, (-1, C, M, B)) + state["logw"][None, ...]

@@ -118,14 +118,17 @@ def test_model_choice_auroc_is_roc_auc_score_with_ties():
 @pytest.mark.parametrize("covariance_type", ["tied", "full", "diag", "spherical"])
 def test_fast_paths_match_direct_per_class_computation(covariance_type):
     # The whitening + one matrix product path equals the direct per-class
-    # Mahalanobis distance (maximum-likelihood covariances) to 1e-10.
+    # Mahalanobis distance (maximum-likelihood covariances) to 1e-10, and
+    # class_score='log_density' adds each class's log-determinant (relative
+    # to their mean): twice the class log-density, up to a constant.
     X, y = _data()
-    det = GaussianMixtureOODDetector(
-        covariance_type=covariance_type,
-        shrinkage=None,
-        reg_covar=0.0,
-        shrinkage_target="identity",  # 'spherical' is relative to the target
-    ).fit(X, y)
+    kw = {
+        "covariance_type": covariance_type,
+        "shrinkage": None,
+        "reg_covar": 0.0,
+        "shrinkage_target": "identity",  # 'spherical' is relative to the target
+    }
+    det = GaussianMixtureOODDetector(class_score="mahalanobis", **kw).fit(X, y)
     classes = np.unique(y)
     means = np.array([X[y == c].mean(0) for c in classes])
     centred = X - means[np.searchsorted(classes, y)]
@@ -147,11 +150,36 @@ def test_fast_paths_match_direct_per_class_computation(covariance_type):
     assert_allclose(det.mahalanobis(X)[:, :, 0], direct, rtol=1e-10, atol=1e-10)
     assert_allclose(det.score_samples(X), -direct.min(axis=1), rtol=1e-10, atol=1e-10)
     assert_allclose(det.means_[:, 0], means, atol=1e-12)
+    density = GaussianMixtureOODDetector(class_score="log_density", **kw).fit(X, y)
+    log_det = np.array([np.linalg.slogdet(S)[1] for S in covs])
+    log_pdf = np.stack(
+        [
+            stats.multivariate_normal(m, S).logpdf(X)
+            for m, S in zip(means, covs, strict=True)
+        ],
+        axis=1,
+    )
+    assert_allclose(
+        density.score_samples(X),
+        -(direct + log_det - log_det.mean()).min(axis=1),
+        rtol=1e-9,
+        atol=1e-9,
+    )
+    assert_allclose(
+        density.score_samples(X),
+        2 * log_pdf.max(axis=1) + 6 * np.log(2 * np.pi) + log_det.mean(),
+        rtol=1e-9,
+        atol=1e-9,
+    )
 
 
 def test_feature_blocks_joint_and_separate_aggregation():
     X, y = _data(d=6)
-    kw = {"covariance_type": "full", "shrinkage_target": "identity"}
+    kw = {
+        "covariance_type": "full",
+        "shrinkage_target": "identity",
+        "class_score": "mahalanobis",
+    }
     det = GaussianMixtureOODDetector(
         feature_blocks=[2, 4], block_aggregation="joint", **kw
     ).fit(X, y)
@@ -336,35 +364,54 @@ def test_mixed_scale_features_rank_rows_as_the_standardised_fit():
 
 
 def test_model_choice_memory_bound_and_few_classes(monkeypatch):
+    def chosen(det):
+        return (
+            det.covariance_type_,
+            det.shrinkage_target_,
+            det.n_factors_,
+            det.class_score_,
+        )
+
     X, y = _data()
     det = GaussianMixtureOODDetector().fit(X, y)
     # 3 classes or more: shrunk covariances only (no factor model).
     assert set(det.selection_scores_) == {
-        (c, t, None) for c in ("tied", "full") for t in ("identity", "diagonal")
+        (c, t, None, "mahalanobis")
+        for c in ("tied", "full")
+        for t in ("identity", "diagonal")
     }
     best = max(det.selection_scores_, key=det.selection_scores_.get)
-    assert (det.covariance_type_, det.shrinkage_target_, det.n_factors_) == best
+    assert chosen(det) == best
+    # class_score='auto': per-class covariances also with the log-density.
+    det = GaussianMixtureOODDetector(class_score="auto").fit(X, y)
+    assert set(det.selection_scores_) == {
+        (c, t, None, s)
+        for c in ("tied", "full")
+        for t in ("identity", "diagonal")
+        for s in ("mahalanobis", "log_density")
+        if c == "full" or s == "mahalanobis"
+    }
+    assert chosen(det) == max(det.selection_scores_, key=det.selection_scores_.get)
     # Per-class covariances are not candidates beyond the memory bound.
     monkeypatch.setattr(_gaussian_ood, "_AUTO_FULL_BYTES", 1)
     det = GaussianMixtureOODDetector().fit(X, y)
-    assert {c for c, _, _ in det.selection_scores_} == {"tied"}
+    assert {c for c, _, _, _ in det.selection_scores_} == {"tied"}
     # Fewer than 3 classes: tied, the shrinkage target or a factor model
     # (1, 2, 4, ... factors, up to half the 6 features) by held-out
     # log-likelihood.
-    det = GaussianMixtureOODDetector().fit(X[y < 2], y[y < 2])
+    det = GaussianMixtureOODDetector(class_score="auto").fit(X[y < 2], y[y < 2])
     assert set(det.selection_scores_) == {
-        ("tied", "identity", None),
-        ("tied", "diagonal", None),
-        ("tied", "diagonal", 1),
-        ("tied", "diagonal", 2),
+        ("tied", "identity", None, "mahalanobis"),
+        ("tied", "diagonal", None, "mahalanobis"),
+        ("tied", "diagonal", 1, "mahalanobis"),
+        ("tied", "diagonal", 2, "mahalanobis"),
     }
     assert np.all(np.isfinite(list(det.selection_scores_.values())))
-    best = max(det.selection_scores_, key=det.selection_scores_.get)
-    assert (det.covariance_type_, det.shrinkage_target_, det.n_factors_) == best
+    assert chosen(det) == max(det.selection_scores_, key=det.selection_scores_.get)
     # No factor model beyond its feature bound, or with a fixed target.
     monkeypatch.setattr(_gaussian_ood, "_AUTO_FACTOR_FEATURES", 5)
     det = GaussianMixtureOODDetector().fit(X[y < 2], y[y < 2])
-    assert {k for _, _, k in det.selection_scores_} == {None}
+    assert {k for _, _, k, _ in det.selection_scores_} == {None}
     monkeypatch.setattr(_gaussian_ood, "_AUTO_FACTOR_FEATURES", 128)
     det = GaussianMixtureOODDetector(shrinkage_target="diagonal").fit(X[y < 2])
     assert det.selection_scores_ == {} and det.n_factors_ is None
@@ -412,7 +459,8 @@ def test_defaults_on_bundled_protocols():
     #   (one split): at least EllipticEnvelope and OneClassSVM here; LOF and
     #   IsolationForest, closer, over ten seeds in the next test.
     # * Digits: per-class covariances and the identity target are chosen,
-    #   and no split gets worse than with the old default (tied, identity).
+    #   and no split gets worse than with the old default (tied, identity);
+    #   class_score='auto' chooses the class log-density, better on average.
     # * Flag rates on the held-out in-distribution rows, pooled over the
     #   splits: contamination=0.05, and 'auto' (0.27%, via the conformal
     #   p-values, equivalent to predict) on digits, where the rows suffice
@@ -446,6 +494,12 @@ def test_defaults_on_bundled_protocols():
                 ).fit(X_tr, y_tr)
                 old_auroc = roc_auc_score(is_in, old.score_samples(X_eval))
                 assert auroc[protocol, "skrep"][-1] >= old_auroc, split
+                density = GaussianMixtureOODDetector(class_score="auto")
+                density.fit(X_tr, y_tr)
+                assert density.class_score_ == "log_density", split
+                auroc.setdefault((protocol, "log_density"), []).append(
+                    roc_auc_score(is_in, density.score_samples(X_eval))
+                )
                 flags[0.0027] = det.score_to_pvalue(X_eval[is_in]) <= 0.0027
             if protocol == "wine standardised":
                 continue  # the same rows and model as 'wine raw'
@@ -460,6 +514,7 @@ def test_defaults_on_bundled_protocols():
     for protocol in ("digits", "wine raw", "wine standardised"):
         best = max(mean[protocol, name] for name in peers)
         assert mean[protocol, "skrep"] >= best, (protocol, mean)
+    assert mean["digits", "log_density"] > mean["digits", "skrep"], mean
     for name in ("EllipticEnvelope", "OneClassSVM"):
         assert mean["breast cancer", "skrep"] >= mean["breast cancer", name], mean
     for (protocol, q), (n_cal, n_test, hits) in pooled.items():
@@ -512,16 +567,37 @@ def test_relative_mahalanobis_is_class_minus_background_distance():
 
 # ------------------------------------------------------- extreme magnitudes
 @pytest.mark.parametrize("scale", [1e150, 1e-200, 1e-300, 1e300])
-def test_extreme_magnitudes_give_the_same_finite_scores(scale):
+@pytest.mark.parametrize(
+    "params, labels",
+    [
+        ({"covariance_type": "full"}, True),
+        ({"covariance_type": "full", "class_score": "log_density"}, True),
+        ({}, False),  # one class: factor models compete
+    ],
+    ids=["full", "log-density", "factors"],
+)
+def test_extreme_magnitudes_give_the_same_finite_scores(scale, params, labels):
     X, y = _data(n=300)
-    ref = GaussianMixtureOODDetector(covariance_type="full").fit(X, y)
-    det = GaussianMixtureOODDetector(covariance_type="full").fit(X * scale, y)
+    y = y if labels else None
+    ref = GaussianMixtureOODDetector(**params).fit(X, y)
+    det = GaussianMixtureOODDetector(**params).fit(X * scale, y)
+
+    # The same choice: held-out log-likelihoods (of X / a power of two)
+    # shift by one constant, leave-one-class-out AUROCs are equal.
+    def relative(scores):
+        return {key: value - max(scores.values()) for key, value in scores.items()}
+
+    assert relative(det.selection_scores_) == pytest.approx(
+        relative(ref.selection_scores_), abs=1e-9
+    )
     scores = det.score_samples(X * scale)
     assert np.all(np.isfinite(scores))
     assert_allclose(scores, ref.score_samples(X), rtol=1e-9)
     assert det.offset_ == pytest.approx(ref.offset_, rel=1e-9)
-    stream = GaussianMixtureOODDetector(covariance_type="full")
-    stream.partial_fit(X[:150] * scale, y[:150]).partial_fit(X[150:] * scale, y[150:])
+    stream = GaussianMixtureOODDetector(**params)
+    first, rest = slice(0, 150), slice(150, None)
+    stream.partial_fit(X[first] * scale, None if y is None else y[first])
+    stream.partial_fit(X[rest] * scale, None if y is None else y[rest])
     assert_allclose(stream.score_samples(X * scale), scores, rtol=1e-9)
 
 
@@ -634,6 +710,8 @@ def test_partial_fit_over_chunks_equals_fit(params):
     chosen = {
         "covariance_type": stream.covariance_type_,
         "shrinkage_target": stream.shrinkage_target_,
+        "n_factors": stream.n_factors_,
+        "class_score": stream.class_score_,
     }
     full = GaussianMixtureOODDetector(**(params | chosen)).fit(X, y)
     assert_array_equal(stream.classes_, full.classes_)
@@ -661,6 +739,8 @@ def test_a_refused_partial_fit_chunk_leaves_the_model_as_it_was():
         relative=True,
         covariance_type=detector.covariance_type_,
         shrinkage_target=detector.shrinkage_target_,
+        n_factors=detector.n_factors_,
+        class_score=detector.class_score_,
     ).fit(X[rest], y[rest])
     assert_array_equal(detector.class_count_, full.class_count_)
     assert_allclose(detector.score_samples(X), full.score_samples(X), rtol=1e-10)
@@ -682,6 +762,8 @@ def test_partial_fit_chunks_of_growing_magnitude_equal_fit():
     chosen = {
         "covariance_type": stream.covariance_type_,
         "shrinkage_target": stream.shrinkage_target_,
+        "n_factors": stream.n_factors_,
+        "class_score": stream.class_score_,
     }
     full = GaussianMixtureOODDetector(**chosen).fit(X, y)
     scores = stream.score_samples(X)
@@ -720,9 +802,16 @@ def test_partial_fit_chooses_the_model_again_only_when_a_class_doubles(
     assert len(calls) == len(expected) <= 6, expected
     full = GaussianMixtureOODDetector().fit(X, y)
     assert len(calls) == len(expected) + 1
-    assert (stream.covariance_type_, stream.shrinkage_target_) == (
+    assert (
+        stream.covariance_type_,
+        stream.shrinkage_target_,
+        stream.n_factors_,
+        stream.class_score_,
+    ) == (
         full.covariance_type_,
         full.shrinkage_target_,
+        full.n_factors_,
+        full.class_score_,
     )
     assert_allclose(stream.score_samples(X), full.score_samples(X), rtol=1e-9)
     assert_allclose(stream.offset_, full.offset_, rtol=1e-9)

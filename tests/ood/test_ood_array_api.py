@@ -266,8 +266,10 @@ def test_scoring_refuses_another_namespace():
         ({"relative": True}, 1.0),
         ({"shrinkage_target": "diagonal", "subspace": "top"}, 1.0),
         ({"covariance_type": "full"}, 1e35),  # beyond 2^100: rescaled
+        ({"class_score": "auto", "relative": True}, 1e35),
+        ({"n_factors": 2}, 1.0),
     ],
-    ids=["relative", "diagonal-top", "magnitude"],
+    ids=["relative", "diagonal-top", "magnitude", "log-density", "factors"],
 )
 def test_defaults_choice_relative_and_magnitudes_match_numpy(
     params, scale, namespace, device_name, dtype_name
@@ -282,5 +284,6 @@ def test_defaults_choice_relative_and_magnitudes_match_numpy(
     _, _, dtype = _xp_and_device(namespace, device_name, dtype_name)
     assert est_xp.covariance_type_ == est_np.covariance_type_
     assert est_xp.shrinkage_target_ == est_np.shrinkage_target_
+    assert est_xp.class_score_ == est_np.class_score_
     rtol = 1e-4 if dtype == np.float32 else 1e-10
     assert_allclose(est_xp.offset_, est_np.offset_, rtol=rtol)
