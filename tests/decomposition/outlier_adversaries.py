@@ -15,6 +15,7 @@ per case; minutes on 2 cores)::
 
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -105,18 +106,24 @@ MAGNITUDES = (1.05, 1.1, 1.2, 1.5, 2.0, 3.0, 5.0, 10.0)
 
 def sweep(make, n_seeds, *, n=2000, dims=(20, 100), eps_grid=EPS, mags=MAGNITUDES):
     """Failure rate (sin > 0.3) and median sin of the default filter and of
-    ``filter="eigen"`` for every (d, eps, magnitude); yields result rows."""
+    ``filter="eigen"`` for every (d, eps, magnitude), and whether the default
+    fit warned; yields result rows."""
     from skrep.decomposition import OutlierRobustPCA
 
     for d in dims:
         for eps in eps_grid:
             for mag in mags:
-                errs = {"power": [], "eigen": []}
+                errs = {"power": [], "eigen": [], "warned": []}
                 for seed in range(n_seeds):
                     X, U, _ = make(n, d, eps, mag, seed=seed)
-                    for name in errs:
+                    for name in ("power", "eigen"):
                         est = OutlierRobustPCA(eps=eps, filter=name, random_state=seed)
-                        errs[name].append(sin_to(est.fit(X).components_, U))
+                        with warnings.catch_warnings(record=True) as caught:
+                            warnings.simplefilter("always")
+                            est.fit(X)
+                        errs[name].append(sin_to(est.components_, U))
+                        if name == "power":
+                            errs["warned"].append(bool(caught))
                 yield d, eps, mag, {k: np.asarray(e) for k, e in errs.items()}
 
 
@@ -129,13 +136,17 @@ def main(n_seeds=50):
     }
     for name, make in cases.items():
         start = time.perf_counter()
-        print(f"# {name}: d eps magnitude | default fail% median | eigen fail% median")
+        print(
+            f"# {name}: d eps magnitude | default fail% median | eigen fail% "
+            "median | default: warned% silent-fail%"
+        )
         for d, eps, mag, errs in sweep(make, n_seeds):
-            s, e = errs["power"], errs["eigen"]
+            s, e, warned = errs["power"], errs["eigen"], errs["warned"]
             print(
                 f"{d:4d} {eps:.2f} {mag:5.2f} | {100 * np.mean(s > 0.3):5.1f}% "
                 f"{np.median(s):.3f} | {100 * np.mean(e > 0.3):5.1f}% "
-                f"{np.median(e):.3f}",
+                f"{np.median(e):.3f} | {100 * np.mean(warned):5.1f}% "
+                f"{100 * np.mean((s > 0.3) & ~warned):5.1f}%",
                 flush=True,
             )
         print(f"# {name}: {time.perf_counter() - start:.0f} s")
