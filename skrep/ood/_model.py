@@ -18,7 +18,7 @@ import numpy as np
 from scipy import linalg
 from scipy.linalg import get_blas_funcs
 
-from skrep.ood._moments import feature_scale, take, total
+from skrep.ood._moments import take, total
 from skrep.utils._array_api import is_numpy_namespace, to_namespace
 from skrep.utils._compat import _logsumexp, supported_float_dtypes
 from skrep.utils._threads import map_threads
@@ -174,7 +174,9 @@ def build(mom, spec, g, X=None, y=None, seed=None, fit_em=None):
         The detector's settings: ``covariance_type``, ``target`` (0: scaled
         identity, 1: diagonal), ``n_factors``, ``shrinkage``, ``reg_covar``,
         ``subspace``, ``variance_threshold``, ``n_components``, ``relative``,
-        ``class_score``, ``bounds``.
+        ``class_score``, ``bounds``, ``feature_scale`` (the diagonal
+        target's inverse standard deviations of all rows, also used by the
+        folds' models).
     g : ndarray of shape (n_features,)
         The magnitude of each feature, a power of two (the statistics are
         those of ``u = x / g``).
@@ -196,7 +198,7 @@ def build(mom, spec, g, X=None, y=None, seed=None, fit_em=None):
     d = mom["mean"].shape[1]
     loc_u = (n_c @ mom["mean"]) / N
     if spec["target"] == 1:
-        a = feature_scale(mom)
+        a = spec["feature_scale"]
         log_scale = np.log(a) - np.log(g)
     else:  # the scaled identity target of x: the same unit for every feature
         a = spec["unit"]
@@ -413,7 +415,7 @@ def heldout_log_likelihood(folds, complements, spec, ctype, target):
         present = np.flatnonzero(train["n"] > 0)
         train = take(train, present, 0)
         if target == 1:
-            a = feature_scale(train)
+            a = spec["feature_scale"]
             log_a = np.log(a)
         else:
             a, log_a = spec["unit"], spec["log_unit"]

@@ -209,7 +209,11 @@ def test_mixture_log_likelihood_matches_density(covariance_type):
     rng = np.random.RandomState(1)
     X = np.r_[rng.randn(150, 3), rng.randn(150, 3) + 4]
     det = GaussianMixtureOODDetector(
-        2, covariance_type=covariance_type, random_state=0
+        # 'spherical' variances are in X's units with the identity target.
+        2,
+        covariance_type=covariance_type,
+        shrinkage_target="identity",
+        random_state=0,
     ).fit(X)
     cov = det.covariances_[0][0]
     w = det.weights_[0, :, 0]
@@ -352,9 +356,26 @@ def test_mixed_scale_features_rank_rows_as_the_standardised_fit():
     std = GaussianMixtureOODDetector().fit(Z_tr, y_tr)
     assert raw.shrinkage_target_ == "diagonal"
     assert_allclose(raw.score_samples(X_te), std.score_samples(Z_te), rtol=1e-8)
-    # The out-of-fold models standardise by their own rows' deviations on raw
-    # features (not by all rows' as StandardScaler did): close offsets.
-    assert_allclose(raw.offset_, std.offset_, rtol=0.05)
+    # The folds' models standardise by all rows' deviations, as
+    # StandardScaler did: the same model choice, out-of-fold scores and
+    # offset, over several splits (the choice among near-tied candidates
+    # included).
+    assert_allclose(raw.offset_, std.offset_, rtol=1e-8)
+    for seed in range(1, 4):
+        X_tr, X_te, y_tr, _ = train_test_split(X, y, test_size=0.5, random_state=seed)
+        scaler = StandardScaler().fit(X_tr)
+        raw = GaussianMixtureOODDetector().fit(X_tr, y_tr)
+        std = GaussianMixtureOODDetector().fit(scaler.transform(X_tr), y_tr)
+        assert (raw.covariance_type_, raw.class_score_) == (
+            std.covariance_type_,
+            std.class_score_,
+        )
+        assert_allclose(
+            raw.score_samples(X_te),
+            std.score_samples(scaler.transform(X_te)),
+            rtol=1e-8,
+        )
+        assert_allclose(raw.offset_, std.offset_, rtol=1e-8)
     # With the identity target on raw features, proline (sd 314) sets the
     # target and the scores no longer rank rows as the standardised fit.
     identity = GaussianMixtureOODDetector(shrinkage_target="identity")
@@ -373,7 +394,7 @@ def test_model_choice_memory_bound_and_few_classes(monkeypatch):
         )
 
     X, y = _data()
-    det = GaussianMixtureOODDetector().fit(X, y)
+    det = GaussianMixtureOODDetector(class_score="mahalanobis").fit(X, y)
     # 3 classes or more: shrunk covariances only (no factor model).
     assert set(det.selection_scores_) == {
         (c, t, None, "mahalanobis")
@@ -383,7 +404,7 @@ def test_model_choice_memory_bound_and_few_classes(monkeypatch):
     best = max(det.selection_scores_, key=det.selection_scores_.get)
     assert chosen(det) == best
     # class_score='auto': per-class covariances also with the log-density.
-    det = GaussianMixtureOODDetector(class_score="auto").fit(X, y)
+    det = GaussianMixtureOODDetector().fit(X, y)
     assert set(det.selection_scores_) == {
         (c, t, None, s)
         for c in ("tied", "full")
@@ -399,7 +420,7 @@ def test_model_choice_memory_bound_and_few_classes(monkeypatch):
     # Fewer than 3 classes: tied, the shrinkage target or a factor model
     # (1, 2, 4, ... factors, up to half the 6 features) by held-out
     # log-likelihood.
-    det = GaussianMixtureOODDetector(class_score="auto").fit(X[y < 2], y[y < 2])
+    det = GaussianMixtureOODDetector().fit(X[y < 2], y[y < 2])
     assert set(det.selection_scores_) == {
         ("tied", "identity", None, "mahalanobis"),
         ("tied", "diagonal", None, "mahalanobis"),
@@ -459,8 +480,9 @@ def test_defaults_on_bundled_protocols():
     #   (one split): at least EllipticEnvelope and OneClassSVM here; LOF and
     #   IsolationForest, closer, over ten seeds in the next test.
     # * Digits: per-class covariances and the identity target are chosen,
-    #   and no split gets worse than with the old default (tied, identity);
-    #   class_score='auto' chooses the class log-density, better on average.
+    #   scored by the class log-density, and no split gets worse than with
+    #   the old default (tied, identity); the log-density detects better on
+    #   average than the distance of the same models.
     # * Flag rates on the held-out in-distribution rows, pooled over the
     #   splits: contamination=0.05, and 'auto' (0.27%, via the conformal
     #   p-values, equivalent to predict) on digits, where the rows suffice
@@ -494,11 +516,11 @@ def test_defaults_on_bundled_protocols():
                 ).fit(X_tr, y_tr)
                 old_auroc = roc_auc_score(is_in, old.score_samples(X_eval))
                 assert auroc[protocol, "skrep"][-1] >= old_auroc, split
-                density = GaussianMixtureOODDetector(class_score="auto")
-                density.fit(X_tr, y_tr)
-                assert density.class_score_ == "log_density", split
-                auroc.setdefault((protocol, "log_density"), []).append(
-                    roc_auc_score(is_in, density.score_samples(X_eval))
+                assert det.class_score_ == "log_density", split
+                distance = GaussianMixtureOODDetector(class_score="mahalanobis")
+                distance.fit(X_tr, y_tr)
+                auroc.setdefault((protocol, "mahalanobis"), []).append(
+                    roc_auc_score(is_in, distance.score_samples(X_eval))
                 )
                 flags[0.0027] = det.score_to_pvalue(X_eval[is_in]) <= 0.0027
             if protocol == "wine standardised":
@@ -514,7 +536,7 @@ def test_defaults_on_bundled_protocols():
     for protocol in ("digits", "wine raw", "wine standardised"):
         best = max(mean[protocol, name] for name in peers)
         assert mean[protocol, "skrep"] >= best, (protocol, mean)
-    assert mean["digits", "log_density"] > mean["digits", "skrep"], mean
+    assert mean["digits", "skrep"] > mean["digits", "mahalanobis"], mean
     for name in ("EllipticEnvelope", "OneClassSVM"):
         assert mean["breast cancer", "skrep"] >= mean["breast cancer", name], mean
     for (protocol, q), (n_cal, n_test, hits) in pooled.items():
@@ -1035,8 +1057,9 @@ def test_verbose_prints_steps_candidates_folds_and_em_iterations(capsys):
         r"^\[GaussianMixtureOODDetector\] (\w+) (\d+)/(\d+): .*, \d+\.\d\ds$"
     )
     units = [form.match(line).group(1) for line in lines]
-    # tied/full x identity/diagonal candidates, 5 folds, 3 steps.
-    assert units.count("candidate") == 4 and units.count("fold") == 5
+    # tied/full x identity/diagonal candidates, and full x identity/diagonal
+    # scored by the log-density; 5 folds, 3 steps.
+    assert units.count("candidate") == 6 and units.count("fold") == 5
     assert [line.split(":")[0].split()[-1] for line in lines if "step" in line] == [
         "1/3",
         "2/3",
