@@ -17,7 +17,8 @@ the three Gaussian detectors of its papers:
   (HVCM), and per-class Gaussian mixtures fitted by EM.
 
 The defaults choose between them from the training data (here: per-class
-covariances, shrunk towards a multiple of the identity). They are compared
+covariances, shrunk towards a multiple of the identity, each class scored by
+its Gaussian log-density). They are compared
 with scikit-learn's ``EllipticEnvelope`` (a robust single Gaussian),
 ``GaussianMixture`` (one unlabelled mixture) and ``LocalOutlierFactor``, by
 the area under the ROC curve and the false-positive rate at 95% true-positive
@@ -25,8 +26,8 @@ rate (FPR95: the share of unseen digits still accepted when 95% of the known
 digits are). Using the labels helps: the class-conditional models separate
 the unseen digits far better than any single Gaussian, and per-class
 covariances better than a tied one; scoring each class by its Gaussian
-log-density (``class_score='auto'`` chooses it here: the log-determinant of
-each class's covariance counts too) better than by the distance alone.
+log-density (the log-determinant of each class's covariance counts too)
+better than by the distance alone.
 ``examples/plot_ood_tabular.py`` runs the defaults on more splits and data
 sets.
 """
@@ -61,10 +62,6 @@ is_in = np.r_[np.ones(len(X_test), bool), np.zeros((~inside).sum(), bool)]
 # variance) on 64 pixels with about 90 images per class.
 detectors = {
     "defaults (labels)": (GaussianMixtureOODDetector(), True),
-    "class log-density (class_score='auto')": (
-        GaussianMixtureOODDetector(class_score="auto"),
-        True,
-    ),
     "single Gaussian (Ledoit-Wolf)": (
         GaussianMixtureOODDetector(shrinkage_target="identity"),
         False,
@@ -84,11 +81,13 @@ detectors = {
         True,
     ),
     "class-conditional, full": (
-        GaussianMixtureOODDetector(covariance_type="full"),
+        GaussianMixtureOODDetector(covariance_type="full", class_score="mahalanobis"),
         True,
     ),
     "class-conditional, 4 chunks (HVCM)": (
-        GaussianMixtureOODDetector(covariance_type="full", feature_blocks=4),
+        GaussianMixtureOODDetector(
+            covariance_type="full", feature_blocks=4, class_score="mahalanobis"
+        ),
         True,
     ),
     "per-class mixtures (EM, 3 comp.)": (

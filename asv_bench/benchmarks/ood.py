@@ -233,7 +233,7 @@ def protocol_results(seeds=range(10)):
     on every protocol of ``ood_protocols`` (all splits, the given seeds),
     skrep's flag rates on the held-out in-distribution rows (pooled), and
     what the defaults chose (``choices``: counts of (covariance_type,
-    shrinkage_target, n_factors)).
+    shrinkage_target, n_factors, class_score)).
 
     ``python -c "from benchmarks.ood import protocol_results as r;
     print(r())"`` in ``asv_bench`` prints the figures of the user guide.
@@ -265,7 +265,12 @@ def protocol_results(seeds=range(10)):
                 out.setdefault(f"flag {contamination}", []).append(flagged)
             auroc = roc_auc_score(is_in, det.score_samples(X_eval))
             out.setdefault("skrep", []).append(auroc)
-            chosen = (det.covariance_type_, det.shrinkage_target_, det.n_factors_)
+            chosen = (
+                det.covariance_type_,
+                det.shrinkage_target_,
+                det.n_factors_,
+                det.class_score_,
+            )
             out["choices"][chosen] = out["choices"].get(chosen, 0) + 1
             for name, make in makers.items():
                 score = make().fit(X_tr).score_samples(X_eval)

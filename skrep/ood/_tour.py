@@ -122,7 +122,8 @@ def gaussian_ood(out_dir):
     plt = pyplot()
 
     X_train, y_train, X_eval, is_in = digits_ood_split()
-    detector = GaussianMixtureOODDetector()  # chooses full, identity target
+    # Chooses per-class covariances, the identity target, the log-density.
+    detector = GaussianMixtureOODDetector()
     detector, seconds = timed(lambda: detector.fit(X_train, y_train))
     single = GaussianMixtureOODDetector(shrinkage_target="identity").fit(X_train)
     with warnings.catch_warnings():
@@ -138,13 +139,16 @@ def gaussian_ood(out_dir):
     auroc = {name: roc_auc_score(is_in, s) for name, s in scores.items()}
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    # Minus the score: D^2_c + log det Sigma_c (relative to the classes'
+    # mean) for the nearest class; it may be negative, hence bins even in
+    # arcsinh and a 'symlog' axis.
     d2 = -scores["skrep class-conditional (defaults)"]
-    bins = np.geomspace(d2.min(), d2.max(), 60)
+    bins = np.sinh(np.linspace(np.arcsinh(d2.min()), np.arcsinh(d2.max()), 60))
     axes[0].hist(d2[is_in], bins=bins, alpha=0.6, density=True, label="digits 0-4")
     axes[0].hist(d2[~is_in], bins=bins, alpha=0.6, density=True, label="digits 5-9")
     axes[0].axvline(-detector.offset_, color="k", ls="--", label="'auto' threshold")
-    axes[0].set_xscale("log")
-    axes[0].set_xlabel("squared Mahalanobis distance to the nearest class")
+    axes[0].set_xscale("symlog")
+    axes[0].set_xlabel("minus the score (D^2 + log det, nearest class)")
     axes[0].set_title("GaussianMixtureOODDetector scores")
     axes[0].legend()
     for name, s in scores.items():
