@@ -117,16 +117,20 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
       the block scores are summed, or combined by a logistic regression when
       known outliers are given as rows with ``y == -1``.
     * **Per-class Gaussians on feature chunks** (HVCM): ``feature_blocks=K``,
-      ``covariance_type='full'``, ``block_aggregation='joint'``; score = minus
+      ``covariance_type='full'``, ``block_aggregation='joint'``,
+      ``class_score='mahalanobis'``; score = minus
       ``min_c sum_k (x_k - mu_ck)^T Sigma_ck^{-1} (x_k - mu_ck)``, which ranks
       rows as HVCM's score with equal mixture weights ``pi_ck = 1/K``.
       With ``n_components > 1`` each class (and block) is a Gaussian mixture
       fitted by EM and the score is the largest class log-likelihood.
 
-    The defaults choose from the data: the covariance model and the
-    shrinkage target by held-out log-likelihood over ``cv`` folds, and the
-    threshold ``offset_`` from out-of-fold scores, so that the share of
-    *new* in-distribution rows flagged is ``contamination``.
+    The defaults choose from the data, over ``cv`` folds: with 3 classes or
+    more the covariance model, the shrinkage target and the class score
+    (distance or log-density) by a leave-one-class-out detection task; with
+    fewer, the shrinkage target or a factor model by held-out
+    log-likelihood; and the threshold ``offset_`` from out-of-fold scores,
+    so that the share of *new* in-distribution rows flagged is
+    ``contamination``.
 
     Read more in the :ref:`User Guide <ood>`.
 
@@ -717,11 +721,13 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
     def score_samples(self, X):
         """Score of each row; higher means more in-distribution.
 
-        Minus the squared Mahalanobis distance to the nearest class (summed
-        over blocks as ``block_aggregation`` says; relative to the
-        background Gaussian with ``relative=True``), the largest class
-        log-likelihood with ``n_components > 1``, or the logistic regression's
-        log-odds of being in-distribution when known outliers were given.
+        Minus the squared Mahalanobis distance to the nearest class (plus
+        the class's relative log-determinant with ``class_score_ ==
+        'log_density'``; summed over blocks as ``block_aggregation`` says;
+        relative to the background Gaussian with ``relative=True``), the
+        largest class log-likelihood with ``n_components > 1``, or the
+        logistic regression's log-odds of being in-distribution when known
+        outliers were given.
 
         Parameters
         ----------
