@@ -295,12 +295,24 @@ def _tail_test(w, scores, threshold, inlier_tail, n_sd=_TAIL_SD):
     return tail <= certify_at, tail, certify_at
 
 
-def _warn_if_undetermined(values, k, eps):
+def _warn_if_undetermined(values, k, eps, total_var, n_features, weight):
     """Warn when the certified ``k``-th and ``(k+1)``-th variances (host
-    array ``values``, decreasing) are too close for the contamination ``eps``
-    to decide between their directions."""
-    if not 0 < eps < 1 or values.shape[0] <= k or not values[k - 1] > 0:
+    array ``values``, the top ``b`` ones, decreasing) are too close for the
+    contamination ``eps`` to decide between their directions.
+
+    Not when the ``(k+1)``-th is within the bulk: at most the Marchenko-Pastur
+    edge ``(1 + sqrt(d / n))^2`` times the mean of the eigenvalues below the
+    top ``b`` (``total_var`` is the trace, ``weight`` the rows kept), where
+    no estimator orders the directions, PCA included (``n_components`` past
+    the rank of the signal).
+    """
+    b = values.shape[0]
+    if not 0 < eps < 1 or b <= k or not values[k - 1] > 0:
         return
+    if n_features > b:
+        bulk = (total_var - float(values.sum())) / (n_features - b)
+        if values[k] <= (1.0 + math.sqrt(n_features / weight)) ** 2 * bulk:
+            return
     ratio = float(values[k] / values[k - 1])
     if ratio >= 1.0 - _UNDETERMINED_GAP * eps * math.log(1.0 / eps):
         warnings.warn(
@@ -469,7 +481,8 @@ class OutlierRobustPCA(_LinearSubspace):
     deflates the robust variances, so that an inliers' direction looks the
     most inflated), the first certified weights are kept.
 
-    At most ``min(2 eps, 1/2)`` of the total weight is ever removed.
+    At most ``min(2 eps, 1/2)`` of the total weight is ever removed (a step
+    that would pass it is shortened to end there, and fit warns).
     ``eps=0`` gives ordinary PCA. ``eps="auto"`` first runs the filter at a
     fixed false-alarm level (0.2 %, no prior on ``eps``) and takes the fraction
     of weight it removed before certifying stability as the estimate ``eps_``
@@ -581,6 +594,15 @@ class OutlierRobustPCA(_LinearSubspace):
     proven. The failure rates measured at the boundary of the guarantee are
     in the User Guide.
 
+    Where the guarantee cannot decide: once filtered, if the variance along
+    the ``(k+1)``-th direction is at least ``1 - eps log(1/eps) / 4`` times
+    that along the ``k``-th, ``fit`` warns (``UserWarning``) that the
+    components are not determined by the data. At ``eps = 0.3`` an adversary
+    that replaces the inliers' largest values along ``u`` by points around
+    ``+-t v`` leaves a law within total variation ``eps`` of a Gaussian
+    whose top direction is ``v``: no estimator can find ``u`` there (shown
+    in the User Guide and tested).
+
     Array API: with ``sklearn.set_config(array_api_dispatch=True)``, ``fit``
     and ``partial_fit`` accept CuPy (or any array-API) arrays and run on
     their device: the products with the data, the eigenpairs, the scores,
@@ -666,7 +688,14 @@ class OutlierRobustPCA(_LinearSubspace):
         check_n_components(self.n_components, X)
         self._rng = check_random_state(self.random_state)
         eps, w, mean, values, V, total_var, n_iter = self._fit_batch(X, xp)
-        _warn_if_undetermined(to_numpy(values, xp), self.n_components, eps)
+        _warn_if_undetermined(
+            to_numpy(values, xp),
+            self.n_components,
+            eps,
+            total_var,
+            X.shape[1],
+            float(xp.sum(w)),
+        )
         self._set_summary((float(xp.sum(w)), mean, values, V, total_var))
         self._buffer = None  # a later partial_fit starts a new block
         self.eps_ = eps
