@@ -106,16 +106,21 @@ MAGNITUDES = (1.05, 1.1, 1.2, 1.5, 2.0, 3.0, 5.0, 10.0)
 
 def sweep(make, n_seeds, *, n=2000, dims=(20, 100), eps_grid=EPS, mags=MAGNITUDES):
     """Failure rate (sin > 0.3) and median sin of the default filter and of
-    ``filter="eigen"`` for every (d, eps, magnitude), and whether the default
-    fit warned; yields result rows."""
+    ``filter="eigen"`` for every (d, eps, magnitude), whether the default fit
+    warned, and the errors of PCA and of the oracle (PCA on the inliers
+    alone); yields result rows."""
+    from sklearn.decomposition import PCA
+
     from skrep.decomposition import OutlierRobustPCA
 
     for d in dims:
         for eps in eps_grid:
             for mag in mags:
-                errs = {"power": [], "eigen": [], "warned": []}
+                errs = {"power": [], "eigen": [], "warned": [], "pca": [], "oracle": []}
                 for seed in range(n_seeds):
-                    X, U, _ = make(n, d, eps, mag, seed=seed)
+                    X, U, outliers = make(n, d, eps, mag, seed=seed)
+                    for name, rows in (("pca", X), ("oracle", X[~outliers])):
+                        errs[name].append(sin_to(PCA(1).fit(rows).components_, U))
                     for name in ("power", "eigen"):
                         est = OutlierRobustPCA(eps=eps, filter=name, random_state=seed)
                         with warnings.catch_warnings(record=True) as caught:
@@ -138,7 +143,7 @@ def main(n_seeds=50):
         start = time.perf_counter()
         print(
             f"# {name}: d eps magnitude | default fail% median | eigen fail% "
-            "median | default: warned% silent-fail%"
+            "median | default: warned% silent-fail% | PCA fail% | oracle fail%"
         )
         for d, eps, mag, errs in sweep(make, n_seeds):
             s, e, warned = errs["power"], errs["eigen"], errs["warned"]
@@ -146,7 +151,9 @@ def main(n_seeds=50):
                 f"{d:4d} {eps:.2f} {mag:5.2f} | {100 * np.mean(s > 0.3):5.1f}% "
                 f"{np.median(s):.3f} | {100 * np.mean(e > 0.3):5.1f}% "
                 f"{np.median(e):.3f} | {100 * np.mean(warned):5.1f}% "
-                f"{100 * np.mean((s > 0.3) & ~warned):5.1f}%",
+                f"{100 * np.mean((s > 0.3) & ~warned):5.1f}% | "
+                f"{100 * np.mean(errs['pca'] > 0.3):5.1f}% | "
+                f"{100 * np.mean(errs['oracle'] > 0.3):5.1f}%",
                 flush=True,
             )
         print(f"# {name}: {time.perf_counter() - start:.0f} s")
