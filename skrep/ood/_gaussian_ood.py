@@ -21,6 +21,7 @@ and scoring the Gaussians is :mod:`skrep.ood._model`.
 
 import numbers
 import time
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -256,11 +257,19 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         ``contamination``, and within ``1 / (n + 1)`` of it). 'auto' is a
         0.27% rate (the 3-sigma rule of Rippel et al.). With fewer than
         ``1 / contamination - 1`` rows (370 for 'auto') no out-of-fold score
-        is that rare: the threshold extrapolates the out-of-fold squared
-        distances by a scaled chi-square law with their mean and variance
+        is that rare and the rate cannot be calibrated: ``fit`` warns, and
+        the threshold extrapolates the out-of-fold squared distances by a
+        scaled chi-square law with their mean and variance
         (Satterthwaite), and is at most the smallest out-of-fold score
         (which is the threshold where no distance law applies: mixtures,
-        relative distances, a logistic combination).
+        relative distances, the log-density, a logistic combination). Such
+        a threshold follows the tail of the model, not of the data: with
+        'auto' it flagged 0.50% of held-out benign breast-cancer rows
+        (178 training rows, 30 splits), 0.85% of malignant ones (106),
+        0.67% on wine (65) and 0.41% on Gaussian data (100 rows, 5
+        features), with a wide spread between splits (0 of 1,790 rows on
+        breast cancer's first ten). ``contamination >= 1 / (n + 1)`` keeps
+        the guarantee.
 
     cv : int, default=5
         Folds of the model choice and of the calibration (at least 2). Each
@@ -466,8 +475,8 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
     >>> import numpy as np
     >>> from skrep.ood import GaussianMixtureOODDetector
     >>> rng = np.random.RandomState(0)
-    >>> X = np.r_[rng.normal(0, 1, (100, 3)), rng.normal(6, 1, (100, 3))]
-    >>> y = np.r_[np.zeros(100), np.ones(100)]
+    >>> X = np.r_[rng.normal(0, 1, (200, 3)), rng.normal(6, 1, (200, 3))]
+    >>> y = np.r_[np.zeros(200), np.ones(200)]
     >>> det = GaussianMixtureOODDetector().fit(X, y)
     >>> det.predict([[0.0, 0.0, 0.0], [6.0, 6.0, 6.0], [3.0, -3.0, 9.0]])
     array([ 1,  1, -1])
@@ -1395,6 +1404,18 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         # Too few rows for this quantile: extrapolate the tail of the
         # squared distances by a scaled chi-square with their mean and
         # variance (Satterthwaite), never above the lowest score.
+        needed = int(np.ceil(1 / q - 1))
+        warnings.warn(
+            f"contamination={self.contamination!r} asks for a {q:.2%} flag rate, "
+            f"which needs at least {needed} rows to be calibrated; with "
+            f"{cal.size} rows the threshold is extrapolated, and the share of "
+            "new in-distribution rows flagged is not guaranteed (on bundled "
+            "data 1.5 to 3 times the rate, varying widely with the sample). "
+            f"Pass contamination >= {1 / (cal.size + 1):.3g} for a calibrated "
+            "rate, or fit more rows.",
+            UserWarning,
+            stacklevel=5,  # the caller of fit / partial_fit,
+        )
         self.offset_ = float(cal[0])
         spec = self._chosen
         distances = spec["n_components"] == 1 and not spec["relative"]

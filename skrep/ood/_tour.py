@@ -50,6 +50,8 @@ def ood_protocols(seeds=(0, 1, 2)):
       standardised on the training rows.
     * ``breast cancer``: benign tumours in-distribution, malignant held out
       (one class: no labels are passed).
+    * ``breast cancer reversed``: malignant tumours in-distribution, benign
+      held out (the other direction, as wine holds out each class in turn).
 
     Parameters
     ----------
@@ -92,6 +94,7 @@ def ood_protocols(seeds=(0, 1, 2)):
             (f"wine {scale}", f"class {c} out", wine, wine[1] == c) for c in range(3)
         ]
     cases.append(("breast cancer", "malignant out", cancer, cancer[1] == 0))
+    cases.append(("breast cancer reversed", "benign out", cancer, cancer[1] == 1))
     for protocol, split, (X, y), out in cases:
         for seed in seeds:
             X_tr, X_te, y_tr, _ = train_test_split(
@@ -102,7 +105,7 @@ def ood_protocols(seeds=(0, 1, 2)):
                 scaler = StandardScaler().fit(X_tr)
                 X_tr, X_eval = scaler.transform(X_tr), scaler.transform(X_eval)
             is_in = np.r_[np.ones(len(X_te), bool), np.zeros(out.sum(), bool)]
-            labels = None if protocol == "breast cancer" else y_tr
+            labels = None if protocol.startswith("breast cancer") else y_tr
             yield protocol, split, seed, X_tr, labels, X_eval, is_in
 
 
