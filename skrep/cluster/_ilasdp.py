@@ -551,6 +551,8 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
                 # the escape search (the costly part at large n) once the
                 # labels have settled, and from the first round's start
                 escape=tight or it == 1,
+                # (re-solves that sharpen the multiplier: the tight ones)
+                polish=tight,
                 # a growing penalty speeds up the tight solves; the loose
                 # ones keep beta = 1 (their inexact solutions steer the
                 # rounds)
