@@ -13,7 +13,8 @@ must not be.
 * **wine**, one of the three cultivars held out, on raw features (standard
   deviations from 0.12 to 314) and on standardised ones;
 * **breast cancer**, trained on benign tumours (no labels), malignant ones
-  held out.
+  held out; and **breast cancer reversed**, trained on malignant tumours,
+  benign ones held out (as wine holds out each class in turn).
 
 Each split is repeated with three seeds here (the user guide gives the
 means over ten, from ``protocol_results`` in
@@ -39,6 +40,8 @@ from sklearn.covariance import EllipticEnvelope
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score, roc_curve
 from sklearn.neighbors import LocalOutlierFactor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import QuantileTransformer
 from sklearn.svm import OneClassSVM
 
 from skrep.ood import GaussianMixtureOODDetector
@@ -62,12 +65,14 @@ detectors = {
 # Run the protocols
 # -----------------
 # Only the skrep detector gets the class labels (``None`` for breast
-# cancer). Its flag rates are those of ``predict`` on the held-out known
+# cancer, either way). Its flag rates are those of ``predict`` on the held-out known
 # rows, fitted with ``contamination=0.05`` and with ``'auto'`` (which only
 # moves ``offset_``: the scores are the same).
 rows, choices, seconds = [], [], dict.fromkeys(detectors, 0.0)
 with warnings.catch_warnings():
-    warnings.simplefilter("ignore")  # MCD warns about the constant pixels
+    # MCD warns about the constant pixels; skrep that 'auto' cannot be
+    # calibrated with fewer than 370 rows (wine, breast cancer: see below).
+    warnings.simplefilter("ignore")
     for protocol, _, _, X_tr, y_tr, X_eval, is_in in ood_protocols():
         for name, make in detectors.items():
             start = time.perf_counter()
@@ -110,6 +115,48 @@ print(table.round(3).to_string())
 # large-variance area features of the raw data (on standardised features it
 # scores 0.953 over ten seeds); the defaults do not depend on the features'
 # units.
+#
+# Reversed, breast cancer is the one protocol where the defaults trail:
+# trained on malignant tumours they detect benign ones with AUROC 0.74 here
+# (0.71 over ten seeds), behind IsolationForest, OneClassSVM and LOF; only
+# EllipticEnvelope, another Gaussian model, does worse. The flag rates at
+# ``'auto'`` on wine and breast cancer are not calibrated: with fewer than
+# 370 training rows no out-of-fold score is as rare as 0.27%, the threshold
+# is extrapolated and the detector warns (silenced above).
+
+# %%
+# Why the reversed split is hard for a Gaussian
+# ---------------------------------------------
+# Malignant tumours are the larger ones, and their size and shape features
+# are right-skewed and bounded below at about two standard deviations under
+# their mean: on "worst perimeter" half of the benign tumours lie below
+# every malignant training row (52%, ten seeds), yet their median is only
+# 1.9 standard deviations below the mean, where a symmetric Gaussian still
+# expects known rows. Isolation forests and
+# neighbours see "outside the range" directly. Mapping each feature to
+# normal quantiles before the detector (a ``QuantileTransformer`` in a
+# pipeline; no labels needed) turns the bound into a far tail and wins the
+# reversed split, but costs some AUROC where the Gaussian fits the features
+# (benign-in breast cancer here; digits and wine as well, see the user
+# guide), so it is a choice for skewed, bounded features, not a default.
+remedy = []
+for protocol, _, _, X_tr, _, X_eval, is_in in ood_protocols():
+    if not protocol.startswith("breast cancer"):
+        continue
+    marginals = QuantileTransformer(output_distribution="normal", n_quantiles=len(X_tr))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 'auto' below 370 rows
+        for name, est in (
+            ("skrep defaults", GaussianMixtureOODDetector()),
+            (
+                "normal quantiles, then skrep",
+                make_pipeline(marginals, GaussianMixtureOODDetector()),
+            ),
+        ):
+            score = est.fit(X_tr).score_samples(X_eval)
+            remedy.append((protocol, name, roc_auc_score(is_in, score)))
+remedy = pd.DataFrame(remedy, columns=["protocol", "detector", "AUROC"])
+print(remedy.groupby(["protocol", "detector"]).mean().round(3).to_string())
 
 # %%
 # What the defaults chose
@@ -135,7 +182,7 @@ for name, total in seconds.items():
 # AUROC by protocol
 # -----------------
 auroc = table["AUROC"].unstack("detector")[list(detectors)]
-ax = auroc.plot.bar(figsize=(9, 4), ylim=(0.5, 1.0), rot=0)
+ax = auroc.plot.bar(figsize=(10, 4), ylim=(0.5, 1.0), rot=10)
 ax.set_ylabel("mean AUROC (3 seeds, all splits)")
 ax.set_title("Held-out classes detected, detectors with their defaults")
 ax.legend(fontsize=8, loc="lower left")
