@@ -571,14 +571,16 @@ def test_defaults_on_bundled_protocols():
         assert abs(rate - q) < _rate_tolerance(q, n_cal, n_test), (protocol, q, rate)
 
 
-def test_breast_cancer_defaults_choose_a_factor_model_and_beat_sklearn():
+def test_breast_cancer_defaults_choose_a_factor_model_and_match_lof():
     # Breast cancer, benign tumours in-distribution (no labels), malignant
     # held out; ten seeds of the split. Held-out log-likelihood prefers a
     # factor model (8 factors of the 30 features) to the Ledoit-Wolf
-    # covariances in most splits, and the defaults' mean AUROC is at least
-    # that of the two best scikit-learn detectors there, LOF and
-    # IsolationForest (the Ledoit-Wolf covariance on standardised features
-    # alone: 0.954 against LOF's 0.964).
+    # covariances in most splits, and that choice is what the defaults
+    # deliver: a mean AUROC above the shrunk covariances alone
+    # (n_factors=None; +0.0125 +- 0.0011 over these seeds, positive in each)
+    # and above IsolationForest's. Against LOF it is a tie, not a win
+    # (+0.003 +- 0.003 here; per-seed sd 0.011, LOF ahead in 12 of 30
+    # seeds), so LOF is matched within a tolerance.
     peers = {
         "LOF": lambda: LocalOutlierFactor(novelty=True),
         "IsolationForest": lambda: IsolationForest(random_state=0),
@@ -590,14 +592,20 @@ def test_breast_cancer_defaults_choose_a_factor_model_and_beat_sklearn():
             continue
         det = GaussianMixtureOODDetector().fit(X_tr, y_tr)
         factors.append(det.n_factors_)
-        scores = {"skrep": det.score_samples(X_eval)}
+        shrunk = GaussianMixtureOODDetector(n_factors=None).fit(X_tr, y_tr)
+        scores = {
+            "skrep": det.score_samples(X_eval),
+            "n_factors=None": shrunk.score_samples(X_eval),
+        }
         for name, make in peers.items():
             scores[name] = make().fit(X_tr).score_samples(X_eval)
         for name, score in scores.items():
             auroc.setdefault(name, []).append(roc_auc_score(is_in, score))
     assert sum(k is not None for k in factors) >= 8, factors
     mean = {name: np.mean(value) for name, value in auroc.items()}
-    assert mean["skrep"] >= max(mean[name] for name in peers), mean
+    assert mean["skrep"] - mean["n_factors=None"] > 0.008, mean
+    assert mean["skrep"] > mean["IsolationForest"], mean
+    assert mean["skrep"] >= mean["LOF"] - 0.005, mean
 
 
 def test_relative_mahalanobis_is_class_minus_background_distance():
