@@ -82,9 +82,10 @@ _CHOICE_GROWTH = 2.0
 _AUTO_FULL_BYTES = 2**30
 # Rows that the leave-one-class-out model choice scores (an even subsample).
 _SELECTION_ROWS = 5_000
-# n_factors='auto' considers factor models only for blocks of at most this
-# many features (each candidate costs cv + 1 iterative fits, each iteration
-# a partial eigendecomposition of a p_b x p_b matrix).
+# n_factors='auto' considers factor models only while the blocks together
+# have at most this many features (each candidate costs cv + 1 iterative
+# fits, each iteration an eigendecomposition of every block's p_b x p_b
+# matrix: a bound on the total bounds the cost for any number of blocks).
 _AUTO_FACTOR_FEATURES = 128
 
 
@@ -184,9 +185,9 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         with fewer than 3 classes and ``shrinkage_target='auto'``, the shrunk
         covariances (both targets) and factor models with 1, 2, 4, ... up
         to half the smallest block's features (and fewer than the smallest
-        class's rows) compete by held-out
-        log-likelihood over the ``cv`` folds (factor models only for blocks
-        of at most 128 features); otherwise None (with 3 classes or more the
+        class's rows) compete by held-out log-likelihood over the ``cv``
+        folds (factor models only with at most 128 features in all, over all
+        blocks); otherwise None (with 3 classes or more the
         leave-one-class-out choice compares shrunk covariances).
 
     class_score : {'auto', 'mahalanobis', 'log_density'}, default='auto'
@@ -1151,7 +1152,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             or self.shrinkage_target != "auto"
             or self.n_components != 1
             or not set(ctypes) <= {"tied", "full"}
-            or np.max(np.diff(self._edges)) > _AUTO_FACTOR_FEATURES
+            or self._edges[-1] > _AUTO_FACTOR_FEATURES
         ):
             return [None]
         # At most half the features, and fewer than the rows of a class.

@@ -437,10 +437,17 @@ def test_model_choice_memory_bound_and_few_classes(monkeypatch):
     }
     assert np.all(np.isfinite(list(det.selection_scores_.values())))
     assert chosen(det) == max(det.selection_scores_, key=det.selection_scores_.get)
-    # No factor model beyond its feature bound, or with a fixed target.
+    # No factor model beyond its feature bound, which is on the features of
+    # all blocks together (the cost of a candidate grows with each block),
+    # or with a fixed target.
     monkeypatch.setattr(_gaussian_ood, "_AUTO_FACTOR_FEATURES", 5)
     det = GaussianMixtureOODDetector().fit(X[y < 2], y[y < 2])
     assert {k for _, _, k, _ in det.selection_scores_} == {None}
+    det = GaussianMixtureOODDetector(feature_blocks=2).fit(X[y < 2], y[y < 2])
+    assert {k for _, _, k, _ in det.selection_scores_} == {None}
+    monkeypatch.setattr(_gaussian_ood, "_AUTO_FACTOR_FEATURES", 6)
+    det = GaussianMixtureOODDetector(feature_blocks=2).fit(X[y < 2], y[y < 2])
+    assert {k for _, _, k, _ in det.selection_scores_} == {None, 1}
     monkeypatch.setattr(_gaussian_ood, "_AUTO_FACTOR_FEATURES", 128)
     det = GaussianMixtureOODDetector(shrinkage_target="diagonal").fit(X[y < 2])
     assert det.selection_scores_ == {} and det.n_factors_ is None
