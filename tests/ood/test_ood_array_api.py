@@ -266,7 +266,12 @@ def test_scoring_refuses_another_namespace():
         ({"relative": True}, 1.0),
         ({"shrinkage_target": "diagonal", "subspace": "top"}, 1.0),
         ({"covariance_type": "full"}, 1e35),  # beyond 2^100: rescaled
-        ({"class_score": "auto", "relative": True}, 1e35),
+        # Per-class covariances, so that the log-determinants differ (the
+        # tied covariance that the choice would pick here ranks alike).
+        (
+            {"class_score": "log_density", "covariance_type": "full", "relative": True},
+            1e35,
+        ),
         ({"n_factors": 2}, 1.0),
     ],
     ids=["relative", "diagonal-top", "magnitude", "log-density", "factors"],
