@@ -1021,6 +1021,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
     def _spec(
         self,
         aggregation,
+        scale,
         covariance_type,
         target,
         n_factors=None,
@@ -1044,19 +1045,13 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             # The diagonal target's feature scales: the inverse standard
             # deviations of all rows, in every fold's model too (so that
             # raw features fit as standardised ones do, folds included).
-            "feature_scale": feature_scale(
-                {
-                    "n": self._folds["n"].ravel(),
-                    "mean": self._folds["mean"].reshape(-1, self._edges[-1]),
-                    "M2": [m.reshape(-1, *m.shape[-2:]) for m in self._folds["M2"]],
-                }
-            ),
+            "feature_scale": scale,
             # The identity target's feature scales (relative magnitudes).
             "unit": np.asarray(self._g) / max(self._g),
             "log_unit": np.log(self._g) - np.log(max(self._g)),
         }
 
-    def _choose(self, aggregation, X, y, fold, xp, device):
+    def _choose(self, aggregation, scale, X, y, fold, xp, device):
         """The covariance model, shrinkage target and number of factors
         chosen from the data.
 
@@ -1097,7 +1092,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         if len(candidates) > 1:
             progress = self._progress("candidate", len(candidates))
             for index, (ctype, target, k, score) in enumerate(candidates, 1):
-                spec = self._spec(aggregation, ctype, target, k, score)
+                spec = self._spec(aggregation, scale, ctype, target, k, score)
                 spec["n_components"] = 1
                 if C >= 3:
                     value = self._leave_class_out(spec, X, y, fold, xp, device)
@@ -1127,7 +1122,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             self.n_factors_,
             self.class_score_,
         ) = candidates[0]
-        return self._spec(aggregation, *candidates[0])
+        return self._spec(aggregation, scale, *candidates[0])
 
     def _factor_options(self, n_classes, ctypes):
         """The numbers of factors to compare (None: a shrunk covariance)."""
@@ -1213,6 +1208,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
                 "to a single class's Gaussian is 0); fit with class labels y."
             )
         self._complements, everything = complements(self._folds)
+        scale = feature_scale(everything)  # of all rows, for every candidate
         # Rows of each class: the choice is made again once one of them has
         # grown by _CHOICE_GROWTH since the last choice (a new class too).
         seen = self._folds["n"].sum(axis=1)
@@ -1221,12 +1217,13 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             before = np.array([last.get(c, 0) for c in self._fold_classes])
             choose = choose or np.any((seen > 0) & (seen >= _CHOICE_GROWTH * before))
         if choose or last is None:
-            spec = self._choose(aggregation, X, y, fold, xp, device)
+            spec = self._choose(aggregation, scale, X, y, fold, xp, device)
             counts = zip(self._fold_classes, seen.tolist(), strict=True)
             self._chosen_at = {c: n for c, n in counts if n > 0}
         else:
             spec = self._spec(
                 aggregation,
+                scale,
                 self.covariance_type_,
                 self.shrinkage_target_,
                 self.n_factors_,
