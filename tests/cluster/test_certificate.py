@@ -201,3 +201,38 @@ def test_dual_gap_of_a_rank_one_peng_wei_solve():
     res = solve_nlr(X, traces=[3.0], rank=1, U0=U0, tol=1e-6, max_iter=20_000)
     gap = dual_gap(X, None, None, res.U, res.y, 1.0, 1, [3.0], res.objective, 1e-8)
     assert np.isfinite(gap) and gap >= -1e-8
+
+
+def test_a_full_rank_block_is_probed_with_a_spare_column():
+    # A random heterogeneous mixture (60 rows, p = 5, separation 1.72), the
+    # LA-SDP at the true partition's covariances: at rank 2 every column of
+    # a block is in use and the escape search finds no direction; the solve
+    # stopped 1.5e-2 below cvxpy and reported converged, cold and warm.
+    X, y = make_heterogeneous_mixture(60, 5, 3, 1.72, random_state=4)
+    labels = y.astype(np.int64)
+    K, rank = 3, 2
+    Xc, omegas, c = _la_sdp(X, labels, K, "full")
+    exact, _ = exact_la_sdp(Xc, omegas, c, eps=1e-7)
+    rng = np.random.RandomState(0)
+    starts = {
+        "cold": rng.uniform(size=(len(X), K * rank)),
+        "warm": _factor_from_labels(
+            np, labels, np.bincount(labels), K, rank, rng, float
+        ),
+    }
+    for U0 in starts.values():
+        res = solve_certified(
+            Xc,
+            traces=[1.0] * K,
+            rank=rank,
+            U0=U0,
+            labels=labels,
+            rng=rng,
+            omegas=omegas,
+            c=c,
+            tol=1e-6,
+            max_iter=50_000,
+            max_rank=8,
+        )
+        assert res.converged and res.rank > rank
+        assert -res.objective == pytest.approx(exact, rel=1e-4)
