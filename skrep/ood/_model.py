@@ -278,7 +278,8 @@ def build(mom, spec, g, X=None, y=None, seed=None, fit_em=None):
     if M > 1:
         model["logw"] = np.log(weights)
     # class_score='log_density': each class's log-determinant, relative to
-    # the classes' mean (so that the scores keep X's scale out).
+    # the classes' mean (so that the scores keep X's scale out; in the
+    # scaled coordinates, where the Jacobian of X's units is not added).
     model["log_det"] = None
     if M == 1 and spec.get("class_score") == "log_density":
         log_det = 2.0 * np.stack([blk["half_logdet"] for blk in model["blocks"]], 1)
@@ -366,7 +367,7 @@ def _whitening(mu, cov_attr, groups, V, k, b, spec, log_scale):
             nu_sq=np.einsum("ij,ij->i", nu, nu),
             n_groups=n_groups,
             per=per,
-            half_logdet=logdets[member] - log_jac,
+            half_logdet=logdets[member],
         )
     else:
         if cov_attr.ndim == 2:  # spherical: (C, M)
@@ -387,8 +388,13 @@ def _whitening(mu, cov_attr, groups, V, k, b, spec, log_scale):
             iv=iv,
             mu_iv=mu_iv,
             const=const,
-            half_logdet=0.5 * np.log(var).sum(axis=1) - log_jac,
+            half_logdet=0.5 * np.log(var).sum(axis=1),
         )
+    # Half the log-determinants in the scaled coordinates z, and the log
+    # Jacobian of x -> z: the log-density of x has -half_logdet + log_jac
+    # (kept apart, so that differences between Gaussians are exact when the
+    # Jacobian is large: about -9e3 for 13 features of magnitude 1e300).
+    params["log_jac"] = float(log_jac)
     return params
 
 
@@ -565,7 +571,8 @@ def _log_likelihood(sq, blocks, xp, dt):
     """Gaussian log-densities from squared distances: (chunk, G, B)."""
     offset = xp.stack(
         [
-            float(-0.5 * blk["k"] * np.log(2 * np.pi)) - blk["half_logdet"]
+            float(-0.5 * blk["k"] * np.log(2 * np.pi) + blk["log_jac"])
+            - blk["half_logdet"]
             for blk in blocks
         ],
         axis=1,
