@@ -104,14 +104,16 @@ def factor_covariance(S, k, psi=None, tol=1e-4, max_iter=1000):
     return W @ W.T + np.diag(psi), psi
 
 
-def _covariances(mom, b, scale, ctype, spec, reg):
+def _covariances(mom, b, scale, ctype, spec, reg, keys):
     """Shrunk (or, with ``spec['n_factors']``, factor-analysis) covariances
     of block ``b`` in the coordinates ``u * scale``, per class. Returns the
     list of covariances (one for 'tied') and their shrinkage coefficients
     (0 for a factor model). A factor model starts from the noise variances
     that the same spec last fitted for the same covariance
-    (``spec['factor_starts']``, updated): the models of the folds, fitted
-    from nearly the same rows, then take a few iterations each.
+    (``spec['factor_starts']`` under ``(b, key)``, updated; ``keys``: one
+    per covariance, e.g. the classes, which stay the same when a fold lacks
+    a class): the models of the folds, fitted from nearly the same rows,
+    then take a few iterations each.
     """
     n_c = mom["n"]
     M2 = mom["M2"][b] * scale[:, None] * scale[None, :]
@@ -120,9 +122,9 @@ def _covariances(mom, b, scale, ctype, spec, reg):
     k = spec.get("n_factors")
     starts = spec.get("factor_starts", {})
 
-    def one(S, n, q4, i=0):
+    def one(S, n, q4, key):
         if k is not None:
-            cov, starts[b, i] = factor_covariance(S, k, starts.get((b, i)))
+            cov, starts[b, key] = factor_covariance(S, k, starts.get((b, key)))
             cov.flat[:: p + 1] += reg
             return cov, 0.0
         s = shrinkage_coefficient(S, n, q4, spec["shrinkage"])
@@ -131,9 +133,9 @@ def _covariances(mom, b, scale, ctype, spec, reg):
         return cov, s
 
     if ctype == "tied":
-        pairs = [one(M2.sum(axis=0) / n_c.sum(), n_c.sum(), Q4.sum())]
+        pairs = [one(M2.sum(axis=0) / n_c.sum(), n_c.sum(), Q4.sum(), keys[0])]
     else:
-        pairs = [one(M2[c] / n_c[c], n_c[c], Q4[c], c) for c in range(len(n_c))]
+        pairs = [one(M2[c] / n_c[c], n_c[c], Q4[c], key) for c, key in enumerate(keys)]
     return [c for c, _ in pairs], np.array([s for _, s in pairs])
 
 
@@ -233,7 +235,8 @@ def build(mom, spec, g, X=None, y=None, seed=None, fit_em=None):
         k = e - s if V is None else V.shape[1]
         cmeans = (mom["mean"][:, s:e] - loc_u[s:e]) * ab
         if M == 1:
-            covs, shrink = _covariances(mom, b, ab, ctype, spec, reg)
+            keys = ["tied"] if ctype == "tied" else present.tolist()
+            covs, shrink = _covariances(mom, b, ab, ctype, spec, reg, keys)
             covs = [c if V is None else V.T @ c @ V for c in covs]
             mu = (cmeans if V is None else cmeans @ V)[:, None, :]
             if ctype == "tied":
@@ -259,7 +262,7 @@ def build(mom, spec, g, X=None, y=None, seed=None, fit_em=None):
         args = (V, k, b, spec, float(log_scale[s:e].sum()))
         model["blocks"].append(_whitening(mu, cov_attr, groups, *args))
         if background is not None:
-            cov0, _ = _covariances(background, b, ab, "tied", spec, reg)
+            cov0, _ = _covariances(background, b, ab, "tied", spec, reg, ["all"])
             cov0 = cov0[0] if V is None else V.T @ cov0[0] @ V
             model["background"].append(
                 _whitening(np.zeros((1, 1, k)), cov0, [cov0], *args)
@@ -420,6 +423,7 @@ def heldout_log_likelihood(folds, complements, spec, ctype, target):
             continue
         present = np.flatnonzero(train["n"] > 0)
         train = take(train, present, 0)
+        keys = ["tied"] if ctype == "tied" else present.tolist()
         if target == 1:
             a = spec["feature_scale"]
             log_a = np.log(a)
@@ -429,7 +433,7 @@ def heldout_log_likelihood(folds, complements, spec, ctype, target):
         for b, (s, e) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
             ab = a[s:e]
             reg = _regularisation(train, b, ab, spec["reg_covar"])
-            covs, _ = _covariances(train, b, ab, ctype, spec, reg)
+            covs, _ = _covariances(train, b, ab, ctype, spec, reg, keys)
             # Score the covariance that ``build`` fits, not its full source.
             if ctype == "diag":
                 covs = [np.diag(np.diag(c)) for c in covs]
