@@ -301,18 +301,19 @@ def _warn_if_undetermined(values, k, eps, total_var, n_features, weight):
     contamination ``eps`` to decide between their directions.
 
     Not when the ``(k+1)``-th is within the bulk: at most the Marchenko-Pastur
-    edge ``(1 + sqrt(d / n))^2`` times the mean of the eigenvalues below the
-    top ``b`` (``total_var`` is the trace, ``weight`` the rows kept), where
-    no estimator orders the directions, PCA included (``n_components`` past
-    the rank of the signal).
+    edge ``(1 + sqrt(d / n))^2`` times the noise variance, the mean of the
+    ``d - k`` eigenvalues below the top ``k`` (scikit-learn PCA's
+    ``noise_variance_``; ``total_var`` is the trace, ``weight`` the rows
+    kept), where no estimator orders the directions, PCA included
+    (``n_components`` past the rank of the signal). With one direction left
+    (``d = k + 1``) it is the bulk: the warning cannot tell it from signal.
     """
     b = values.shape[0]
     if not 0 < eps < 1 or b <= k or not values[k - 1] > 0:
         return
-    if n_features > b:
-        bulk = (total_var - float(values.sum())) / (n_features - b)
-        if values[k] <= (1.0 + math.sqrt(n_features / weight)) ** 2 * bulk:
-            return
+    bulk = (total_var - float(values[:k].sum())) / (n_features - k)
+    if values[k] <= (1.0 + math.sqrt(n_features / weight)) ** 2 * bulk:
+        return
     ratio = float(values[k] / values[k - 1])
     if ratio >= 1.0 - _UNDETERMINED_GAP * eps * math.log(1.0 / eps):
         warnings.warn(
