@@ -482,8 +482,10 @@ class OutlierRobustPCA(_LinearSubspace):
     deflates the robust variances, so that an inliers' direction looks the
     most inflated), the first certified weights are kept.
 
-    At most ``min(2 eps, 1/2)`` of the total weight is ever removed (a step
-    that would pass it is shortened to end there, and fit warns).
+    At most ``min(2 eps, 1/2)`` of the total weight is ever removed: a step
+    that would pass it is shortened to end there; if the rows left still
+    fail the tail test, the filter stops there and ``fit`` warns
+    (``ConvergenceWarning``); if they pass, it certifies there, without it.
     ``eps=0`` gives ordinary PCA. ``eps="auto"`` first runs the filter at a
     fixed false-alarm level (0.2 %, no prior on ``eps``) and takes the fraction
     of weight it removed before certifying stability as the estimate ``eps_``
@@ -1028,7 +1030,8 @@ class OutlierRobustPCA(_LinearSubspace):
             excess = xp.clip(scores - threshold, 0.0, None)
             step = w * (excess / xp.max(excess))
             # Never remove more than cap of the weight: a step that would
-            # pass it is shortened to end there (the next round stops).
+            # pass it is shortened to end there (the next round certifies
+            # or stops).
             room = wsum - (1.0 - cap) * n
             removed = float(xp.sum(step))
             if removed > room:
