@@ -418,6 +418,9 @@ def solve_certified(
     precision) and searched again.
     With ``max_rank`` columns per block (None: no limit) the direction
     replaces the weakest column instead.
+    Where no direction is left and a block's columns are all in use, a spare
+    column is probed (at most 3 probes, each kept only when it lowers the
+    objective); a probe counts as an escape against ``max_escapes``.
     ``labels``: the rounding of ``U0`` (clusters are escape starts).
 
     Returns the last kept :class:`~skrep.cluster._nlr.NLRResult`, with
@@ -484,7 +487,7 @@ def solve_certified(
         for _ in range(max_escapes + 1 + _MAX_POLISH):
             res, rank = state["res"], state["rank"]
             values, vectors, escape, scale = search(res, rank, n_random)
-            if escape >= -threshold or state["n_escapes"] == max_escapes:
+            if escape >= -threshold or state["n_escapes"] >= max_escapes:
                 return escape
             trial, improved = _escape(
                 X,
@@ -566,6 +569,8 @@ def solve_certified(
         # solve (the search misses such directions: a random mixture, 60
         # rows, rank 2 with no spare column, converged 1.4e-2 below cvxpy;
         # two random columns reach it). A spare column is probed.
+        if state["n_escapes"] >= max_escapes:  # a probe counts as an escape
+            break
         trial = _probe_rank(X, state, traces, tol, max_rank, rng, kwargs, xp)
         if trial is None:
             break

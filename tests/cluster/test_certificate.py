@@ -236,3 +236,32 @@ def test_a_full_rank_block_is_probed_with_a_spare_column():
         )
         assert res.converged and res.rank > rank
         assert -res.objective == pytest.approx(exact, rel=1e-4)
+
+
+@pytest.mark.parametrize("max_escapes", [0, 1])
+def test_max_escapes_bounds_the_escapes_and_probes(max_escapes):
+    # The instance above, where the search finds no direction and the
+    # spare-column probe moves the solve: a probe counts as an escape, and
+    # no probe or escape is made past the budget (a probe was made at 0).
+    X, y = make_heterogeneous_mixture(60, 5, 3, 1.72, random_state=4)
+    labels = y.astype(np.int64)
+    K, rank = 3, 2
+    Xc, omegas, c = _la_sdp(X, labels, K, "full")
+    rng = np.random.RandomState(0)
+    res = solve_certified(
+        Xc,
+        traces=[1.0] * K,
+        rank=rank,
+        U0=rng.uniform(size=(len(X), K * rank)),
+        labels=labels,
+        rng=rng,
+        omegas=omegas,
+        c=c,
+        tol=1e-6,
+        max_iter=50_000,
+        max_rank=8,
+        max_escapes=max_escapes,
+    )
+    assert res.n_escapes <= max_escapes
+    if max_escapes == 0:
+        assert res.rank == rank  # no probe
