@@ -91,9 +91,10 @@ _SECOND_PHASE_GAP = 0.5
 # 1 - C eps log(1/eps) times the k-th, C = 1/4 (0.91 at eps 0.3, 0.92 at 0.2,
 # 0.94 at 0.1, 0.96 at 0.05): half the second phase's gate. There an eps
 # fraction of rows can decide between the two directions: outliers that
-# replace the inliers' top tail along u at eps = 0.3 leave a law within total
-# variation 0.09-0.21 of a Gaussian whose top direction is v (no estimator
-# can tell them apart; see the User Guide), and certify at ratios 0.91-0.97.
+# replace the inliers' top tail along u at eps = 0.3 (1.05 to 3 times the
+# flip) leave a law within total variation 0.12-0.22 of a Gaussian whose top
+# direction is v (no estimator can tell them apart; see the User Guide), and
+# certify at ratios 0.91-0.97 (at 1.05 times).
 # The near-flip runs that the second phase mends end at ratios up to 0.83.
 _UNDETERMINED_GAP = 0.25
 

@@ -303,6 +303,24 @@ def test_top_tail_at_eps_03_is_not_identifiable(magnitude):
     from scipy import optimize, stats
 
     eps = 0.3
+    # The law is the sampler's: second moments along u and v within 4
+    # standard errors of 20,000 rows (along v, the error of the sample's t
+    # too: it comes from the kept rows' variance along u, and d(t^2) = d(kept)
+    # magnitude^2 / eps). On a 3x finer grid: the 0.075 step of the grid
+    # below lowers E (u^T x)^2 by 0.025, 2 standard errors.
+    X, U, outliers = top_tail(20_000, 2, eps, magnitude, seed=0)
+    fine = np.linspace(-12, 12, 961)
+    P, XU, XV = top_tail_law(eps, magnitude, fine)
+    for along, grid_coord, spread in (
+        (U[0], XU, 0.0),
+        (np.array([-U[0, 1], U[0, 0]]), XV, magnitude**2),
+    ):
+        sq = (X @ along) ** 2
+        kept = np.where(outliers, 0.0, (X @ U[0]) ** 2)
+        se = np.sqrt((sq.var() + spread**2 * kept.var()) / len(X))
+        law = (P * grid_coord**2).sum() / P.sum()
+        assert abs(sq.mean() - law) < 4 * se
+
     grid = np.linspace(-12, 12, 321)
     cell = (grid[1] - grid[0]) ** 2
     P, XU, XV = top_tail_law(eps, magnitude, grid)
