@@ -601,7 +601,8 @@ class OutlierRobustPCA(_LinearSubspace):
     Where the guarantee cannot decide: once filtered, if the variance along
     the ``(k+1)``-th direction is at least ``1 - eps log(1/eps) / 4`` times
     that along the ``k``-th, ``fit`` warns (``UserWarning``) that the
-    components are not determined by the data. At ``eps = 0.3`` an adversary
+    components are not determined by the data (``partial_fit`` too, from its
+    running summary, in each call that completes a block). At ``eps = 0.3`` an adversary
     that replaces the inliers' largest values along ``u`` by points around
     ``+-t v`` leaves a law within total variation ``eps`` of a Gaussian
     whose top direction is ``v``: no estimator can find ``u`` there (shown
@@ -726,7 +727,9 @@ class OutlierRobustPCA(_LinearSubspace):
         have fewer rows than ``n_components``. The variance check is
         stricter: a chunk whose unweighted variance does not fit in its
         dtype is refused, even where ``fit``'s filter would give the rows
-        that overflow it no weight and accept it.
+        that overflow it no weight and accept it. A call that completes a
+        block checks the running summary as ``fit`` checks its weights, and
+        warns likewise when the components are not determined.
 
         Parameters
         ----------
@@ -774,7 +777,7 @@ class OutlierRobustPCA(_LinearSubspace):
             self._buffer = xp.empty((block, d), dtype=X.dtype, device=device)
             self._n_buffered = self._n_provisional = 0
         block = self._buffer.shape[0]
-        start = 0
+        start, merged = 0, False
         while start < n:
             take = min(block - self._n_buffered, n - start)
             self._buffer[self._n_buffered : self._n_buffered + take, :] = X[
@@ -785,6 +788,16 @@ class OutlierRobustPCA(_LinearSubspace):
             if self._n_buffered == block:
                 self._fit_block(self._buffer, xp)
                 self._n_buffered = self._n_provisional = 0
+                merged = True
+        if merged:  # the running summary, as fit checks its own
+            _warn_if_undetermined(
+                to_numpy(self._values, xp),
+                self.n_components,
+                self.eps_,
+                self._total_var,
+                d,
+                self._W,
+            )
         nb = self._n_buffered
         if nb == 0:
             self._set_public(self._summary(), X.dtype, xp)

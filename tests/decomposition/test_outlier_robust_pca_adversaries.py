@@ -343,11 +343,14 @@ def test_warns_where_the_top_directions_are_not_determined():
     # above): the certified variances along u and v end within eps log(1/eps)
     # / 4 of each other (ratios 0.91-0.97), and fit warns. (At twice the flip
     # the certified covariance has a clear top direction, ratios 0.54-0.92,
-    # and most failures there stay silent.)
+    # and most failures there stay silent.) partial_fit checks its running
+    # summary likewise once a block is complete (here two blocks of 1,000).
     for seed in range(3):
         X, U, _ = top_tail(2000, 20, 0.3, 1.05, seed=seed)
-        with pytest.warns(UserWarning, match="not determined by the data"):
-            OutlierRobustPCA(eps=0.3, random_state=seed).fit(X)
+        for method in ("fit", "partial_fit"):
+            est = OutlierRobustPCA(eps=0.3, random_state=seed)
+            with pytest.warns(UserWarning, match="not determined by the data"):
+                getattr(est, method)(X)
 
 
 @pytest.mark.parametrize(
@@ -361,13 +364,20 @@ def test_no_undetermined_warning_past_the_rank_of_clean_data(n, d, rank, k):
     # those directions. The noise variance is the mean of the d - k
     # eigenvalues below the top k; with the mean of those below the top
     # k + 8 (the smallest ones) 19 of these 24 fits warned (2-D: 4 of 6).
+    # partial_fit checks its running summary once a block of 1,000 rows is
+    # complete (not at n = 500).
     for seed in range(3):
         X = np.random.default_rng(seed).standard_normal((n, d))
         X[:, :rank] *= 3.0
-        for eps in (0.1, 0.3):
+        for eps, method in (
+            (0.1, "fit"),
+            (0.3, "fit"),
+            (0.3, "partial_fit"),
+        ):
             with warnings.catch_warnings():
                 warnings.simplefilter("error", UserWarning)
-                OutlierRobustPCA(k, eps=eps, random_state=seed).fit(X)
+                est = OutlierRobustPCA(k, eps=eps, random_state=seed)
+                getattr(est, method)(X)
 
 
 def test_no_undetermined_warning_where_the_second_phase_mends():
