@@ -563,7 +563,8 @@ def solve_certified(
 
     # (no escapes from a point the solver has not converged to)
     escape = escape_loop(_RANDOM_STARTS) if escape and res.converged else 0.0
-    probes = _MAX_PROBES if polish and escape >= -threshold and res.converged else 0
+    converged = state["res"].converged
+    probes = _MAX_PROBES if polish and escape >= -threshold and converged else 0
     for _ in range(probes):
         # every column of a block in use: the rank may be what stops the
         # solve (the search misses such directions: a random mixture, 60
@@ -571,7 +572,7 @@ def solve_certified(
         # two random columns reach it). A spare column is probed.
         if state["n_escapes"] >= max_escapes:  # a probe counts as an escape
             break
-        trial = _probe_rank(X, state, traces, tol, max_rank, rng, kwargs, xp)
+        trial = _probe_rank(X, state, traces, tol, offset, max_rank, rng, kwargs, xp)
         if trial is None:
             break
         state["res"], state["rank"] = trial, trial.rank
@@ -582,7 +583,7 @@ def solve_certified(
     gap = math.nan
     # (no bound for a point the solver has not converged to: its objective
     # is not that of a feasible point)
-    if certify and res.converged:
+    if certify and state["res"].converged:
         gap = _gap(X, omegas, c, state, traces, tol, offset, xp)
         n_escapes = state["n_escapes"]
         if gap > threshold and n_escapes < max_escapes:
@@ -666,11 +667,13 @@ def _escape(
     return trial, False
 
 
-def _probe_rank(X, state, traces, tol, max_rank, rng, kwargs, xp):
+def _probe_rank(X, state, traces, tol, offset, max_rank, rng, kwargs, xp):
     """Add small random non-negative columns to each block whose columns
     are all in use (the smallest holds more than ``_SPARE`` of its trace)
-    and re-solve; returns the re-solve when it lowers the objective, else
-    None (also when no block is full or the rank is at ``max_rank``)."""
+    and re-solve; returns the re-solve when it lowers the objective by more
+    than ``tol / 100`` relative to ``|objective + offset|`` (the scale of the
+    escape search), else None (also when no block is full or the rank is at
+    ``max_rank``)."""
     res, rank = state["res"], state["rank"]
     grow = _PROBE_COLUMNS if max_rank is None else min(_PROBE_COLUMNS, max_rank - rank)
     if grow <= 0:
@@ -696,7 +699,7 @@ def _probe_rank(X, state, traces, tol, max_rank, rng, kwargs, xp):
         **{**kwargs, "rank": rank + grow},
     )
     state["n_iter"] += trial.n_iter
-    scale = max(abs(res.objective), 1e-300)
+    scale = max(abs(res.objective + offset), 1e-300)
     if not trial.converged or trial.objective >= res.objective - 1e-2 * tol * scale:
         return None
     trial.rank = rank + grow
