@@ -315,10 +315,18 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         Total low-rank solver iterations over all rounds.
     converged_ : bool
         True when the rounds stopped (a fixed partition, or no better
-        profile log-likelihood in 10 rounds) and the final LA-SDP solve is
-        certified: row-sum violation and stationarity within ``tol``, no
-        escape direction of curvature below ``-max(tol, 1e-3)`` (relative)
-        found, and, when computed, ``duality_gap_ <= max(tol, 1e-3)``.
+        profile log-likelihood in 10 rounds) and the final LA-SDP solve
+        passed the factorised solver's checks: row-sum violation and
+        stationarity within ``tol``, and no escape direction of curvature
+        below ``-max(tol, 1e-3)`` (relative) found. Without
+        ``certify=True`` this is a stationary point with no escape
+        direction found, not a proof that the LA-SDP was solved to
+        optimality (small random mixtures have converged up to about 1 %
+        below cvxpy's optimum); with ``certify=True`` it also requires
+        ``duality_gap_ <= max(tol, 1e-3)``. In float32 the re-solves that
+        sharpen the row-sum multiplier are skipped at the default ``tol``
+        (none below 1000 units of the working precision), so a float32 fit
+        may warn where the float64 fit converges.
     duality_gap_ : float
         Relative gap between the final LA-SDP objective and a certified
         upper bound on its optimum (a feasible dual point: the entrywise

@@ -238,8 +238,11 @@ class SDPKMeans(ClusterMixin, BaseEstimator):
         ``duality_gap_ <= max(tol, 1e-3)``. Without ``certify`` this is a
         stationary point with no escape direction found, not a certificate
         of the SDP optimum (below the separation threshold the factorised
-        problem can stop at several such points). Always true for the exact
-        solver.
+        problem can stop at several such points). In float32 the re-solves
+        that sharpen the row-sum multiplier are skipped at the default
+        ``tol`` (none below 1000 units of the working precision), so a
+        float32 fit may warn where the float64 fit converges. Always true for
+        the exact solver.
     duality_gap_ : float
         Relative gap between the objective and a certified upper bound on
         the SDP optimum (a feasible dual point); NaN unless ``certify=True``
