@@ -116,6 +116,11 @@ def _weighted_mean(X, w, xp):
 
 def _weighted_median(values, w, xp):
     """Weighted median of a 1-d array (a Python float)."""
+    if xp is np and bool(np.all(w == 1.0)):
+        # Unit weights (the first round): the same order statistic,
+        # ceil(m / 2) - 1, by a partial sort (3x faster than argsort).
+        i = (values.shape[0] + 1) // 2 - 1
+        return float(np.partition(values, i)[i])
     order = xp.argsort(values)
     cum = xp.cumulative_sum(xp.take(w, order))
     half = xp.reshape(0.5 * cum[-1], (1,))
@@ -350,7 +355,9 @@ class _WeightedCovariance:
         self._eig = None
         if self.dense:
             if scatter is None:
-                Xc = (X - mean) * xp.sqrt(w)[:, None]
+                Xc = X - mean
+                if not bool(xp.all(w == 1.0)):  # unit weights: skip a pass
+                    Xc = Xc * xp.sqrt(w)[:, None]
                 scatter = (mean, Xc.T @ Xc)
             self.scatter = scatter
             centre, total = scatter
