@@ -61,22 +61,15 @@ INSTANCES = {
 }
 
 
-@pytest.mark.parametrize("name", list(INSTANCES))
-def test_la_sdp_matches_exact_solver_cold_and_warm(name):
-    X, _, covariance_type = INSTANCES[name]()
-    K, rank = 3, 2
-    labels = SDPKMeans(K, random_state=0).fit(X).labels_
-    Xc, omegas, c = _la_sdp(X, labels, K, covariance_type)
-    exact, _ = exact_la_sdp(Xc, omegas, c)
+def _solve_cold_and_warm(Xc, omegas, c, labels, K, rank, **kwargs):
+    """The LA-SDP solved from a random (cold) and a partition (warm) start."""
     rng = np.random.RandomState(0)
-    starts = {
-        "cold": rng.uniform(size=(len(X), K * rank)),
-        "warm": _factor_from_labels(
-            np, labels, np.bincount(labels), K, rank, rng, float
-        ),
-    }
-    for U0 in starts.values():
-        res = solve_certified(
+    starts = [
+        rng.uniform(size=(len(Xc), K * rank)),
+        _factor_from_labels(np, labels, np.bincount(labels), K, rank, rng, float),
+    ]
+    return [
+        solve_certified(
             Xc,
             traces=[1.0] * K,
             rank=rank,
@@ -87,7 +80,20 @@ def test_la_sdp_matches_exact_solver_cold_and_warm(name):
             c=c,
             tol=1e-6,
             max_iter=50_000,
+            **kwargs,
         )
+        for U0 in starts
+    ]
+
+
+@pytest.mark.parametrize("name", list(INSTANCES))
+def test_la_sdp_matches_exact_solver_cold_and_warm(name):
+    X, _, covariance_type = INSTANCES[name]()
+    K, rank = 3, 2
+    labels = SDPKMeans(K, random_state=0).fit(X).labels_
+    Xc, omegas, c = _la_sdp(X, labels, K, covariance_type)
+    exact, _ = exact_la_sdp(Xc, omegas, c)
+    for res in _solve_cold_and_warm(Xc, omegas, c, labels, K, rank):
         assert -res.objective == pytest.approx(exact, rel=1e-4)
         assert res.converged and res.feasibility < 1e-5
 
@@ -216,27 +222,7 @@ def test_one_local_optimum_at_full_rank_is_escaped_by_a_probe():
     K, rank = 3, 2
     Xc, omegas, c = _la_sdp(X, labels, K, "full")
     exact, _ = exact_la_sdp(Xc, omegas, c, eps=1e-7)
-    rng = np.random.RandomState(0)
-    starts = {
-        "cold": rng.uniform(size=(len(X), K * rank)),
-        "warm": _factor_from_labels(
-            np, labels, np.bincount(labels), K, rank, rng, float
-        ),
-    }
-    for U0 in starts.values():
-        res = solve_certified(
-            Xc,
-            traces=[1.0] * K,
-            rank=rank,
-            U0=U0,
-            labels=labels,
-            rng=rng,
-            omegas=omegas,
-            c=c,
-            tol=1e-6,
-            max_iter=50_000,
-            max_rank=8,
-        )
+    for res in _solve_cold_and_warm(Xc, omegas, c, labels, K, rank, max_rank=8):
         assert res.converged and res.rank > rank
         assert -res.objective == pytest.approx(exact, rel=1e-4)
 
