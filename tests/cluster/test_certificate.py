@@ -61,13 +61,14 @@ INSTANCES = {
 }
 
 
-def _solve_cold_and_warm(Xc, omegas, c, labels, K, rank, **kwargs):
+def _solve_cold_and_warm(Xc, omegas, c, labels, K, rank, warm=True, **kwargs):
     """The LA-SDP solved from a random (cold) and a partition (warm) start."""
     rng = np.random.RandomState(0)
-    starts = [
-        rng.uniform(size=(len(Xc), K * rank)),
-        _factor_from_labels(np, labels, np.bincount(labels), K, rank, rng, float),
-    ]
+    starts = [rng.uniform(size=(len(Xc), K * rank))]
+    if warm:
+        starts.append(
+            _factor_from_labels(np, labels, np.bincount(labels), K, rank, rng, float)
+        )
     return [
         solve_certified(
             Xc,
@@ -237,20 +238,8 @@ def test_max_escapes_bounds_the_escapes_and_probes(max_escapes):
     labels = y.astype(np.int64)
     K, rank = 3, 2
     Xc, omegas, c = _la_sdp(X, labels, K, "full")
-    rng = np.random.RandomState(0)
-    res = solve_certified(
-        Xc,
-        traces=[1.0] * K,
-        rank=rank,
-        U0=rng.uniform(size=(len(X), K * rank)),
-        labels=labels,
-        rng=rng,
-        omegas=omegas,
-        c=c,
-        tol=1e-6,
-        max_iter=50_000,
-        max_rank=8,
-        max_escapes=max_escapes,
+    (res,) = _solve_cold_and_warm(
+        Xc, omegas, c, labels, K, rank, warm=False, max_rank=8, max_escapes=max_escapes
     )
     assert res.n_escapes <= max_escapes
     if max_escapes == 0:
