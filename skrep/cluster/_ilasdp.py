@@ -274,7 +274,9 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         a curvature down to, and a relative gap up to, ``max(tol, 1e-3)``.
     solver_max_iter : int, default=5000
         Maximum number of low-rank solver iterations per solve (an LA-SDP
-        takes one solve plus one per escape, at most 10 escapes).
+        takes one solve plus one per escape, at most 10 escapes; the final,
+        tight solves may add up to 2 re-solves at a tighter tolerance and up
+        to 3 rank probes, each counted as an escape).
     certify : bool, default=False
         Compute the dual certificate of the final LA-SDP (``duality_gap_``)
         and require it for ``converged_``. It forms ``n_samples x n_samples``
