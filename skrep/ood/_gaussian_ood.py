@@ -1077,15 +1077,15 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             if C >= 3 and self.n_components == 1:
                 scores.append("log_density")
         candidates = [
-            (c, t, k, s)
+            (c, t if k is None else "diagonal", k, s)
             for c in ctypes
             for t in targets
             for k in factors
             for s in scores
             # A factor model does not depend on the target (equivariance:
             # one candidate per number of factors, on standardised
-            # features), and a tied covariance ranks rows alike by either
-            # score.
+            # features, its reg_covar too, whatever shrinkage_target says),
+            # and a tied covariance ranks rows alike by either score.
             if (k is None or t == targets[-1]) and (s == scores[0] or c != "tied")
         ]
         self.selection_scores_ = {}

@@ -456,7 +456,6 @@ def test_model_choice_memory_bound_and_few_classes(monkeypatch):
     monkeypatch.setattr(_gaussian_ood, "_AUTO_FACTOR_FEATURES", 6)
     det = GaussianMixtureOODDetector(feature_blocks=2).fit(X[y < 2], y[y < 2])
     assert {k for _, _, k, _ in det.selection_scores_} == {None, 1}
-    monkeypatch.setattr(_gaussian_ood, "_AUTO_FACTOR_FEATURES", 128)
     det = GaussianMixtureOODDetector(shrinkage_target="diagonal").fit(X[y < 2])
     assert det.selection_scores_ == {} and det.n_factors_ is None
 
@@ -492,6 +491,13 @@ def test_factor_covariance_is_factor_analysis_maximum_likelihood():
     assert_allclose(
         det.score_samples(X), -_direct_sq(X, X.mean(axis=0), det.covariances_[0])
     )
+    # Equivariant with its default reg_covar whatever shrinkage_target says
+    # (the identity target's regularisation had made it depend on units).
+    for target in ("identity", "diagonal"):
+        det = GaussianMixtureOODDetector(n_factors=2, shrinkage_target=target)
+        scores = det.fit(X).score_samples(X)
+        assert det.shrinkage_target_ == "diagonal"
+        assert_allclose(det.fit(X * units).score_samples(X * units), scores)
 
 
 def test_defaults_on_bundled_protocols():
