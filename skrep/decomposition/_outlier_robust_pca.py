@@ -301,10 +301,12 @@ def _tail_test(w, scores, threshold, inlier_tail, n_sd=_TAIL_SD):
     return tail <= certify_at, tail, certify_at
 
 
-def _warn_if_undetermined(values, k, eps, total_var, n_features, weight):
+def _warn_if_undetermined(values, k, eps, total_var, n_features, weight, warned=False):
     """Warn when the certified ``k``-th and ``(k+1)``-th variances (host
     array ``values``, the top ``b`` ones, decreasing) are too close for the
-    contamination ``eps`` to decide between their directions.
+    contamination ``eps`` to decide between their directions; return whether
+    they are. ``warned``: they already were (a stream warns once, not on
+    every block).
 
     Not when the ``(k+1)``-th is within the bulk: at most the Marchenko-Pastur
     edge ``(1 + sqrt(d / n))^2`` times the noise variance, the mean of the
@@ -316,12 +318,13 @@ def _warn_if_undetermined(values, k, eps, total_var, n_features, weight):
     """
     b = values.shape[0]
     if not 0 < eps < 1 or b <= k or not values[k - 1] > 0:
-        return
+        return False
     bulk = (total_var - float(values[:k].sum())) / (n_features - k)
     if values[k] <= (1.0 + math.sqrt(n_features / weight)) ** 2 * bulk:
-        return
+        return False
     ratio = float(values[k] / values[k - 1])
-    if ratio >= 1.0 - _UNDETERMINED_GAP * eps * math.log(1.0 / eps):
+    undetermined = ratio >= 1.0 - _UNDETERMINED_GAP * eps * math.log(1.0 / eps)
+    if undetermined and not warned:
         warnings.warn(
             f"OutlierRobustPCA: after filtering, the variance along component "
             f"{k + 1} is {ratio:.2f} times that along component {k}: with "
@@ -332,6 +335,7 @@ def _warn_if_undetermined(values, k, eps, total_var, n_features, weight):
             UserWarning,
             stacklevel=4,
         )
+    return undetermined
 
 
 class _WeightedCovariance:
@@ -700,7 +704,7 @@ class OutlierRobustPCA(_LinearSubspace):
         check_n_components(self.n_components, X)
         self._rng = check_random_state(self.random_state)
         eps, w, mean, values, V, total_var, n_iter = self._fit_batch(X, xp)
-        _warn_if_undetermined(
+        self._undetermined = _warn_if_undetermined(
             to_numpy(values, xp),
             self.n_components,
             eps,
@@ -736,7 +740,8 @@ class OutlierRobustPCA(_LinearSubspace):
         dtype is refused, even where ``fit``'s filter would give the rows
         that overflow it no weight and accept it. A call that completes a
         block checks the running summary as ``fit`` checks its weights, and
-        warns likewise when the components are not determined.
+        warns likewise when the components are not determined (once, until
+        a later block finds them determined again).
 
         Parameters
         ----------
@@ -779,6 +784,7 @@ class OutlierRobustPCA(_LinearSubspace):
             self._n_rows_seen = 0
             self.eps_ = 0.0
             self._buffer = None
+            self._undetermined = False
         if self._buffer is None:
             block = max(_STREAM_BLOCK, 5 * d)
             self._buffer = xp.empty((block, d), dtype=X.dtype, device=device)
@@ -797,13 +803,14 @@ class OutlierRobustPCA(_LinearSubspace):
                 self._n_buffered = self._n_provisional = 0
                 merged = True
         if merged:  # the running summary, as fit checks its own
-            _warn_if_undetermined(
+            self._undetermined = _warn_if_undetermined(
                 to_numpy(self._values, xp),
                 self.n_components,
                 self.eps_,
                 self._total_var,
                 d,
                 self._W,
+                warned=self._undetermined,
             )
         nb = self._n_buffered
         if nb == 0:

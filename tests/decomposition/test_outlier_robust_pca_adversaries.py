@@ -351,6 +351,13 @@ def test_warns_where_the_top_directions_are_not_determined():
             est = OutlierRobustPCA(eps=0.3, random_state=seed)
             with pytest.warns(UserWarning, match="not determined by the data"):
                 getattr(est, method)(X)
+    # A stream warns once, not on every block (four here, in 40 chunks).
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = OutlierRobustPCA(eps=0.3, random_state=seed)
+        for chunk in np.split(np.vstack([X, X[::-1]]), 40):
+            est.partial_fit(chunk)
+    assert sum("not determined" in str(w.message) for w in caught) == 1
 
 
 @pytest.mark.parametrize(
