@@ -418,8 +418,9 @@ def solve_certified(
     precision) and searched again.
     With ``max_rank`` columns per block (None: no limit) the direction
     replaces the weakest column instead.
-    Where no direction is left and a block's columns are all in use, a spare
-    column is probed (at most 3 probes, each kept only when it lowers the
+    With ``polish``, where no direction is left and a block's columns are
+    all in use, a spare column is probed (at most 3 probes, each kept only
+    when it lowers the
     objective); a probe counts as an escape against ``max_escapes``.
     ``labels``: the rounding of ``U0`` (clusters are escape starts).
 
@@ -568,7 +569,7 @@ def solve_certified(
     for _ in range(probes):
         # every column of a block in use: the rank may be what stops the
         # solve (the search misses such directions: a random mixture, 60
-        # rows, rank 2 with no spare column, converged 1.4e-2 below cvxpy;
+        # rows, rank 2 with no spare column, converged 1.5e-2 below cvxpy;
         # two random columns reach it). A spare column is probed.
         if state["n_escapes"] >= max_escapes:  # a probe counts as an escape
             break
