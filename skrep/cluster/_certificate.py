@@ -420,8 +420,8 @@ def solve_certified(
     replaces the weakest column instead.
     With ``polish``, where no direction is left and a block's columns are
     all in use, a spare column is probed (at most 3 probes, each kept only
-    when it lowers the
-    objective); a probe counts as an escape against ``max_escapes``.
+    when it lowers the objective); a probe counts as an escape against
+    ``max_escapes``.
     ``labels``: the rounding of ``U0`` (clusters are escape starts).
 
     Returns the last kept :class:`~skrep.cluster._nlr.NLRResult`, with
@@ -731,7 +731,9 @@ def not_certified_advice(cause, max_iter_name):
     if cause == "escapes":
         return (
             "directions of negative curvature remain after the allowed "
-            f"escapes; increase {max_iter_name} or rank"
+            "escapes (more iterations do not remove them); a larger rank may, "
+            "and certify=True measures how far the objective can be from the "
+            "optimum (the partition is often right all the same)"
         )
     return (
         "the solve is stationary and no escape direction is left, but the "
