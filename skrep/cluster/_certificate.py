@@ -724,8 +724,10 @@ def _gap(X, omegas, c, state, traces, tol, offset, xp):
     )
 
 
-def not_certified_advice(cause, max_iter_name):
-    """What a ConvergenceWarning advises for a :func:`solve_certified` cause."""
+def not_certified_advice(cause, max_iter_name, exact_check=True):
+    """What a ConvergenceWarning advises for a :func:`solve_certified` cause
+    (``exact_check``: the estimator has ``solver='exact-if-small'`` to
+    compare with)."""
     if cause == "max_iter":
         return f"the solver ran out of iterations; increase {max_iter_name} or tol"
     if cause == "escapes":
@@ -735,11 +737,15 @@ def not_certified_advice(cause, max_iter_name):
             "and certify=True measures how far the objective can be from the "
             "optimum (the partition is often right all the same)"
         )
-    return (
+    advice = (
         "the solve is stationary and no escape direction is left, but the "
         "dual bound is above the tolerance: either the bound is loose (its "
         "entrywise multipliers are found approximately) or the objective "
-        "is off by up to the gap; more iterations do not change the bound. "
-        "Compare the objective with solver='exact-if-small' (SDPKMeans, "
-        "cvxpy) where in doubt"
+        "is off by up to the gap; more iterations do not change the bound"
     )
+    if exact_check:
+        advice += (
+            ". Compare the objective with solver='exact-if-small' (cvxpy) "
+            "where in doubt"
+        )
+    return advice
