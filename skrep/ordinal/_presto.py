@@ -65,12 +65,14 @@ def _path(problem, psi, factor, lambdas, *, tol, max_iter, verbose, name, start=
                 problem, psi, thresh, tol=tol, max_iter=max_iter, allowed=strong
             )
             n_iter += it
-            converged &= done
             grad = problem.kkt_gradient()
             violated = ~strong & (np.abs(grad) > thresh)
             if not np.any(violated):
                 break
             strong |= violated
+        # The fit that ends this lambda counts: an earlier one on a smaller
+        # strong set was restarted from where it stopped.
+        converged &= done
         previous = lam
         psis.append(psi.copy())
         objectives.append(obj)
