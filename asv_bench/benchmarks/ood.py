@@ -35,6 +35,8 @@ positive): higher is better.
   0.0027).
 """
 
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator
 
@@ -229,6 +231,46 @@ class StreamingBench:
             detector.partial_fit(self.X[rows], self.y[rows])
 
 
+class FitCostBench:
+    """The fit time of the defaults' extra candidates against the defaults
+    without them and ``EllipticEnvelope``, on the same rows: digits 0-4
+    (the class log-density candidates; without: ``class_score=
+    'mahalanobis'``) and 178 benign breast-cancer rows (the factor models;
+    without: ``n_factors=None``)."""
+
+    param_names = ["data", "model"]
+    params = [
+        ["digits 0-4", "breast cancer benign"],
+        ["defaults", "without the new candidates", "EllipticEnvelope"],
+    ]
+
+    def setup(self, data, model):
+        from sklearn.covariance import EllipticEnvelope
+        from sklearn.datasets import load_breast_cancer, load_digits
+
+        Detector = import_or_skip("skrep.ood", "GaussianMixtureOODDetector")
+        if data == "digits 0-4":
+            X, y = load_digits(return_X_y=True)
+            self.X, self.y = X[y < 5], y[y < 5]
+            without = {"class_score": "mahalanobis"}
+        else:
+            X, y = load_breast_cancer(return_X_y=True)
+            benign = np.random.RandomState(0).permutation(np.flatnonzero(y == 1))
+            self.X, self.y = X[benign[:178]], None
+            without = {"n_factors": None}
+        self.make = {
+            "defaults": lambda: Detector(),
+            "without the new candidates": lambda: Detector(**without),
+            "EllipticEnvelope": lambda: EllipticEnvelope(random_state=0),
+        }[model]
+        self.time_fit(data, model)  # warm up (numba, imports)
+
+    def time_fit(self, data, model):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # small-data threshold, EE's
+            self.make().fit(self.X, self.y)
+
+
 def protocol_results(seeds=range(10)):
     """Mean AUROC of skrep's defaults and of the four scikit-learn detectors
     on every protocol of ``ood_protocols`` (all splits, the given seeds),
@@ -239,8 +281,6 @@ def protocol_results(seeds=range(10)):
     ``python -c "from benchmarks.ood import protocol_results as r;
     print(r())"`` in ``asv_bench`` prints the figures of the user guide.
     """
-    import warnings
-
     from sklearn.covariance import EllipticEnvelope
     from sklearn.ensemble import IsolationForest
     from sklearn.metrics import roc_auc_score
