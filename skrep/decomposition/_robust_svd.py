@@ -318,7 +318,7 @@ class RobustSVD(_SparseRowSubspace):
         # largest entry (E, where nothing overflows or underflows, 1e-200 or
         # 1e200 alike), with sigma = 1 IQR of X in those units, and map back.
         X64 = np.asarray(X, dtype=np.float64)
-        unit = unit_scale(np.where(np.isnan(X64), 0.0, X64), np)
+        unit = unit_scale(X64 if observed is None else np.where(observed, X64, 0.0), np)
         # The one working copy: X in those units, deflated in place.
         E = np.divide(X64, unit, order="C")
         q75, q25 = np.nanpercentile(X64, [75, 25])
@@ -336,7 +336,9 @@ class RobustSVD(_SparseRowSubspace):
             )
         rng = check_random_state(self.random_state)
         with threads_for(E.size, self.n_jobs, blas_work=2.0 * E.size):
-            U, s, Vt, unconverged, zero = self._factors(E, rank, rng, sigma, unit)
+            U, s, Vt, unconverged, zero = self._factors(
+                E, rank, rng, sigma, unit, missing=observed is not None
+            )
         if dicmr:
             k = _dicmr_rank(E, U, s, Vt, self.alpha)
             U, s, Vt = U[:, :k], s[:k], Vt[:k]
@@ -382,11 +384,11 @@ class RobustSVD(_SparseRowSubspace):
         self.n_components_ = Vt.shape[0]
         return self
 
-    def _factors(self, E, rank, rng, sigma, unit):
+    def _factors(self, E, rank, rng, sigma, unit, missing):
         """Rank-one factors of the scaled data ``E`` (deflated in place).
 
         ``E`` is ``X / unit``; ``sigma`` is the DPD's scale, and the unit of
-        ``tol``, in those units.
+        ``tol``, in those units. ``missing``: whether ``E`` holds NaN.
         """
         m, n = E.shape
         Et = np.ascontiguousarray(E.T)
@@ -407,7 +409,7 @@ class RobustSVD(_SparseRowSubspace):
             # (at the fixed sigma, of larger sum of weights).
             starts = [(b, np.full(m, sigma))]
             if self.alpha > 0:  # alpha = 0: the power method from either
-                E0 = np.nan_to_num(E)
+                E0 = np.nan_to_num(E) if missing else E
                 b_power = E0.T @ (E0 @ b)
                 norm = np.linalg.norm(b_power)
                 if norm > 0:
