@@ -481,8 +481,20 @@ def _positive_definite(H):
     return shifted
 
 
-def separation_direction(problem):
-    """A direction along which the proportional-odds likelihood rises without
+def near_certain(problem, std):
+    """Whether a training row has its own class at probability 1 - 1e-7 or
+    more under the standardised coefficients ``std`` (shape ``(K - 1,
+    p + 1)``, intercepts last): the trace of a separation (a sure sign only
+    with :func:`separation_direction`)."""
+    cum = problem.link.cdf(problem.eta(std))
+    cum = np.hstack([np.zeros((len(cum), 1)), cum, np.ones((len(cum), 1))])
+    y = problem.y
+    rows = np.arange(len(y))
+    return bool(np.any(cum[rows, y + 1] - cum[rows, y] > 1 - 1e-7))
+
+
+def separation_direction(problem, parallel=True):
+    """A direction along which the cumulative-logit likelihood rises without
     bound (the MLE does not exist), or None.
 
     In the standardised (intercepts, slopes) coordinates of ``problem``: a
@@ -490,7 +502,11 @@ def separation_direction(problem):
     upper predictor ``eta_c`` does not decrease and its lower one
     ``eta_{c-1}`` does not increase; a direction doing that for every row,
     and strictly for some, is a separation. Found by a linear program over
-    the rows.
+    the rows. ``parallel``: one slope shared by the thresholds (proportional
+    odds; the direction is ``(intercepts, slope)``); else a slope per
+    threshold (the direction is ``(intercepts, slopes)``, the slopes
+    threshold after threshold, over the non-constant features only), which
+    must also keep every training row's predictors in order.
     """
     from scipy.optimize import linprog
 
@@ -498,20 +514,33 @@ def separation_direction(problem):
     y = problem.y
     Xf = problem.X[:, :-1][:, ~problem.constant]
     n, pf = Xf.shape
-    upper = y < K - 1  # rows with eta_c: it must not decrease
-    lower = y > 0  # rows with eta_{c-1}: it must not increase
-    A_upper = np.hstack([np.eye(K - 1)[y[upper]], Xf[upper]])
-    A_lower = np.hstack([np.eye(K - 1)[y[lower] - 1], Xf[lower]])
-    objective = A_lower.sum(axis=0) - A_upper.sum(axis=0)
+    eye = np.eye(K - 1)
+
+    def rows(mask, k):  # the direction's change of eta_k on the rows in mask
+        x = Xf[mask][:, None, :]
+        slopes = x if parallel else x * eye[k][:, :, None]
+        return np.hstack([eye[k], slopes.reshape(len(k), -1)])
+
+    every = np.ones(n, dtype=bool)
+    upper = rows(y < K - 1, y[y < K - 1])  # eta_c must not decrease
+    lower = rows(y > 0, y[y > 0] - 1)  # eta_{c-1} must not increase
+    constraints = [-upper, lower]
+    if not parallel:  # eta_k <= eta_{k+1} stays true along the ray
+        for k in range(K - 2):
+            constraints.append(
+                rows(every, np.full(n, k)) - rows(every, np.full(n, k + 1))
+            )
     result = linprog(
-        objective,
-        A_ub=np.vstack([-A_upper, A_lower]),
-        b_ub=np.zeros(len(A_upper) + len(A_lower)),
+        lower.sum(axis=0) - upper.sum(axis=0),
+        A_ub=np.vstack(constraints),
+        b_ub=np.zeros(sum(len(c) for c in constraints)),
         bounds=(-1.0, 1.0),
         method="highs",
     )
     if result.status != 0 or -result.fun <= 1e-6 * np.sqrt(n):
         return None
+    if not parallel:
+        return result.x
     direction = np.zeros(K - 1 + problem.constant.shape[0])
     direction[: K - 1] = result.x[: K - 1]
     direction[K - 1 :][~problem.constant] = result.x[K - 1 :]

@@ -10,10 +10,13 @@ from sklearn.model_selection import StratifiedKFold, check_cv
 from sklearn.utils.parallel import Parallel, delayed
 
 from skrep.ordinal._cumulative import (
+    PerfectSeparationWarning,
     _CumulativeLogitBase,
     _Problem,
     fit_fused,
     lambda_max,
+    near_certain,
+    separation_direction,
     warn_not_converged,
 )
 from skrep.utils._compat import Interval, _fit_context
@@ -96,6 +99,28 @@ def _coefficients(problem, psis):
     return np.array(coefs), np.array(intercepts)
 
 
+def _warn_if_separated(problem, psi, lam, w1, converged, name):
+    """Warn when the objective has no minimum: the data are separated along
+    a direction the penalty leaves free (``lam = 0``: any; ``w1 = 0``: a
+    common slope, the proportional-odds model's)."""
+    if lam > 0 and w1 > 0:
+        return
+    if converged and not near_certain(problem, np.cumsum(psi, axis=0)):
+        return
+    if separation_direction(problem, parallel=lam > 0) is None:
+        return
+    free = "any slopes" if lam == 0 else "a slope common to all thresholds"
+    warnings.warn(
+        f"{name}: the penalised likelihood has no minimum: the data are "
+        f"(quasi-completely) separated along {free}, which the penalty "
+        f"leaves free (lam={lam:g}, w1={w1:g}), so the fitted slopes are "
+        "arbitrarily large. Fit with lam > 0 and w1 > 0, or drop or merge the "
+        "separating features or classes.",
+        PerfectSeparationWarning,
+        stacklevel=3,
+    )
+
+
 def _proba(coef, intercept, X):
     """Class probabilities with crossing repaired silently."""
     cum = expit(X @ coef.T + intercept)
@@ -159,7 +184,10 @@ class PRESTO(_CumulativeLogitBase):
         Penalty strength ``lambda`` (on the scale of the mean loss).
     w1 : float, default=1.0
         Penalty weight of the first slope ``beta_1``; 0 shrinks towards
-        proportional odds instead of towards the intercept-only model.
+        proportional odds instead of towards the intercept-only model. With
+        ``w1=0`` (or ``lam=0``) on data that a common slope separates, the
+        objective has no minimum and a :class:`PerfectSeparationWarning`
+        says so.
     n_lambdas : int, default=20
         Number of points of the warm-start path from ``lambda_max_`` to
         ``lam``.
@@ -315,6 +343,7 @@ class PRESTO(_CumulativeLogitBase):
         )
         if not converged:
             warn_not_converged("PRESTO", self.max_iter, " at some lambda")
+        _warn_if_separated(problem, psis[-1], lambdas[-1], self.w1, converged, "PRESTO")
         self.lambda_max_ = lmax
         self.lambdas_ = lambdas
         self.coef_path_, self.intercept_path_ = _coefficients(problem, psis)
@@ -665,6 +694,9 @@ class PRESTOCV(_CumulativeLogitBase):
         )
         if not (converged and all(done for _, done in results)):
             warn_not_converged("PRESTOCV", self.max_iter, " at some lambda")
+        _warn_if_separated(
+            problem, psis[-1], lambdas[best], self.w1, converged, "PRESTOCV"
+        )
         self.lambda_max_ = lmax
         self.lambdas_ = lambdas
         self.lambda_ = float(lambdas[best])

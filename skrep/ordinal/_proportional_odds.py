@@ -12,6 +12,7 @@ from skrep.ordinal._cumulative import (
     _CumulativeLogitBase,
     _Problem,
     fit_parallel,
+    near_certain,
     separation_direction,
     warn_not_converged,
 )
@@ -207,7 +208,7 @@ class ProportionalOdds(_CumulativeLogitBase):
         if self.alpha == 0:
             direction = None
             if not converged or (
-                _flat_direction(hessian) and _near_certain(problem, intercepts, beta)
+                _flat_direction(hessian) and near_certain(problem, std)
             ):
                 direction = separation_direction(problem)
             self.covariance_ = _covariance(problem, hessian, direction)
@@ -296,17 +297,6 @@ def _flat_direction(hessian):
     to zero (and, when complete, every curvature); so does collinearity."""
     eigenvalues = np.linalg.eigvalsh(hessian)
     return bool(eigenvalues[0] <= 1e-6 * max(eigenvalues[-1], 1e-2))
-
-
-def _near_certain(problem, intercepts, beta):
-    """Whether a training row has its own class at probability 1 - 1e-7 or
-    more: the trace of a separation (a sure sign only with the check)."""
-    eta = intercepts[None, :] + (problem.X[:, :-1] @ beta)[:, None]
-    cum = problem.link.cdf(eta)
-    cum = np.hstack([np.zeros((len(cum), 1)), cum, np.ones((len(cum), 1))])
-    y = problem.y
-    rows = np.arange(len(y))
-    return bool(np.any(cum[rows, y + 1] - cum[rows, y] > 1 - 1e-7))
 
 
 def _covariance(problem, hessian, direction):

@@ -440,3 +440,27 @@ def test_verbose_prints_one_line_per_lambda(capsys):
     refit = lines[3:]
     assert len(refit) == len(cv.n_iter_) >= 1
     assert all(line.startswith("[PRESTOCV] lambda ") for line in refit)
+
+
+def test_separated_data_warn_when_the_penalty_leaves_the_direction_free():
+    # Classes cut from x0: proportional odds is separated along x0. The
+    # penalty leaves that direction free with w1 = 0 (a common slope costs
+    # nothing) and with lam = 0, so the objective has no minimum there: the
+    # fit must say so, as ProportionalOdds does. With w1 > 0 and lam > 0
+    # the penalised objective has a minimum: no warning.
+    from skrep.ordinal import PerfectSeparationWarning
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 3))
+    y = np.digitize(X[:, 0], [-0.5, 0.5])
+    for model in (PRESTO(w1=0.0), PRESTO(lam=0.0), PRESTOCV(w1=0.0, cv=3)):
+        with pytest.warns(PerfectSeparationWarning, match="no minimum"):
+            model.fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PerfectSeparationWarning)
+        bounded = PRESTO().fit(X, y)
+        # Not separated: neither free direction raises a warning.
+        y_noisy = np.digitize(X[:, 0] + rng.logistic(size=60), [-0.5, 0.5])
+        PRESTO(w1=0.0).fit(X, y_noisy)
+        PRESTO(lam=0.0).fit(X, y_noisy)
+    assert np.abs(bounded.coef_).max() < 20
