@@ -199,7 +199,10 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         ranking as 'mahalanobis' for a tied covariance. 'auto': with 3
         classes or more, per-class covariances are also candidates with
         'log_density' in the leave-one-class-out choice
-        (``shrinkage_target``); otherwise 'mahalanobis'.
+        (``shrinkage_target``); otherwise 'mahalanobis'. With
+        ``n_components > 1`` a row is scored by the class's mixture
+        log-likelihood: 'log_density' (or 'auto'); 'mahalanobis' raises a
+        ``ValueError``.
 
     feature_blocks : int, array-like of int or None, default=None
         Split the features into blocks, each modelled by its own Gaussians
@@ -323,7 +326,8 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         ('auto' resolved).
 
     class_score_ : str
-        'mahalanobis' or 'log_density' ('auto' resolved).
+        'mahalanobis' or 'log_density' ('auto' resolved; 'log_density' with
+        ``n_components > 1``).
 
     selection_scores_ : dict
         The score of each candidate ``(covariance_type, shrinkage_target,
@@ -589,6 +593,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             The fitted detector.
         """
         self._start = time.perf_counter()
+        self._check_params()
         X, xp, device = self._validate_X(X, reset=True)
         # One BLAS thread below the work where threads pay for themselves
         # (doc/contributing.rst, "Threads that pay for themselves").
@@ -666,6 +671,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         state = dict(vars(self))
         try:
             self._start = time.perf_counter()
+            self._check_params()
             X, xp, device = self._validate_X(X, reset=first)
             with threads_for(blas_work=2.0 * X.shape[0] * X.shape[1] ** 2):
                 return self._partial_fit(X, y, classes, first, xp, device)
@@ -863,6 +869,23 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         return Progress(
             type(self).__name__, self.verbose, unit=unit, total=total, start=self._start
         )
+
+    def _check_params(self):
+        """What the parameter constraints let through: a bool passes as an
+        int (``True == 1``), and ``class_score='mahalanobis'`` does not
+        apply to mixtures."""
+        for name in ("n_components", "n_factors", "cv", "max_iter", "n_init"):
+            value = getattr(self, name)
+            if isinstance(value, (bool, np.bool_)):
+                raise ValueError(
+                    f"{name} must be an int, not a bool; got {name}={value!r}."
+                )
+        if self.n_components > 1 and self.class_score == "mahalanobis":
+            raise ValueError(
+                "class_score='mahalanobis' applies to n_components=1; a "
+                "mixture (n_components > 1) scores a row by the class's "
+                "log-likelihood (class_score='log_density' or 'auto')."
+            )
 
     def _validate_X(self, X, reset):
         xp, _ = get_namespace(X)
@@ -1072,9 +1095,13 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             targets = ["identity", "diagonal"]
         factors = self._factor_options(C, ctypes)
         scores = [self.class_score]
-        if self.class_score == "auto":
+        if self.n_components > 1:
+            # A mixture scores by its log-likelihood (the candidates are
+            # compared as single Gaussians scored alike).
+            scores = ["log_density"]
+        elif self.class_score == "auto":
             scores = ["mahalanobis"]
-            if C >= 3 and self.n_components == 1:
+            if C >= 3:
                 scores.append("log_density")
         candidates = [
             (c, t if k is None else "diagonal", k, s)

@@ -238,6 +238,8 @@ def test_mixture_log_likelihood_matches_density(covariance_type):
             C = cov[m] * np.eye(3)
         dens = dens + w[m] * stats.multivariate_normal(det.means_[0, m], C).pdf(X)
     assert_allclose(det.score_samples(X), np.log(dens), rtol=1e-9)
+    # The score is the mixture's log-likelihood, and the label says so.
+    assert det.class_score_ == "log_density"
     assert det.mahalanobis(X).shape == (300, 1, 1)
     # And the fit is sklearn's EM on the centred data.
     gm = GaussianMixture(2, covariance_type=covariance_type, random_state=0).fit(X)
@@ -828,6 +830,40 @@ def test_a_refused_partial_fit_chunk_leaves_the_model_as_it_was():
     assert_allclose(detector.score_samples(X), full.score_samples(X), rtol=1e-10)
 
 
+def test_a_chunk_refused_after_a_good_one_leaves_the_fitted_state_unchanged():
+    # Refused at validation (NaN, feature count, y given then not) and
+    # late, after the chunk's statistics were merged: a new class of 3
+    # rows whose unshrunk covariance is singular.
+    X, y = _data(n=300, n_classes=3)
+    params = {"covariance_type": "full", "shrinkage": None, "reg_covar": 0.0}
+    detector = GaussianMixtureOODDetector(**params)
+    seen = y < 2
+    detector.partial_fit(X[seen], y[seen])
+    before = pickle.dumps(detector)
+    scores = detector.score_samples(X)
+    new = np.flatnonzero(y == 2)
+    X_nan = X[new[:10]].copy()
+    X_nan[0, 0] = np.nan
+    refused = [
+        ((X_nan, y[new[:10]]), "NaN"),
+        ((X[new[:10], :3], y[new[:10]]), "features"),
+        ((X[new[:10]],), "y in some calls"),
+        ((X[new[:3]], y[new[:3]]), "singular"),
+    ]
+    for args, message in refused:
+        with pytest.raises(ValueError, match=message):
+            detector.partial_fit(*args)
+        assert pickle.dumps(detector) == before
+        assert_array_equal(detector.score_samples(X), scores)
+    # The next good chunk gives what it gives without the refused ones.
+    detector.partial_fit(X[new], y[new])
+    clean = GaussianMixtureOODDetector(**params).partial_fit(X[seen], y[seen])
+    clean.partial_fit(X[new], y[new])
+    assert_array_equal(detector.class_count_, clean.class_count_)
+    assert_array_equal(detector.score_samples(X), clean.score_samples(X))
+    assert detector.offset_ == clean.offset_
+
+
 def test_partial_fit_chunks_of_growing_magnitude_equal_fit():
     # Later chunks whose features are 2**700 or 2**-700 times larger than
     # the first chunk's (and a feature that is zero until then): the earlier
@@ -1092,6 +1128,13 @@ def test_bad_input_errors():
         D(n_factors=3, feature_blocks=[3, 3]).fit(X)
     with pytest.raises(ValueError, match="n_factors"):
         D(n_factors=0).fit(X)
+    # A bool passes the constraints as the int 1 (True == 1).
+    for name in ("n_factors", "n_components", "max_iter"):
+        for method in ("fit", "partial_fit"):
+            with pytest.raises(ValueError, match=f"{name} must be an int, not a bool"):
+                getattr(D(**{name: True}), method)(X)
+    with pytest.raises(ValueError, match="class_score='mahalanobis' applies to"):
+        D(2, class_score="mahalanobis").fit(X)
 
 
 def test_string_labels_pickle_and_verbose(capsys):
