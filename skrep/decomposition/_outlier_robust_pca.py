@@ -495,9 +495,14 @@ class OutlierRobustPCA(_LinearSubspace):
     estimate of it, must pass the tail test too (at 6 standard errors, for
     the selection), scored from the midpoint of its shortest half; if not,
     the rows are filtered along it and the stages are certified again. If
-    that phase cannot certify within the cap (a tight cluster of outliers
-    deflates the robust variances, so that an inliers' direction looks the
-    most inflated), the first certified weights are kept.
+    filtering along that direction reaches the cap (a tight cluster of
+    outliers at the centre of the inliers' direction deflates the robust
+    variance there, so that this direction looks the most inflated), the
+    phase starts again from the first certified weights along the next most
+    inflated direction; if that cannot certify either, the first certified
+    weights are kept. The phase runs only when, with the first certified
+    weights, the ``(k+1)``-th eigenvalue of the weighted covariance is at
+    least ``1 - eps log(1/eps) / 2`` times the ``k``-th.
 
     At most ``min(2 eps, 1/2)`` of the total weight is ever removed: a step
     that would pass it is shortened to end there; if the rows left still

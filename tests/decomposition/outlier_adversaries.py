@@ -107,9 +107,10 @@ MAGNITUDES = (1.05, 1.1, 1.2, 1.5, 2.0, 3.0, 5.0, 10.0)
 UNDETERMINED = "not determined by the data"
 
 
-def sweep(make, n_seeds, *, n=2000, dims=(20, 100), eps_grid=EPS, mags=MAGNITUDES):
+def sweep(make, n_seeds, *, n=2000, dims=(20, 100), eps_grid=EPS, mags=MAGNITUDES, k=1):
     """Failure rate (sin > 0.3) and median sin of the default filter and of
-    ``filter="eigen"`` for every (d, eps, magnitude), whether the default fit
+    ``filter="eigen"`` (``k`` components; ``make`` then returns a ``k``-row
+    ``U``) for every (d, eps, magnitude), whether the default fit
     warned that the components are not determined (``"warned"``) or warned
     at all (``"any warning"``, a ``ConvergenceWarning`` included), and the
     errors of PCA and of the oracle (PCA on the inliers alone); yields
@@ -132,9 +133,11 @@ def sweep(make, n_seeds, *, n=2000, dims=(20, 100), eps_grid=EPS, mags=MAGNITUDE
                 for seed in range(n_seeds):
                     X, U, outliers = make(n, d, eps, mag, seed=seed)
                     for name, rows in (("pca", X), ("oracle", X[~outliers])):
-                        errs[name].append(sin_to(PCA(1).fit(rows).components_, U))
+                        errs[name].append(sin_to(PCA(k).fit(rows).components_, U))
                     for name in ("power", "eigen"):
-                        est = OutlierRobustPCA(eps=eps, filter=name, random_state=seed)
+                        est = OutlierRobustPCA(
+                            k, eps=eps, filter=name, random_state=seed
+                        )
                         with warnings.catch_warnings(record=True) as caught:
                             warnings.simplefilter("always")
                             est.fit(X)
@@ -149,19 +152,21 @@ def sweep(make, n_seeds, *, n=2000, dims=(20, 100), eps_grid=EPS, mags=MAGNITUDE
 
 def main(n_seeds=50):
     cases = {
-        "near-flip": near_flip,
-        "clustered": lambda *a, **kw: near_flip(*a, clustered=True, **kw),
-        "t3 inliers": lambda *a, **kw: near_flip(*a, dof=3, **kw),
-        "top tail": top_tail,
+        "near-flip": (near_flip, 1),
+        "clustered": (lambda *a, **kw: near_flip(*a, clustered=True, **kw), 1),
+        "t3 inliers": (lambda *a, **kw: near_flip(*a, dof=3, **kw), 1),
+        "top tail": (top_tail, 1),
+        # n_components = 2: outliers past the flip of the second component.
+        "deflation (k = 2)": (lambda *a, **kw: near_flip(*a, k=2, **kw), 2),
     }
-    for name, make in cases.items():
+    for name, (make, k) in cases.items():
         start = time.perf_counter()
         print(
             f"# {name}: d eps magnitude | default fail% median | eigen fail% "
             "median | default: undetermined% any-warning% silent-fail% (no "
             "warning) | PCA fail% | oracle fail%"
         )
-        for d, eps, mag, errs in sweep(make, n_seeds):
+        for d, eps, mag, errs in sweep(make, n_seeds, k=k):
             s, e, warned = errs["power"], errs["eigen"], errs["warned"]
             any_warning = errs["any warning"]
             print(
