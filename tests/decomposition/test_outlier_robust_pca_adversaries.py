@@ -68,6 +68,22 @@ def test_second_phase_finds_a_tight_cluster_along_the_next_direction():
         assert est.inlier_weights_[~outliers].mean() > 0.9
 
 
+def test_second_phase_that_cannot_certify_keeps_the_first_weights():
+    # The same data with max_iter=8: the first phase certifies all rows (the
+    # cluster hides along the balanced top eigenvector), and the second phase
+    # does not certify in the rounds left. The first certified weights are
+    # kept (here every row: PCA's answer), with a warning, and the fit is
+    # not certified, so that partial_fit filters such a block again.
+    X, _, _ = near_flip(2000, 20, 0.3, 1.2, clustered=True, seed=0)
+    est = OutlierRobustPCA(eps=0.3, max_iter=8, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="first certified weights"):
+        est.fit(X)
+    assert not est._certified
+    assert est.n_iter_ == 8
+    np.testing.assert_array_equal(est.inlier_weights_, 1.0)
+    assert sin_to(est.components_, PCA(1).fit(X).components_) < 1e-6
+
+
 @pytest.mark.parametrize(
     "load, k", [(load_wine, 1), (load_digits, 1), (load_digits, 2)]
 )
