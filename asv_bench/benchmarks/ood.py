@@ -33,6 +33,10 @@ positive): higher is better.
   detectors, and for skrep the share of held-out in-distribution rows
   flagged with ``contamination=0.05`` and ``'auto'`` (targets 0.05 and
   0.0027).
+- ``marginal_model_results`` (issue 18, not timed): the AUROC on the same
+  protocols of per-feature marginal models tried for the defaults
+  (Yeo-Johnson as a density or as features, shifted Box-Cox, a Gaussian
+  copula, mixtures), the figures of the user guide's "Accuracy" section.
 """
 
 import warnings
@@ -368,3 +372,200 @@ class ProtocolsBench:
 
     def track_flag_rate_auto(self, results, library, protocol):
         return results[protocol]["flag auto"] if library == "skrep" else np.nan
+
+
+def _own_class_log_density(detector, X, y):
+    """Log-density of each row under its own class's Gaussian (a fitted
+    detector with one block and ``n_components=1``), in X's units."""
+    from scipy import linalg
+
+    cov = detector.covariances_[0]
+    label = np.zeros(len(X), int)
+    if y is not None:
+        label = np.searchsorted(detector.classes_, y)
+    out = np.empty(len(X))
+    for c in np.unique(label):
+        S = cov if cov.ndim == 2 else cov[c, 0]
+        sd = np.sqrt(np.diag(S))
+        L = linalg.cholesky(S / np.outer(sd, sd), lower=True)  # correlations
+        R = (X[label == c] - detector.means_[c, 0]) / sd
+        R = linalg.solve_triangular(L, R.T, lower=True)
+        out[label == c] = (
+            -0.5 * np.sum(R * R, axis=0)
+            - np.log(np.diag(L)).sum()
+            - np.log(sd).sum()
+            - 0.5 * len(sd) * np.log(2 * np.pi)
+        )
+    return out
+
+
+def _yeo_johnson(X_fit):
+    """Yeo-Johnson features fitted on ``X_fit`` (scikit-learn's
+    ``PowerTransformer``, standardised): a function of X returning the
+    transformed rows and each row's log-Jacobian."""
+    from sklearn.preprocessing import PowerTransformer
+
+    power = PowerTransformer().fit(X_fit)
+
+    def transform(X):
+        # d/dx of Yeo-Johnson: (1 + |x|) ** ((lambda - 1) sign(x)).
+        step = (power.lambdas_ - 1.0) * np.sign(X) * np.log1p(np.abs(X))
+        log_jac = step.sum(axis=1) - np.log(power._scaler.scale_).sum()
+        return power.transform(X), log_jac
+
+    return transform
+
+
+def _shifted_box_cox(X_fit, shift):
+    """Box-Cox of ``(x - min + shift * sd) / sd`` per feature, fitted on
+    ``X_fit`` (``shift=None``: ``range / (n - 1)`` below the minimum); a
+    constant feature keeps lambda = 1."""
+    from scipy import special, stats
+
+    sd = X_fit.std(axis=0)
+    sd[sd == 0] = 1.0
+    below = np.ptp(X_fit, axis=0) / (len(X_fit) - 1) if shift is None else shift * sd
+    low = X_fit.min(axis=0) - below - 1e-12 * sd
+    lam = [
+        stats.boxcox_normmax((x - lo) / s, method="mle") if np.ptp(x) > 0 else 1.0
+        for x, lo, s in zip(X_fit.T, low, sd, strict=True)
+    ]
+
+    def transform(X):
+        Z = np.maximum((X - low) / sd, 1e-12)  # rows below the bound: far out
+        columns = zip(Z.T, lam, strict=True)
+        return np.column_stack([special.boxcox(z, lm) for z, lm in columns])
+
+    return transform
+
+
+def _copula(X_fit):
+    """Gaussian copula with Gaussian kernel-density marginals (Silverman's
+    bandwidth), fitted on ``X_fit``: a function of X returning the normal
+    scores of the marginal CDFs and each row's log-Jacobian."""
+    from scipy import special, stats
+
+    sd = X_fit.std(axis=0)
+    sd[sd == 0] = 1.0
+    h = 1.06 * sd * len(X_fit) ** -0.2
+
+    def transform(X):
+        U = (X[:, None, :] - X_fit[None, :, :]) / h
+        log_n = np.log(len(X_fit))
+        log_f = special.logsumexp(stats.norm.logpdf(U), axis=1) - log_n - np.log(h)
+        log_cdf = special.logsumexp(special.log_ndtr(U), axis=1) - log_n
+        log_sf = special.logsumexp(special.log_ndtr(-U), axis=1) - log_n
+        z = np.where(
+            log_cdf < np.log(0.5),
+            special.ndtri_exp(log_cdf),
+            -special.ndtri_exp(log_sf),
+        )
+        return z, (log_f - stats.norm.logpdf(z)).sum(axis=1)
+
+    return transform
+
+
+def marginal_model_results(seeds=range(10), folds=5):
+    """Mean AUROC of marginal models tried for the defaults (issue 18),
+    on every protocol of ``ood_protocols``, each transform fitted on the
+    training rows only:
+
+    - ``defaults``;
+    - ``yeo-johnson density``: Yeo-Johnson features, scored as a density of
+      the original features (Gaussian score plus twice the log-Jacobian);
+      ``... where chosen``: used only where the criterion of the defaults
+      prefers it (held-out log-likelihood over ``folds`` folds, Jacobian
+      included, with fewer than 3 classes; the leave-one-class-out AUROC,
+      ``selection_scores_``, with more), and ``yeo-johnson chosen`` the
+      share of splits where it is;
+    - ``yeo-johnson distance``: the same features scored without the
+      Jacobian;
+    - ``box-cox shifted 0.1 sd`` and ``box-cox shifted by spacing``
+      (``_shifted_box_cox``), scored by distance;
+    - ``copula density``: ``_copula``'s normal scores, scored as a density;
+    - without labels only (breast cancer): ``two-component mixture``
+      (``GaussianMixture``, full covariances, standardised features) and
+      ``one component by BIC``, the share of splits where BIC prefers one
+      Gaussian to two or three.
+
+    ``python -c "from benchmarks.ood import marginal_model_results as r;
+    print(r())"`` in ``asv_bench`` prints the figures of the user guide.
+    """
+    from sklearn.metrics import roc_auc_score
+    from sklearn.mixture import GaussianMixture
+    from sklearn.model_selection import KFold, StratifiedKFold
+    from sklearn.preprocessing import StandardScaler
+
+    Detector = import_or_skip("skrep.ood", "GaussianMixtureOODDetector")
+    protocols = import_or_skip("skrep.ood._tour", "ood_protocols")
+
+    def heldout(X, y, transformed):
+        split = StratifiedKFold(folds) if y is not None else KFold(folds)
+        total = []
+        for fit_rows, test in split.split(X, y):
+            yf, yt = (None, None) if y is None else (y[fit_rows], y[test])
+            if transformed:
+                transform = _yeo_johnson(X[fit_rows])
+                det = Detector().fit(transform(X[fit_rows])[0], yf)
+                Z, log_jac = transform(X[test])
+                total.append(_own_class_log_density(det, Z, yt) + log_jac)
+            else:
+                det = Detector().fit(X[fit_rows], yf)
+                total.append(_own_class_log_density(det, X[test], yt))
+        return np.mean(np.concatenate(total))
+
+    results = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 'auto' below 370 rows
+        for protocol, _, _, X_tr, y_tr, X_eval, is_in in protocols(tuple(seeds)):
+            out = results.setdefault(protocol, {})
+
+            def add(key, value, out=out):
+                out.setdefault(key, []).append(value)
+
+            def auroc(score, is_in=is_in):
+                return roc_auc_score(is_in, score)
+
+            det = Detector().fit(X_tr, y_tr)
+            add("defaults", auroc(det.score_samples(X_eval)))
+            transform = _yeo_johnson(X_tr)
+            yj = Detector().fit(transform(X_tr)[0], y_tr)
+            Z, log_jac = transform(X_eval)
+            distance = yj.score_samples(Z)
+            add("yeo-johnson density", auroc(distance + 2.0 * log_jac))
+            add("yeo-johnson distance", auroc(distance))
+            if y_tr is not None and len(np.unique(y_tr)) >= 3:
+                best = max(yj.selection_scores_.values())
+                chosen = best > max(det.selection_scores_.values())
+            else:
+                chosen = heldout(X_tr, y_tr, True) > heldout(X_tr, y_tr, False)
+            add("yeo-johnson chosen", float(chosen))
+            add(
+                "yeo-johnson density where chosen",
+                out["yeo-johnson density" if chosen else "defaults"][-1],
+            )
+            for name, shift in (("0.1 sd", 0.1), ("by spacing", None)):
+                transform = _shifted_box_cox(X_tr, shift)
+                bc = Detector().fit(transform(X_tr), y_tr)
+                score = bc.score_samples(transform(X_eval))
+                add(f"box-cox shifted {name}", auroc(score))
+            transform = _copula(X_tr)
+            cop = Detector().fit(transform(X_tr)[0], y_tr)
+            Z, log_jac = transform(X_eval)
+            add("copula density", auroc(0.5 * cop.score_samples(Z) + log_jac))
+            if y_tr is None:
+                scaler = StandardScaler().fit(X_tr)
+                S_tr, S_eval = scaler.transform(X_tr), scaler.transform(X_eval)
+                mixtures = [
+                    GaussianMixture(k, reg_covar=1e-3, n_init=3, random_state=0).fit(
+                        S_tr
+                    )
+                    for k in (1, 2, 3)
+                ]
+                bic = [m.bic(S_tr) for m in mixtures]
+                add("two-component mixture", auroc(mixtures[1].score_samples(S_eval)))
+                add("one component by BIC", float(np.argmin(bic) == 0))
+    return {
+        protocol: {key: float(np.mean(v)) for key, v in out.items()}
+        for protocol, out in results.items()
+    }
