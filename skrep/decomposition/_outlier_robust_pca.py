@@ -987,6 +987,7 @@ class OutlierRobustPCA(_LinearSubspace):
         # heaviest-tailed one): see the block stage.
         two_phases = record is None and b > k
         first, second, reuse, windows = None, False, None, []
+        gate = 1.0 - _SECOND_PHASE_GAP * level * np.log(1.0 / level)
         # The second phase's candidate: the most inflated direction (0), or
         # the next one (1) once filtering along the first reached the cap.
         branch = 0
@@ -1025,9 +1026,34 @@ class OutlierRobustPCA(_LinearSubspace):
                     X, w, centre, prior[:, :k], level, xp
                 )
             else:
-                scores, threshold, inlier_tail, law = self._power_scores(
-                    X, w, centre, (values, V, total_var, XV), kind, level, sq_norms, xp
-                )
+                # Deflation stage j >= 1 scores the directions below the top
+                # j eigenvectors; when the j-th and (j+1)-th eigenvalues are
+                # within the second phase's gate, the top j may hold the
+                # outliers' direction v (at eps 0.3, +- t v outliers inflate
+                # v past u_1), and the stage would then filter the inliers'
+                # tails along u_1, u_2, whose robust variances the outliers
+                # at their centre shrink. So the most inflated direction of
+                # the eigenvectors j - 1, j (the second phase's check of the
+                # k = 1 problem below the top j - 1) must pass first.
+                inflated = None
+                if two_phases and kind >= 1:
+                    lam = to_numpy(values, xp).astype(float)
+                    if lam[kind] >= gate * lam[kind - 1]:
+                        inflated = self._inflated_scores(
+                            X, w, centre, XV, V, values, [kind - 1], level, sample, xp
+                        )
+                if inflated is None:
+                    inflated = self._power_scores(
+                        X,
+                        w,
+                        centre,
+                        (values, V, total_var, XV),
+                        kind,
+                        level,
+                        sq_norms,
+                        xp,
+                    )
+                scores, threshold, inlier_tail, law = inflated
             wsum = op.wsum
             passed, tail, certify_at = _tail_test(w, scores, threshold, inlier_tail)
             if progress:
@@ -1053,7 +1079,6 @@ class OutlierRobustPCA(_LinearSubspace):
                 self._certified = True
                 if second or not two_phases:
                     break
-                gate = 1.0 - _SECOND_PHASE_GAP * level * np.log(1.0 / level)
                 if not op_is_final:
                     # The gate compares the eigenvalues of the weighted
                     # covariance, which the fit returns, not those of the
@@ -1076,7 +1101,8 @@ class OutlierRobustPCA(_LinearSubspace):
                 # as they inflate v's: over the top 3 at k = 2 the most
                 # inflated direction was a mix of u_1 and u_2, and 74-76 %
                 # of the fits at eps 0.3, 1.05-1.2 times the flip, certified
-                # v in the top 2 (near-flip, 50 seeds; 0 % with pairs).
+                # v in the top 2 (near-flip, d = 20, 50 seeds; 38-46 % with
+                # pairs, 24 and 8 % with the deflation stages' check too).
                 lam = to_numpy(values, xp).astype(float)
                 windows = [j for j in range(k) if lam[j + 1] >= gate * lam[j]]
                 if not windows:
