@@ -837,10 +837,13 @@ class OutlierRobustPCA(_LinearSubspace):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
             eps, w, *chunk, n_iter = self._fit_batch(X, xp, prior=prior)
-        if self._certified:
-            for warning in caught:
+        # The ConvergenceWarnings of a block that is not certified are the
+        # burst's, replaced by its own warning below; every other warning
+        # is passed on.
+        for warning in caught:
+            if self._certified or not issubclass(warning.category, ConvergenceWarning):
                 warnings.warn(warning.message, stacklevel=4)
-        else:
+        if not self._certified:
             # A burst: more than 2 eps of the block's rows are outliers.
             # Filter it again, up to half of its weight (the inliers are the
             # majority of a block or no filter can tell them).

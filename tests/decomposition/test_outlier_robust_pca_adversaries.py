@@ -430,3 +430,30 @@ def test_a_step_past_the_cap_is_shortened_to_it():
     with pytest.warns(ConvergenceWarning, match="stopped at its cap"):
         est = OutlierRobustPCA(eps=0.1, random_state=0).fit(X)
     assert est.inlier_weights_.sum() == pytest.approx(0.8 * 30)
+
+
+def test_burst_path_passes_on_unrelated_warnings(monkeypatch):
+    # partial_fit records the warnings of a block's first filtering to
+    # decide on a burst; those it does not handle (here one planted in that
+    # filtering only, not in the burst's second one) must still reach the
+    # user, burst or not. They were dropped on a burst.
+    X, _, out = make_contaminated_gaussian(4000, 20, eps=0.1, random_state=0)
+    burst = np.concatenate([X[out], X[~out]])[:1000]  # 400 outliers
+    filter_, calls = OutlierRobustPCA._filter, []
+
+    def noisy(self, *args, **kwargs):
+        if not calls:
+            warnings.warn("unrelated", RuntimeWarning, stacklevel=2)
+        calls.append(None)
+        return filter_(self, *args, **kwargs)
+
+    monkeypatch.setattr(OutlierRobustPCA, "_filter", noisy)
+    for rows, is_burst in ((burst, True), (X[:1000], False)):
+        calls.clear()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            OutlierRobustPCA(eps=0.1, random_state=0).partial_fit(rows)
+        messages = [str(w.message) for w in caught]
+        assert messages.count("unrelated") == 1, messages
+        assert any("filtered again" in m for m in messages) == is_burst
+        assert len(calls) == 1 + is_burst
