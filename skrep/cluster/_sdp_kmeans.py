@@ -205,8 +205,11 @@ class SDPKMeans(ClusterMixin, BaseEstimator):
         Compute the dual certificate ``duality_gap_`` and require it for
         ``converged_``; it forms ``n_samples x n_samples`` matrices (up to
         1,500 eigendecompositions of them, in rounds that alternate the
-        entrywise and the row-sum multipliers): a checking tool for small
-        data (about a second at 150 samples).
+        entrywise and the row-sum multipliers; where that bound is not
+        closed, an augmented Lagrangian on the SDP refines it and the solver
+        restarts from its solution, at most twice): a checking tool for
+        small data (about a second at 150 samples when the first bound
+        closes, up to minutes when it is refined).
     random_state : int, RandomState instance or None, default=None
         Seeds the starting factor, the sketch and the rounding.
     verbose : int, default=0
