@@ -415,6 +415,7 @@ def dual_gap(
     max_iter=100,
     max_rounds=15,
     refine_rounds=0,
+    refine_tol=None,
     return_point=False,
 ):
     """Relative duality gap certified by a dense dual point (numpy, small n).
@@ -447,9 +448,11 @@ def dual_gap(
         Rounds of the alternation.
     refine_rounds : int, default=0
         Rounds of the augmented-Lagrangian refinement (:func:`_refine_bound`)
-        run from the alternation's dual point when its gap is above ``tol``
-        (each up to 500 L-BFGS steps of ``O(n^2 r)`` and one ``n x n``
-        eigendecomposition per block).
+        run from the alternation's dual point when its gap is above
+        ``refine_tol`` (each up to 500 L-BFGS steps of ``O(n^2 r)`` and one
+        ``n x n`` eigendecomposition per block).
+    refine_tol : float or None, default=None
+        The gap the refinement aims at (None: ``tol``).
     return_point : bool, default=False
         Also return the refinement's sign-free factors (None when it did
         not run).
@@ -489,12 +492,20 @@ def dual_gap(
             break
         w = refit
     V = None
-    if refine_rounds > 0:
+    refine_tol = tol if refine_tol is None else refine_tol
+    if refine_rounds > 0 and best > refine_tol:
         costs = _Slack(np, X, omegas, c, np.zeros(n), U, rank, traces)
         Cs = [costs.product(b, eye, 0.0) for b in range(n_blocks)]
         Cs = [0.5 * (C + C.T) for C in Cs]
         bound, V = _refine_bound(
-            Cs, U, rank, traces, w_found, Ns, refine_rounds, objective - tol * scale
+            Cs,
+            U,
+            rank,
+            traces,
+            w_found,
+            Ns,
+            refine_rounds,
+            objective - refine_tol * scale,
         )
         best = min(best, (objective - bound) / scale)
     return (best, V) if return_point else best
@@ -888,6 +899,7 @@ def _gap(X, omegas, c, state, traces, tol, offset, xp):
         tol,
         offset,
         refine_rounds=_REFINE_ROUNDS,
+        refine_tol=max(tol, 1e-3),
         return_point=True,
     )
 
