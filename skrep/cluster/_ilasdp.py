@@ -284,10 +284,10 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         cluster; where that bound is not closed, an augmented Lagrangian on
         the SDP refines it, and the solver restarts from the refinement's
         solution (at most twice) when the bound says the solve is not
-        optimal. A checking tool for small data: on one core, 12-22 s on
-        standardised iris (150 samples; the fit alone 1-6 s), about 3 min on
-        standardised breast cancer (569; the fit 1-3 s), growing as
-        ``n_samples^3``; hence not the default. The matrix-free escape
+        optimal. A checking tool for small data: on one core of a loaded
+        machine, 18-96 s on standardised iris (150 samples; the fit alone
+        1-6 s), about a minute on wine (178), minutes on breast cancer
+        (569), growing as ``n_samples^3``; hence not the default. The matrix-free escape
         search runs whatever this is.
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation and the solver's starting factors.
