@@ -237,7 +237,8 @@ def _inflated_direction(P, w, values, tol, xp, rank=0):
     coordinates ``z_j = p_j / sigma_j``. Returned: the unit vector ``a`` (on
     host, in those coordinates) maximizing ``a^T M a / a^T R a`` (with
     ``rank=1``, maximizing it over the directions ``R``-orthogonal to that
-    one), or None when a robust variance vanishes (degenerate data).
+    one), and its ratio ``a^T M a / a^T R a``; or None when a robust
+    variance vanishes (degenerate data).
 
     Outliers aimed at a direction ``v`` inflate the variance along it far
     more than its median; once the filter has balanced the variances along
@@ -272,8 +273,9 @@ def _inflated_direction(P, w, values, tol, xp, rank=0):
     # robust variance, floored at a thousandth of the largest.
     inv_sqrt = (E / np.sqrt(np.maximum(ev, 1e-3 * ev[-1]))) @ E.T
     S = np.diag(to_numpy(values[:r], xp).astype(float))
-    a = inv_sqrt @ np.linalg.eigh(inv_sqrt @ S @ inv_sqrt)[1][:, -1 - rank]
-    return a / np.linalg.norm(a)
+    ratios, A = np.linalg.eigh(inv_sqrt @ S @ inv_sqrt)
+    a = inv_sqrt @ A[:, -1 - rank]
+    return a / np.linalg.norm(a), float(ratios[-1 - rank])
 
 
 def _shortest_half_centre(values, w, xp):
@@ -989,8 +991,11 @@ class OutlierRobustPCA(_LinearSubspace):
         # most inflated direction of heavy-tailed inliers is the
         # heaviest-tailed one): see the block stage.
         two_phases = record is None and b > k
-        first, second, reuse, windows = None, False, None, []
+        first, second, reuse = None, False, None
         gate = 1.0 - _SECOND_PHASE_GAP * level * np.log(1.0 / level)
+        # k > 1: only a direction whose weighted variance exceeds its robust
+        # estimate is filtered along (see _inflated_scores).
+        bar = 1.0 if k > 1 else -math.inf
         # The second phase's candidate: the most inflated direction (0), or
         # the next one (1) once filtering along the first reached the cap.
         branch = 0
@@ -1016,11 +1021,11 @@ class OutlierRobustPCA(_LinearSubspace):
                     block = self._block_scores(X, w, centre, dirs, level, xp)
                 scores, threshold, inlier_tail, law = block
                 # Second phase: once the top eigenvectors pass, the most
-                # inflated direction of the top k + 1 must pass too, or the
+                # inflated direction of the top two must pass too, or the
                 # rows are scored along it.
                 if second and _tail_test(w, scores, threshold, inlier_tail)[0]:
                     inflated = self._inflated_scores(
-                        X, w, centre, XV, V, values, windows, level, sample, xp, branch
+                        X, w, centre, XV, V, values, level, sample, xp, branch, bar
                     )
                     if inflated is not None:
                         scores, threshold, inlier_tail, law = inflated
@@ -1029,22 +1034,23 @@ class OutlierRobustPCA(_LinearSubspace):
                     X, w, centre, prior[:, :k], level, xp
                 )
             else:
-                # Deflation stage j >= 1 scores the directions below the top
-                # j eigenvectors; when the j-th and (j+1)-th eigenvalues are
-                # within the second phase's gate, the top j may hold the
-                # outliers' direction v (at eps 0.3, +- t v outliers inflate
-                # v past u_1), and the stage would then filter the inliers'
-                # tails along u_1, u_2, whose robust variances the outliers
-                # at their centre shrink. So the most inflated direction of
-                # the eigenvectors j - 1, j (the second phase's check of the
-                # k = 1 problem below the top j - 1) must pass first.
+                # Deflation stage 1 scores the directions below the top
+                # eigenvector. At eps 0.3, +- t v outliers inflate v past
+                # u_1; the stage then removed the inliers' tails along u_1
+                # and u_2, whose robust variances the outliers at their
+                # centre shrink, and certified v. So when the top two
+                # eigenvalues are within the second phase's gate, the most
+                # inflated direction of the top two (the second phase's
+                # check) must pass first.
                 inflated = None
-                if two_phases and kind >= 1:
-                    lam = to_numpy(values, xp).astype(float)
-                    if lam[kind] >= gate * lam[kind - 1]:
-                        inflated = self._inflated_scores(
-                            X, w, centre, XV, V, values, [kind - 1], level, sample, xp
-                        )
+                if (
+                    two_phases
+                    and kind == 1
+                    and float(values[1]) >= gate * float(values[0])
+                ):
+                    inflated = self._inflated_scores(
+                        X, w, centre, XV, V, values, level, sample, xp, bar=bar
+                    )
                 if inflated is None:
                     inflated = self._power_scores(
                         X,
@@ -1095,21 +1101,13 @@ class OutlierRobustPCA(_LinearSubspace):
                     op_is_final = True
                     values, V, total_var = op.top_eig(b, rng=rng, V0=V0, n_iter=4)
                     V0, kind = V, None  # the block stage's scores are stale
-                # The pairs of consecutive eigenvalues among the top k + 1
-                # within the gate: the second phase checks the most inflated
-                # direction of each such pair (j, j + 1), not of the whole
-                # top k + 1, a k = 1 problem in the complement of the top j
-                # eigenvectors. Outliers +- t v at the centre of the inliers'
-                # top directions shrink their robust variances about as much
-                # as they inflate v's: over the top 3 at k = 2 the most
-                # inflated direction was a mix of u_1 and u_2, and 74-76 %
-                # of the fits at eps 0.3, 1.05-1.2 times the flip, certified
-                # v in the top 2 (near-flip, d = 20, 50 seeds; 38-46 % with
-                # pairs, 24 and 8 % with the deflation stages' check too).
-                lam = to_numpy(values, xp).astype(float)
-                windows = [j for j in range(k) if lam[j + 1] >= gate * lam[j]]
-                if not windows:
-                    break  # clear gaps: nothing for the second phase
+                # The second phase checks the top two eigenvectors, the k = 1
+                # problem (the most inflated direction of the top k + 1 was,
+                # for k = 2, a mix of u_1 and u_2: outliers +- t v at their
+                # centre shrink their robust variances about as much as they
+                # inflate v's), when their eigenvalues are within the gate.
+                if not float(values[1]) >= gate * float(values[0]):
+                    break  # a clear gap: nothing for the second phase
                 # Certified: the first candidate. The second phase goes on
                 # from it with the most inflated direction checked too.
                 # With these weights, only the block stage is checked again.
@@ -1189,40 +1187,41 @@ class OutlierRobustPCA(_LinearSubspace):
 
     @classmethod
     def _inflated_scores(
-        cls, X, w, centre, XV, V, values, windows, level, sample, xp, rank=0
+        cls, X, w, centre, XV, V, values, level, sample, xp, rank=0, bar=-math.inf
     ):
-        """The block scores along the most inflated direction of the
-        eigenvectors ``j, j + 1`` (:func:`_inflated_direction`; ``rank=1``:
-        the next one) for the first ``j`` of ``windows`` along which they
-        fail the tail test, else None."""
+        """The block scores along the most inflated direction of the top two
+        eigenvectors (:func:`_inflated_direction`; ``rank=1``: the next one)
+        when they fail the tail test and its ratio of weighted to robust
+        variance exceeds ``bar``, else None.
+
+        ``bar`` is 1 for ``n_components > 1``: on clean digits (k = 2, 3,
+        eps = 0.1-0.2) the most inflated direction of the top two, of ratio
+        0.91-1.0, failed the Gaussian tail test, and filtering along it
+        removed 4-22 % of the rows (sin up to 0.93 to PCA); outliers that
+        tilt the top directions inflate theirs (1.3-2.0 at eps 0.3).
+        """
         w_sample = w
         if sample is not None:
             # The scatter's weighted medians on a thinned random subset.
             sample = sample[:: -(-sample.shape[0] // _MAX_SCATTER_ROWS)]
             XV, w_sample = xp.take(XV, sample, axis=0), xp.take(w, sample)
-        P = XV - centre @ V
+        P = XV[:, :2] - centre @ V[:, :2]
         rounding = (X.shape[1] * float(xp.finfo(X.dtype).eps)) ** 2  # as below
-        for j in windows:
-            cols = slice(j, j + 2)
-            a = _inflated_direction(
-                P[:, cols], w_sample, values[cols], rounding, xp, rank
-            )
-            if a is None:
-                continue
-            # Centred at the shortest half along it: a one-sided cluster of
-            # outliers shifts the median towards itself (by 0.57 inlier
-            # standard deviations for 30 % of the rows), enough for the
-            # filter to remove the inliers of the far side first and then
-            # all of them.
-            a = to_namespace(a, xp, _device(X), dtype=X.dtype)
-            direction = V[:, cols] @ a
-            shift = _shortest_half_centre(P[:, cols] @ a, w_sample, xp)
-            inflated = cls._block_scores(
-                X, w, centre + shift * direction, direction[:, None], level, xp
-            )
-            if not _tail_test(w, *inflated[:3], n_sd=_TAIL_SD_INFLATED)[0]:
-                return inflated
-        return None
+        found = _inflated_direction(P, w_sample, values[:2], rounding, xp, rank)
+        if found is None or not found[1] > bar:
+            return None
+        # Centred at the shortest half along it: a one-sided cluster of
+        # outliers shifts the median towards itself (by 0.57 inlier standard
+        # deviations for 30 % of the rows), enough for the filter to remove
+        # the inliers of the far side first and then all of them.
+        a = to_namespace(found[0], xp, _device(X), dtype=X.dtype)
+        direction = V[:, :2] @ a
+        shift = _shortest_half_centre(P @ a, w_sample, xp)
+        inflated = cls._block_scores(
+            X, w, centre + shift * direction, direction[:, None], level, xp
+        )
+        passed = _tail_test(w, *inflated[:3], n_sd=_TAIL_SD_INFLATED)[0]
+        return None if passed else inflated
 
     @staticmethod
     def _block_scores(X, w, mean, dirs, level, xp):
