@@ -347,13 +347,51 @@ def test_flag_rate_on_new_gaussian_rows_matches_contamination():
 def test_offset_is_the_conformal_quantile_of_out_of_fold_scores():
     X, y = _data()
     det = GaussianMixtureOODDetector(contamination=0.1).fit(X, y)
-    k = int(np.floor(0.1 * (len(X) + 1)))
-    assert det.offset_ == det.calibration_scores_[k - 1]
+    # The 0.1 (n + 1)-th smallest score, between order statistics k and
+    # k + 1 in proportion to the fractional part (so that a new row is
+    # flagged with probability 0.1, not floor(0.1 (n + 1)) / (n + 1)).
+    cal = det.calibration_scores_
+    position = 0.1 * (len(X) + 1)
+    k = int(np.floor(position))
+    low, high = cal[k - 1], cal[k]
+    assert_allclose(det.offset_, low + (position - k) * (high - low), rtol=1e-12)
+    # The p-values interpolate the ranks the same way: a score between
+    # calibration scores j and j + 1 gets (j + its fraction of the gap) /
+    # (n + 1), and p <= 0.1 are exactly the rows predict flags.
+    s = det.score_samples(X)
+    p = det.score_to_pvalue(X)
+    inside = (s >= cal[0]) & (s < cal[-1])
+    j = np.searchsorted(cal, s[inside], side="right")
+    gap = (s[inside] - cal[j - 1]) / (cal[j] - cal[j - 1])
+    assert_allclose(p[inside], (j + gap) / (len(cal) + 1), rtol=1e-12)
+    assert_array_equal(p[s > cal[-1]], 1.0)
+    assert_array_equal(p <= 0.1, det.predict(X) == -1)
     assert_allclose(det.decision_function(X), det.score_samples(X) - det.offset_)
     # Out-of-fold scores are lower than in-sample ones (the model has not
     # seen the row): fewer than 10% of the training rows are flagged.
     assert np.mean(det.predict(X) == -1) < 0.1
     assert np.median(det.calibration_scores_) < np.median(det.score_samples(X))
+
+
+def test_flag_rate_matches_contamination_between_order_statistics():
+    # With n = 74 training rows 0.05 (n + 1) = 3.75: the 3rd smallest
+    # out-of-fold score alone flags 3 / 75 = 4% of new rows (less, as the
+    # folds' models have fewer rows); the offset interpolated between the
+    # 3rd and 4th flags 5%. New Gaussian rows (never the training rows),
+    # 100 seeds pooled.
+    flagged, step, n_cal, n_new = 0, 0, 0, 0
+    for seed in range(100):
+        rng = np.random.RandomState(seed)
+        A = rng.randn(2, 2)
+        det = GaussianMixtureOODDetector(contamination=0.05, n_factors=None)
+        det.fit(rng.randn(74, 2) @ A)
+        s = det.score_samples(rng.randn(2_000, 2) @ A)
+        flagged += np.sum(s < det.offset_)
+        step += np.sum(s < det.calibration_scores_[2])
+        n_cal, n_new = n_cal + 74, n_new + s.size
+    tolerance = _rate_tolerance(0.05, n_cal, n_new)
+    assert abs(flagged / n_new - 0.05) < tolerance, flagged / n_new
+    assert step / n_new < 0.05 - tolerance, step / n_new
 
 
 # ------------------------------------------------ the model chosen from data
@@ -1170,8 +1208,9 @@ def test_verbose_prints_steps_candidates_folds_and_em_iterations(capsys):
     )
     units = [form.match(line).group(1) for line in lines]
     # tied/full x identity/diagonal candidates, and full x identity/diagonal
-    # scored by the log-density; 5 folds, 3 steps.
-    assert units.count("candidate") == 6 and units.count("fold") == 5
+    # scored by the log-density; 10 calibration folds (the 5 folds of the
+    # choice, each split in two), 3 steps.
+    assert units.count("candidate") == 6 and units.count("fold") == 10
     assert [line.split(":")[0].split()[-1] for line in lines if "step" in line] == [
         "1/3",
         "2/3",
@@ -1204,8 +1243,13 @@ def test_dataframe_fit_with_float_contamination_does_not_warn():
         warnings.simplefilter("error")
         detector = GaussianMixtureOODDetector(contamination=0.1).fit(X, y)
         detector.partial_fit(X, y)
-    k = int(np.floor(0.1 * (detector.calibration_scores_.size + 1)))
-    assert detector.offset_ == detector.calibration_scores_[k - 1]
+    # The same rows twice: tied calibration scores (the interpolation runs
+    # between distinct scores, at their ranks), an offset between the order
+    # statistics around 0.1 (n + 1), and p <= 0.1 where predict flags.
+    cal = detector.calibration_scores_
+    k = int(np.floor(0.1 * (cal.size + 1)))
+    assert cal[k - 1] <= detector.offset_ <= cal[k]
+    assert_array_equal(detector.score_to_pvalue(X) <= 0.1, detector.predict(X) == -1)
 
 
 def test_partial_fit_declared_class_without_rows_then_its_rows():
