@@ -261,16 +261,20 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
 
     contamination : 'auto' or float in (0, 0.5], default='auto'
         The share of new in-distribution rows to flag, which sets
-        ``offset_``. The rows are split into ``cv`` folds (every class spread
-        evenly); each fold is scored by the model fitted on the other folds,
-        and ``offset_`` is the ``contamination * (n + 1)``-th smallest of
-        these ``n`` out-of-fold scores, interpolated linearly between the two
-        order statistics around it (split-conformal calibration: a new
-        in-distribution row is flagged with probability ``contamination``;
-        the order statistic alone, ``floor(contamination * (n + 1))``, would
-        flag ``floor(contamination * (n + 1)) / (n + 1)``, e.g. 0.036 instead
-        of 0.05 with 54 rows). 'auto' is a
-        0.27% rate (the 3-sigma rule of Rippel et al.). With fewer than
+        ``offset_``. The rows are split into ``2 cv`` folds (``cv`` with
+        ``n_components > 1``; every class spread evenly); each fold is
+        scored by the model fitted on the other folds, and ``offset_`` is
+        the ``contamination * (n + 1)``-th smallest of these ``n``
+        out-of-fold scores, interpolated linearly between the two order
+        statistics around it (split-conformal calibration: a new
+        in-distribution row is flagged with probability about
+        ``contamination``; the order statistic ``k = floor(contamination *
+        (n + 1))`` alone would flag ``k / (n + 1)``, e.g. 0.036 instead of
+        0.05 with 54 rows;
+        twice ``cv`` folds fit their models on more of the rows, whose
+        out-of-fold scores are then nearer a new row's under the model of
+        all rows). 'auto' is a 0.27% rate (the 3-sigma rule of Rippel et
+        al.). With fewer than
         ``1 / contamination - 1`` rows (370 for 'auto') no out-of-fold score
         is that rare and the rate cannot be calibrated: fitting warns, and
         the threshold extrapolates the out-of-fold squared distances by a
@@ -281,15 +285,16 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         a threshold follows the tail of the model, not of the data: with
         'auto', over 30 splits, it flagged 0.17% of held-out benign
         breast-cancer rows (178 training rows; 0 of 1,790 in the first ten
-        splits), 1.3% of malignant ones (106 rows), 0.93% on wine (53 to 65
-        rows) and 0.41% on Gaussian data (100 rows, 5 features; on target
+        splits), 1.2% of malignant ones (106 rows), 1.0% on wine (53 to 65
+        rows) and 0.32% on Gaussian data (100 rows, 5 features; on target
         from 200 rows). ``contamination >= 1 / (n + 1)`` keeps the
         guarantee.
 
     cv : int, default=5
-        Folds of the model choice and of the calibration (at least 2). Each
-        fold costs a model fitted from the other folds' statistics (an EM fit
-        with ``n_components > 1``); every training row is scored once more.
+        Folds of the model choice (at least 2); the calibration splits each
+        in two (not with ``n_components > 1``). Each fold costs a model
+        fitted from the other folds' statistics (an EM fit with
+        ``n_components > 1``); every training row is scored once more.
 
     max_iter : int, default=100
         EM iterations per mixture (``n_components > 1`` only).
@@ -420,23 +425,25 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
     -----
     Cost of ``fit``: one pass over the data for the statistics of every
     (class, fold) group (three ``p_b x p_b`` products per group,
-    ``O(n p^2)``); then, from the statistics alone, ``cv + 1`` models (the
-    final one and one without each fold; with ``n_components > 1``, ``cv``
-    extra EM fits) and one scoring pass over the training rows for the
+    ``O(n p^2)``); then, from the statistics alone, ``2 cv + 1`` models (the
+    final one and one without each calibration fold; with ``n_components >
+    1``, ``cv`` extra EM fits) and one scoring pass over the training rows for the
     calibration. The model choice adds ``cv`` models per candidate (4
     candidates with the defaults and 3 classes or more, scoring at most
     5,000 rows; with fewer, 2 shrunk covariances and up to ``log2(p_b)``
     factor models, each factor model an iterative fit with one ``p_b x
     p_b`` eigendecomposition per iteration, the folds' fits starting from
     the previous fold's noise variances). Peak memory: one float64 copy of
-    the data (sorted by group) plus ``3 cv C sum_b p_b^2`` floats for the
-    statistics of the groups (``p_b`` the block sizes). Scoring processes
+    the data (sorted by group) plus ``6 cv C sum_b p_b^2`` floats for the
+    statistics of the groups (``p_b`` the block sizes; ``3 cv C sum_b
+    p_b^2`` with ``n_components > 1``). Scoring processes
     chunks of a few MB whatever ``n_samples``: ``O(chunk * n_classes * k +
     n_classes * sum_b p_b^2)`` memory. A tied covariance scores in
     ``O(n (p k + C k))``, per-class covariances in ``O(n C p k)``.
 
     The folds hold each class's rows in turn (the ``i``-th row of a class
-    goes to fold ``i mod cv``). ``partial_fit`` (only defined with
+    goes to calibration fold ``i mod 2 cv``, and to fold ``i mod cv`` of
+    the choice). ``partial_fit`` (only defined with
     ``n_components=1``, and without known outliers) continues this
     assignment and merges exact statistics, so it gives the model ``fit``
     gives, up to rounding, for the same model choice. The choice (the
@@ -447,8 +454,8 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
     the threshold on the latest 5,000 rows (the whole stream when it is
     shorter, where it matches ``fit``). The fitted detector therefore keeps
     (and pickles) the latest 5,000 training rows: ``5000 p`` floats, no more
-    than the ``3 cv C p^2`` floats of statistics it keeps anyway once ``3
-    cv C p >= 5000`` (e.g. 5 classes and ``p >= 67``).
+    than the ``6 cv C p^2`` floats of statistics it keeps anyway once ``6
+    cv C p >= 5000`` (e.g. 5 classes and ``p >= 34``).
 
     Each feature is divided by the power of two at or below its largest
     magnitude (exact), so the statistics stay finite for any finite input,
