@@ -33,6 +33,9 @@ positive): higher is better.
   detectors, and for skrep the share of held-out in-distribution rows
   flagged with ``contamination=0.05`` and ``'auto'`` (targets 0.05 and
   0.0027).
+- ``gaussian_flag_rates`` (issue 18, not timed): the share of new Gaussian
+  rows flagged at ``contamination=0.05`` and ``'auto'`` from 60 to 1,000
+  training rows (the user guide's calibration figures).
 - ``marginal_model_results`` (issue 18, not timed): the AUROC on the same
   protocols of per-feature marginal models tried for the defaults
   (Yeo-Johnson as a density or as features, shifted Box-Cox, a Gaussian
@@ -239,24 +242,30 @@ class FitCostBench:
     """The fit time of the defaults' extra candidates against the defaults
     without them and ``EllipticEnvelope``, on the same rows: digits 0-4
     (the class log-density candidates; without: ``class_score=
-    'mahalanobis'``) and 178 benign breast-cancer rows (the factor models;
-    without: ``n_factors=None``)."""
+    'mahalanobis'``), 178 benign breast-cancer rows and 60 wine rows of
+    classes 1 and 2 (the factor models; without: ``n_factors=None``). The
+    defaults' fit includes the calibration on ``2 cv`` folds (10 models
+    built from the folds' statistics, and one scoring pass)."""
 
     param_names = ["data", "model"]
     params = [
-        ["digits 0-4", "breast cancer benign"],
+        ["digits 0-4", "breast cancer benign", "wine 1-2"],
         ["defaults", "without the new candidates", "EllipticEnvelope"],
     ]
 
     def setup(self, data, model):
         from sklearn.covariance import EllipticEnvelope
-        from sklearn.datasets import load_breast_cancer, load_digits
+        from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 
         Detector = import_or_skip("skrep.ood", "GaussianMixtureOODDetector")
         if data == "digits 0-4":
             X, y = load_digits(return_X_y=True)
             self.X, self.y = X[y < 5], y[y < 5]
             without = {"class_score": "mahalanobis"}
+        elif data == "wine 1-2":
+            X, y = load_wine(return_X_y=True)
+            self.X, self.y = X[y > 0][::2], y[y > 0][::2]
+            without = {"n_factors": None}
         else:
             X, y = load_breast_cancer(return_X_y=True)
             benign = np.random.RandomState(0).permutation(np.flatnonzero(y == 1))
@@ -335,6 +344,39 @@ def protocol_results(seeds=range(10)):
         }
         for protocol, out in results.items()
     }
+
+
+def gaussian_flag_rates(seeds=range(10), n_new=20_000):
+    """Share of new rows flagged by the defaults (one class, no labels) on
+    Gaussian data, pooled over the seeds, at ``contamination=0.05`` (via the
+    conformal p-values) and ``'auto'``, for (rows, features) from (60, 5)
+    to (1000, 10), with the binomial standard error of the pooled rate at
+    0.05 (the new rows' and the calibration quantiles', ``n`` training rows
+    per seed).
+
+    ``python -c "from benchmarks.ood import gaussian_flag_rates as r;
+    print(r())"`` in ``asv_bench`` prints the figures of the user guide.
+    """
+    Detector = import_or_skip("skrep.ood", "GaussianMixtureOODDetector")
+    results = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 'auto' below 370 rows
+        for n, p in [(60, 5), (100, 10), (200, 5), (300, 30), (1000, 10)]:
+            at_005, auto = [], []
+            for seed in seeds:
+                random = rng(seed)
+                A = random.standard_normal((p, p))
+                X = random.standard_normal((n + n_new, p)) @ A
+                det = Detector().fit(X[:n])
+                at_005.append(det.score_to_pvalue(X[n:]) <= 0.05)
+                auto.append(det.predict(X[n:]) == -1)
+            rows = len(at_005) * np.array([n, n_new])
+            results[n, p] = {
+                "flag 0.05": float(np.mean(at_005)),
+                "flag auto": float(np.mean(auto)),
+                "se 0.05": float(np.sqrt(0.05 * 0.95 * np.sum(1 / rows))),
+            }
+    return results
 
 
 class ProtocolsBench:
