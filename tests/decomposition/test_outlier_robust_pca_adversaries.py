@@ -94,7 +94,7 @@ def test_second_phase_that_cannot_certify_keeps_the_first_weights():
         # consecutive eigenvectors (k > 1), the second phase removed 22 % of
         # these rows (sin 0.93 to PCA): the pairs' directions, whose ratio of
         # weighted to robust variance was 0.91-1.0, failed the Gaussian tail
-        # test. Only the top pair is checked, along an inflated direction.
+        # test. Only directions of ratio above 1 are filtered along.
         (load_digits, 2, 0.2),
     ],
 )
