@@ -265,3 +265,20 @@ def test_an_unclosed_bound_is_refined_and_acted_on():
         assert res.converged and res.duality_gap <= 1e-3
         true_gap = (exact + res.objective) / abs(res.objective)
         assert res.duality_gap >= true_gap - 1e-6
+
+
+def test_a_certified_solve_that_moves_the_partition_moves_the_rounds_on():
+    # A 36-row random mixture, diagonal covariances: the certified solve of
+    # the first fixed point's LA-SDP (restarted from the refined bound's
+    # solution) rounds to another partition; the rounds go on from it, and
+    # the partition returned is one that the exactly solved LA-SDP (cvxpy)
+    # keeps.
+    X, _ = make_heterogeneous_mixture(36, 5, 3, 2.0, scales=[1, 2, 4], random_state=9)
+    K = 3
+    model = ILASDPClustering(K, covariance_type="diag", certify=True, random_state=9)
+    model.fit(X)
+    assert model.converged_ and model.duality_gap_ <= 1e-3
+    Xc, omegas, c = _la_sdp(X, model.labels_, K, "diag")
+    _, row_sums = exact_la_sdp(Xc, omegas, c, eps=1e-8)
+    exact = _fix_empty(np, row_sums.argmax(axis=1), row_sums, K)
+    np.testing.assert_array_equal(exact, model.labels_)
