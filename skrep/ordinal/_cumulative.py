@@ -509,17 +509,24 @@ def separation_direction(problem, parallel=True):
     must also keep every training row's predictors in order.
     """
     from scipy.optimize import linprog
+    from scipy.sparse import csr_array
+    from scipy.sparse import vstack as sparse_vstack
 
     K = problem.n_classes
     y = problem.y
     Xf = problem.X[:, :-1][:, ~problem.constant]
     n, pf = Xf.shape
-    eye = np.eye(K - 1)
+    n_columns = K - 1 + (pf if parallel else (K - 1) * pf)
 
     def rows(mask, k):  # the direction's change of eta_k on the rows in mask
-        x = Xf[mask][:, None, :]
-        slopes = x if parallel else x * eye[k][:, :, None]
-        return np.hstack([eye[k], slopes.reshape(len(k), -1)])
+        m = len(k)
+        first = K - 1 + (np.zeros_like(k) if parallel else k * pf)
+        columns = np.hstack([k[:, None], first[:, None] + np.arange(pf)])
+        values = np.hstack([np.ones((m, 1)), Xf[mask]])
+        indptr = np.arange(0, m * (pf + 1) + 1, pf + 1)
+        return csr_array(
+            (values.ravel(), columns.ravel(), indptr), shape=(m, n_columns)
+        )
 
     every = np.ones(n, dtype=bool)
     upper = rows(y < K - 1, y[y < K - 1])  # eta_c must not decrease
@@ -531,9 +538,9 @@ def separation_direction(problem, parallel=True):
                 rows(every, np.full(n, k)) - rows(every, np.full(n, k + 1))
             )
     result = linprog(
-        lower.sum(axis=0) - upper.sum(axis=0),
-        A_ub=np.vstack(constraints),
-        b_ub=np.zeros(sum(len(c) for c in constraints)),
+        np.asarray(lower.sum(axis=0) - upper.sum(axis=0)).ravel(),
+        A_ub=sparse_vstack(constraints, format="csr"),
+        b_ub=np.zeros(sum(c.shape[0] for c in constraints)),
         bounds=(-1.0, 1.0),
         method="highs",
     )

@@ -117,7 +117,7 @@ def _warn_if_separated(problem, psi, lam, w1, converged, name):
         "arbitrarily large. Fit with lam > 0 and w1 > 0, or drop or merge the "
         "separating features or classes.",
         PerfectSeparationWarning,
-        stacklevel=3,
+        stacklevel=4,
     )
 
 

@@ -224,7 +224,7 @@ class ProportionalOdds(_CumulativeLogitBase):
                     "errors infinite. Drop or merge the separating features or "
                     "classes, or fit with alpha > 0.",
                     PerfectSeparationWarning,
-                    stacklevel=2,
+                    stacklevel=3,
                 )
         self._to_input_namespace(namespace, X.dtype, ("coef_", "intercept_"))
         self.objective_ = obj

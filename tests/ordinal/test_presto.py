@@ -464,3 +464,12 @@ def test_separated_data_warn_when_the_penalty_leaves_the_direction_free():
         PRESTO(w1=0.0).fit(X, y_noisy)
         PRESTO(lam=0.0).fit(X, y_noisy)
     assert np.abs(bounded.coef_).max() < 20
+    # Separated only by slopes that differ between thresholds: lam = 0
+    # leaves them free (no minimum), w1 = 0 with lam > 0 does not.
+    X = rng.normal(size=(40, 2))
+    y = np.where(X[:, 0] < -0.7, 0, np.where(X[:, 0] + 2 * X[:, 1] > 1.5, 2, 1))
+    with pytest.warns(PerfectSeparationWarning, match="any slopes"):
+        PRESTO(lam=0.0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PerfectSeparationWarning)
+        assert np.abs(PRESTO(w1=0.0).fit(X, y).coef_).max() < 20
