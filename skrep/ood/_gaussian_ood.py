@@ -265,8 +265,9 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         ``n_components > 1``; every class spread evenly); each fold is
         scored by the model fitted on the other folds, and ``offset_`` is
         the ``contamination * (n + 1)``-th smallest of these ``n``
-        out-of-fold scores, interpolated linearly between the two order
-        statistics around it (split-conformal calibration: a new
+        out-of-fold scores, interpolated linearly between the two distinct
+        scores around it, each at its highest rank (the inverse of
+        :meth:`score_to_pvalue`; split-conformal calibration: a new
         in-distribution row is flagged with probability about
         ``contamination``; the order statistic ``k = floor(contamination *
         (n + 1))`` alone would flag ``k / (n + 1)``, e.g. 0.036 instead of
@@ -287,12 +288,13 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         breast-cancer rows (178 training rows; 0 of 1,790 in the first ten
         splits), 1.2% of malignant ones (106 rows), 1.0% on wine (53 to 65
         rows) and 0.32% on Gaussian data (100 rows, 5 features; on target
-        from 200 rows). ``contamination >= 1 / (n + 1)`` keeps the
-        guarantee.
+        from 200 rows). ``contamination >= 1 / (n + 1)`` is calibrated
+        (a flag rate of about ``contamination``) and does not warn.
 
     cv : int, default=5
-        Folds of the model choice (at least 2); the calibration splits each
-        in two (not with ``n_components > 1``). Each fold costs a model
+        Folds of the model choice (at least 2); the calibration, and the
+        out-of-fold block scores that fit ``combiner_``, split each in two
+        (not with ``n_components > 1``). Each fold costs a model
         fitted from the other folds' statistics (an EM fit with
         ``n_components > 1``); every training row is scored once more.
 
@@ -865,7 +867,8 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         xp, _, device = get_namespace_and_device(scores)
         values, ranks = _rank_points(to_numpy(self.calibration_scores_, xp))
         s = to_numpy(scores, xp).astype(np.float64)
-        p = np.interp(s, values, ranks, right=ranks[-1] + 1) / (ranks[-1] + 1.0)
+        p = np.interp(s, values, ranks, left=1.0, right=ranks[-1] + 1)
+        p /= ranks[-1] + 1.0
         return to_namespace(p, xp, device, dtype=scores.dtype)
 
     @property

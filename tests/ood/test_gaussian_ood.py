@@ -1250,6 +1250,17 @@ def test_dataframe_fit_with_float_contamination_does_not_warn():
     k = int(np.floor(0.1 * (cal.size + 1)))
     assert cal[k - 1] <= detector.offset_ <= cal[k]
     assert_array_equal(detector.score_to_pvalue(X) <= 0.1, detector.predict(X) == -1)
+    # Below the smallest score (tied here) the p-value is 1 / (n + 1), so a
+    # quantile position below the tie's rank still flags the same rows as
+    # p <= contamination (the p-value was the tie's rank, 2 / (n + 1)).
+    detector.set_params(contamination=1.5 / (cal.size + 1))
+    detector.fit(X, y).partial_fit(X, y)
+    new = pd.DataFrame(rng.standard_normal((2_000, 3)) * 1.5, columns=list("abc"))
+    flagged = detector.predict(new) == -1
+    p = detector.score_to_pvalue(new)
+    assert flagged.any()
+    assert_array_equal(p <= detector.contamination, flagged)
+    assert_allclose(p[flagged], 1 / (cal.size + 1))
 
 
 def test_partial_fit_declared_class_without_rows_then_its_rows():
