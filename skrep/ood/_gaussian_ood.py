@@ -898,15 +898,8 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         )
 
     def _check_params(self):
-        """What the parameter constraints let through: a bool passes as an
-        int (``True == 1``), and ``class_score='mahalanobis'`` does not
-        apply to mixtures."""
-        for name in ("n_components", "n_factors", "cv", "max_iter", "n_init"):
-            value = getattr(self, name)
-            if isinstance(value, (bool, np.bool_)):
-                raise ValueError(
-                    f"{name} must be an int, not a bool; got {name}={value!r}."
-                )
+        """What the parameter constraints cannot say: ``class_score=
+        'mahalanobis'`` does not apply to mixtures."""
         if self.n_components > 1 and self.class_score == "mahalanobis":
             raise ValueError(
                 "class_score='mahalanobis' applies to n_components=1; a "

@@ -4,6 +4,9 @@ scikit-learn does not promise to keep these names; when one moves, it is mended
 here and nowhere else.
 """
 
+from numbers import Integral
+
+import numpy as np
 from sklearn.base import _fit_context
 from sklearn.externals.array_api_compat import array_namespace, is_array_api_obj
 from sklearn.utils._array_api import (
@@ -20,12 +23,12 @@ from sklearn.utils._array_api import (
 )
 from sklearn.utils._param_validation import (
     Hidden,
-    Interval,
     Options,
     RealNotInt,
     StrOptions,
     validate_params,
 )
+from sklearn.utils._param_validation import Interval as _Interval
 from sklearn.utils.validation import _num_samples
 
 __all__ = [
@@ -61,3 +64,14 @@ def _array_api_for_tests(array_namespace, device_name=None, dtype_name=None):
     from sklearn.utils._testing import _array_api_for_tests as impl
 
     return impl(array_namespace, device_name, dtype_name)
+
+
+class Interval(_Interval):
+    """scikit-learn's ``Interval``, except that an ``Integral`` interval
+    refuses a bool (``True`` would pass as 1: ``n_init=True`` is a mistake,
+    not one initialisation)."""
+
+    def is_satisfied_by(self, val):
+        if self.type is Integral and isinstance(val, (bool, np.bool_)):
+            return False
+        return super().is_satisfied_by(val)

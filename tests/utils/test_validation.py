@@ -29,3 +29,32 @@ def test_check_not_constant():
     check_not_constant(np.array([[0.0, 1.0], [0.0, 2.0]]))
     with pytest.raises(ValueError, match="All rows of data are identical"):
         check_not_constant(np.full((4, 2), 3.0), what="data")
+
+
+def test_integer_parameters_refuse_bools():
+    # scikit-learn's Interval(Integral, ...) lets True through as 1; skrep's
+    # refuses it, for every integer parameter of every public estimator
+    # whose constraints do not also allow a bool.
+    from numbers import Integral
+
+    from sklearn.base import clone
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    from skrep.utils._compat import Interval
+    from skrep.utils._testing import estimator_instances
+
+    assert not Interval(Integral, 1, None, closed="left").is_satisfied_by(True)
+    assert Interval(Integral, 1, None, closed="left").is_satisfied_by(1)
+    X = np.random.RandomState(0).normal(size=(30, 3))
+    checked = 0
+    for estimator in estimator_instances():
+        for name, constraints in estimator._parameter_constraints.items():
+            integral = any(
+                isinstance(c, Interval) and c.type is Integral for c in constraints
+            )
+            if not integral or "boolean" in constraints or bool in constraints:
+                continue
+            with pytest.raises(InvalidParameterError, match=f"'{name}' parameter"):
+                clone(estimator).set_params(**{name: True}).fit(X, np.arange(30) % 2)
+            checked += 1
+    assert checked > 20
