@@ -67,10 +67,10 @@ _MAX_REMOVED = 0.5
 # standard errors of its estimate.
 _TAIL_SD = 4.0
 
-# The same along the most inflated direction of a pair of eigenvectors, the
-# worst of a continuum of directions: a wider margin against the selection.
-# (Outliers that tilt the top direction exceed the inliers' mass there by 10
-# standard errors or more at eps 0.3 near the flip, n = 2000.)
+# The same along the most inflated direction of the top two, the worst of
+# a continuum of directions: a wider margin against the selection. (Outliers
+# that tilt the top direction exceed the inliers' mass there by 10 standard
+# errors or more at eps 0.3 near the flip, n = 2000.)
 _TAIL_SD_INFLATED = 6.0
 
 # The second phase runs only when the first certified weights leave the
@@ -279,8 +279,8 @@ def _inflated_direction(P, w, values, tol, xp, rank=0):
 
 
 def _most_inflated_angle(P, w, values, tol, xp, n_angles=36):
-    """The unit vector ``a`` of the plane of two eigenvectors (``P``: the
-    rows' projections on them, ``values``: their eigenvalues)
+    """The unit vector ``a`` of the plane of the top two eigenvectors
+    (``P``: the rows' projections on them, ``values``: their eigenvalues)
     maximizing the ratio of the weighted variance along it to its robust
     variance (see :func:`_inflated_direction`), by a search over
     ``n_angles`` directions, and that ratio; None when a robust variance
@@ -527,23 +527,21 @@ class OutlierRobustPCA(_LinearSubspace):
     must pass the tail test too (at 6 standard errors, for the selection),
     scored from the midpoint of its shortest half; if not, the rows are
     filtered along it and the stages are certified again. For
-    ``n_components = k > 1`` the same holds for the pair of eigenvectors
-    ``k, k + 1`` (each pair checked when its eigenvalues are within the
-    gate below), the direction of a pair is found by a search over 36
-    angles, only a direction whose ratio exceeds 1 is filtered along, and
-    deflation stage 1 checks the top pair first (outliers that inflate
-    their direction past the top one also shrink the robust variances of
-    the inliers' directions, at whose centre they sit: stage 1 would
-    filter the inliers' tails along these). If
+    ``n_components > 1`` only along a direction whose ratio exceeds 1, and
+    deflation stage 1 checks that direction first when the top two
+    eigenvalues are within the gate below (outliers that inflate their
+    direction past the top one also shrink the robust variances of the
+    inliers' directions, at whose centre they sit: stage 1 would filter
+    the inliers' tails along these). If
     filtering along that direction reaches the cap (a tight cluster of
     outliers at the centre of the inliers' direction deflates the robust
     variance there, so that this direction looks the most inflated), the
     phase starts again from the first certified weights along the next most
-    inflated direction; if that cannot certify either, the first certified
-    weights are kept. The phase runs only when, with the first certified
-    weights, the second eigenvalue of the weighted covariance is at least
-    ``1 - eps log(1/eps) / 2`` times the first, or the ``(k+1)``-th that
-    times the ``k``-th.
+    inflated direction (``n_components = 1`` only); if that cannot certify
+    either, the first certified weights are kept. The phase runs only
+    when, with the first certified weights, the second eigenvalue of the
+    weighted covariance is at least ``1 - eps log(1/eps) / 2`` times the
+    first.
 
     At most ``min(2 eps, 1/2)`` of the total weight is ever removed: a step
     that would pass it is shortened to end there; if the rows left still
@@ -1030,7 +1028,7 @@ class OutlierRobustPCA(_LinearSubspace):
         # most inflated direction of heavy-tailed inliers is the
         # heaviest-tailed one): see the block stage.
         two_phases = record is None and b > k
-        first, second, reuse, starts = None, False, None, [0]
+        first, second, reuse = None, False, None
         gate = 1.0 - _SECOND_PHASE_GAP * level * np.log(1.0 / level)
         # k > 1: only a direction whose weighted variance exceeds its robust
         # estimate is filtered along (see _inflated_scores).
@@ -1064,18 +1062,7 @@ class OutlierRobustPCA(_LinearSubspace):
                 # rows are scored along it.
                 if second and _tail_test(w, scores, threshold, inlier_tail)[0]:
                     inflated = self._inflated_scores(
-                        X,
-                        w,
-                        centre,
-                        XV,
-                        V,
-                        values,
-                        level,
-                        sample,
-                        xp,
-                        branch,
-                        bar,
-                        starts,
+                        X, w, centre, XV, V, values, level, sample, xp, branch, bar
                     )
                     if inflated is not None:
                         scores, threshold, inlier_tail, law = inflated
@@ -1151,18 +1138,12 @@ class OutlierRobustPCA(_LinearSubspace):
                     op_is_final = True
                     values, V, total_var = op.top_eig(b, rng=rng, V0=V0, n_iter=4)
                     V0, kind = V, None  # the block stage's scores are stale
-                # The second phase checks the top pair of eigenvectors (the
-                # k = 1 problem) and the pair k, k + 1, each when its
-                # eigenvalues are within the gate: the most inflated
-                # direction of the top k + 1 was, for k = 2, a mix of u_1
-                # and u_2 (outliers +- t v at their centre shrink their
-                # robust variances about as much as they inflate v's).
-                starts = [
-                    j
-                    for j in sorted({0, k - 1})
-                    if float(values[j + 1]) >= gate * float(values[j])
-                ]
-                if not starts:
+                # The second phase checks the top two eigenvectors, the k = 1
+                # problem (the most inflated direction of the top k + 1 was,
+                # for k = 2, a mix of u_1 and u_2: outliers +- t v at their
+                # centre shrink their robust variances about as much as they
+                # inflate v's), when their eigenvalues are within the gate.
+                if not float(values[1]) >= gate * float(values[0]):
                     break  # a clear gap: nothing for the second phase
                 # Certified: the first candidate. The second phase goes on
                 # from it with the most inflated direction checked too.
@@ -1187,11 +1168,13 @@ class OutlierRobustPCA(_LinearSubspace):
                     stuck = not room > 1e-9 * n
                     step = step * (room / max(removed, np.finfo(float).tiny))
             if stuck:
-                if first is None or branch == 1:
+                if first is None or branch == 1 or bar > -math.inf:
                     break
                 # Filtering along the most inflated direction reached the
                 # cap: the second phase again from the first certified
-                # weights, along the next most inflated direction.
+                # weights, along the next most inflated direction (k = 1:
+                # the angle search of k > 1 has no next one, and would
+                # repeat the same filtering).
                 branch, reuse, certified = 1, None, len(stages) - 1
                 w, op, op_is_final, V0 = first
                 stage, rechecked = stages.index("block"), True
@@ -1243,65 +1226,44 @@ class OutlierRobustPCA(_LinearSubspace):
 
     @classmethod
     def _inflated_scores(
-        cls,
-        X,
-        w,
-        centre,
-        XV,
-        V,
-        values,
-        level,
-        sample,
-        xp,
-        rank=0,
-        bar=-math.inf,
-        starts=(0,),
+        cls, X, w, centre, XV, V, values, level, sample, xp, rank=0, bar=-math.inf
     ):
-        """The block scores along the most inflated direction of the
-        eigenvectors ``j, j + 1`` (:func:`_inflated_direction`, or for
-        ``bar > -inf`` :func:`_most_inflated_angle`; ``rank=1``: the next
-        one) for the first ``j`` of ``starts`` where they fail the tail test
-        and its ratio of weighted to robust variance exceeds ``bar``, else
-        None.
+        """The block scores along the most inflated direction of the top two
+        eigenvectors (:func:`_inflated_direction`; ``rank=1``: the next one)
+        when they fail the tail test and its ratio of weighted to robust
+        variance exceeds ``bar``, else None.
 
         ``bar`` is 1 for ``n_components > 1``: on clean digits (k = 2, 3,
-        eps = 0.1-0.2), with every pair of consecutive eigenvectors checked,
-        most inflated directions of ratio 0.91-1.0 failed the Gaussian tail
-        test, and filtering along them removed 4-22 % of the rows (sin up
-        to 0.93 to PCA); outliers that tilt the top directions inflate
-        theirs (1.3-2.0 at eps 0.3).
+        eps = 0.1-0.2) the most inflated direction of the top two, of ratio
+        0.91-1.0, failed the Gaussian tail test, and filtering along it
+        removed 4-22 % of the rows (sin up to 0.93 to PCA); outliers that
+        tilt the top directions inflate theirs (1.3-2.0 at eps 0.3).
         """
         w_sample = w
         if sample is not None:
             # The scatter's weighted medians on a thinned random subset.
             sample = sample[:: -(-sample.shape[0] // _MAX_SCATTER_ROWS)]
             XV, w_sample = xp.take(XV, sample, axis=0), xp.take(w, sample)
+        P = XV[:, :2] - centre @ V[:, :2]
         rounding = (X.shape[1] * float(xp.finfo(X.dtype).eps)) ** 2  # as below
-        for j in starts:
-            cols = slice(j, j + 2)
-            P = XV[:, cols] - centre @ V[:, cols]
-            if bar > -math.inf:
-                found = _most_inflated_angle(P, w_sample, values[cols], rounding, xp)
-            else:
-                found = _inflated_direction(
-                    P, w_sample, values[cols], rounding, xp, rank
-                )
-            if found is None or not found[1] > bar:
-                continue
-            # Centred at the shortest half along it: a one-sided cluster of
-            # outliers shifts the median towards itself (by 0.57 inlier
-            # standard deviations for 30 % of the rows), enough for the
-            # filter to remove the inliers of the far side first and then
-            # all of them.
-            a = to_namespace(found[0], xp, _device(X), dtype=X.dtype)
-            direction = V[:, cols] @ a
-            shift = _shortest_half_centre(P @ a, w_sample, xp)
-            inflated = cls._block_scores(
-                X, w, centre + shift * direction, direction[:, None], level, xp
-            )
-            if not _tail_test(w, *inflated[:3], n_sd=_TAIL_SD_INFLATED)[0]:
-                return inflated
-        return None
+        if bar > -math.inf:
+            found = _most_inflated_angle(P, w_sample, values[:2], rounding, xp)
+        else:
+            found = _inflated_direction(P, w_sample, values[:2], rounding, xp, rank)
+        if found is None or not found[1] > bar:
+            return None
+        # Centred at the shortest half along it: a one-sided cluster of
+        # outliers shifts the median towards itself (by 0.57 inlier standard
+        # deviations for 30 % of the rows), enough for the filter to remove
+        # the inliers of the far side first and then all of them.
+        a = to_namespace(found[0], xp, _device(X), dtype=X.dtype)
+        direction = V[:, :2] @ a
+        shift = _shortest_half_centre(P @ a, w_sample, xp)
+        inflated = cls._block_scores(
+            X, w, centre + shift * direction, direction[:, None], level, xp
+        )
+        passed = _tail_test(w, *inflated[:3], n_sd=_TAIL_SD_INFLATED)[0]
+        return None if passed else inflated
 
     @staticmethod
     def _block_scores(X, w, mean, dirs, level, xp):
