@@ -42,8 +42,9 @@ _MAX_DENSE_FEATURES = 512
 # Rows of the weighted medians of the robust centre (a random subset above).
 _MAX_MEDIAN_ROWS = 20_000
 
-# Rows of the second phase's robust scatter, 4 weighted medians (a thinned
-# subset of the random rows above).
+# Rows of the second phase's robust variances: 4 weighted medians, 36 for the
+# angle search of n_components > 1 (a thinned subset of the random rows
+# above).
 _MAX_SCATTER_ROWS = 5_000
 
 # Rows per block filtered by partial_fit (at least 5 n_features).
@@ -222,6 +223,13 @@ def _representable_variance(total_var, scale, dtype, xp):
     return total_var
 
 
+def _robust_variance(p, w, tol, xp):
+    """Robust variance of the projections ``p``: the weighted median of
+    their squares (off the centre, see :func:`_off_centre_median`) over the
+    median of chi-square(1)."""
+    return _off_centre_median(p * p, w, tol, xp) / float(stats.chi2.median(1))
+
+
 def _inflated_direction(P, w, values, tol, xp, rank=0):
     """The direction of the top eigen-subspace whose variance is the most
     inflated relative to a robust estimate of it (``rank=1``: the next one,
@@ -250,10 +258,9 @@ def _inflated_direction(P, w, values, tol, xp, rank=0):
     the next one (``rank=1``).
     """
     r = P.shape[1]
-    median = float(stats.chi2.median(1))
 
     def robust_var(p):
-        return _off_centre_median(p * p, w, tol, xp) / median
+        return _robust_variance(p, w, tol, xp)
 
     sigma = np.sqrt([robust_var(P[:, j]) for j in range(r)])
     if not np.all(sigma > 0):
@@ -293,13 +300,12 @@ def _most_inflated_angle(P, w, values, tol, xp, n_angles=36):
     the top two eigenvectors were such mixes, and its most inflated
     direction had a ratio of 0.88 where ``v``'s is 1.5.
     """
-    median = float(stats.chi2.median(1))
     lam = to_numpy(values[:2], xp).astype(float)
     best = None
     for theta in np.pi * np.arange(n_angles) / n_angles:
         a = np.array([math.cos(theta), math.sin(theta)])
         p = P @ to_namespace(a, xp, _device(P), dtype=P.dtype)
-        robust = _off_centre_median(p * p, w, tol, xp) / median
+        robust = _robust_variance(p, w, tol, xp)
         if not robust > 0:
             return None
         ratio = float(lam @ (a * a)) / robust
