@@ -737,6 +737,10 @@ def solve_certified(
                 break
             state["res"], state["rank"] = trial, trial.rank
             escape = escape_loop(_RANDOM_STARTS)
+            if not state["res"].converged:
+                # the escapes ended on a budget re-solve: no bound there
+                gap = math.nan
+                break
             gap, point = _gap(X, omegas, c, state, traces, tol, offset, xp)
     res, rank, n_iter, n_escapes = (
         state["res"],
@@ -803,14 +807,31 @@ def _escape(
             if not escapes:
                 v = xp.zeros_like(res.U[:, 0])
             columns.append(length * math.sqrt(traces[b]) * v[:, None])
-        U = xp.concat(columns, axis=1)
-        y0 = warm_multiplier(res, kwargs["beta"])
-        trial = solve_nlr(X, U0=U, y0=y0, alpha0=res.alpha, **kwargs)
-        trial.rank = new_rank
-        state["n_iter"] += trial.n_iter
-        if trial.objective < res.objective - 1e-2 * tol * scale:
+        trial, lower = _resolve(
+            X, state, xp.concat(columns, axis=1), new_rank, tol, scale, kwargs
+        )
+        if lower:
             return trial, True
     return trial, False
+
+
+def _resolve(X, state, U0, rank, tol, scale, kwargs):
+    """Warm re-solve of the kept point ``state["res"]`` (its multiplier and
+    step) from ``U0`` with ``rank`` columns per block; counts its
+    iterations. Returns the re-solve (with its ``rank``) and whether it
+    lowers the kept objective by more than ``tol / 100`` relative to
+    ``scale``."""
+    res = state["res"]
+    trial = solve_nlr(
+        X,
+        U0=U0,
+        y0=warm_multiplier(res, kwargs["beta"]),
+        alpha0=res.alpha,
+        **{**kwargs, "rank": rank},
+    )
+    trial.rank = rank
+    state["n_iter"] += trial.n_iter
+    return trial, trial.objective < res.objective - 1e-2 * tol * scale
 
 
 def _probe_rank(X, state, traces, tol, offset, max_rank, rng, kwargs, xp):
@@ -837,19 +858,10 @@ def _probe_rank(X, state, traces, tol, offset, max_rank, rng, kwargs, xp):
             column[:] = 0.0
         column *= _PROBE_LENGTH * math.sqrt(traces[b] / n)
         columns.append(to_namespace(column, xp, X.device, X.dtype))
-    trial = solve_nlr(
-        X,
-        U0=xp.concat(columns, axis=1),
-        y0=warm_multiplier(res, kwargs["beta"]),
-        alpha0=res.alpha,
-        **{**kwargs, "rank": rank + grow},
-    )
-    state["n_iter"] += trial.n_iter
     scale = max(abs(res.objective + offset), 1e-300)
-    if not trial.converged or trial.objective >= res.objective - 1e-2 * tol * scale:
-        return None
-    trial.rank = rank + grow
-    return trial
+    U0 = xp.concat(columns, axis=1)
+    trial, lower = _resolve(X, state, U0, rank + grow, tol, scale, kwargs)
+    return trial if trial.converged and lower else None
 
 
 def _restart(X, state, point, traces, tol, offset, max_rank, kwargs, xp):
@@ -867,19 +879,9 @@ def _restart(X, state, point, traces, tol, offset, max_rank, kwargs, xp):
         longest = np.sort(np.argsort(np.sum(block * block, axis=0))[m - keep :])
         columns.append(block[:, longest])
     U0 = to_namespace(np.concatenate(columns, axis=1), xp, X.device, X.dtype)
-    trial = solve_nlr(
-        X,
-        U0=U0,
-        y0=warm_multiplier(res, kwargs["beta"]),
-        alpha0=res.alpha,
-        **{**kwargs, "rank": keep},
-    )
-    state["n_iter"] += trial.n_iter
     scale = max(abs(res.objective + offset), 1e-300)
-    if not trial.converged or trial.objective >= res.objective - 1e-2 * tol * scale:
-        return None
-    trial.rank = keep
-    return trial
+    trial, lower = _resolve(X, state, U0, keep, tol, scale, kwargs)
+    return trial if trial.converged and lower else None
 
 
 def _gap(X, omegas, c, state, traces, tol, offset, xp):
@@ -905,11 +907,23 @@ def _gap(X, omegas, c, state, traces, tol, offset, xp):
 
 
 def not_certified_advice(cause, max_iter_name, exact_check=True):
-    """What a ConvergenceWarning advises for a :func:`solve_certified` cause
-    (``exact_check``: the estimator has ``solver='exact-if-small'`` to
-    compare with)."""
+    """What a ConvergenceWarning advises for a :func:`solve_certified` cause,
+    or ILASDPClustering's ``"certify_budget"`` (no certified solve left for
+    the final fixed partition) and ``"not_fixed"`` (no fixed partition to
+    certify) (``exact_check``: the estimator has ``solver='exact-if-small'``
+    to compare with)."""
     if cause == "max_iter":
         return f"the solver ran out of iterations; increase {max_iter_name} or tol"
+    if cause == "certify_budget":
+        return (
+            "the certified solves moved the partition twice; the final "
+            "partition's LA-SDP was not certified"
+        )
+    if cause == "not_fixed":
+        return (
+            "the rounds stopped without a fixed partition, and only a fixed "
+            "partition's LA-SDP is certified"
+        )
     if cause == "escapes":
         return (
             "directions of negative curvature remain after the allowed "

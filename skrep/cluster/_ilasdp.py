@@ -644,14 +644,18 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         objective = gaussians.loglik
         if not fixed and best_objective > objective:
             labels, objective = best_labels, best_objective
-        # (NaN unless the last solve was a certified one)
-        gap = res.duality_gap
+        # the bound of the fixed partition's LA-SDP (NaN unless the last
+        # solve was a certified one); none for a partition the rounds left
+        gap = res.duality_gap if fixed else math.nan
         stopped = since_best >= _PATIENCE
         threshold = max(self.tol, 1e-3)
-        if fixed and certify:  # past _MAX_CERTIFIED solves: not certified
+        cause = res.cause
+        if certify:  # (NaN past _MAX_CERTIFIED solves: not certified)
             certified = res.converged and gap <= threshold
+            if cause is None and math.isnan(gap):
+                cause = "certify_budget" if fixed else "not_fixed"
         else:
-            certified = res.converged and (math.isnan(gap) or gap <= threshold)
+            certified = res.converged
         return {
             "labels": labels,
             "objective": objective,
@@ -662,7 +666,7 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
             "certified": bool(certified),
             "duality_gap": gap,
             "escape_value": res.escape_value,
-            "cause": res.cause,
+            "cause": cause,
             "covariance_type": cov_type,
         }
 

@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from la_sdp_reference import exact_la_sdp
 from sklearn.datasets import load_iris, load_wine
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 
-from skrep.cluster import ILASDPClustering, SDPKMeans
+from skrep.cluster import ILASDPClustering, SDPKMeans, _certificate, _ilasdp
 from skrep.cluster._certificate import dual_gap, escape_directions, solve_certified
 from skrep.cluster._ilasdp import (
     _estimate_gaussians,
@@ -267,18 +268,100 @@ def test_an_unclosed_bound_is_refined_and_acted_on():
         assert res.duality_gap >= true_gap - 1e-6
 
 
-def test_a_certified_solve_that_moves_the_partition_moves_the_rounds_on():
-    # A 36-row random mixture, diagonal covariances: the certified solve of
-    # the first fixed point's LA-SDP (restarted from the refined bound's
-    # solution) rounds to another partition; the rounds go on from it, and
-    # the partition returned is one that the exactly solved LA-SDP (cvxpy)
-    # keeps.
+def _exact_rounding(X, labels, K):
+    """The partition that the exactly solved LA-SDP (cvxpy) at the Gaussians
+    of ``labels`` rounds to."""
+    Xc, omegas, c = _la_sdp(X, labels, K, "diag")
+    _, row_sums = exact_la_sdp(Xc, omegas, c, eps=1e-8)
+    return _fix_empty(np, row_sums.argmax(axis=1), row_sums, K)
+
+
+def _moving_instance():
+    # a 36-row random mixture whose first fixed point's certified solve
+    # moves the partition
     X, _ = make_heterogeneous_mixture(36, 5, 3, 2.0, scales=[1, 2, 4], random_state=9)
-    K = 3
+    return X, 3
+
+
+def test_a_certified_solve_that_moves_the_partition_moves_the_rounds_on():
+    # Diagonal covariances: the certified solve of the first fixed point's
+    # LA-SDP (restarted from the refined bound's solution) rounds to another
+    # partition, which the exactly solved LA-SDP (cvxpy) confirms; the rounds
+    # go on from it, and the partition returned is one that the exactly
+    # solved LA-SDP keeps. (Without certify the rounds stop at that first
+    # fixed point.)
+    X, K = _moving_instance()
+    first = ILASDPClustering(K, covariance_type="diag", random_state=9).fit(X).labels_
+    assert np.any(_exact_rounding(X, first, K) != first)
     model = ILASDPClustering(K, covariance_type="diag", certify=True, random_state=9)
     model.fit(X)
+    assert np.any(model.labels_ != first)
     assert model.converged_ and model.duality_gap_ <= 1e-3
-    Xc, omegas, c = _la_sdp(X, model.labels_, K, "diag")
-    _, row_sums = exact_la_sdp(Xc, omegas, c, eps=1e-8)
-    exact = _fix_empty(np, row_sums.argmax(axis=1), row_sums, K)
-    np.testing.assert_array_equal(exact, model.labels_)
+    np.testing.assert_array_equal(_exact_rounding(X, model.labels_, K), model.labels_)
+
+
+@pytest.mark.parametrize(
+    "max_certified, max_iter, advice",
+    [
+        # the certified solves spent: the last fixed point's solve is not a
+        # certified one (the warning blamed a dual bound it never computed)
+        (1, 100, "moved the partition twice"),
+        # max_iter ends the rounds right after a certified solve that moved
+        # the partition: its bound is that of the partition left (it was
+        # reported, 9.6e-4, and no warning said the result was uncertified)
+        (2, 5, "without a fixed partition"),
+    ],
+)
+def test_a_partition_left_uncertified_has_no_gap_and_says_why(
+    monkeypatch, max_certified, max_iter, advice
+):
+    monkeypatch.setattr(_ilasdp, "_MAX_CERTIFIED", max_certified)
+    X, K = _moving_instance()
+    model = ILASDPClustering(
+        K, covariance_type="diag", certify=True, max_iter=max_iter, random_state=9
+    )
+    with pytest.warns(ConvergenceWarning, match="not certified optimal") as record:
+        model.fit(X)
+    assert any(advice in str(w.message) for w in record)
+    assert not model.converged_ and math.isnan(model.duality_gap_)
+
+
+def test_no_bound_where_the_restart_ends_unconverged(monkeypatch):
+    # The instance of test_an_unclosed_bound_is_refined_and_acted_on, warm:
+    # its bound is not closed and the solve restarts from the refinement's
+    # factors. Where the point kept after that restart is not converged (here
+    # made so) no gap is computed: its objective is not that of a feasible
+    # point (a gap was computed there and reported).
+    X, y = make_heterogeneous_mixture(36, 5, 3, 1.5, scales=[1, 2, 4], random_state=2)
+    labels = y.astype(np.int64)
+    K, rank = 3, 2
+    Xc, omegas, c = _la_sdp(X, labels, K, "diag")
+    restarts = []
+
+    def unconverged_restart(*args):
+        trial = restart(*args)
+        if trial is not None:
+            trial.converged = False
+        restarts.append(trial)
+        return trial
+
+    restart = _certificate._restart
+    monkeypatch.setattr(_certificate, "_restart", unconverged_restart)
+    rng = np.random.RandomState(1)
+    U0 = _factor_from_labels(np, labels, np.bincount(labels), K, rank, rng, float)
+    res = solve_certified(
+        Xc,
+        traces=[1.0] * K,
+        rank=rank,
+        U0=U0,
+        labels=labels,
+        rng=rng,
+        omegas=omegas,
+        c=c,
+        tol=1e-6,
+        max_iter=50_000,
+        certify=True,
+    )
+    assert restarts and restarts[0] is not None
+    assert res.cause == "max_iter" and not res.converged
+    assert math.isnan(res.duality_gap)
