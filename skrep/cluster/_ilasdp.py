@@ -335,10 +335,10 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         ``certify=True`` this is a stationary point with no escape
         direction found, not a proof that the LA-SDP was solved to
         optimality (small random mixtures have converged up to about 1 %
-        below cvxpy's optimum); with ``certify=True`` it also requires
-        ``duality_gap_ <= max(tol, 1e-3)``, and a solve that the bound
-        shows short of the optimum is restarted from the bound's own
-        solution (LA-SDPs of 36-row random mixtures converged 8.9e-3 and
+        below cvxpy's optimum); with ``certify=True`` it also requires a
+        fixed partition and ``duality_gap_ <= max(tol, 1e-3)``, and a
+        solve that the bound shows short of the optimum is restarted from
+        the bound's own solution (LA-SDPs of 36-row random mixtures converged 8.9e-3 and
         1.2e-2 below cvxpy with no escape direction found; restarted, they
         reach it). In float32 the re-solves that sharpen the row-sum
         multiplier are skipped at the default ``tol``
@@ -349,8 +349,11 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         upper bound on its optimum (a feasible dual point: the entrywise
         multipliers found by an accelerated projection, alternating with
         the multiplier of the row sums refitted from the first-order
-        conditions);
-        NaN unless ``certify=True`` and the rounds reached a fixed partition.
+        conditions; where that bound is above ``max(tol, 1e-3)``, the best
+        of the multipliers of an augmented Lagrangian on the SDP itself);
+        NaN unless ``certify=True``, the rounds reached a fixed partition
+        and its LA-SDP had a certified solve (at most 2 per run: where both
+        move the partition, the final one has none).
     escape_value_ : float
         Most negative curvature ``v^T M_k v`` (relative to the objective)
         that the escape search found along non-negative directions at the
