@@ -550,8 +550,12 @@ class OutlierRobustPCA(_LinearSubspace):
     eigenvalues are within the gate below (outliers that inflate their
     direction past the top one also shrink the robust variances of the
     inliers' directions, at whose centre they sit: stage 1 would filter
-    the inliers' tails along these). If
-    filtering along that direction reaches the cap (a tight cluster of
+    the inliers' tails along these). ``filter="eigen"``, which has no
+    deflation stages, also checks the pair of eigenvectors
+    ``n_components, n_components + 1`` (when within the gate below), at 15
+    standard errors: it takes up that pair only if it fails there with
+    the first certified weights (clean real data with heavy tails fail it
+    at 6). If filtering along that direction reaches the cap (a tight cluster of
     outliers at the centre of the inliers' direction deflates the robust
     variance there, so that this direction looks the most inflated), the
     phase starts again from the first certified weights along the next most
@@ -559,7 +563,8 @@ class OutlierRobustPCA(_LinearSubspace):
     either, the first certified weights are kept. The phase runs only
     when, with the first certified weights, the second eigenvalue of the
     weighted covariance is at least ``1 - eps log(1/eps) / 2`` times the
-    first.
+    first (for the pair of ``filter="eigen"``, the ``(k+1)``-th that times
+    the ``k``-th).
 
     At most ``min(2 eps, 1/2)`` of the total weight is ever removed: a step
     that would pass it is shortened to end there; if the rows left still
