@@ -71,21 +71,26 @@ def _solve_cold_and_warm(Xc, omegas, c, labels, K, rank, warm=True, **kwargs):
             _factor_from_labels(np, labels, np.bincount(labels), K, rank, rng, float)
         )
     return [
-        solve_certified(
-            Xc,
-            traces=[1.0] * K,
-            rank=rank,
-            U0=U0,
-            labels=labels,
-            rng=rng,
-            omegas=omegas,
-            c=c,
-            tol=1e-6,
-            max_iter=50_000,
-            **kwargs,
-        )
+        _solve_la_sdp(Xc, omegas, c, labels, K, rank, U0, rng, **kwargs)
         for U0 in starts
     ]
+
+
+def _solve_la_sdp(Xc, omegas, c, labels, K, rank, U0, rng, **kwargs):
+    """The LA-SDP solved from ``U0`` at the tests' tight settings."""
+    return solve_certified(
+        Xc,
+        traces=[1.0] * K,
+        rank=rank,
+        U0=U0,
+        labels=labels,
+        rng=rng,
+        omegas=omegas,
+        c=c,
+        tol=1e-6,
+        max_iter=50_000,
+        **kwargs,
+    )
 
 
 @pytest.mark.parametrize("name", list(INSTANCES))
@@ -343,19 +348,7 @@ def test_no_bound_where_the_restart_ends_unconverged(monkeypatch):
     monkeypatch.setattr(_certificate, "_restart", unconverged_restart)
     rng = np.random.RandomState(1)
     U0 = _factor_from_labels(np, labels, np.bincount(labels), K, rank, rng, float)
-    res = solve_certified(
-        Xc,
-        traces=[1.0] * K,
-        rank=rank,
-        U0=U0,
-        labels=labels,
-        rng=rng,
-        omegas=omegas,
-        c=c,
-        tol=1e-6,
-        max_iter=50_000,
-        certify=True,
-    )
+    res = _solve_la_sdp(Xc, omegas, c, labels, K, rank, U0, rng, certify=True)
     assert restarts and restarts[0] is not None
     assert res.cause == "max_iter" and not res.converged
     assert math.isnan(res.duality_gap)
