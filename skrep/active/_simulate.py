@@ -272,7 +272,7 @@ def _encode_test_labels(y_test, classes):
         "n_repeats": [Interval(Integral, 1, None, closed="left")],
         "baseline": [StrOptions({"random"}), None],
         "stopping": [StrOptions(set(_STOPPING)), callable, None],
-        "n_jobs": [Integral, None],
+        "n_jobs": [Interval(Integral, None, None, closed="neither"), None],
         "random_state": ["random_state"],
         "verbose": ["boolean"],
     },

@@ -424,7 +424,7 @@ class RobustPCA(_SparseRowSubspace):
         "svd_solver": [StrOptions({"auto", "randomized", "full"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
-        "n_jobs": [Integral, None],
+        "n_jobs": [Interval(Integral, None, None, closed="neither"), None],
     }
 
     def __init__(

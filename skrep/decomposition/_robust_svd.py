@@ -254,7 +254,7 @@ class RobustSVD(_SparseRowSubspace):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
-        "n_jobs": [Integral, None],
+        "n_jobs": [Interval(Integral, None, None, closed="neither"), None],
     }
 
     def __init__(

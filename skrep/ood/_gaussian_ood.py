@@ -543,7 +543,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="left")],
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
-        "n_jobs": [Integral, None],
+        "n_jobs": [Interval(Integral, None, None, closed="neither"), None],
         "verbose": ["verbose"],
     }
 

@@ -559,7 +559,7 @@ class PRESTOCV(_CumulativeLogitBase):
         "w1": [Interval(Real, 0, None, closed="left")],
         "cv": ["cv_object"],
         "scoring": [str, callable, None],
-        "n_jobs": [Integral, None],
+        "n_jobs": [Interval(Integral, None, None, closed="neither"), None],
         "classes": ["array-like", None],
         "tol": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],

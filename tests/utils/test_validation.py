@@ -34,7 +34,8 @@ def test_check_not_constant():
 def test_integer_parameters_refuse_bools():
     # scikit-learn's Interval(Integral, ...) lets True through as 1; skrep's
     # refuses it, for every integer parameter of every public estimator
-    # whose constraints do not also allow a bool.
+    # whose constraints do not also allow a bool. A bare ``Integral`` (as
+    # scikit-learn writes ``n_jobs``) would let it through, so it counts too.
     from numbers import Integral
 
     from sklearn.base import clone
@@ -50,7 +51,8 @@ def test_integer_parameters_refuse_bools():
     for estimator in estimator_instances():
         for name, constraints in estimator._parameter_constraints.items():
             integral = any(
-                isinstance(c, Interval) and c.type is Integral for c in constraints
+                c is Integral or (isinstance(c, Interval) and c.type is Integral)
+                for c in constraints
             )
             if not integral or "boolean" in constraints or bool in constraints:
                 continue
@@ -58,3 +60,8 @@ def test_integer_parameters_refuse_bools():
                 clone(estimator).set_params(**{name: True}).fit(X, np.arange(30) % 2)
             checked += 1
     assert checked > 20
+    # simulate's n_jobs is checked by validate_params, not by an estimator.
+    from skrep.active import simulate
+
+    with pytest.raises(InvalidParameterError, match="'n_jobs' parameter"):
+        simulate("random", None, X, np.arange(30) % 2, n_jobs=True)
