@@ -19,7 +19,6 @@ calibrated on out-of-fold scores (split-conformal cross-fitting). Building
 and scoring the Gaussians is :mod:`skrep.ood._model`.
 """
 
-import functools
 import numbers
 import time
 import warnings
@@ -40,12 +39,12 @@ from sklearn.utils.validation import (
 
 from skrep.ood import _model
 from skrep.ood._moments import (
-    complements,
+    Folds,
     feature_scale,
     group_moments,
     merge,
+    nbytes,
     rescale,
-    take,
     zeros,
 )
 from skrep.utils._array_api import (
@@ -82,6 +81,10 @@ _CHOICE_GROWTH = 2.0
 # covariance_type='auto' considers per-class covariances only while their
 # scoring parameters (n_classes * sum_b p_b^2 floats) fit in this many bytes.
 _AUTO_FULL_BYTES = 2**30
+# fit and partial_fit refuse statistics of the (class, fold) groups larger
+# than this many bytes (estimated before they are allocated; the peak of
+# fit is about 1.5 times the statistics).
+_STATISTICS_BYTES = 2**32
 # Rows that the leave-one-class-out model choice scores (an even subsample).
 _SELECTION_ROWS = 5_000
 # n_factors='auto' considers factor models only while the blocks together
@@ -654,7 +657,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             steps(3, combiner="logistic regression", outliers=X_out.shape[0])
         oof = self._out_of_fold(X_in, y_in, fold, "score", xp, device)
         self._calibrate(oof, xp, device)
-        del self._complements, self._choice_folds, self._choice_complements
+        del self._fold_sums
         steps(steps.total, offset=self.offset_, calibration_rows=oof.shape[0])
         return self
 
@@ -751,7 +754,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             buffer["X"], buffer["y"], buffer["fold"], "score", xp, device
         )
         self._calibrate(oof, xp, device)
-        del self._complements, self._choice_folds, self._choice_complements
+        del self._fold_sums
         steps(3, offset=self.offset_, calibration_rows=oof.shape[0])
         return self
 
@@ -986,6 +989,8 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         self.block_bounds_ = self._block_bounds(X.shape[1])
         self._edges = tuple(int(v) for v in self.block_bounds_)
         self._fitted_with_y = with_y
+        # The fourth-order statistics serve the Ledoit-Wolf coefficient only.
+        self._fourth = self.shrinkage == "ledoit_wolf"
         self._folds = None
         self._buffer = None
         self._chosen_at = None  # rows of each class at the last model choice
@@ -1023,7 +1028,23 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         K = self._n_folds()
         previous = np.array(self._fold_classes, dtype=self.classes_.dtype)
         classes = np.union1d(previous, labels)
-        folds = zeros((len(classes), K), self._edges)
+        if self.shrinkage == "ledoit_wolf" and not self._fourth:
+            raise ValueError(
+                "shrinkage='ledoit_wolf' needs fourth-order statistics that "
+                "were not kept (the stream started with another shrinkage); "
+                "fit again."
+            )
+        size = nbytes((len(classes), K), self._edges, self._fourth)
+        if size > _STATISTICS_BYTES:
+            raise ValueError(
+                f"The statistics of the {len(classes)} classes x {K} folds "
+                f"would take {size / 2**30:.1f} GiB (over "
+                f"{_STATISTICS_BYTES / 2**30:.0f} GiB): {3 if self._fourth else 1}"
+                " p_b x p_b matrices per group and block of p_b features. "
+                "Split the features with feature_blocks, lower cv, or use "
+                "shrinkage='oas' (one matrix instead of three)."
+            )
+        folds = zeros((len(classes), K), self._edges, self._fourth)
         if self._folds is not None:
             idx = np.searchsorted(classes, previous)
             for key, value in self._folds.items():
@@ -1051,7 +1072,9 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         if np.any(g != 1):
             dt = supported_float_dtypes(xp, device)[0]
             U = xp.astype(X, dt) / to_namespace(g, xp, device, dtype=dt)
-        chunk = group_moments(U, group, len(classes) * K, self._edges, xp, device)
+        chunk = group_moments(
+            U, group, len(classes) * K, self._edges, xp, device, self._fourth
+        )
         chunk = {
             key: (
                 [m.reshape(len(classes), K, *m.shape[1:]) for m in value]
@@ -1154,8 +1177,9 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
                     value = self._leave_class_out(spec, X, y, fold, xp, device)
                 else:
                     value = _model.heldout_log_likelihood(
-                        self._choice_folds,
-                        self._choice_complements,
+                        self._choice_fold,
+                        self._choice_complement,
+                        self.cv,
                         spec,
                         ctype,
                         int(target == "diagonal"),
@@ -1170,8 +1194,13 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
                     class_score=score,
                     criterion="auroc" if C >= 3 else "heldout_loglik",
                 )
+            # The first candidate within rounding of the best: candidates
+            # that are equal models (e.g. both targets on standardised
+            # features) tie, and rounding would otherwise pick one at random.
             found = self.selection_scores_
-            candidates = [max(found, key=found.get)]
+            best = max(found.values())
+            near = best - 1e-9 * max(abs(best), 1.0)
+            candidates = [next(key for key, v in found.items() if v >= near)]
         (
             self.covariance_type_,
             self.shrinkage_target_,
@@ -1227,7 +1256,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             label = np.searchsorted(self.classes_, y[test])
             if np.unique(label).size < 2:
                 continue
-            model, report = self._build(self._choice_complements[j], spec)
+            model, report = self._build(self._choice_complement(j), spec)
             model = _model.to_device(model, xp, device)
             X_test = _take_rows(X, test, xp, device)
             stats = _model.score_rows(model, X_test, "stats", self._edges, xp)
@@ -1250,6 +1279,15 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         model["aggregation"] = spec["aggregation"]
         return model, report
 
+    def _choice_fold(self, j):
+        """Statistics of the model choice's fold ``j``: calibration folds
+        ``j, j + cv, ...``."""
+        return self._fold_sums.union(range(j, self._fold_sums.n_folds, self.cv))
+
+    def _choice_complement(self, j):
+        """Statistics of every choice fold but ``j``."""
+        return self._fold_sums.without(range(j, self._fold_sums.n_folds, self.cv))
+
     def _fit_models(self, aggregation, X, y, fold, xp, device, choose=True):
         """Choose the model, build it from all folds, set the attributes.
 
@@ -1263,19 +1301,9 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
                 "relative=True needs at least 2 classes (the relative distance "
                 "to a single class's Gaussian is 0); fit with class labels y."
             )
-        self._complements, everything = complements(self._folds)
-        # The choice's folds: calibration folds j, j + cv, ... merged.
-        K = self._folds["n"].shape[1]
-        self._choice_folds = self._folds
-        if K > self.cv:
-            self._choice_folds = functools.reduce(
-                merge,
-                (
-                    take(self._folds, np.arange(i, i + self.cv), 1)
-                    for i in range(0, K, self.cv)
-                ),
-            )
-        self._choice_complements, _ = complements(self._choice_folds)
+        # The statistics of unions of folds, one at a time when asked for.
+        self._fold_sums = Folds(self._folds)
+        everything = self._fold_sums.total()
         scale = feature_scale(everything)  # of all rows, for every candidate
         # Rows of each class: the choice is made again once one of them has
         # grown by _CHOICE_GROWTH since the last choice (a new class too).
@@ -1405,13 +1433,14 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         spec = self._chosen
         X_host = to_numpy(X, xp) if self.n_components > 1 else None
         out, rows_done = [], []
-        progress = self._progress("fold", len(self._complements))
-        for j in range(len(self._complements)):
+        n_folds = self._fold_sums.n_folds
+        progress = self._progress("fold", n_folds)
+        for j in range(n_folds):
             rows = np.flatnonzero(fold == j)
             if rows.size == 0:
                 continue
             others = fold != j
-            moments = self._complements[j]
+            moments = self._fold_sums.without([j])
             if self.n_components > 1:
                 index = np.searchsorted(self.classes_, y[others])
                 model, _ = self._build(moments, spec, X_host[others], index)

@@ -117,7 +117,11 @@ def _covariances(mom, b, scale, ctype, spec, reg, keys):
     """
     n_c = mom["n"]
     M2 = mom["M2"][b] * scale[:, None] * scale[None, :]
-    Q4 = np.einsum("i,cij,j->c", scale**2, mom["F"][b], scale**2)
+    # The Ledoit-Wolf coefficient's sum of fourth powers (only it uses them:
+    # the statistics hold F only then).
+    Q4 = np.zeros(len(n_c))
+    if "F" in mom:
+        Q4 = np.einsum("i,cij,j->c", scale**2, mom["F"][b], scale**2)
     p = M2.shape[-1]
     k = spec.get("n_factors")
     starts = spec.get("factor_starts", {})
@@ -402,22 +406,21 @@ def _whitening(mu, cov_attr, groups, V, k, b, spec, log_scale):
 
 
 # ------------------------------------------------------- model selection
-def heldout_log_likelihood(folds, complements, spec, ctype, target):
+def heldout_log_likelihood(fold, complement, n_folds, spec, ctype, target):
     """Mean held-out log-likelihood per row of one closed-form model.
 
     Each fold's rows are scored under the model fitted on the other folds,
-    from the folds' statistics alone (``folds`` has leading shape
-    ``(n_classes, n_folds)``): the log-density of a class's rows under its
-    own Gaussian, summed over the blocks (no subspace). ``complements[j]``
-    holds the statistics of every fold but ``j``. Densities are those
+    from the folds' statistics alone (``fold(j)`` gives fold ``j``'s, with
+    leading shape ``(n_classes,)``, ``complement(j)`` those of every fold but
+    ``j``): the log-density of a class's rows under its own Gaussian, summed
+    over the blocks (no subspace). Densities are those
     of ``u`` whatever the target, so models compare. -inf when a covariance
     is singular.
     """
     bounds = spec["bounds"]
     total_ll, count = 0.0, 0.0
-    for j in range(folds["n"].shape[1]):
-        test = take(folds, j, 1)
-        train = complements[j]
+    for j in range(n_folds):
+        test, train = fold(j), complement(j)
         ok = (train["n"] > 0) & (test["n"] > 0)
         if not np.any(ok):
             continue

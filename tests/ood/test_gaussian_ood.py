@@ -90,8 +90,9 @@ def test_single_gaussian_matches_sklearn_ledoit_wolf_and_oas():
 
 
 def test_fold_complements_are_the_statistics_of_the_other_folds():
-    # The merged statistics of every fold but j (running merges from both
-    # ends) equal those computed directly from the rows outside fold j.
+    # The statistics of every fold but j (the sums of all folds less fold
+    # j's, about each class's mean), of two folds (merged) and of all folds
+    # equal those computed directly from the rows.
     rng = np.random.RandomState(0)
     X = rng.standard_normal((300, 5)) * [1, 2, 3, 4, 5] + 7
     y, fold = rng.randint(3, size=300), rng.randint(4, size=300)
@@ -105,9 +106,10 @@ def test_fold_complements_are_the_statistics_of_the_other_folds():
         )
         for key, value in per_group.items()
     }
-    complements, everything = _moments.complements(folds)
-    for j, got in enumerate([*complements, everything]):
-        rows = fold != j
+    sums = _moments.Folds(folds)
+    cases = [(fold != j, sums.without([j])) for j in range(4)]
+    cases += [(fold % 2 == 1, sums.union([1, 3])), (fold >= 0, sums.total())]
+    for j, (rows, got) in enumerate(cases):
         expected = _moments.group_moments(X[rows], y[rows], 3, bounds, np, None)
         assert_array_equal(got["n"], expected["n"])
         assert_allclose(got["mean"], expected["mean"], rtol=1e-12)
