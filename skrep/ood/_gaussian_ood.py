@@ -1169,22 +1169,25 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         ]
         self.selection_scores_ = {}
         if len(candidates) > 1:
+            specs = []
+            for candidate in candidates:
+                specs.append(self._spec(aggregation, scale, *candidate))
+                specs[-1]["n_components"] = 1
+            if C >= 3:
+                values = self._leave_class_out(specs, X, y, fold, xp, device)
+            else:
+                values = _model.heldout_log_likelihood(
+                    (
+                        (self._choice_fold(j), self._choice_complement(j))
+                        for j in range(self.cv)
+                    ),
+                    specs,
+                )
             progress = self._progress("candidate", len(candidates))
-            for index, (ctype, target, k, score) in enumerate(candidates, 1):
-                spec = self._spec(aggregation, scale, ctype, target, k, score)
-                spec["n_components"] = 1
-                if C >= 3:
-                    value = self._leave_class_out(spec, X, y, fold, xp, device)
-                else:
-                    value = _model.heldout_log_likelihood(
-                        self._choice_fold,
-                        self._choice_complement,
-                        self.cv,
-                        spec,
-                        ctype,
-                        int(target == "diagonal"),
-                    )
-                self.selection_scores_[ctype, target, k, score] = float(value)
+            pairs = zip(candidates, values, strict=True)
+            for index, (candidate, value) in enumerate(pairs, 1):
+                ctype, target, k, score = candidate
+                self.selection_scores_[candidate] = float(value)
                 progress(
                     index,
                     score=float(value),
@@ -1241,36 +1244,39 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         counts = 2 ** np.arange(int(np.log2(max(smallest // 2, 1))) + 1)
         return [None] + [int(k) for k in counts if 2 * k <= smallest and k < rows]
 
-    def _leave_class_out(self, spec, X, y, fold, xp, device):
+    def _leave_class_out(self, specs, X, y, fold, xp, device):
         """Mean AUROC, over the folds and classes, of a class's held-out rows
         against the other classes' held-out rows, scored by the model
         fitted without the fold, with the class left out of the nearest-class
         search (the other classes' Gaussians are kept as fitted: one model
-        per fold)."""
+        per fold), for each spec of ``specs`` (fold by fold: the statistics
+        without a fold serve every spec, then are dropped)."""
         rows = np.arange(len(y))
         if rows.size > _SELECTION_ROWS:  # an even subsample
             rows = rows[:: -(-rows.size // _SELECTION_ROWS)]
-        aurocs = []
+        aurocs = [[] for _ in specs]
         for j in range(self.cv):
             test = rows[fold[rows] == j]
             label = np.searchsorted(self.classes_, y[test])
             if np.unique(label).size < 2:
                 continue
-            model, report = self._build(self._choice_complement(j), spec)
-            model = _model.to_device(model, xp, device)
+            moments = self._choice_complement(j)
             X_test = _take_rows(X, test, xp, device)
-            stats = _model.score_rows(model, X_test, "stats", self._edges, xp)
-            stats = to_numpy(stats, xp)
-            for c in np.unique(label):
-                others = stats[:, report["present"] != c, :]
-                if others.shape[1] == 0:
-                    continue
-                if spec["aggregation"] == "joint":
-                    score = others.sum(axis=2).max(axis=1)
-                else:
-                    score = others.max(axis=1).sum(axis=1)
-                aurocs.append(_auroc(label != c, score))
-        return np.mean(aurocs) if aurocs else -np.inf
+            for spec, found in zip(specs, aurocs, strict=True):
+                model, report = self._build(moments, spec)
+                model = _model.to_device(model, xp, device)
+                stats = _model.score_rows(model, X_test, "stats", self._edges, xp)
+                stats = to_numpy(stats, xp)
+                for c in np.unique(label):
+                    others = stats[:, report["present"] != c, :]
+                    if others.shape[1] == 0:
+                        continue
+                    if spec["aggregation"] == "joint":
+                        score = others.sum(axis=2).max(axis=1)
+                    else:
+                        score = others.max(axis=1).sum(axis=1)
+                    found.append(_auroc(label != c, score))
+        return [np.mean(found) if found else -np.inf for found in aurocs]
 
     def _build(self, moments, spec, X=None, y=None):
         model, report = _model.build(

@@ -406,59 +406,69 @@ def _whitening(mu, cov_attr, groups, V, k, b, spec, log_scale):
 
 
 # ------------------------------------------------------- model selection
-def heldout_log_likelihood(fold, complement, n_folds, spec, ctype, target):
-    """Mean held-out log-likelihood per row of one closed-form model.
+def heldout_log_likelihood(pairs, specs):
+    """Mean held-out log-likelihood per row of closed-form models.
 
     Each fold's rows are scored under the model fitted on the other folds,
-    from the folds' statistics alone (``fold(j)`` gives fold ``j``'s, with
-    leading shape ``(n_classes,)``, ``complement(j)`` those of every fold but
-    ``j``): the log-density of a class's rows under its own Gaussian, summed
-    over the blocks (no subspace). Densities are those
-    of ``u`` whatever the target, so models compare. -inf when a covariance
-    is singular.
+    from the folds' statistics alone (``pairs`` yields, fold by fold, the
+    statistics of the fold and of every other fold, with leading shape
+    ``(n_classes,)``; each pair serves every spec of ``specs``): the
+    log-density of a class's rows under its own Gaussian, summed over the
+    blocks (no subspace). Densities are those of ``u`` whatever the target,
+    so models compare. One value per spec, -inf where a covariance is
+    singular.
     """
-    bounds = spec["bounds"]
-    total_ll, count = 0.0, 0.0
-    for j in range(n_folds):
-        test, train = fold(j), complement(j)
+    totals, count = np.zeros(len(specs)), 0.0
+    for test, train in pairs:
         ok = (train["n"] > 0) & (test["n"] > 0)
         if not np.any(ok):
             continue
         present = np.flatnonzero(train["n"] > 0)
         train = take(train, present, 0)
-        keys = ["tied"] if ctype == "tied" else present.tolist()
-        if target == 1:
-            a = spec["feature_scale"]
-            log_a = np.log(a)
-        else:
-            a, log_a = spec["unit"], spec["log_unit"]
-        position = np.searchsorted(present, np.flatnonzero(ok))
-        for b, (s, e) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
-            ab = a[s:e]
-            reg = _regularisation(train, b, ab, spec["reg_covar"])
-            covs, _ = _covariances(train, b, ab, ctype, spec, reg, keys)
-            # Score the covariance that ``build`` fits, not its full source.
-            if ctype == "diag":
-                covs = [np.diag(np.diag(c)) for c in covs]
-            elif ctype == "spherical":
-                covs = [np.eye(len(c)) * np.trace(c) / len(c) for c in covs]
-            for c, pos in zip(np.flatnonzero(ok), position, strict=True):
-                cov = covs[0] if ctype == "tied" else covs[pos]
-                n = test["n"][c]
-                delta = (test["mean"][c, s:e] - train["mean"][pos, s:e]) * ab
-                S = test["M2"][b][c] * ab[:, None] * ab[None, :]
-                S = S + n * np.outer(delta, delta)
-                try:
-                    L = linalg.cholesky(cov, lower=True)
-                except linalg.LinAlgError:
-                    return -np.inf
-                logdet = 2.0 * np.log(np.diag(L)).sum()
-                quad = np.trace(linalg.cho_solve((L, True), S))
-                total_ll += n * log_a[s:e].sum() - 0.5 * (
-                    n * ((e - s) * np.log(2 * np.pi) + logdet) + quad
-                )
+        for i, spec in enumerate(specs):
+            if np.isfinite(totals[i]):
+                totals[i] += _heldout_fold(test, train, ok, present, spec)
         count += test["n"][ok].sum()
-    return total_ll / max(count, 1.0)
+    return totals / max(count, 1.0)
+
+
+def _heldout_fold(test, train, ok, present, spec):
+    """Held-out log-likelihood of one fold's rows (``test``) under the
+    model of ``train`` (its classes ``present``)."""
+    bounds, ctype = spec["bounds"], spec["covariance_type"]
+    keys = ["tied"] if ctype == "tied" else present.tolist()
+    if spec["target"] == 1:
+        a = spec["feature_scale"]
+        log_a = np.log(a)
+    else:
+        a, log_a = spec["unit"], spec["log_unit"]
+    position = np.searchsorted(present, np.flatnonzero(ok))
+    total_ll = 0.0
+    for b, (s, e) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        ab = a[s:e]
+        reg = _regularisation(train, b, ab, spec["reg_covar"])
+        covs, _ = _covariances(train, b, ab, ctype, spec, reg, keys)
+        # Score the covariance that ``build`` fits, not its full source.
+        if ctype == "diag":
+            covs = [np.diag(np.diag(c)) for c in covs]
+        elif ctype == "spherical":
+            covs = [np.eye(len(c)) * np.trace(c) / len(c) for c in covs]
+        for c, pos in zip(np.flatnonzero(ok), position, strict=True):
+            cov = covs[0] if ctype == "tied" else covs[pos]
+            n = test["n"][c]
+            delta = (test["mean"][c, s:e] - train["mean"][pos, s:e]) * ab
+            S = test["M2"][b][c] * ab[:, None] * ab[None, :]
+            S = S + n * np.outer(delta, delta)
+            try:
+                L = linalg.cholesky(cov, lower=True)
+            except linalg.LinAlgError:
+                return -np.inf
+            logdet = 2.0 * np.log(np.diag(L)).sum()
+            quad = np.trace(linalg.cho_solve((L, True), S))
+            total_ll += n * log_a[s:e].sum() - 0.5 * (
+                n * ((e - s) * np.log(2 * np.pi) + logdet) + quad
+            )
+    return total_ll
 
 
 # ------------------------------------------------------------------ device

@@ -18,7 +18,7 @@ import functools
 
 import numpy as np
 
-from skrep.utils._array_api import to_namespace, to_numpy
+from skrep.utils._array_api import is_numpy_namespace, to_namespace, to_numpy
 from skrep.utils._compat import supported_float_dtypes
 
 __all__ = [
@@ -90,6 +90,7 @@ def group_moments(X, groups, n_groups, bounds, xp, device, fourth=True):
     order = np.argsort(groups, kind="stable")
     starts = np.searchsorted(groups[order], np.arange(n_groups + 1))
     dt = supported_float_dtypes(xp, device)[0]
+    on_host = is_numpy_namespace(xp)
     if order.size and not np.all(order[1:] > order[:-1]):
         X = xp.take(X, to_namespace(order, xp, device, dtype=xp.int64), axis=0)
     for g in range(n_groups):
@@ -102,12 +103,15 @@ def group_moments(X, groups, n_groups, bounds, xp, device, fourth=True):
         out["mean"][g] = to_numpy(mean, xp)
         for b, (s, e) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
             Yb = Y[:, s:e]
-            out["M2"][b][g] = to_numpy(Yb.T @ Yb, xp)
-            if not fourth:
-                continue
-            Y2 = Yb * Yb
-            out["F"][b][g] = to_numpy(Y2.T @ Y2, xp)
-            out["G"][b][g] = to_numpy(Y2.T @ Yb, xp)
+            products = [("M2", Yb, Yb)]
+            if fourth:
+                Y2 = Yb * Yb
+                products += [("F", Y2, Y2), ("G", Y2, Yb)]
+            for key, A, B in products:
+                if on_host:  # into place: no p x p temporary per group
+                    np.matmul(A.T, B, out=out[key][b][g])
+                else:
+                    out[key][b][g] = to_numpy(A.T @ B, xp)
     return out
 
 
