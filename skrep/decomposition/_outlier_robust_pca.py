@@ -633,6 +633,18 @@ class OutlierRobustPCA(_LinearSubspace):
     first (for the pair of ``filter="eigen"``, the ``(k+1)``-th that times
     the ``k``-th).
 
+    Heavy-tailed inliers (e.g. a multivariate t) fail the Gaussian tail test
+    along every direction, and filtering their tail along the top direction
+    can hand it to the outliers' direction. So in rounds where two of the
+    top ``n_components + 1`` eigenvalues are within the gate below, a
+    failed test is repeated with the same scores on fixed directions
+    orthogonal to the top ``n_components + 8`` eigenvectors (the bulk,
+    which low-rank outliers do not reach, scaled so that outliers can only
+    make it look lighter-tailed); if the bulk fails it too, the inliers'
+    tail is taken that much heavier, and the rows past the 90th percentile
+    of the excess score are removed in full. Gaussian inliers pass the
+    bulk's test and are filtered as above. (Ours, not the paper's.)
+
     At most ``min(2 eps, 1/2)`` of the total weight is ever removed: a step
     that would pass it is shortened to end there; if the rows left still
     fail the tail test, the filter stops there and ``fit`` warns
@@ -681,10 +693,10 @@ class OutlierRobustPCA(_LinearSubspace):
     max_iter : int, default=100
         Maximum number of filtering rounds per ``fit`` (or per chunk), in
         each pass with ``eps="auto"``. On heavy-tailed inliers (e.g. a
-        multivariate t with 3 degrees of freedom) the Gaussian tail test
-        keeps failing: each round removes a little more of the tail (about
-        1 % of the weight per 10 rounds) and the fit may stop here with a
-        ``ConvergenceWarning``, its direction still as good as PCA's.
+        multivariate t with 3 degrees of freedom) whose top eigenvalues are
+        apart, the Gaussian tail test keeps failing: each round removes a
+        little more of the tail (about 1 % of the weight per 10 rounds) and
+        the fit may stop here with a ``ConvergenceWarning``.
     random_state : int, RandomState instance or None, default=None
         Seeds the row samples of the robust centre (above 20,000 rows) and,
         for ``n_features > 512``, the starting blocks of the power iterations.
