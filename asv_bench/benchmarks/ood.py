@@ -284,6 +284,43 @@ class FitCostBench:
             self.make().fit(self.X, self.y)
 
 
+class ManyClassesFitBench:
+    """Fit time and peak memory with many classes of many features (issue 18):
+    20 classes of 256 features, 50 rows each (1,000 rows, 2 MB), where the
+    statistics of the ``C x 2 cv`` (class, fold) groups dominate, against
+    one Ledoit-Wolf covariance of the class-centred rows (scikit-learn: no
+    folds, no model choice, no calibration)."""
+
+    param_names = ["model"]
+    params = [["tied", "tied, shrinkage='oas'", "auto", "LedoitWolf pooled"]]
+
+    def setup(self, model):
+        from sklearn.covariance import LedoitWolf
+
+        Detector = import_or_skip("skrep.ood", "GaussianMixtureOODDetector")
+        rng = np.random.RandomState(0)
+        means = np.repeat(rng.standard_normal((20, 256)), 50, axis=0)
+        self.X = rng.standard_normal((1000, 256)) + means
+        self.y = np.repeat(np.arange(20), 50)
+        self.fit = {
+            "tied": lambda: Detector(covariance_type="tied").fit(self.X, self.y),
+            "tied, shrinkage='oas'": lambda: Detector(
+                covariance_type="tied", shrinkage="oas"
+            ).fit(self.X, self.y),
+            "auto": lambda: Detector().fit(self.X, self.y),
+            "LedoitWolf pooled": lambda: LedoitWolf().fit(self.X - means),
+        }[model]
+        self.time_fit(model)  # warm up (numba, imports)
+
+    def time_fit(self, model):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # small-data threshold
+            self.fit()
+
+    def peakmem_fit(self, model):
+        self.time_fit(model)
+
+
 def protocol_results(seeds=range(10)):
     """Mean AUROC of skrep's defaults and of the four scikit-learn detectors
     on every protocol of ``ood_protocols`` (all splits, the given seeds),

@@ -1044,8 +1044,12 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
                 "Split the features with feature_blocks, lower cv, or use "
                 "shrinkage='oas' (one matrix instead of three)."
             )
-        folds = zeros((len(classes), K), self._edges, self._fourth)
-        if self._folds is not None:
+        if self._folds is None:  # no rows yet: nothing to merge into
+            folds = {"n": np.zeros((len(classes), K))}
+        elif len(classes) == len(previous):
+            folds = self._folds
+        else:
+            folds = zeros((len(classes), K), self._edges, self._fourth)
             idx = np.searchsorted(classes, previous)
             for key, value in self._folds.items():
                 if isinstance(value, list):

@@ -502,6 +502,66 @@ def test_model_choice_memory_bound_and_few_classes(monkeypatch):
     assert det.selection_scores_ == {} and det.n_factors_ is None
 
 
+def test_fit_memory_is_the_statistics_estimated_before_allocation(monkeypatch):
+    # Many classes: the (class, fold) statistics dominate fit's memory. They
+    # are what nbytes estimates (a third without the fourth-order ones, which
+    # only the Ledoit-Wolf coefficient needs), fit's traced peak stays below
+    # twice them, and past the bound fit refuses before allocating them.
+    import tracemalloc
+
+    C, d = 30, 48
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((10 * C, d)) + np.repeat(rng.randn(C, d), 10, axis=0)
+    y = np.repeat(np.arange(C), 10)
+
+    def fit(**params):
+        det = GaussianMixtureOODDetector(covariance_type="tied", **params)
+        tracemalloc.start()
+        try:
+            det.fit(X, y)
+        finally:
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+        return det, peak
+
+    fit(shrinkage="oas")  # imports and compiled kernels out of the count
+    stored = {}
+    for shrinkage in ("ledoit_wolf", "oas"):
+        det, peak = fit(shrinkage=shrinkage)
+        folds = det._folds
+        stored[shrinkage] = sum(
+            sum(m.nbytes for m in v) if isinstance(v, list) else v.nbytes
+            for v in folds.values()
+        )
+        fourth = shrinkage == "ledoit_wolf"
+        assert set(folds) == {"n", "mean", "M2"} | ({"F", "G"} if fourth else set())
+        expected = _moments.nbytes(folds["n"].shape, det._edges, fourth)
+        assert stored[shrinkage] == expected
+        assert peak < 2 * stored[shrinkage]
+        assert len(pickle.dumps(det)) < 1.1 * stored[shrinkage]
+    assert stored["oas"] < 0.4 * stored["ledoit_wolf"]
+    monkeypatch.setattr(_gaussian_ood, "_STATISTICS_BYTES", stored["oas"] - 1)
+    with pytest.raises(ValueError, match="feature_blocks, lower cv, or use shrinkage"):
+        fit()
+    # Refused before the statistics were allocated.
+    tracemalloc.start()
+    with pytest.raises(ValueError, match="GiB"):
+        GaussianMixtureOODDetector(shrinkage="oas").fit(X, y)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < stored["oas"] / 4
+    # Two blocks of 24 features: half the sum of squared block sizes.
+    det, _ = fit(shrinkage="oas", feature_blocks=2)
+    assert det._folds["M2"][0].shape[-1] == 24
+    # A stream begun without the fourth-order statistics cannot switch to
+    # Ledoit-Wolf; the refused chunk leaves the detector as it was.
+    det.set_params(shrinkage="ledoit_wolf")
+    before = det.score_samples(X[:5])
+    with pytest.raises(ValueError, match="fourth-order statistics"):
+        det.partial_fit(X[:20], y[:20])
+    assert_array_equal(det.score_samples(X[:5]), before)
+
+
 def test_factor_covariance_is_factor_analysis_maximum_likelihood():
     # The factor model of a covariance is scikit-learn's FactorAnalysis fit
     # of the rows (the same maximum-likelihood model: same log-likelihood,
