@@ -1,9 +1,13 @@
 """OutlierRobustPCA on array-API inputs (array-api-strict here, CuPy on a GPU)."""
 
+import warnings
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from outlier_adversaries import near_flip
 from sklearn import clone, config_context
+from sklearn.exceptions import ConvergenceWarning
 
 from skrep.datasets import make_contaminated_gaussian
 from skrep.decomposition import OutlierRobustPCA
@@ -50,6 +54,26 @@ def test_fit_matches_numpy(array_namespace, device_name, dtype_name, eps, filter
     xp, _ = _array_api_for_tests(array_namespace, device_name, dtype_name)
     weights = to_numpy(est_xp.inlier_weights_, xp)
     assert weights[outliers].mean() < 0.2 < 0.95 < weights[~outliers].mean()
+
+
+@pytest.mark.parametrize("array_namespace, device_name, dtype_name", array_api_params())
+def test_heavy_tail_calibration_matches_numpy(array_namespace, device_name, dtype_name):
+    # Multivariate t inliers near the flip: the rounds that calibrate the
+    # inliers' tail on the bulk run on device too, with the same result.
+    X, _, _ = near_flip(2000, 20, 0.2, 1.05, dof=3, seed=0)
+    rtol, atol = _tolerances(dtype_name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        check_array_api_equivalence(
+            OutlierRobustPCA(eps=0.2, random_state=0),
+            X,
+            array_namespace=array_namespace,
+            device_name=device_name,
+            dtype_name=dtype_name,
+            attributes=("inlier_weights_", "components_"),
+            rtol=rtol,
+            atol=atol,
+        )
 
 
 @pytest.mark.parametrize("array_namespace, device_name, dtype_name", array_api_params())
