@@ -159,11 +159,17 @@ def about(moments, centre):
     for blk, (s, e) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
         db = d[..., s:e]
         M2 = moments["M2"][blk]
-        out["M2"].append(M2 + n * db[..., :, None] * db[..., None, :])
+        add = n * db[..., :, None] * db[..., None, :]
+        add += M2
+        out["M2"].append(add)
         if len(keys) > 1:
             G = moments["G"][blk]
-            out["F"].append(moments["F"][blk] + _f_terms(n, db, M2, G))
-            out["G"].append(G + _g_terms(n, db, M2))
+            add = _f_terms(n, db, M2, G)
+            add += moments["F"][blk]
+            out["F"].append(add)
+            add = _g_terms(n, db, M2)
+            add += G
+            out["G"].append(add)
     return out
 
 
@@ -199,11 +205,17 @@ def centred(sums, centre):
     return out
 
 
-def _add(a, b, sign=1.0):
-    """Element-wise ``a + sign * b`` of two sets of sums."""
-    out = {key: a[key] + sign * b[key] for key in ("n", "s1")}
+def _combine(a, b, ufunc, into):
+    """``ufunc(a, b)`` (add or subtract) of two sets of sums, element-wise,
+    written into the arrays of ``into`` (``a`` or ``b``, whose arrays but
+    the counts are not shared)."""
+    out = {"n": ufunc(a["n"], b["n"])}
+    out["s1"] = ufunc(a["s1"], b["s1"], out=into["s1"])
     for key in _keys(a):
-        out[key] = [x + sign * y for x, y in zip(a[key], b[key], strict=True)]
+        out[key] = [
+            ufunc(x, y, out=z)
+            for x, y, z in zip(a[key], b[key], into[key], strict=True)
+        ]
     return out
 
 
@@ -214,7 +226,8 @@ def merge(a, b):
     n = a["n"] + b["n"]
     frac = np.divide(b["n"], n, out=np.zeros_like(n), where=n > 0)
     mean = a["mean"] + (b["mean"] - a["mean"]) * frac[..., None]
-    out = _add(about(a, mean), about(b, mean))
+    sums = about(a, mean)
+    out = _combine(sums, about(b, mean), np.add, into=sums)
     del out["s1"]
     out["mean"] = mean
     return out
@@ -281,9 +294,11 @@ class Folds:
         weighted = np.einsum("ck,ckp->cp", n, folds["mean"])
         self.centre = weighted / np.where(rows > 0, rows, 1.0)[:, None]
         self.n_folds = n.shape[1]
-        self._sums = functools.reduce(
-            _add, (self._fold_sums(j) for j in range(self.n_folds))
-        )
+        self._sums = self._fold_sums(0)
+        for j in range(1, self.n_folds):
+            self._sums = _combine(
+                self._sums, self._fold_sums(j), np.add, into=self._sums
+            )
 
     def _fold_sums(self, j):
         fold = {key: self.folds[key][:, j] for key in ("n", "mean")}
@@ -299,7 +314,10 @@ class Folds:
         """The statistics of every fold but those in ``drop``."""
         sums = self._sums
         for j in drop:
-            sums = _add(sums, self._fold_sums(j), -1.0)
+            part = self._fold_sums(j)
+            # The first into the fold's arrays (the sums of all folds stay).
+            into = part if sums is self._sums else sums
+            sums = _combine(sums, part, np.subtract, into=into)
         return centred(sums, self.centre)
 
     def union(self, keep):
