@@ -450,7 +450,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
     and serve every candidate before they are dropped, so the peak of
     ``fit`` is about 1.6 times the statistics, 2 times with per-class
     candidates (20 classes of 256 features, tied: 315 MB kept, 0.5 GB peak,
-    3 s of CPU; with ``shrinkage='oas'`` 105 MB, 0.18 GB, 1 s). ``fit``
+    3-5 s of CPU; with ``shrinkage='oas'`` 105 MB, 0.18 GB, 1 s). ``fit``
     and ``partial_fit`` refuse, before
     allocating them, statistics over 4 GiB (a ``ValueError`` naming
     ``feature_blocks``, ``cv`` and ``shrinkage``). Scoring processes
