@@ -1052,6 +1052,9 @@ class OutlierRobustPCA(_LinearSubspace):
         # heaviest-tailed one): see the block stage.
         two_phases = record is None and b > k
         first, second, reuse, pairs = None, False, None, [(0, _TAIL_SD_INFLATED)]
+        # X @ V, the robust centre and the power scores' parts, kept while V,
+        # w and the mean are the same (the stages that pass share them).
+        products = None
         gate = 1.0 - _SECOND_PHASE_GAP * level * np.log(1.0 / level)
         # k > 1: only a direction whose weighted variance exceeds its robust
         # estimate is filtered along (see _inflated_scores).
@@ -1068,8 +1071,14 @@ class OutlierRobustPCA(_LinearSubspace):
                 )
                 V0 = V
             if reuse is None:
-                XV = X @ V
-                centre = _robust_centre(XV, w, op.mean, V, xp, sample)
+                if products is None or any(
+                    a is not b
+                    for a, b in zip(products[:3], (V, w, op.mean), strict=True)
+                ):
+                    XV = X @ V
+                    centre = _robust_centre(XV, w, op.mean, V, xp, sample)
+                    products = (V, w, op.mean, XV, centre, {})
+                XV, centre, memo = products[3:]
                 block = None
             else:  # the block stage again, with the same weights
                 (XV, centre, block), reuse = reuse, None
@@ -1132,6 +1141,7 @@ class OutlierRobustPCA(_LinearSubspace):
                         level,
                         sq_norms,
                         xp,
+                        memo,
                     )
                 scores, threshold, inlier_tail, law = inflated
             wsum = op.wsum
@@ -1402,7 +1412,7 @@ class OutlierRobustPCA(_LinearSubspace):
         )
 
     @staticmethod
-    def _power_scores(X, w, mean, eig, stage, level, sq_norms, xp):
+    def _power_scores(X, w, mean, eig, stage, level, sq_norms, xp, memo=None):
         """The paper's scores ``tau_i = ||M^p (x_i - mean)||^2``, deflated.
 
         ``M^p = sum_l lambda_l^p v_l v_l^T``: with the top ``b`` eigenpairs
@@ -1411,7 +1421,9 @@ class OutlierRobustPCA(_LinearSubspace):
         top ``stage`` directions), plus the energy of ``x_i - mean`` outside
         the ``b`` directions times ``lambda_b^(2p)``, an upper bound of the
         rest of ``M^p``'s share (the eigenvalues below ``lambda_b`` are at
-        most ``lambda_b``). No random sketch enters the scores.
+        most ``lambda_b``). No random sketch enters the scores. ``memo``: a
+        dict in which the parts that do not depend on ``stage`` are kept for
+        the next stage with the same ``mean`` and ``eig``.
         """
         n, d = X.shape
         values, V, total_var, XV = eig
@@ -1423,14 +1435,19 @@ class OutlierRobustPCA(_LinearSubspace):
         a = (lam / top) ** (2 * p)
         a[:stage] = 0.0
         a_rest = float((lam[-1] / top) ** (2 * p)) if b < d else 0.0
-        P = XV - mean @ V
-        P = P * P
+        memo = {} if memo is None else memo
+        if "P" not in memo:
+            P = XV - mean @ V
+            memo["P"] = P * P
+        P = memo["P"]
         dtype = X.dtype
         tau = P @ to_namespace(a, xp, _device(X), dtype=dtype)
         if a_rest > 0:
-            residual = sq_norms - 2.0 * (X @ mean) + float(mean @ mean)
-            residual = residual - xp.sum(P, axis=1)
-            tau = tau + a_rest * xp.clip(residual, 0.0, None)
+            if "residual" not in memo:
+                residual = sq_norms - 2.0 * (X @ mean) + float(mean @ mean)
+                residual = residual - xp.sum(P, axis=1)
+                memo["residual"] = xp.clip(residual, 0.0, None)
+            tau = tau + a_rest * memo["residual"]
         # Gaussian inliers: a generalized chi-square with weights a_l lambda_l
         # (the remaining d - b eigenvalues taken equal): matched by its first
         # two moments with a scaled chi-square law with nu degrees of freedom
