@@ -134,6 +134,22 @@ def _weighted_median(values, w, xp):
         # ceil(m / 2) - 1, by a partial sort (3x faster than argsort).
         i = (values.shape[0] + 1) // 2 - 1
         return float(np.partition(values, i)[i])
+    if xp is np:
+        # Weights in [0, 1]: the median's rank is within the weight removed
+        # (m - sum(w)) above half of the weight, so only the values between
+        # these ranks are sorted (checked: else the full sort below).
+        m, total = values.shape[0], float(np.sum(w))
+        lo, hi = max(int(0.5 * total) - 2, 0), min(int(m - 0.5 * total) + 2, m - 1)
+        if hi - lo < m // 2:
+            v_lo, v_hi = np.partition(values, (lo, hi))[[lo, hi]]
+            inside = (values >= v_lo) & (values <= v_hi)
+            base = float(np.sum(w[values < v_lo]))
+            v = values[inside]
+            order = np.argsort(v)
+            cum = base + np.cumsum(w[inside][order])
+            i = int(np.searchsorted(cum, 0.5 * total))
+            if base < 0.5 * total and i < cum.shape[0]:
+                return float(v[order[i]])
     order = xp.argsort(values)
     cum = xp.cumulative_sum(xp.take(w, order))
     half = xp.reshape(0.5 * cum[-1], (1,))
