@@ -137,13 +137,19 @@ def _weighted_median(values, w, xp):
     if xp is np:
         # Weights in [0, 1]: the median's rank is within the weight removed
         # (m - sum(w)) above half of the weight, so only the values between
-        # these ranks are sorted (checked: else the full sort below).
+        # these ranks are sorted, found (with a margin of 4 standard errors)
+        # among 10,000 evenly spaced values (checked: else the full sort).
         m, total = values.shape[0], float(np.sum(w))
         lo, hi = max(int(0.5 * total) - 2, 0), min(int(m - 0.5 * total) + 2, m - 1)
         if hi - lo < m // 2:
-            v_lo, v_hi = np.partition(values, (lo, hi))[[lo, hi]]
+            step = max(m // 10_000, 1)
+            sample = values[::step]
+            margin = 2 * math.isqrt(sample.shape[0])
+            a = max(lo // step - margin, 0)
+            b = min(hi // step + margin, sample.shape[0] - 1)
+            v_lo, v_hi = np.partition(sample, (a, b))[[a, b]]
             inside = (values >= v_lo) & (values <= v_hi)
-            base = float(np.sum(w[values < v_lo]))
+            base = float(w @ (values < v_lo))
             v = values[inside]
             order = np.argsort(v)
             cum = base + np.cumsum(w[inside][order])
@@ -177,7 +183,7 @@ def _off_centre_median(values, w, tol, xp):
     # A point mass holding the median (many identical rows: the all-zero
     # rows once the centre has drifted off them) is left out likewise.
     tied = values == median
-    mass = float(xp.sum(xp.where(tied, w, xp.zeros_like(w))))
+    mass = float(xp.sum(w[tied]))
     if mass > _POINT_MASS * float(xp.sum(w)) and not bool(xp.all(tied)):
         median = _weighted_median(values[~tied], w[~tied], xp)
     return median
@@ -1420,6 +1426,8 @@ class OutlierRobustPCA(_LinearSubspace):
         c = dirs.shape[1]
         P = X @ dirs - mean @ dirs
         P = P * P
+        if xp is np:  # contiguous columns for the passes along each below
+            P = np.asfortranarray(P)
         # Robust variance along each direction (weighted median of the
         # squared projections): outliers inflate the weighted variance but
         # not the median, so inliers score like chi-square(1).
