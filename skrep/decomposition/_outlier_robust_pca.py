@@ -482,9 +482,9 @@ class _WeightedCovariance:
         centre, total = self.scatter
         lowered = self.w - w
         rows = xp.nonzero(lowered > 0)[0]
-        Xc = (xp.take(self.X, rows, axis=0) - centre) * xp.sqrt(xp.take(lowered, rows))[
-            :, None
-        ]
+        Xc = xp.take(self.X, rows, axis=0)  # a copy, centred and scaled in place
+        Xc -= centre
+        Xc *= xp.sqrt(xp.take(lowered, rows))[:, None]
         # Rows that carried nearly all of the scatter (one row 1e10 times the
         # others): downdating would leave rounding, not the rest's scatter.
         d = self.X.shape[1]
@@ -1491,7 +1491,8 @@ class OutlierRobustPCA(_LinearSubspace):
         memo = {} if memo is None else memo
         if "P" not in memo:
             P = XV - mean @ V
-            memo["P"] = P * P
+            P *= P
+            memo["P"] = P
         P = memo["P"]
         dtype = X.dtype
         tau = P @ to_namespace(a, xp, _device(X), dtype=dtype)
