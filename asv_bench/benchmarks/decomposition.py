@@ -55,9 +55,11 @@ class ContaminatedGaussian:
 
 
 class OutlierRobustPCABench(ContaminatedGaussian, Transformer, Scored):
-    """Top principal directions (k = 1, and k = 10 where the second phase
-    runs); score = sin(angle of the true direction to their span; at
-    k = 10 PCA's span holds it too: that case is about time)."""
+    """Top principal directions (k = 1, and k = 10: ten deflation stages of
+    the power scores; the second phase does not run on this data, whose
+    top two variances are far apart); score = sin(angle of the true
+    direction to their span; at k = 10 PCA's span holds it too: that case
+    is about time)."""
 
     param_names = ["library", "n_samples", "n_features", "n_components"]
     params = (peers("sklearn"), [100_000], [100], [1, 10])

@@ -135,6 +135,28 @@ def _weighted_median(values, w, xp):
         # ceil(m / 2) - 1, by a partial sort (3x faster than argsort).
         i = (values.shape[0] + 1) // 2 - 1
         return float(np.partition(values, i)[i])
+    if xp is np:
+        # Weights in [0, 1]: the median's rank is within the weight removed
+        # (m - sum(w)) above half of the weight, so only the values between
+        # these ranks are sorted, found (with a margin of 4 standard errors)
+        # among 10,000 evenly spaced values (checked: else the full sort).
+        m, total = values.shape[0], float(np.sum(w))
+        lo, hi = max(int(0.5 * total) - 2, 0), min(int(m - 0.5 * total) + 2, m - 1)
+        if hi - lo < m // 2:
+            step = max(m // 10_000, 1)
+            sample = values[::step]
+            margin = 2 * math.isqrt(sample.shape[0])
+            a = max(lo // step - margin, 0)
+            b = min(hi // step + margin, sample.shape[0] - 1)
+            v_lo, v_hi = np.partition(sample, (a, b))[[a, b]]
+            inside = (values >= v_lo) & (values <= v_hi)
+            base = float(w @ (values < v_lo))
+            v = values[inside]
+            order = np.argsort(v)
+            cum = base + np.cumsum(w[inside][order])
+            i = int(np.searchsorted(cum, 0.5 * total))
+            if base < 0.5 * total and i < cum.shape[0]:
+                return float(v[order[i]])
     order = xp.argsort(values)
     cum = xp.cumulative_sum(xp.take(w, order))
     half = xp.reshape(0.5 * cum[-1], (1,))
@@ -162,7 +184,7 @@ def _off_centre_median(values, w, tol, xp):
     # A point mass holding the median (many identical rows: the all-zero
     # rows once the centre has drifted off them) is left out likewise.
     tied = values == median
-    mass = float(xp.sum(xp.where(tied, w, xp.zeros_like(w))))
+    mass = float(xp.sum(w[tied]))
     if mass > _POINT_MASS * float(xp.sum(w)) and not bool(xp.all(tied)):
         median = _weighted_median(values[~tied], w[~tied], xp)
     return median
@@ -175,8 +197,37 @@ def _coordinate_median(X, xp, is_np, rng):
         idx = rng.choice(n, 20_000, replace=False)
         X = X[idx] if is_np else xp.take(X, to_namespace(idx, xp, _device(X)), axis=0)
     if is_np:
-        return np.median(np.ascontiguousarray(X.T), axis=1).astype(X.dtype)
+        return _row_medians(np.ascontiguousarray(X.T)).astype(X.dtype)
     return _median(X, axis=0, xp=xp)
+
+
+def _row_medians(T):
+    """``np.median(T, axis=1)``, exactly, faster for long rows: the middle
+    order statistics of a row are selected among its values between two
+    quantiles of a tenth of them (8 standard errors of the rank apart),
+    after checking that these hold their ranks (else ``np.median`` of the
+    row)."""
+    d, m = T.shape
+    if m < 2000:
+        return np.median(T, axis=1)
+    ranks = ((m - 1) // 2, m // 2)
+    sample = T[:, ::10]
+    ms = sample.shape[1]
+    a, b = ms // 2 - 4 * math.isqrt(ms), ms // 2 + 4 * math.isqrt(ms)
+    bounds = np.partition(sample, (a, b), axis=1)
+    lo, hi = bounds[:, a : a + 1], bounds[:, b : b + 1]
+    below = np.count_nonzero(T < lo, axis=1)
+    inside = (T >= lo) & (T <= hi)
+    medians = np.empty(d, dtype=T.dtype)
+    for j in range(d):
+        r1, r2 = ranks[0] - below[j], ranks[1] - below[j]
+        v = T[j][inside[j]]
+        if r1 >= 0 and r2 < v.shape[0]:
+            v = np.partition(v, (r1, r2))
+            medians[j] = np.mean(v[r1 : r2 + 1])  # as np.median
+        else:
+            medians[j] = np.median(T[j])
+    return medians
 
 
 def _robust_centre(XV, w, mean, V, xp, sample=None):
@@ -498,9 +549,9 @@ class _WeightedCovariance:
         centre, total = self.scatter
         lowered = self.w - w
         rows = xp.nonzero(lowered > 0)[0]
-        Xc = (xp.take(self.X, rows, axis=0) - centre) * xp.sqrt(xp.take(lowered, rows))[
-            :, None
-        ]
+        Xc = xp.take(self.X, rows, axis=0)  # a copy, centred and scaled in place
+        Xc -= centre
+        Xc *= xp.sqrt(xp.take(lowered, rows))[:, None]
         # Rows that carried nearly all of the scatter (one row 1e10 times the
         # others): downdating would leave rounding, not the rest's scatter.
         d = self.X.shape[1]
@@ -1160,6 +1211,9 @@ class OutlierRobustPCA(_LinearSubspace):
         # heaviest-tailed one): see the block stage.
         two_phases = record is None and b > k
         first, second, reuse, pairs = None, False, None, [(0, _TAIL_SD_INFLATED)]
+        # X @ V, the robust centre and the power scores' parts, kept while V,
+        # w and the mean are the same (the stages that pass share them).
+        products = None
         gate = 1.0 - _SECOND_PHASE_GAP * level * np.log(1.0 / level)
         # k > 1: only a direction whose weighted variance exceeds its robust
         # estimate is filtered along (see _inflated_scores).
@@ -1176,8 +1230,14 @@ class OutlierRobustPCA(_LinearSubspace):
                 )
                 V0 = V
             if reuse is None:
-                XV = X @ V
-                centre = _robust_centre(XV, w, op.mean, V, xp, sample)
+                if products is None or any(
+                    a is not b
+                    for a, b in zip(products[:3], (V, w, op.mean), strict=True)
+                ):
+                    XV = X @ V
+                    centre = _robust_centre(XV, w, op.mean, V, xp, sample)
+                    products = (V, w, op.mean, XV, centre, {})
+                XV, centre, memo = products[3:]
                 block = None
             else:  # the block stage again, with the same weights
                 (XV, centre, block), reuse = reuse, None
@@ -1267,6 +1327,7 @@ class OutlierRobustPCA(_LinearSubspace):
                         level,
                         sq_norms,
                         xp,
+                        memo,
                         bulk=bulk,
                     )
                 scores, threshold, inlier_tail, law = inflated
@@ -1517,6 +1578,8 @@ class OutlierRobustPCA(_LinearSubspace):
         c = dirs.shape[1]
         P = X @ dirs - mean @ dirs
         P = P * P
+        if xp is np:  # contiguous columns for the passes along each below
+            P = np.asfortranarray(P)
         # Robust variance along each direction (weighted median of the
         # squared projections): outliers inflate the weighted variance but
         # not the median, so inliers score like chi-square(1).
@@ -1567,7 +1630,9 @@ class OutlierRobustPCA(_LinearSubspace):
         )
 
     @staticmethod
-    def _power_scores(X, w, mean, eig, stage, level, sq_norms, xp, bulk=None):
+    def _power_scores(
+        X, w, mean, eig, stage, level, sq_norms, xp, memo=None, bulk=None
+    ):
         """The paper's scores ``tau_i = ||M^p (x_i - mean)||^2``, deflated.
 
         ``M^p = sum_l lambda_l^p v_l v_l^T``: with the top ``b`` eigenpairs
@@ -1576,8 +1641,10 @@ class OutlierRobustPCA(_LinearSubspace):
         top ``stage`` directions), plus the energy of ``x_i - mean`` outside
         the ``b`` directions times ``lambda_b^(2p)``, an upper bound of the
         rest of ``M^p``'s share (the eigenvalues below ``lambda_b`` are at
-        most ``lambda_b``). No random sketch enters the scores. ``bulk``: as
-        in :meth:`_block_scores`, the bulk's scores being ``sum_l a_l lambda_l
+        most ``lambda_b``). No random sketch enters the scores. ``memo``: a
+        dict in which the parts that do not depend on ``stage`` are kept for
+        the next stage with the same ``mean`` and ``eig``. ``bulk``: as in
+        :meth:`_block_scores`, the bulk's scores being ``sum_l a_l lambda_l
         z_l^2`` over its normalized projections ``z_l`` (the largest weights).
         """
         n, d = X.shape
@@ -1590,14 +1657,20 @@ class OutlierRobustPCA(_LinearSubspace):
         a = (lam / top) ** (2 * p)
         a[:stage] = 0.0
         a_rest = float((lam[-1] / top) ** (2 * p)) if b < d else 0.0
-        P = XV - mean @ V
-        P = P * P
+        memo = {} if memo is None else memo
+        if "P" not in memo:
+            P = XV - mean @ V
+            P *= P
+            memo["P"] = P
+        P = memo["P"]
         dtype = X.dtype
         tau = P @ to_namespace(a, xp, _device(X), dtype=dtype)
         if a_rest > 0:
-            residual = sq_norms - 2.0 * (X @ mean) + float(mean @ mean)
-            residual = residual - xp.sum(P, axis=1)
-            tau = tau + a_rest * xp.clip(residual, 0.0, None)
+            if "residual" not in memo:
+                residual = sq_norms - 2.0 * (X @ mean) + float(mean @ mean)
+                residual = residual - xp.sum(P, axis=1)
+                memo["residual"] = xp.clip(residual, 0.0, None)
+            tau = tau + a_rest * memo["residual"]
         # Gaussian inliers: a generalized chi-square with weights a_l lambda_l
         # (the remaining d - b eigenvalues taken equal): matched by its first
         # two moments with a scaled chi-square law with nu degrees of freedom
