@@ -197,37 +197,8 @@ def _coordinate_median(X, xp, is_np, rng):
         idx = rng.choice(n, 20_000, replace=False)
         X = X[idx] if is_np else xp.take(X, to_namespace(idx, xp, _device(X)), axis=0)
     if is_np:
-        return _row_medians(np.ascontiguousarray(X.T)).astype(X.dtype)
+        return np.median(np.ascontiguousarray(X.T), axis=1).astype(X.dtype)
     return _median(X, axis=0, xp=xp)
-
-
-def _row_medians(T):
-    """``np.median(T, axis=1)``, exactly, faster for long rows: the middle
-    order statistics of a row are selected among its values between two
-    quantiles of a tenth of them (8 standard errors of the rank apart),
-    after checking that these hold their ranks (else ``np.median`` of the
-    row)."""
-    d, m = T.shape
-    if m < 2000:
-        return np.median(T, axis=1)
-    ranks = ((m - 1) // 2, m // 2)
-    sample = T[:, ::10]
-    ms = sample.shape[1]
-    a, b = ms // 2 - 4 * math.isqrt(ms), ms // 2 + 4 * math.isqrt(ms)
-    bounds = np.partition(sample, (a, b), axis=1)
-    lo, hi = bounds[:, a : a + 1], bounds[:, b : b + 1]
-    below = np.count_nonzero(T < lo, axis=1)
-    inside = (T >= lo) & (T <= hi)
-    medians = np.empty(d, dtype=T.dtype)
-    for j in range(d):
-        r1, r2 = ranks[0] - below[j], ranks[1] - below[j]
-        v = T[j][inside[j]]
-        if r1 >= 0 and r2 < v.shape[0]:
-            v = np.partition(v, (r1, r2))
-            medians[j] = np.mean(v[r1 : r2 + 1])  # as np.median
-        else:
-            medians[j] = np.median(T[j])
-    return medians
 
 
 def _robust_centre(XV, w, mean, V, xp, sample=None):
@@ -1231,8 +1202,8 @@ class OutlierRobustPCA(_LinearSubspace):
                 V0 = V
             if reuse is None:
                 if products is None or any(
-                    a is not b
-                    for a, b in zip(products[:3], (V, w, op.mean), strict=True)
+                    kept is not now
+                    for kept, now in zip(products[:3], (V, w, op.mean), strict=True)
                 ):
                     XV = X @ V
                     centre = _robust_centre(XV, w, op.mean, V, xp, sample)
@@ -1397,6 +1368,7 @@ class OutlierRobustPCA(_LinearSubspace):
                 if pairs and pairs[-1][0] > 0:
                     XV_lower = X @ V
                     centre_lower = _robust_centre(XV_lower, w, op.mean, V, xp, sample)
+                    products = (V, w, op.mean, XV_lower, centre_lower, {})
                     if (
                         self._inflated_scores(
                             X,

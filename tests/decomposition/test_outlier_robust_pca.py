@@ -12,6 +12,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skrep.datasets import make_contaminated_gaussian
 from skrep.decomposition import OutlierRobustPCA
+from skrep.decomposition._outlier_robust_pca import _weighted_median
 
 
 def sin_largest_angle(A, B):
@@ -460,3 +461,26 @@ def test_partial_fit_later_chunks_need_the_same_features(streamed):
     for est in streamed:
         with pytest.raises(ValueError, match="5 features"):
             copy.deepcopy(est).partial_fit(wrong)
+
+
+@pytest.mark.parametrize(
+    "kind", ["gaussian", "ties", "window_misses", "zero_weights", "short"]
+)
+def test_windowed_weighted_median_is_the_sorted_one(kind):
+    # The weighted median sorts only a window of values found on a sample;
+    # where the window misses (every tenth value far above the rest, so the
+    # sample's quantiles bracket none of the median's ranks) it sorts all.
+    rng = np.random.default_rng(0)
+    m = 20 if kind == "short" else 100_000
+    values = rng.standard_normal(m)
+    if kind == "ties":
+        values = rng.integers(0, 5, m).astype(float)
+    elif kind == "window_misses":
+        values[::10] = 1e6 + values[::10]
+    w = np.ones(m)
+    lowered = rng.random(m) < 0.05
+    w[lowered] = 0.0 if kind == "zero_weights" else rng.random(lowered.sum())
+    order = np.argsort(values, kind="stable")
+    cum = np.cumsum(w[order])
+    expected = values[order[np.searchsorted(cum, 0.5 * cum[-1])]]
+    assert _weighted_median(values, w, np) == expected
