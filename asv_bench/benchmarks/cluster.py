@@ -203,21 +203,20 @@ class CertificateBench:
     params = (["mixture", "diabetes"], [False, True])
     timeout = 600.0
 
-    def setup(self, dataset, certify):
-        import_or_skip("cvxpy")
+    @staticmethod
+    def _data(dataset):
         if dataset == "diabetes":
             from sklearn.datasets import load_diabetes
 
-            self.X = load_diabetes().data[:100]
-        else:
-            from skrep.datasets import make_heterogeneous_mixture
+            return load_diabetes().data[:100]
+        from skrep.datasets import make_heterogeneous_mixture
 
-            self.X, _ = make_heterogeneous_mixture(
-                150, 10, 4, 6.0, scales=[1.0] * 4, random_state=0
-            )
-        self.model = self._fit(certify)
+        return make_heterogeneous_mixture(
+            150, 10, 4, 6.0, scales=[1.0] * 4, random_state=0
+        )[0]
 
-    def _fit(self, certify):
+    @staticmethod
+    def _fit(X, certify):
         import warnings
 
         from sklearn.exceptions import ConvergenceWarning
@@ -226,20 +225,39 @@ class CertificateBench:
         model = SDPKMeans(4, tol=1e-6, certify=certify, random_state=0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            return model.fit(self.X)
+            return model.fit(X)
 
-    def time_fit(self, dataset, certify):
-        self._fit(certify)
+    def setup_cache(self):
+        # one fit per parameter pair and one cvxpy solve per dataset for the
+        # track_ figures (not one per benchmark: cvxpy takes about a minute
+        # on diabetes)
+        import_or_skip("cvxpy")
+        SDPKMeans = import_or_skip("skrep.cluster", "SDPKMeans")
+        fits = {}
+        for dataset in self.params[0]:
+            X = self._data(dataset)
+            exact = SDPKMeans(4, solver="exact-if-small", tol=1e-6).fit(X).objective_
+            for certify in self.params[1]:
+                model = self._fit(X, certify)
+                fits[dataset, certify] = (
+                    model.duality_gap_,
+                    abs(exact - model.objective_) / exact,
+                )
+        return fits
 
-    def track_duality_gap(self, dataset, certify):
-        return float(self.model.duality_gap_)
+    def setup(self, fits, dataset, certify):
+        self.X = self._data(dataset)
+
+    def time_fit(self, fits, dataset, certify):
+        self._fit(self.X, certify)
+
+    def track_duality_gap(self, fits, dataset, certify):
+        return float(fits[dataset, certify][0])
 
     track_duality_gap.unit = "relative gap"
 
-    def track_gap_to_cvxpy(self, dataset, certify):
-        SDPKMeans = import_or_skip("skrep.cluster", "SDPKMeans")
-        exact = SDPKMeans(4, solver="exact-if-small", tol=1e-6).fit(self.X)
-        return float(abs(exact.objective_ - self.model.objective_) / exact.objective_)
+    def track_gap_to_cvxpy(self, fits, dataset, certify):
+        return float(fits[dataset, certify][1])
 
     track_gap_to_cvxpy.unit = "relative difference"
 
