@@ -83,7 +83,8 @@ _CHOICE_GROWTH = 2.0
 _AUTO_FULL_BYTES = 2**30
 # fit and partial_fit refuse statistics of the (class, fold) groups larger
 # than this many bytes (estimated before they are allocated; the peak of
-# fit is about 1.5 times the statistics).
+# fit is about 1.7 times the statistics, up to 2.3 times with per-class
+# candidates).
 _STATISTICS_BYTES = 2**32
 # Rows that the leave-one-class-out model choice scores (an even subsample).
 _SELECTION_ROWS = 5_000
@@ -448,12 +449,13 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
     ``covariance_type``. The statistics without a fold are built one at a
     time (the sums of all folds less that fold's, about each class's mean)
     and serve every candidate before they are dropped, so the peak of
-    ``fit`` is about 1.6 times the statistics, 2 times with per-class
-    candidates (20 classes of 256 features, tied: 315 MB kept, 0.5 GB peak,
+    ``fit`` is about 1.7 times the statistics, up to 2.3 times with
+    per-class candidates (20 classes of 256 features, tied: 315 MB kept, 0.5 GB peak,
     3-5 s of CPU; with ``shrinkage='oas'`` 105 MB, 0.18 GB, 1 s). ``fit``
     and ``partial_fit`` refuse, before
     allocating them, statistics over 4 GiB (a ``ValueError`` naming
-    ``feature_blocks``, ``cv`` and ``shrinkage``). Scoring processes
+    the fewest ``feature_blocks`` that fit at this ``cv`` and
+    ``shrinkage``). Scoring processes
     chunks of a few MB whatever ``n_samples``: ``O(chunk * n_classes * k +
     n_classes * sum_b p_b^2)`` memory. A tied covariance scores in
     ``O(n (p k + C k))``, per-class covariances in ``O(n C p k)``.
@@ -1032,6 +1034,35 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             rank += counts[index].astype(np.int64)
         return rank % self._n_folds()
 
+    def _fitting_blocks(self, n_classes):
+        """Advice for statistics over the bound: the fewest equal
+        ``feature_blocks`` whose statistics fit it at this ``cv`` and
+        ``shrinkage`` (sums of squared block sizes fall as blocks are
+        split)."""
+        d, lead = self._edges[-1], (n_classes, self._n_folds())
+
+        def fits(k):
+            sizes = [len(a) for a in np.array_split(np.arange(d), k)]
+            bounds = np.concatenate([[0], np.cumsum(sizes)])
+            return nbytes(lead, bounds, self._fourth) <= _STATISTICS_BYTES
+
+        other = (
+            "lower cv, or use shrinkage='oas' (one matrix instead of three)"
+            if self._fourth
+            else "or lower cv"
+        )
+        if not fits(d):
+            return f"Even one feature per block does not fit: {other}."
+        lo, hi = 1, d  # fits(hi), not fits(lo)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if fits(mid) else (mid, hi)
+        return (
+            f"Split the features with feature_blocks{',' if self._fourth else ''} "
+            f"{other}; "
+            f"feature_blocks={hi} fits at this cv and shrinkage."
+        )
+
     def _add_rows(self, X, y, labels, xp, device):
         """Merge the statistics of rows (X, y) into the (class, fold) groups
         and keep the latest rows for the calibration."""
@@ -1046,13 +1077,13 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             )
         size = nbytes((len(classes), K), self._edges, self._fourth)
         if size > _STATISTICS_BYTES:
+            matrices = "3 p_b x p_b matrices" if self._fourth else "1 p_b x p_b matrix"
             raise ValueError(
                 f"The statistics of the {len(classes)} classes x {K} folds "
                 f"would take {size / 2**30:.1f} GiB (over "
-                f"{_STATISTICS_BYTES / 2**30:.0f} GiB): {3 if self._fourth else 1}"
-                " p_b x p_b matrices per group and block of p_b features. "
-                "Split the features with feature_blocks, lower cv, or use "
-                "shrinkage='oas' (one matrix instead of three)."
+                f"{_STATISTICS_BYTES / 2**30:.0f} GiB): {matrices}"
+                " per group and block of p_b features. "
+                + self._fitting_blocks(len(classes))
             )
         if self._folds is None:  # no rows yet: nothing to merge into
             folds = {"n": np.zeros((len(classes), K))}
@@ -1214,10 +1245,13 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             # The first candidate within rounding of the best: candidates
             # that are equal models (e.g. both targets on standardised
             # features) tie, and rounding would otherwise pick one at random.
+            # NaN scores are passed over (the first candidate if all are).
             found = self.selection_scores_
-            best = max(found.values())
-            near = best - 1e-9 * max(abs(best), 1.0)
-            candidates = [next(key for key, v in found.items() if v >= near)]
+            best = max((v for v in found.values() if v == v), default=np.nan)
+            near = best - 1e-9 * max(abs(best), 1.0) if np.isfinite(best) else best
+            candidates = [
+                next((key for key, v in found.items() if v >= near), next(iter(found)))
+            ]
         (
             self.covariance_type_,
             self.shrinkage_target_,

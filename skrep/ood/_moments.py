@@ -36,6 +36,11 @@ __all__ = [
 ]
 
 _KEYS = ("M2", "F", "G")
+# Folds.without merges the kept folds of a class instead of subtracting the
+# dropped folds' sums from all folds' when these exceed what is left by more
+# than this factor (the difference of sums has a relative error of about
+# 1e-16 times the factor: one far outlier in a dropped fold).
+_CANCELLATION = 1e6
 
 
 def _keys(moments):
@@ -273,7 +278,9 @@ class Folds:
     up: the statistics of every fold but ``j`` are the sums of all folds less
     fold ``j``'s, brought back to their own mean (two passes over one fold's
     statistics, instead of ``3 K - 5`` merges for all ``K`` complements held
-    at once). Nothing but the sums of all folds is kept.
+    at once). Nothing but the sums of all folds is kept. A class whose
+    dropped folds hold nearly all its spread (one far outlier), where the
+    difference would lose the rest, is merged from its kept folds instead.
 
     Examples
     --------
@@ -318,11 +325,32 @@ class Folds:
             # The first into the fold's arrays (the sums of all folds stay).
             into = part if sums is self._sums else sums
             sums = _combine(sums, part, np.subtract, into=into)
-        return centred(sums, self.centre)
+        out = centred(sums, self.centre)
+        # Classes whose dropped folds hold nearly all the spread (sums of
+        # squares of M2 and F's diagonals) are merged from the kept folds.
+        lost = np.zeros(len(self.centre), dtype=bool)
+        for key in _keys(out)[:2]:
+            for whole, left in zip(self._sums[key], out[key], strict=True):
+                whole = np.diagonal(whole, axis1=-2, axis2=-1)
+                left = np.diagonal(left, axis1=-2, axis2=-1)
+                lost |= np.any(whole > _CANCELLATION * np.maximum(left, 0.0), axis=-1)
+        classes = np.flatnonzero(lost & (out["n"] > 0))
+        if classes.size:
+            dropped = set(drop)
+            keep = [j for j in range(self.n_folds) if j not in dropped]
+            exact = self.union(keep, classes)
+            for key in ("n", "mean"):
+                out[key][classes] = exact[key]
+            for key in _keys(out):
+                for m, e in zip(out[key], exact[key], strict=True):
+                    m[classes] = e
+        return out
 
-    def union(self, keep):
-        """The statistics of the folds in ``keep``."""
-        return functools.reduce(merge, (take(self.folds, j, 1) for j in keep))
+    def union(self, keep, classes=None):
+        """The statistics of the folds in ``keep`` (of the classes at index
+        ``classes``, or of all)."""
+        folds = self.folds if classes is None else take(self.folds, classes, 0)
+        return functools.reduce(merge, (take(folds, j, 1) for j in keep))
 
 
 def feature_scale(moments):

@@ -3,6 +3,7 @@ calibrated threshold on new rows, streaming, extreme magnitudes, and the
 papers' OOD claims at small scale on bundled data."""
 
 import pickle
+import re
 import warnings
 
 import numpy as np
@@ -116,6 +117,34 @@ def test_fold_complements_are_the_statistics_of_the_other_folds():
         for key in ("M2", "F", "G"):
             for a, b in zip(got[key], expected[key], strict=True):
                 assert_allclose(a, b, rtol=1e-10, atol=1e-8, err_msg=f"{j} {key}")
+
+
+def test_fold_complements_exact_when_a_dropped_fold_holds_a_far_outlier():
+    # One wild row of class 0 in fold 0 holds nearly all its spread: the
+    # sums of all folds less fold 0's would lose the rest (a negative sum of
+    # fourth powers at 1e6); the complement is merged from the kept folds.
+    # Class 1 (no outlier) takes the difference of sums.
+    rng = np.random.RandomState(0)
+    y, fold = np.arange(400) % 2, (np.arange(400) // 2) % 4
+    for wild in (1e4, 1e6):
+        X = rng.standard_normal((400, 3))
+        X[0] = wild  # class 0, fold 0
+        per_group = _moments.group_moments(X, y * 4 + fold, 8, (0, 3), np, None)
+        folds = {
+            key: (
+                [m.reshape(2, 4, *m.shape[1:]) for m in value]
+                if isinstance(value, list)
+                else value.reshape(2, 4, *value.shape[1:])
+            )
+            for key, value in per_group.items()
+        }
+        got = _moments.Folds(folds).without([0])
+        rows = fold != 0
+        expected = _moments.group_moments(X[rows], y[rows], 2, (0, 3), np, None)
+        for key in ("M2", "F", "G"):
+            e = expected[key][0]
+            assert_allclose(got[key][0], e, rtol=1e-9, atol=1e-9 * np.abs(e).max())
+        assert_allclose(got["mean"], expected["mean"], rtol=1e-12)
 
 
 def test_model_choice_auroc_is_roc_auc_score_with_ties():
@@ -397,6 +426,33 @@ def test_flag_rate_matches_contamination_between_order_statistics():
 
 
 # ------------------------------------------------ the model chosen from data
+def test_tied_candidates_choose_the_same_target_at_any_scale(monkeypatch):
+    # On standardised features both targets are one model: the first
+    # candidate within rounding of the best is chosen whatever the scale of
+    # X. NaN scores are passed over; if all are NaN, the first candidate.
+    X, y = load_wine(return_X_y=True)
+    Z, y = StandardScaler().fit_transform(X[y < 2]), y[y < 2]
+    det = GaussianMixtureOODDetector(contamination=0.05)
+    for scale in (1.0, 3.0, 1e150, 2.0**-40):
+        assert det.fit(Z * scale, y).shrinkage_target_ == "identity", scale
+    heldout = _model.heldout_log_likelihood
+    for nan in ([0], "all"):
+
+        def with_nan(*args, nan=nan):
+            values = np.array(heldout(*args), dtype=float)
+            values[slice(None) if nan == "all" else nan] = np.nan
+            return values
+
+        monkeypatch.setattr(_model, "heldout_log_likelihood", with_nan)
+        det.fit(Z, y)
+        found = det.selection_scores_
+        valid = [key for key, v in found.items() if not np.isnan(v)]
+        assert len(valid) == (len(found) - 1 if nan == [0] else 0)
+        expected = max(valid, key=found.get) if valid else next(iter(found))
+        chosen = (det.covariance_type_, det.shrinkage_target_, det.n_factors_)
+        assert chosen + (det.class_score_,) == expected
+
+
 def test_mixed_scale_features_rank_rows_as_the_standardised_fit():
     # Wine: feature standard deviations from 0.12 to 314. The diagonal target
     # makes the fit on raw features the fit on standardised ones; the
@@ -540,16 +596,25 @@ def test_fit_memory_is_the_statistics_estimated_before_allocation(monkeypatch):
         assert peak < 2 * stored[shrinkage]
         assert len(pickle.dumps(det)) < 1.1 * stored[shrinkage]
     assert stored["oas"] < 0.4 * stored["ledoit_wolf"]
-    monkeypatch.setattr(_gaussian_ood, "_STATISTICS_BYTES", stored["oas"] - 1)
+    bound = stored["oas"] - 1
+    monkeypatch.setattr(_gaussian_ood, "_STATISTICS_BYTES", bound)
     with pytest.raises(ValueError, match="feature_blocks, lower cv, or use shrinkage"):
         fit()
     # Refused before the statistics were allocated.
     tracemalloc.start()
-    with pytest.raises(ValueError, match="GiB"):
+    with pytest.raises(ValueError, match="GiB") as refused:
         GaussianMixtureOODDetector(shrinkage="oas").fit(X, y)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < stored["oas"] / 4
+    # The advice names the fewest feature_blocks that fit (and no 'oas', in
+    # use already): one fewer is refused, the named number fits the bound.
+    assert "'oas'" not in str(refused.value)
+    blocks = int(re.search(r"feature_blocks=(\d+) fits", str(refused.value))[1])
+    with pytest.raises(ValueError, match="GiB"):
+        fit(shrinkage="oas", feature_blocks=blocks - 1)
+    det, _ = fit(shrinkage="oas", feature_blocks=blocks)
+    assert _moments.nbytes(det._folds["n"].shape, det._edges, False) <= bound
     # Two blocks of 24 features: half the sum of squared block sizes.
     det, _ = fit(shrinkage="oas", feature_blocks=2)
     assert det._folds["M2"][0].shape[-1] == 24
