@@ -82,6 +82,24 @@ def near_flip(n, d, eps, magnitude, *, k=1, dof=None, clustered=False, seed=0):
     return X, U, mask
 
 
+def bulk_spread(n, d, eps, magnitude, *, spread=0.5, radius=70.0, seed=0):
+    """:func:`near_flip` with a fraction ``spread`` of the outliers moved to
+    ``N(0, I) + radius r`` (``r`` random unit vectors orthogonal to ``u`` and
+    ``v``, where the bulk directions of the filter lie); the rest stay along
+    ``v`` at ``magnitude / sqrt(1 - spread)`` times the flip, so that they
+    alone flip PCA as ``magnitude`` times it."""
+    X, U, mask = near_flip(n, d, eps, magnitude / np.sqrt(1 - spread), seed=seed)
+    _, v = _frame(d, np.random.default_rng(seed))  # near_flip's frame
+    rng = np.random.default_rng(seed + 1000)
+    rows = np.flatnonzero(mask)[: int(spread * mask.sum())]
+    Q = np.column_stack([U.T, v])
+    G = rng.standard_normal((rows.size, d))
+    G -= (G @ Q) @ Q.T
+    G /= np.linalg.norm(G, axis=1, keepdims=True)
+    X[rows] = rng.standard_normal((rows.size, d)) + radius * G
+    return X, U, mask
+
+
 def top_tail(n, d, eps, magnitude, *, seed=0):
     """The adversary deletes the inliers of largest ``|u^T x|`` (the top tail,
     lowering the variance along ``u``) and puts ``N(0, I) +- t v`` in their

@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
-from outlier_adversaries import near_flip, sin_to, top_tail
+from outlier_adversaries import bulk_spread, near_flip, sin_to, top_tail
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
@@ -186,6 +186,19 @@ def test_heavy_tailed_inliers_at_eps_02_near_the_flip():
             ours = sin_to(est.components_, U)
             oracle = sin_to(PCA(1).fit(X[~outliers]).components_, U)
             assert ours < min(0.3, oracle + 0.05), (mag, seed, ours, oracle)
+
+
+@pytest.mark.parametrize("eps, mag", [(0.1, 1.05), (0.2, 2.0)])
+def test_outliers_spread_in_the_bulk_do_not_hide_the_near_flip_ones(eps, mag):
+    # Half of the outliers far out (70 times the noise) in random directions
+    # of the bulk, the rest near the flip along v: the bulk looked heavy-
+    # tailed (tail factors 4-28) and the outliers along v passed with it
+    # (seeds 0 and 1 here: sine 0.9-1.0) until the factor was capped.
+    for seed in range(2):
+        X, U, _ = bulk_spread(2000, 20, eps, mag, seed=seed)
+        est = OutlierRobustPCA(eps=eps, random_state=seed).fit(X)
+        assert sin_to(est.components_, U) < 0.3, seed
+        assert sin_to(PCA(1).fit(X).components_, U) > 0.5
 
 
 def test_deflation_against_the_near_flip_adversary():
