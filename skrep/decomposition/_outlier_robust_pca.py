@@ -128,14 +128,15 @@ def _weighted_mean(X, w, xp):
     return (w @ X) / xp.sum(w)
 
 
-def _weighted_median(values, w, xp):
-    """Weighted median of a 1-d array (a Python float)."""
-    if xp is np and bool(np.all(w == 1.0)):
+def _weighted_median(values, w, xp, q=0.5):
+    """Weighted median (or ``q``-quantile) of a 1-d array (a Python float)."""
+    fast = q == 0.5 and xp is np  # the median's numpy shortcuts
+    if fast and bool(np.all(w == 1.0)):
         # Unit weights (the first round): the same order statistic,
         # ceil(m / 2) - 1, by a partial sort (3x faster than argsort).
         i = (values.shape[0] + 1) // 2 - 1
         return float(np.partition(values, i)[i])
-    if xp is np:
+    if fast:
         # Weights in [0, 1]: the median's rank is within the weight removed
         # (m - sum(w)) above half of the weight, so only the values between
         # these ranks are sorted, found (with a margin of 4 standard errors)
@@ -159,8 +160,8 @@ def _weighted_median(values, w, xp):
                 return float(v[order[i]])
     order = xp.argsort(values)
     cum = xp.cumulative_sum(xp.take(w, order))
-    half = xp.reshape(0.5 * cum[-1], (1,))
-    i = xp.take(order, xp.searchsorted(cum, half))
+    at = xp.reshape(q * cum[-1], (1,))
+    i = xp.take(order, xp.searchsorted(cum, at))
     return float(xp.take(values, i)[0])
 
 
@@ -449,12 +450,8 @@ def _bulk_projections(X, w, centre, V, basis, rows, level, xp):
     if not np.all(sigma > 0):
         return None
     Z = P / to_namespace(sigma, xp, _device(P), dtype=P.dtype)
-    norms = xp.sum(Z * Z, axis=1)
-    order = xp.argsort(norms)
-    cum = xp.cumulative_sum(xp.take(w, order))
-    q = xp.reshape((0.5 + 0.5 * level) * cum[-1], (1,))
-    i = xp.take(order, xp.clip(xp.searchsorted(cum, q), 0, norms.shape[0] - 1))
-    shrink = float(xp.take(norms, i)[0]) / float(stats.chi2.median(m))
+    quantile = _weighted_median(xp.sum(Z * Z, axis=1), w, xp, q=0.5 + 0.5 * level)
+    shrink = quantile / float(stats.chi2.median(m))
     return Z / math.sqrt(max(shrink, 1.0)), w
 
 
