@@ -140,7 +140,8 @@ def _weighted_median(values, w, xp, q=0.5):
         # Weights in [0, 1]: the median's rank is within the weight removed
         # (m - sum(w)) above half of the weight, so only the values between
         # these ranks are sorted, found (with a margin of 4 standard errors)
-        # among 10,000 evenly spaced values (checked: else the full sort).
+        # among at least 10,000 evenly spaced values (checked: else the
+        # full sort).
         m, total = values.shape[0], float(np.sum(w))
         lo, hi = max(int(0.5 * total) - 2, 0), min(int(m - 0.5 * total) + 2, m - 1)
         if hi - lo < m // 2:
@@ -407,10 +408,11 @@ def _bulk_tail_factors(r, w, threshold, inlier_tail, level):
     The ratios are capped at ``1 + 0.3 / level`` (and its square): outliers
     spread far out in the bulk raise them without bound (half of eps = 0.2
     at 25-70 times the noise, d = 20: ratios 4-28, and the near-flip
-    outliers along ``v`` then pass; failures on Gaussian inliers went from
-    5 to 40 of 240 fits). Multivariate t inliers (2.5, 3 and 5 degrees of
-    freedom, near the flip, d = 20 and 100) reach at most 4.3, 2.3 and 1.9
-    at eps 0.1, 0.2 and 0.3: a measured cap, not a derived one."""
+    outliers along ``v`` then pass; failures on Gaussian and t3 inliers
+    went from 5 to 40 of 240 fits). Multivariate t inliers (2.5, 3 and 5
+    degrees of freedom, near the flip, d = 20 and 100) reach at most 4.3,
+    2.3 and 1.9 at eps 0.1, 0.2 and 0.3 (at 0.1 the cap of 4 binds for
+    2.5 degrees of freedom): a measured cap, not a derived one."""
     xp, _, _ = get_namespace_and_device(r)
     passed, tail, _ = _tail_test(w, r, threshold, inlier_tail)
     if passed:
@@ -677,7 +679,8 @@ class OutlierRobustPCA(_LinearSubspace):
     times (outliers spread far out in the bulk would otherwise raise it
     without bound), and the rows past the 90th percentile of the excess
     score are removed in full. Gaussian inliers pass the bulk's test unless
-    outliers reach it. (Ours, not the paper's.)
+    outliers reach it. With ``n_features <= n_components + 8`` there is no
+    bulk and no calibration. (Ours, not the paper's.)
 
     At most ``min(2 eps, 1/2)`` of the total weight is ever removed: a step
     that would pass it is shortened to end there; if the rows left still

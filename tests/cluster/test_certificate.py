@@ -261,7 +261,7 @@ def test_an_unclosed_bound_is_refined_and_acted_on(seed, warm):
     # stalled at 1.8e-3, a false alarm. Without the refinement neither is
     # certified. 3 and 4, cold only: the plain solves converged 9.7e-3 and
     # 2.4e-2 below cvxpy (their warm starts are left out to keep the test
-    # short: 3's stops 1.2e-2 below like its cold one, 4's is optimal like
+    # short: 3's stops 1.2e-2 below, short as its cold one; 4's is optimal like
     # 2's cold one). The augmented-Lagrangian refinement closes the bound,
     # and the restart from its factors reaches the optimum: every start
     # certified, within 1e-4 of cvxpy, the bound still valid.
