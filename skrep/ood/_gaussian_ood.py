@@ -40,6 +40,7 @@ from sklearn.utils.validation import (
 from skrep.ood import _model
 from skrep.ood._moments import (
     Folds,
+    PooledFolds,
     feature_scale,
     group_moments,
     merge,
@@ -84,7 +85,8 @@ _AUTO_FULL_BYTES = 2**30
 # fit and partial_fit refuse statistics of the (class, fold) groups larger
 # than this many bytes (estimated before they are allocated; the peak of
 # fit is about 1.7 times the statistics, up to 2.3 times with per-class
-# candidates).
+# candidates); fit falls back on the classes' pooled statistics where a tied
+# covariance can use them (see _add_rows).
 _STATISTICS_BYTES = 2**32
 # Rows that the leave-one-class-out model choice scores (an even subsample).
 _SELECTION_ROWS = 5_000
@@ -451,11 +453,19 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
     and serve every candidate before they are dropped, so the peak of
     ``fit`` is about 1.7 times the statistics, up to 2.3 times with
     per-class candidates (20 classes of 256 features, tied: 315 MB kept, 0.5 GB peak,
-    3-5 s of CPU; with ``shrinkage='oas'`` 105 MB, 0.18 GB, 1 s). ``fit``
-    and ``partial_fit`` refuse, before
-    allocating them, statistics over 4 GiB (a ``ValueError`` naming
-    the fewest ``feature_blocks`` that fit at this ``cv`` and
-    ``shrinkage``). Scoring processes
+    3-5 s of CPU; with ``shrinkage='oas'`` 105 MB, 0.18 GB, 1 s). Past
+    4 GiB of statistics (estimated before they are allocated), ``fit`` with
+    a tied candidate (``covariance_type`` 'auto' or 'tied',
+    ``n_components=1``, 3 classes or more, ``relative=False``) warns and
+    keeps the classes' pooled statistics instead, ``O(cv (sum_b p_b^2 + C
+    p))`` floats (100 classes of 512 features: 42 MB instead of 6.3 GB):
+    the model of all rows is the exact tied fit, the cross-fitted models'
+    Ledoit-Wolf coefficients are approximate (rows about their class's mean
+    over all rows, not over the model's rows), 'auto' compares tied
+    candidates only, and ``partial_fit`` cannot continue the fit. Otherwise
+    ``fit`` and ``partial_fit`` refuse, before allocating them, statistics
+    over 4 GiB (a ``ValueError`` naming the fewest ``feature_blocks`` that
+    fit at this ``cv`` and ``shrinkage``). Scoring processes
     chunks of a few MB whatever ``n_samples``: ``O(chunk * n_classes * k +
     n_classes * sum_b p_b^2)`` memory. A tied covariance scores in
     ``O(n (p k + C k))``, per-class covariances in ``O(n C p k)``.
@@ -649,7 +659,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             )
         steps = self._progress("step", 3 if outliers is None else 4)
         self._start_stream(X_in, y is not None, xp)
-        fold = self._add_rows(X_in, y_in, np.unique(y_in), xp, device)
+        fold = self._add_rows(X_in, y_in, np.unique(y_in), xp, device, pool=True)
         steps(
             1,
             statistics="classes x folds",
@@ -1004,6 +1014,8 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         # The fourth-order statistics serve the Ledoit-Wolf coefficient only.
         self._fourth = self.shrinkage == "ledoit_wolf"
         self._folds = None
+        # Whether the statistics are the classes' pooled ones (PooledFolds).
+        self._pooled = False
         self._buffer = None
         self._chosen_at = None  # rows of each class at the last model choice
         self.classes_ = np.array([], dtype=int)
@@ -1063,10 +1075,31 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             f"feature_blocks={hi} fits at this cv and shrinkage."
         )
 
-    def _add_rows(self, X, y, labels, xp, device):
+    def _poolable(self, n_classes):
+        """Whether a tied covariance from the classes' pooled statistics can
+        stand in for the per-class ones: what 'auto' would choose from with
+        3 classes or more, without a candidate that needs them."""
+        return (
+            self.n_components == 1
+            and self.covariance_type in ("auto", "tied")
+            and not self.relative
+            and n_classes >= 3
+        )
+
+    def _add_rows(self, X, y, labels, xp, device, pool=False):
         """Merge the statistics of rows (X, y) into the (class, fold) groups
-        and keep the latest rows for the calibration."""
+        and keep the latest rows for the calibration. ``pool`` (``fit``):
+        keep the classes' pooled statistics instead where the per-class ones
+        exceed ``_STATISTICS_BYTES`` and a tied covariance can do with them
+        (with a warning)."""
         K = self._n_folds()
+        if self._pooled:
+            raise ValueError(
+                "partial_fit cannot continue a fit made from the classes' "
+                "pooled statistics (their Ledoit-Wolf part cannot be merged "
+                "exactly); fit again on all rows, or fit with feature_blocks "
+                "for exact per-class statistics."
+            )
         previous = np.array(self._fold_classes, dtype=self.classes_.dtype)
         classes = np.union1d(previous, labels)
         if self.shrinkage == "ledoit_wolf" and not self._fourth:
@@ -1076,7 +1109,33 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
                 "fit again."
             )
         size = nbytes((len(classes), K), self._edges, self._fourth)
-        if size > _STATISTICS_BYTES:
+        pooled = nbytes((len(classes), K), self._edges, self._fourth, pooled=True)
+        if (
+            size > _STATISTICS_BYTES
+            and pool
+            and self._poolable(len(classes))
+            and pooled <= _STATISTICS_BYTES
+        ):
+            warnings.warn(
+                f"The statistics of the {len(classes)} classes x {K} folds would "
+                f"take {size / 2**30:.1f} GiB (over "
+                f"{_STATISTICS_BYTES / 2**30:.0f} GiB): fitting a tied covariance "
+                f"from the classes' pooled statistics ({pooled / 2**20:.0f} MiB)"
+                " instead, without per-class candidates"
+                + (
+                    "; the Ledoit-Wolf coefficients of its cross-fitted models "
+                    "take the rows about their class's mean over all rows, not "
+                    "over the rows each model is fitted on (an approximation)"
+                    if self._fourth
+                    else ""
+                )
+                + ", and partial_fit cannot continue it. For the exact fit: "
+                + self._fitting_blocks(len(classes)),
+                UserWarning,
+                stacklevel=5,  # the caller of fit
+            )
+            self._pooled = True
+        elif size > _STATISTICS_BYTES:
             matrices = "3 p_b x p_b matrices" if self._fourth else "1 p_b x p_b matrix"
             raise ValueError(
                 f"The statistics of the {len(classes)} classes x {K} folds "
@@ -1118,11 +1177,24 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             dt = supported_float_dtypes(xp, device)[0]
             U = xp.astype(X, dt) / to_namespace(g, xp, device, dtype=dt)
         chunk = group_moments(
-            U, group, len(classes) * K, self._edges, xp, device, self._fourth
+            U,
+            group,
+            len(classes) * K,
+            self._edges,
+            xp,
+            device,
+            self._fourth,
+            pool=(
+                np.divmod(np.arange(len(classes) * K), K)[::-1]
+                if self._pooled
+                else None
+            ),
         )
         chunk = {
             key: (
-                [m.reshape(len(classes), K, *m.shape[1:]) for m in value]
+                value
+                if self._pooled and key not in ("n", "mean")
+                else [m.reshape(len(classes), K, *m.shape[1:]) for m in value]
                 if isinstance(value, list)
                 else value.reshape(len(classes), K, *value.shape[1:])
             )
@@ -1185,7 +1257,8 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         if self.covariance_type == "auto":
             sizes = np.diff(self._edges)
             ctypes = ["tied", "full"] if C >= 3 else ["tied"]
-            if "full" in ctypes and 8 * C * int(np.sum(sizes**2)) > _AUTO_FULL_BYTES:
+            too_big = 8 * C * int(np.sum(sizes**2)) > _AUTO_FULL_BYTES
+            if "full" in ctypes and (too_big or self._pooled):
                 ctypes.remove("full")
         targets = [self.shrinkage_target]
         if self.shrinkage_target == "auto":
@@ -1356,7 +1429,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
                 "to a single class's Gaussian is 0); fit with class labels y."
             )
         # The statistics of unions of folds, one at a time when asked for.
-        self._fold_sums = Folds(self._folds)
+        self._fold_sums = (PooledFolds if self._pooled else Folds)(self._folds)
         everything = self._fold_sums.total()
         scale = feature_scale(everything)  # of all rows, for every candidate
         # Rows of each class: the choice is made again once one of them has

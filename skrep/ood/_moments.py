@@ -23,6 +23,7 @@ from skrep.utils._compat import supported_float_dtypes
 
 __all__ = [
     "Folds",
+    "PooledFolds",
     "about",
     "centred",
     "feature_scale",
@@ -45,20 +46,23 @@ _CANCELLATION = 1e6
 
 def _keys(moments):
     """The matrix statistics that ``moments`` holds: M2, and F, G unless
-    they were left out."""
-    return _KEYS if "F" in moments else _KEYS[:1]
+    they were left out (F without G when pooled)."""
+    return tuple(key for key in _KEYS if key in moments)
 
 
-def nbytes(lead, bounds, fourth=True):
+def nbytes(lead, bounds, fourth=True, pooled=False):
     """Bytes of the statistics of groups with leading shape ``lead`` (what
-    :func:`zeros` allocates)."""
+    :func:`zeros` allocates); ``pooled``: with the matrices summed over the
+    first axis (the classes), as :func:`group_moments` with ``pool`` keeps
+    them (``M2``, ``F`` and the classes' ``centre``)."""
     n_groups = int(np.prod(lead))
-    floats = n_groups * (
-        1
-        + bounds[-1]
-        + (3 if fourth else 1) * np.sum(np.diff(bounds).astype(np.int64) ** 2)
-    )
-    return 8 * int(floats)
+    squares = int(np.sum(np.diff(bounds).astype(np.int64) ** 2))
+    if pooled:  # and each class's centre
+        matrices = n_groups // lead[0] * (2 if fourth else 1) * squares
+        matrices += lead[0] * int(bounds[-1])
+    else:
+        matrices = n_groups * (3 if fourth else 1) * squares
+    return 8 * (n_groups * (1 + int(bounds[-1])) + matrices)
 
 
 def zeros(lead, bounds, fourth=True):
@@ -71,7 +75,7 @@ def zeros(lead, bounds, fourth=True):
     return out
 
 
-def group_moments(X, groups, n_groups, bounds, xp, device, fourth=True):
+def group_moments(X, groups, n_groups, bounds, xp, device, fourth=True, pool=None):
     """The statistics of the rows of each group, computed on X's device.
 
     Parameters
@@ -86,34 +90,64 @@ def group_moments(X, groups, n_groups, bounds, xp, device, fourth=True):
     xp, device : namespace and device of X
     fourth : bool, default=True
         Whether to compute ``F`` and ``G``.
+    pool : pair of ndarray of int of shape (n_groups,), default=None
+        ``(slot, whole)``: sum the matrices of group ``g`` into slot
+        ``slot[g]``, its rows taken about ``centre[whole[g]]``, the mean of
+        the rows of all the groups of the same ``whole`` (e.g. the folds of
+        a class): ``M2`` and ``F`` with leading shape ``(slot.max() + 1,)``
+        (no ``G``: pooled matrices are not merged) and ``centre``; counts
+        and means still per group.
 
     Returns
     -------
     moments : dict of host float64 arrays with leading shape ``(n_groups,)``
     """
-    out = zeros((n_groups,), bounds, fourth)
+    if pool is None:
+        out = zeros((n_groups,), bounds, fourth)
+    else:
+        slot, whole = pool
+        out = zeros((int(slot.max()) + 1,), bounds, fourth)
+        out.pop("G", None)
+        out.update(n=np.zeros(n_groups), mean=np.zeros((n_groups, bounds[-1])))
     order = np.argsort(groups, kind="stable")
     starts = np.searchsorted(groups[order], np.arange(n_groups + 1))
     dt = supported_float_dtypes(xp, device)[0]
     on_host = is_numpy_namespace(xp)
     if order.size and not np.all(order[1:] > order[:-1]):
         X = xp.take(X, to_namespace(order, xp, device, dtype=xp.int64), axis=0)
-    for g in range(n_groups):
-        if starts[g + 1] == starts[g]:
-            continue
+    present = [g for g in range(n_groups) if starts[g + 1] > starts[g]]
+    if pool is not None:  # the groups' means first, for the centres
+        for g in present:
+            rows = xp.astype(X[int(starts[g]) : int(starts[g + 1]), ...], dt)
+            out["n"][g] = rows.shape[0]
+            out["mean"][g] = to_numpy(xp.mean(rows, axis=0), xp)
+        n = np.bincount(whole, out["n"])
+        centre = np.stack(
+            [np.bincount(whole, out["n"] * m, minlength=n.size) for m in out["mean"].T],
+            axis=1,
+        )
+        out["centre"] = centre / np.where(n > 0, n, 1.0)[:, None]
+    for g in present:
         rows = xp.astype(X[int(starts[g]) : int(starts[g + 1]), ...], dt)
-        mean = xp.mean(rows, axis=0)
+        if pool is None:
+            mean = xp.mean(rows, axis=0)
+            out["n"][g] = rows.shape[0]
+            out["mean"][g] = to_numpy(mean, xp)
+        else:
+            mean = to_namespace(out["centre"][whole[g]], xp, device, dtype=dt)
         Y = rows - mean
-        out["n"][g] = rows.shape[0]
-        out["mean"][g] = to_numpy(mean, xp)
         for b, (s, e) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
             Yb = Y[:, s:e]
             products = [("M2", Yb, Yb)]
             if fourth:
                 Y2 = Yb * Yb
-                products += [("F", Y2, Y2), ("G", Y2, Yb)]
+                products += [("F", Y2, Y2)]
+                if pool is None:
+                    products += [("G", Y2, Yb)]
             for key, A, B in products:
-                if on_host:  # into place: no p x p temporary per group
+                if pool is not None:
+                    out[key][b][slot[g]] += to_numpy(A.T @ B, xp)
+                elif on_host:  # into place: no p x p temporary per group
                     np.matmul(A.T, B, out=out[key][b][g])
                 else:
                     out[key][b][g] = to_numpy(A.T @ B, xp)
@@ -254,10 +288,15 @@ def rescale(moments, r):
 
 
 def take(moments, index, axis):
-    """The statistics at ``index`` along a leading ``axis``."""
+    """The statistics at ``index`` along a leading ``axis`` (pooled matrices,
+    see :class:`PooledFolds`, are kept whole)."""
     out = {key: np.take(moments[key], index, axis=axis) for key in ("n", "mean")}
     for key in _keys(moments):
-        out[key] = [np.take(m, index, axis=axis) for m in moments[key]]
+        out[key] = moments[key]
+        if not moments.get("pooled"):
+            out[key] = [np.take(m, index, axis=axis) for m in moments[key]]
+    if moments.get("pooled"):
+        out["pooled"] = True
     return out
 
 
@@ -351,6 +390,56 @@ class Folds:
         ``classes``, or of all)."""
         folds = self.folds if classes is None else take(self.folds, classes, 0)
         return functools.reduce(merge, (take(folds, j, 1) for j in keep))
+
+
+class PooledFolds:
+    """Statistics of unions of folds from the classes' pooled matrices.
+
+    ``folds`` holds per-(class, fold) counts and means (leading shape
+    ``(n_classes, n_folds)``), each class's mean over all folds
+    (``centre``) and, per fold, the sums over the classes of ``M2`` and of
+    the fourth-order ``F`` of each class's rows about its ``centre``
+    (leading shape ``(n_folds,)``; from :func:`group_moments` with
+    ``pool``): ``O(n_folds (p^2 + n_classes p))`` floats instead of
+    ``O(n_classes n_folds p^2)``. The statistics of a union of folds are the
+    classes' counts and means, and one pooled within-class ``M2`` (leading
+    axis of length 1), exact: the folds' pooled matrices less ``n (m -
+    centre)(m - centre)^T`` for each class's mean ``m`` in the union; and
+    ``F`` the sum of the folds' (the rows about their class's mean over all
+    folds, not over the union: exact for all folds, an approximation
+    without some, which only the Ledoit-Wolf coefficient of a tied
+    covariance uses). They serve a tied covariance only (``"pooled": True``
+    marks them).
+    """
+
+    def __init__(self, folds):
+        self.folds = folds
+        self.n_folds = folds["n"].shape[1]
+
+    def total(self):
+        """The statistics of all folds."""
+        return self.without([])
+
+    def without(self, drop):
+        """The statistics of every fold but those in ``drop``."""
+        dropped = set(drop)
+        keep = [j for j in range(self.n_folds) if j not in dropped]
+        n_ck = self.folds["n"][:, keep]
+        mean_ck = self.folds["mean"][:, keep]
+        n = n_ck.sum(axis=1)
+        mean = np.einsum("ck,ckp->cp", n_ck, mean_ck)
+        mean /= np.where(n > 0, n, 1.0)[:, None]
+        # The union's class means about the centres, weighted by sqrt(n).
+        D = np.sqrt(n)[:, None] * (mean - self.folds["centre"])
+        out = {"n": n, "mean": mean, "pooled": True}
+        bounds = _blocks(self.folds)
+        out["M2"] = [
+            (m[keep].sum(axis=0) - D[:, s:e].T @ D[:, s:e])[None]
+            for m, s, e in zip(self.folds["M2"], bounds[:-1], bounds[1:], strict=True)
+        ]
+        if "F" in self.folds:
+            out["F"] = [m[keep].sum(axis=0)[None] for m in self.folds["F"]]
+        return out
 
 
 def feature_scale(moments):

@@ -562,7 +562,9 @@ def test_fit_memory_is_the_statistics_estimated_before_allocation(monkeypatch):
     # Many classes: the (class, fold) statistics dominate fit's memory. They
     # are what nbytes estimates (a third without the fourth-order ones, which
     # only the Ledoit-Wolf coefficient needs), fit's traced peak stays below
-    # twice them, and past the bound fit refuses before allocating them.
+    # twice them, and past the bound fit refuses before allocating them
+    # where the classes' pooled statistics cannot stand in (per-class
+    # covariances).
     import tracemalloc
 
     C, d = 30, 48
@@ -570,8 +572,8 @@ def test_fit_memory_is_the_statistics_estimated_before_allocation(monkeypatch):
     X = rng.standard_normal((10 * C, d)) + np.repeat(rng.randn(C, d), 10, axis=0)
     y = np.repeat(np.arange(C), 10)
 
-    def fit(**params):
-        det = GaussianMixtureOODDetector(covariance_type="tied", **params)
+    def fit(covariance_type="tied", **params):
+        det = GaussianMixtureOODDetector(covariance_type=covariance_type, **params)
         tracemalloc.start()
         try:
             det.fit(X, y)
@@ -599,11 +601,11 @@ def test_fit_memory_is_the_statistics_estimated_before_allocation(monkeypatch):
     bound = stored["oas"] - 1
     monkeypatch.setattr(_gaussian_ood, "_STATISTICS_BYTES", bound)
     with pytest.raises(ValueError, match="feature_blocks, lower cv, or use shrinkage"):
-        fit()
+        fit("full")
     # Refused before the statistics were allocated.
     tracemalloc.start()
     with pytest.raises(ValueError, match="GiB") as refused:
-        GaussianMixtureOODDetector(shrinkage="oas").fit(X, y)
+        GaussianMixtureOODDetector(covariance_type="full", shrinkage="oas").fit(X, y)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < stored["oas"] / 4
@@ -612,7 +614,7 @@ def test_fit_memory_is_the_statistics_estimated_before_allocation(monkeypatch):
     assert "'oas'" not in str(refused.value)
     blocks = int(re.search(r"feature_blocks=(\d+) fits", str(refused.value))[1])
     with pytest.raises(ValueError, match="GiB"):
-        fit(shrinkage="oas", feature_blocks=blocks - 1)
+        fit("full", shrinkage="oas", feature_blocks=blocks - 1)
     det, _ = fit(shrinkage="oas", feature_blocks=blocks)
     assert _moments.nbytes(det._folds["n"].shape, det._edges, False) <= bound
     # Two blocks of 24 features: half the sum of squared block sizes.
@@ -625,6 +627,73 @@ def test_fit_memory_is_the_statistics_estimated_before_allocation(monkeypatch):
     with pytest.raises(ValueError, match="fourth-order statistics"):
         det.partial_fit(X[:20], y[:20])
     assert_array_equal(det.score_samples(X[:5]), before)
+
+
+def test_past_the_bound_a_tied_model_is_fitted_from_pooled_statistics(monkeypatch):
+    # Statistics over the bound with a tied candidate: fit warns and fits a
+    # tied covariance from the classes' pooled statistics, O(cv d^2 + C cv d)
+    # floats. Its model of all rows is the exact tied fit; the cross-fitted
+    # models' Ledoit-Wolf coefficients are approximate (rows about their
+    # class's mean over all rows), so the scores rank as the exact fit's
+    # and detect as well (digits, 0-4 in, 5-9 out); with 'oas' (which needs
+    # no fourth-order statistics) everything is exact.
+    X, y = load_digits(return_X_y=True)
+    inside = y < 5
+    X_fit, X_new, y_fit, _ = train_test_split(
+        X[inside], y[inside], test_size=0.5, random_state=0, stratify=y[inside]
+    )
+    X_test = np.r_[X_new, X[~inside]]
+    is_in = np.r_[np.ones(len(X_new)), np.zeros(np.sum(~inside))]
+    for shrinkage in ("ledoit_wolf", "oas"):
+        exact = GaussianMixtureOODDetector(covariance_type="tied", shrinkage=shrinkage)
+        exact.fit(X_fit, y_fit)
+        fourth = shrinkage == "ledoit_wolf"
+        size = _moments.nbytes(exact._folds["n"].shape, exact._edges, fourth)
+        monkeypatch.setattr(_gaussian_ood, "_STATISTICS_BYTES", size // 2)
+        for ctype in ("tied", "auto"):
+            det = GaussianMixtureOODDetector(covariance_type=ctype, shrinkage=shrinkage)
+            with pytest.warns(UserWarning, match="pooled statistics") as record:
+                det.fit(X_fit, y_fit)
+            assert len(record) == 1 and record[0].filename == __file__
+            assert "feature_blocks=" in str(record[0].message)
+            assert det.covariance_type_ == "tied"
+            assert {c for c, *_ in det.selection_scores_} <= {"tied"}
+            assert_allclose(det.shrinkage_, exact.shrinkage_, rtol=1e-12)
+            assert_allclose(det.means_, exact.means_, rtol=1e-12, atol=1e-12)
+            scores, reference = det.score_samples(X_test), exact.score_samples(X_test)
+            assert stats.spearmanr(scores, reference)[0] > 0.999
+            auroc = roc_auc_score(is_in, scores)
+            assert abs(auroc - roc_auc_score(is_in, reference)) < 0.005
+            if shrinkage == "oas":
+                assert_allclose(scores, reference, rtol=1e-9)
+                assert_allclose(det.offset_, exact.offset_, rtol=1e-9)
+            # The kept statistics: per fold two d x d matrices (one with
+            # 'oas'), per class and fold a count and a mean, per class a
+            # centre.
+            C, K = det._folds["n"].shape
+            d = X.shape[1]
+            kept = sum(
+                sum(m.nbytes for m in v) if isinstance(v, list) else v.nbytes
+                for v in det._folds.values()
+            )
+            matrices = 2 if fourth else 1
+            assert kept == 8 * (matrices * K * d * d + C * K * (d + 1) + C * d)
+            assert kept == _moments.nbytes((C, K), det._edges, fourth, pooled=True)
+            with pytest.raises(ValueError, match="pooled statistics"):
+                det.partial_fit(X_fit[:10], y_fit[:10])
+        # Per-class covariances, or a relative distance (a background
+        # Gaussian of all rows), still need the per-class statistics.
+        for params in ({"covariance_type": "full"}, {"relative": True}):
+            with pytest.raises(ValueError, match="GiB"):
+                GaussianMixtureOODDetector(shrinkage=shrinkage, **params).fit(
+                    X_fit, y_fit
+                )
+        monkeypatch.undo()
+    # 100 classes of 512 features at the real bound: 6.3 GiB of per-class
+    # statistics, 42 MB pooled.
+    lead, bounds = (100, 10), (0, 512)
+    assert _moments.nbytes(lead, bounds) > _gaussian_ood._STATISTICS_BYTES
+    assert _moments.nbytes(lead, bounds, pooled=True) < 2**26
 
 
 def test_factor_covariance_is_factor_analysis_maximum_likelihood():
