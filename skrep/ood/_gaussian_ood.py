@@ -461,7 +461,9 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
     p))`` floats (100 classes of 512 features: 42 MB instead of 6.3 GB):
     the model of all rows is the exact tied fit, the cross-fitted models'
     Ledoit-Wolf coefficients are approximate (rows about their class's mean
-    over all rows, not over the model's rows), 'auto' compares tied
+    over all rows, not over the model's rows; so are ``offset_``, the
+    choice of the shrinkage target and, with known outliers, the combiner
+    trained on them), 'auto' compares tied
     candidates only, and ``partial_fit`` cannot continue the fit. Otherwise
     ``fit`` and ``partial_fit`` refuse, before allocating them, statistics
     over 4 GiB (a ``ValueError`` naming the fewest ``feature_blocks`` that
@@ -1093,12 +1095,12 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         exceed ``_STATISTICS_BYTES`` and a tied covariance can do with them
         (with a warning)."""
         K = self._n_folds()
-        if self._pooled:
+        if getattr(self, "_pooled", False):
             raise ValueError(
                 "partial_fit cannot continue a fit made from the classes' "
-                "pooled statistics (their Ledoit-Wolf part cannot be merged "
-                "exactly); fit again on all rows, or fit with feature_blocks "
-                "for exact per-class statistics."
+                "pooled statistics (pooled over the classes, they cannot be "
+                "continued exactly); fit again on all rows, or fit with "
+                "feature_blocks for per-class statistics."
             )
         previous = np.array(self._fold_classes, dtype=self.classes_.dtype)
         classes = np.union1d(previous, labels)
@@ -1125,11 +1127,14 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
                 + (
                     "; the Ledoit-Wolf coefficients of its cross-fitted models "
                     "take the rows about their class's mean over all rows, not "
-                    "over the rows each model is fitted on (an approximation)"
+                    "over the rows each model is fitted on (an approximation, "
+                    "and so are offset_, the choice of the shrinkage target "
+                    "and, with known outliers, the combiner)"
                     if self._fourth
                     else ""
                 )
-                + ", and partial_fit cannot continue it. For the exact fit: "
+                + ", and partial_fit cannot continue it. For per-class "
+                "statistics (per-class candidates, partial_fit): "
                 + self._fitting_blocks(len(classes)),
                 UserWarning,
                 stacklevel=5,  # the caller of fit
