@@ -1141,6 +1141,12 @@ class OutlierRobustPCA(_LinearSubspace):
         def operator(w, mean):
             return _WeightedCovariance(X, w, mean, xp=xp, sq_norms=sq_norms)
 
+        def inflated_scores(centre, XV, **kwargs):
+            # The current round's weights, eigenpairs and level.
+            return self._inflated_scores(
+                X, w, centre, XV, V, values, level, sample, xp, **kwargs
+            )
+
         self._certified, self._cap = True, cap
         if level == 0:
             op = operator(w, _weighted_mean(X, w, xp))
@@ -1254,20 +1260,8 @@ class OutlierRobustPCA(_LinearSubspace):
                 # inflated direction of the top two must pass too, or the
                 # rows are scored along it.
                 if second and _tail_test(w, scores, threshold, inlier_tail)[0]:
-                    inflated = self._inflated_scores(
-                        X,
-                        w,
-                        centre,
-                        XV,
-                        V,
-                        values,
-                        level,
-                        sample,
-                        xp,
-                        branch,
-                        bar,
-                        pairs,
-                        bulk,
+                    inflated = inflated_scores(
+                        centre, XV, rank=branch, bar=bar, pairs=pairs, bulk=bulk
                     )
                     if inflated is not None:
                         scores, threshold, inlier_tail, law = inflated
@@ -1290,19 +1284,7 @@ class OutlierRobustPCA(_LinearSubspace):
                     and kind == 1
                     and float(values[1]) >= gate * float(values[0])
                 ):
-                    inflated = self._inflated_scores(
-                        X,
-                        w,
-                        centre,
-                        XV,
-                        V,
-                        values,
-                        level,
-                        sample,
-                        xp,
-                        bar=bar,
-                        bulk=bulk,
-                    )
+                    inflated = inflated_scores(centre, XV, bar=bar, bulk=bulk)
                 if inflated is None:
                     inflated = self._power_scores(
                         X,
@@ -1385,18 +1367,8 @@ class OutlierRobustPCA(_LinearSubspace):
                     centre_lower = _robust_centre(XV_lower, w, op.mean, V, xp, sample)
                     products = (V, w, op.mean, XV_lower, centre_lower, {})
                     if (
-                        self._inflated_scores(
-                            X,
-                            w,
-                            centre_lower,
-                            XV_lower,
-                            V,
-                            values,
-                            level,
-                            sample,
-                            xp,
-                            bar=bar,
-                            pairs=pairs[-1:],
+                        inflated_scores(
+                            centre_lower, XV_lower, bar=bar, pairs=pairs[-1:]
                         )
                         is None
                     ):
