@@ -496,27 +496,32 @@ def test_no_undetermined_warning_past_the_rank_of_clean_data(n, d, rank, k):
                 getattr(est, method)(X)
 
 
-def test_clustered_outliers_near_the_flip_never_fail_silently():
+def test_clustered_outliers_near_the_flip():
     # eps = 0.3 of the rows at one point t v, 1.05-1.1 times the flip size
     # of symmetric outliers (PCA is still right). The cluster deflates the
     # robust variance along u, filtering along u reaches the cap and the
-    # second phase restarts; on 3-6 % of the seeds the restart certified v
-    # at ratios 0.86-0.90, under the warning's 0.91, silently (here seed 1
-    # at 1.05 times and seed 10 at 1.1: sin 0.95 and 0.93, no warning).
-    # After a restart the warning takes the second phase's gate (0.82).
+    # second phase restarts; on 4-6 % of the seeds the restart filtered the
+    # inliers' tails along the top eigenvector again and certified v at
+    # ratios 0.86-0.90, under the warning's 0.91, silently (here seed 1 at
+    # 1.05 times and seed 10 at 1.1: sin 0.95 and 0.93, no warning). A third
+    # try scores along the next most inflated direction first, and is kept
+    # when it ends outside the gate; after a restart, the warning takes the
+    # second phase's gate (0.82), so a failure does not go unsaid: seed 22 at
+    # 1.1 times still fails (sin 0.93, ratio 0.90), now with the warning.
     failed = 0
-    for mag, seeds in ((1.05, range(4)), (1.1, range(8, 12))):
+    for mag, seeds in ((1.05, range(4)), (1.1, [8, 9, 10, 11, 22])):
         for seed in seeds:
             X, U, _ = near_flip(2000, 20, 0.3, mag, clustered=True, seed=seed)
             est = OutlierRobustPCA(eps=0.3, random_state=seed)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 est.fit(X)
-            warned = any("not determined by the data" in str(w.message) for w in caught)
             if sin_to(est.components_, U) > 0.3:
                 failed += 1
-                assert warned, (mag, seed)
-    assert failed <= 2  # these two
+                assert any(
+                    "not determined by the data" in str(w.message) for w in caught
+                ), (mag, seed)
+    assert failed <= 1
 
 
 def test_no_undetermined_warning_where_the_second_phase_mends():
