@@ -133,6 +133,9 @@ def _clusterer(library, n_clusters, covariance_type, seed):
         from sklearn.cluster import KMeans
 
         return KMeans(n_clusters, n_init=1, random_state=seed)
+    if library == "skrep-sdpkmeans":  # the Peng--Wei SDP, iLA-SDP's start
+        SDPKMeans = import_or_skip("skrep.cluster", "SDPKMeans")
+        return SDPKMeans(n_clusters, random_state=seed)
     ILASDPClustering = import_or_skip("skrep.cluster", "ILASDPClustering")
     return ILASDPClustering(
         n_clusters, covariance_type=covariance_type, random_state=seed
@@ -141,6 +144,8 @@ def _clusterer(library, n_clusters, covariance_type, seed):
 
 class SeedsBench:
     """Median adjusted Rand index over 10 seeds, one start each.
+
+    Peers: EM, K-means and the Peng--Wei SDP (``skrep-sdpkmeans``).
 
     ``nested``: the mixture of ``HeterogeneousMixtureBench`` at n = 2,000
     (data and starts seeded), diagonal covariances (``nested-spherical``:
@@ -151,7 +156,7 @@ class SeedsBench:
 
     param_names = ["library", "dataset"]
     params = (
-        peers("sklearn-gmm", "sklearn-kmeans"),
+        peers("sklearn-gmm", "sklearn-kmeans", "skrep-sdpkmeans"),
         ["nested", "nested-spherical", "iris", "wine"],
     )
     timeout = 1800.0

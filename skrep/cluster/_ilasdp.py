@@ -247,6 +247,12 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         objectives are compared under one model). The start is Euclidean:
         on features of very different units (raw wine) it can pick "full"
         where "diag" ends far better; standardise them or set the type.
+        With "diag" the rounds run twice from the start: directly, and from
+        the fixed point of spherical rounds; the partition of the higher
+        (diagonal) profile log-likelihood is kept. On the nested mixture
+        of the guide the direct rounds end at a partition about 1,300
+        log-likelihood units below the true one (median ARI 0.63), the
+        second path near it (0.94); it costs about twice the rounds.
     reg_covar : float, default=1e-6
         Added to the diagonal of each covariance (in the units of ``X``).
     init : {"sdp", "k-means++"}, default="sdp"
@@ -260,7 +266,8 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         membership matrix); "spectral" to ``argmax_k sqrt(lambda_k) u_k[i]``
         with :math:`(\\lambda_k, u_k)` the top eigenpair of :math:`B_k`.
     max_iter : int, default=300
-        Maximum number of iLA rounds (covariance update + LA-SDP). The rounds
+        Maximum number of iLA rounds (covariance update + LA-SDP) of each
+        path (two diagonal and one spherical with ``"diag"``). The rounds
         stop earlier, and normally do, when the labels stop changing (a fixed
         point), or when the profile log-likelihood has not improved by more
         than 1e-6 (relative) for 10 rounds (the labels cycle; the best
@@ -323,7 +330,7 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         :math:`-\\frac12 \\sum_k \\sum_{i \\in G_k} [(x_i - \\mu_k)^T
         \\Sigma_k^{-1} (x_i - \\mu_k) + \\log|\\Sigma_k| + p \\log 2\\pi]`.
     n_iter_ : int
-        Number of iLA rounds run.
+        Number of iLA rounds run (over all paths of the kept run).
     n_solver_iter_ : int
         Total low-rank solver iterations over all rounds.
     converged_ : bool
@@ -352,8 +359,9 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         conditions; where that bound is above ``max(tol, 1e-3)``, the best
         of the multipliers of an augmented Lagrangian on the SDP itself);
         NaN unless ``certify=True``, the rounds reached a fixed partition
-        and its LA-SDP had a certified solve (at most 2 per run: where both
-        move the partition, the final one has none).
+        and its LA-SDP had a certified solve (at most 2 per path, both
+        diagonal paths certified with ``"diag"``: where both move the
+        partition, the final one has none).
     escape_value_ : float
         Most negative curvature ``v^T M_k v`` (relative to the objective)
         that the escape search found along non-negative directions at the
@@ -511,18 +519,40 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
     def _fit_once(self, X64, rng, xp, device, cov_type, certify):
         """One iLA-SDP run from one start; returns its partition and record.
 
+        With diagonal covariances the rounds also run from the fixed point
+        of spherical rounds from the same start, and the partition of the
+        higher profile log-likelihood is kept (see the guide, "Which
+        covariance type").
+        """
+        K = self.n_clusters
+        labels = self._initial_labels(X64, rng, xp, device)
+        cov_type = _resolve_covariance_type(
+            xp, X64, labels, K, cov_type, self.reg_covar
+        )
+        run = self._rounds(X64, labels, rng, xp, cov_type, certify)
+        if cov_type != "diag":
+            return run
+        spherical = self._rounds(X64, labels, rng, xp, "spherical", False)
+        second = self._rounds(X64, spherical["labels"], rng, xp, "diag", certify)
+        paths = (run, spherical, second)
+        if second["objective"] > run["objective"]:
+            run = second
+        return {
+            **run,
+            "n_iter": sum(path["n_iter"] for path in paths),
+            "n_solver_iter": sum(path["n_solver_iter"] for path in paths),
+        }
+
+    def _rounds(self, X64, labels, rng, xp, cov_type, certify):
+        """The iLA rounds from ``labels``; returns the partition and record.
+
         Rounds stop when the labels stop changing, or when the profile
         log-likelihood has not improved for ``_PATIENCE`` rounds (the labels
         cycle); the best partition met is returned.
         """
-        n, p = X64.shape
         K = self.n_clusters
         progress = Progress(
             "ILASDPClustering", self.verbose, unit="round", total=self.max_iter
-        )
-        labels = self._initial_labels(X64, rng, xp, device)
-        cov_type = _resolve_covariance_type(
-            xp, X64, labels, K, cov_type, self.reg_covar
         )
         Xc = X64 - xp.mean(X64, axis=0)
         r = self.rank

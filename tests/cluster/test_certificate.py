@@ -294,6 +294,17 @@ def _moving_instance():
     return X, 3
 
 
+def _direct_rounds(certify, **params):
+    # The diagonal rounds of the moving instance from the Peng-Wei start,
+    # with the draws of fit(random_state=9): a diagonal fit also runs them
+    # from the spherical fixed point, which wins there.
+    X, K = _moving_instance()
+    model = ILASDPClustering(K, covariance_type="diag", random_state=9, **params)
+    rng = check_random_state(9)
+    start = model._initial_labels(X, rng, np, None)
+    return model, model._rounds(X, start, rng, np, "diag", certify)
+
+
 def test_a_certified_solve_that_moves_the_partition_moves_the_rounds_on():
     # Diagonal covariances: the certified solve of the first fixed point's
     # LA-SDP (restarted from the refined bound's solution) rounds to another
@@ -301,16 +312,19 @@ def test_a_certified_solve_that_moves_the_partition_moves_the_rounds_on():
     # moves it too, by a row-sum margin of 6e-4); the rounds go on from it,
     # and the partition returned is one that the exactly solved LA-SDP
     # keeps. (Without certify the rounds stop at that first fixed point.)
+    # The fit keeps the second path's partition, also certified.
     X, K = _moving_instance()
-    first = ILASDPClustering(K, covariance_type="diag", random_state=9).fit(X).labels_
-    model = ILASDPClustering(K, covariance_type="diag", certify=True, random_state=9)
-    model.fit(X)
-    assert np.any(model.labels_ != first)
-    assert model.converged_ and model.duality_gap_ <= 1e-3
-    Xc, omegas, c = _la_sdp(X, model.labels_, K, "diag")
+    (_, first), (_, run) = _direct_rounds(False), _direct_rounds(True)
+    assert np.any(run["labels"] != first["labels"])
+    assert run["converged"] and run["duality_gap"] <= 1e-3
+    Xc, omegas, c = _la_sdp(X, run["labels"], K, "diag")
     _, row_sums = exact_la_sdp(Xc, omegas, c, eps=1e-8)
     exact = _fix_empty(np, row_sums.argmax(axis=1), row_sums, K)
-    np.testing.assert_array_equal(exact, model.labels_)
+    np.testing.assert_array_equal(exact, run["labels"])
+    model = ILASDPClustering(K, covariance_type="diag", certify=True, random_state=9)
+    model.fit(X)
+    assert model.objective_ > run["objective"]
+    assert model.converged_ and model.duality_gap_ <= 1e-3
 
 
 @pytest.mark.parametrize(
@@ -328,15 +342,14 @@ def test_a_certified_solve_that_moves_the_partition_moves_the_rounds_on():
 def test_a_partition_left_uncertified_has_no_gap_and_says_why(
     monkeypatch, max_certified, max_iter, advice
 ):
+    # (the rounds of _direct_rounds; fit sets converged_ and duality_gap_
+    # from the record of the path it keeps)
     monkeypatch.setattr(_ilasdp, "_MAX_CERTIFIED", max_certified)
-    X, K = _moving_instance()
-    model = ILASDPClustering(
-        K, covariance_type="diag", certify=True, max_iter=max_iter, random_state=9
-    )
+    model, run = _direct_rounds(True, max_iter=max_iter)
     with pytest.warns(ConvergenceWarning, match="not certified optimal") as record:
-        model.fit(X)
+        model._warn_convergence(run)
     assert any(advice in str(w.message) for w in record)
-    assert not model.converged_ and math.isnan(model.duality_gap_)
+    assert not run["converged"] and math.isnan(run["duality_gap"])
 
 
 def test_no_bound_where_the_restart_ends_unconverged(monkeypatch):

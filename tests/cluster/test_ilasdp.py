@@ -95,6 +95,33 @@ def test_iris_beats_em_and_kmeans_with_full_covariances():
     assert median["ila"] > max(median["em"], median["kmeans"])
 
 
+def test_nested_mixture_with_diagonal_covariances_beats_em():
+    # The nested mixture of the guide and SeedsBench (K = 5, scales 1 to 16,
+    # separation 3, p = 20, n = 2,000), diagonal covariances, one start
+    # each: median adjusted Rand index over three seeds above EM's (same
+    # type) and K-means'. The rounds from the Peng-Wei start alone end with
+    # the widest cluster split in two and two others merged (ARI 0.61-0.64,
+    # below EM's 0.63-0.64 on these seeds) at a profile log-likelihood
+    # about 1,300 below the true partition's; the second path, from the
+    # spherical fixed point, reaches ARI 0.93-0.95 at a higher one.
+    scores = {"ila": [], "em": [], "kmeans": []}
+    for seed in (0, 1, 5):
+        X, y = make_heterogeneous_mixture(2000, 20, 5, 3.0, random_state=seed)
+        models = {
+            "ila": ILASDPClustering(5, covariance_type="diag", random_state=seed),
+            "em": GaussianMixture(
+                5, covariance_type="diag", n_init=1, random_state=seed
+            ),
+            "kmeans": KMeans(5, n_init=1, random_state=seed),
+        }
+        for name, model in models.items():
+            with threadpool_limits(1):
+                scores[name].append(adjusted_rand_score(y, model.fit_predict(X)))
+    median = {name: np.median(s) for name, s in scores.items()}
+    assert median["ila"] > 0.9
+    assert median["ila"] > max(median["em"], median["kmeans"])
+
+
 def test_default_runs_to_convergence_on_nested_clusters():
     # The nested mixture of the guide (K = 5, scales 1 to 16, separation 3):
     # the default stops on a fixed partition well before max_iter, certified
@@ -122,9 +149,10 @@ def test_extreme_values_give_a_finite_answer_or_a_clear_error():
 def test_n_init_keeps_the_best_objective():
     X, _ = make_heterogeneous_mixture(90, 4, 3, 5.0, scales=[1, 2, 3], random_state=4)
     # The first of the three starts is the start of n_init=1 with the same
-    # seed; on these data (diagonal covariances) a later start ends higher,
-    # and n_init keeps it.
-    kwargs = {"init": "k-means++", "covariance_type": "diag", "random_state": 0}
+    # seed; on these data (full covariances) a later start ends higher, and
+    # n_init keeps it. (With "diag" the second path of each start ends
+    # within 0.6 of the best of three here.)
+    kwargs = {"init": "k-means++", "covariance_type": "full", "random_state": 0}
     single = ILASDPClustering(3, **kwargs).fit(X)
     best = ILASDPClustering(3, n_init=3, **kwargs).fit(X)
     assert best.objective_ > single.objective_ + 1.0
