@@ -41,7 +41,8 @@ from skrep.ood import _model
 from skrep.ood._moments import (
     Folds,
     PooledFolds,
-    feature_scale,
+    RowFolds,
+    feature_variance,
     group_moments,
     merge,
     nbytes,
@@ -88,6 +89,10 @@ _AUTO_FULL_BYTES = 2**30
 # candidates); fit falls back on the classes' pooled statistics where a tied
 # covariance can use them (see _add_rows).
 _STATISTICS_BYTES = 2**32
+# A feature whose standard deviation, in units of its largest magnitude
+# (rounded down to a power of two), is at most this is constant up to
+# rounding: it does not set the identity target's common unit.
+_CONSTANT_SPREAD = 2.0**-40
 # Rows that the leave-one-class-out model choice scores (an even subsample).
 _SELECTION_ROWS = 5_000
 # n_factors='auto' considers factor models only while the blocks together
@@ -682,6 +687,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         oof = self._out_of_fold(X_in, y_in, fold, "score", xp, device)
         self._calibrate(oof, xp, device)
         del self._fold_sums
+        self._rows = None
         steps(steps.total, offset=self.offset_, calibration_rows=oof.shape[0])
         return self
 
@@ -1019,6 +1025,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         # Whether the statistics are the classes' pooled ones (PooledFolds).
         self._pooled = False
         self._buffer = None
+        self._rows = None  # fit's rows for RowFolds (see _add_rows)
         self._chosen_at = None  # rows of each class at the last model choice
         self.classes_ = np.array([], dtype=int)
         # The classes of the (class, fold) statistics: also those declared
@@ -1149,6 +1156,8 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
                 " per group and block of p_b features. "
                 + self._fitting_blocks(len(classes))
             )
+        if self._folds is not None and "M2" not in self._folds:
+            self._folds = self._fit_statistics(previous, xp, device)
         if self._folds is None:  # no rows yet: nothing to merge into
             folds = {"n": np.zeros((len(classes), K))}
         elif len(classes) == len(previous):
@@ -1169,18 +1178,34 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         # of any magnitude and of very different magnitudes are summed in
         # float64 without overflow or underflow; when a chunk raises it, the
         # statistics of the earlier rows are brought to the new units.
+        # A feature that is zero so far takes the largest unit (any unit is
+        # exact for zeros): a unit of 1 would be the largest for rows at
+        # 1e-200, and the identity target's common unit.
+        # (Its statistics, zeros, stay as they are when it gets its unit.)
+        before = np.asarray(self._top)
         top = to_numpy(xp.max(xp.abs(X), axis=0), xp).astype(np.float64)
-        self._top = tuple(np.maximum(self._top, top).tolist())
-        g = unit_scale(np.asarray([self._top]), np, axis=0).ravel()
+        top = np.maximum(before, top)
+        self._top = tuple(top.tolist())
+        g = unit_scale(np.where(top > 0, top, top.max())[None], np, axis=0).ravel()
         if self._folds is not None and np.any(g != self._g):
-            folds = rescale(folds, np.asarray(self._g) / g)
+            ratio = np.divide(self._g, g, out=np.ones_like(g), where=before > 0)
+            folds = rescale(folds, ratio)
         self._g = tuple(g.tolist())  # host floats, like the block bounds
         new_fold = fold = self._fold_ids(y, folds["n"].sum(axis=1))
         group = np.searchsorted(classes, y) * K + fold
-        U = X
-        if np.any(g != 1):
-            dt = supported_float_dtypes(xp, device)[0]
-            U = xp.astype(X, dt) / to_namespace(g, xp, device, dtype=dt)
+        U = self._scaled(X, xp, device)
+        # fit keeps the counts and means of the (class, fold) groups, and
+        # computes their matrices from the rows one fold at a time when the
+        # models ask for them (RowFolds): they are kept whole only for
+        # partial_fit, which rebuilds them from the rows of a fit when it
+        # continues one (_fit_statistics: the rows are kept, those of the
+        # calibration, where they take no more room than the matrices).
+        lazy = (
+            pool
+            and not self._pooled
+            and self._folds is None
+            and (X.shape[0] <= _CALIBRATION_ROWS or 8 * X.size <= size)
+        )
         chunk = group_moments(
             U,
             group,
@@ -1194,6 +1219,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
                 if self._pooled
                 else None
             ),
+            matrices=not lazy,
         )
         chunk = {
             key: (
@@ -1206,13 +1232,43 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             for key, value in chunk.items()
         }
         self._folds = merge(folds, chunk)
+        if lazy:  # the rows that RowFolds reads in _fit_models
+            self._rows = (U, np.searchsorted(classes, y), fold)
         buffer = self._buffer
         if buffer is not None:
             X = xp.concat([buffer["X"], X], axis=0)
             y, fold = np.r_[buffer["y"], y], np.r_[buffer["fold"], fold]
-        keep = max(X.shape[0] - _CALIBRATION_ROWS, 0)
+        keep = 0 if lazy else max(X.shape[0] - _CALIBRATION_ROWS, 0)
         self._buffer = {"X": X[keep:, ...], "y": y[keep:], "fold": fold[keep:]}
         return new_fold
+
+    def _scaled(self, X, xp, device):
+        """Rows in the statistics' coordinates ``u = x / g``."""
+        g = np.asarray(self._g)
+        if np.all(g == 1):
+            return X
+        dt = supported_float_dtypes(xp, device)[0]
+        return xp.astype(X, dt) / to_namespace(g, xp, device, dtype=dt)
+
+    def _fit_statistics(self, classes, xp, device):
+        """The (class, fold) statistics of the rows of a ``fit``, which
+        kept their counts and means and the rows (the buffer): computed
+        when ``partial_fit`` continues the fit, as ``fit`` would have kept
+        them."""
+        buffer, K = self._buffer, self._n_folds()
+        group = np.searchsorted(classes, buffer["y"]) * K + buffer["fold"]
+        U = self._scaled(buffer["X"], xp, device)
+        moments = group_moments(
+            U, group, len(classes) * K, self._edges, xp, device, self._fourth
+        )
+        return {
+            key: (
+                [m.reshape(len(classes), K, *m.shape[1:]) for m in value]
+                if isinstance(value, list)
+                else value.reshape(len(classes), K, *value.shape[1:])
+            )
+            for key, value in moments.items()
+        }
 
     # ---------------------------------------------- private: models
     def _spec(
@@ -1244,8 +1300,11 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             # raw features fit as standardised ones do, folds included).
             "feature_scale": scale,
             # The identity target's feature scales (relative magnitudes).
-            "unit": np.asarray(self._g) / max(self._g),
-            "log_unit": np.log(self._g) - np.log(max(self._g)),
+            "unit": np.asarray(self._g) / self._unit,
+            "log_unit": np.log(self._g) - np.log(self._unit),
+            "log_top": np.log(self._unit),
+            # Features constant up to rounding (statistics taken as zeros).
+            "constant": np.asarray(self._constant, dtype=bool),
         }
 
     def _choose(self, aggregation, scale, X, y, fold, xp, device):
@@ -1420,6 +1479,34 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         """Statistics of every choice fold but ``j``."""
         return self._fold_sums.without(range(j, self._fold_sums.n_folds, self.cv))
 
+    def _feature_scales(self, moments):
+        """The diagonal target's feature scales and the identity target's
+        common unit (``_unit``), of all rows, for every candidate.
+
+        The common unit is the largest magnitude of the features that vary
+        beyond rounding (``_constant`` marks the others: their statistics
+        are zeros or rounding noise, taken as zeros by the models, and they
+        must not set the unit of the others, whose squares would
+        underflow). The diagonal target divides a varying feature by its
+        standard deviation, and a constant one by the root mean square
+        standard deviation of the others: in every unit of X the same
+        scaled coordinates, and so the same scores.
+        """
+        sd = np.sqrt(feature_variance(moments))  # of u = x / g
+        g = np.asarray(self._g)
+        varying = sd > _CONSTANT_SPREAD
+        self._constant = tuple((~varying).tolist())  # host, like _g
+        if not np.any(varying):
+            self._unit = float(g.max())
+            return np.ones_like(sd)
+        self._unit = float(g[varying].max())
+        ratio = g / self._unit  # X's units per scaled unit, over the unit's
+        scale = np.empty_like(sd)
+        scale[varying] = 1.0 / sd[varying]
+        typical = np.sqrt(np.mean((sd[varying] * ratio[varying]) ** 2))
+        scale[~varying] = ratio[~varying] / typical
+        return scale
+
     def _fit_models(self, aggregation, X, y, fold, xp, device, choose=True):
         """Choose the model, build it from all folds, set the attributes.
 
@@ -1434,9 +1521,15 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
                 "to a single class's Gaussian is 0); fit with class labels y."
             )
         # The statistics of unions of folds, one at a time when asked for.
-        self._fold_sums = (PooledFolds if self._pooled else Folds)(self._folds)
+        if self._pooled:
+            self._fold_sums = PooledFolds(self._folds)
+        elif "M2" in self._folds:
+            self._fold_sums = Folds(self._folds)
+        else:  # fit: the matrices from the rows, one fold at a time
+            args = (self._edges, self._fourth, xp, device)
+            self._fold_sums = RowFolds(self._folds, *self._rows, *args)
         everything = self._fold_sums.total()
-        scale = feature_scale(everything)  # of all rows, for every candidate
+        scale = self._feature_scales(everything)
         # Rows of each class: the choice is made again once one of them has
         # grown by _CHOICE_GROWTH since the last choice (a new class too).
         seen = self._folds["n"].sum(axis=1)

@@ -157,15 +157,25 @@ def _subspace(S, spec):
     evals, evecs = linalg.eigh(S)
     evals, evecs = evals[::-1], evecs[:, ::-1]
     total_var = evals.clip(min=0).sum()
-    if total_var <= 0:
-        raise ValueError(
-            "subspace needs data that vary; the within-class covariance is zero."
-        )
     ratio = np.cumsum(evals.clip(min=0)) / total_var
     j = int(np.searchsorted(ratio, spec["variance_threshold"], side="right"))
     j = min(j, len(evals) - 1)
     keep = slice(0, j + 1) if spec["subspace"] == "top" else slice(j, None)
     return np.ascontiguousarray(evecs[:, keep])
+
+
+def _scales(spec):
+    """The features' scales from the statistics' coordinates ``u = x / g``
+    to the model's (the diagonal target's or the identity target's), and
+    their logs. A constant feature's statistics are zeros or rounding noise:
+    its scale, whose square may overflow float64, is 0 on them (its log
+    keeps it, for the scoring coordinates and the log-likelihood)."""
+    if spec["target"] == 1:
+        a = spec["feature_scale"]
+        log_a = np.log(a)
+    else:
+        a, log_a = spec["unit"], spec["log_unit"]
+    return np.where(spec["constant"], 0.0, a), log_a
 
 
 def build(mom, spec, g, X=None, y=None, seed=None, fit_em=None):
@@ -203,12 +213,11 @@ def build(mom, spec, g, X=None, y=None, seed=None, fit_em=None):
     C, M = len(n_c), spec["n_components"]
     d = mom["mean"].shape[1]
     loc_u = (n_c @ mom["mean"]) / N
+    a, log_a = _scales(spec)
     if spec["target"] == 1:
-        a = spec["feature_scale"]
-        log_scale = np.log(a) - np.log(g)
+        log_scale = log_a - np.log(g)
     else:  # the scaled identity target of x: the same unit for every feature
-        a = spec["unit"]
-        log_scale = np.full(d, -np.log(g.max()))
+        log_scale = np.full(d, -spec["log_top"])
     scale = np.exp(log_scale)
     if not np.all(np.isfinite(scale)):
         raise ValueError(
@@ -235,6 +244,17 @@ def build(mom, spec, g, X=None, y=None, seed=None, fit_em=None):
         ab = a[s:e]
         reg = _regularisation(mom, b, ab, spec["reg_covar"])
         pooled = np.einsum("cij,i,j->ij", mom["M2"][b], ab, ab) / N
+        if not np.trace(pooled) > 0:
+            raise ValueError(
+                f"The rows do not vary within their classes in block {b} "
+                f"(features {s} to {e - 1}), so its covariance is singular "
+                "whatever the shrinkage: each class has at most one row in the "
+                "rows that a model is fitted on, or these features are "
+                "constant. The detector fits a model on all rows and "
+                "cross-fitted ones, each without a fold of every class's rows "
+                "(1 row in 2 * cv): give classes more rows (the first chunk of "
+                "partial_fit too)."
+            )
         V = _subspace(pooled, spec)
         k = e - s if V is None else V.shape[1]
         cmeans = (mom["mean"][:, s:e] - loc_u[s:e]) * ab
@@ -437,11 +457,7 @@ def _heldout_fold(test, train, ok, present, spec):
     model of ``train`` (its classes ``present``)."""
     bounds, ctype = spec["bounds"], spec["covariance_type"]
     keys = ["tied"] if ctype == "tied" else present.tolist()
-    if spec["target"] == 1:
-        a = spec["feature_scale"]
-        log_a = np.log(a)
-    else:
-        a, log_a = spec["unit"], spec["log_unit"]
+    a, log_a = _scales(spec)
     position = np.searchsorted(present, np.flatnonzero(ok))
     total_ll = 0.0
     for b, (s, e) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):

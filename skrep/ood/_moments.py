@@ -24,9 +24,10 @@ from skrep.utils._compat import supported_float_dtypes
 __all__ = [
     "Folds",
     "PooledFolds",
+    "RowFolds",
     "about",
     "centred",
-    "feature_scale",
+    "feature_variance",
     "group_moments",
     "merge",
     "nbytes",
@@ -75,7 +76,9 @@ def zeros(lead, bounds, fourth=True):
     return out
 
 
-def group_moments(X, groups, n_groups, bounds, xp, device, fourth=True, pool=None):
+def group_moments(
+    X, groups, n_groups, bounds, xp, device, fourth=True, pool=None, matrices=True
+):
     """The statistics of the rows of each group, computed on X's device.
 
     Parameters
@@ -97,12 +100,16 @@ def group_moments(X, groups, n_groups, bounds, xp, device, fourth=True, pool=Non
         a class): ``M2`` and ``F`` with leading shape ``(slot.max() + 1,)``
         (no ``G``: pooled matrices are not merged) and ``centre``; counts
         and means still per group.
+    matrices : bool, default=True
+        False: the counts and means only.
 
     Returns
     -------
     moments : dict of host float64 arrays with leading shape ``(n_groups,)``
     """
-    if pool is None:
+    if not matrices:
+        out = {"n": np.zeros(n_groups), "mean": np.zeros((n_groups, bounds[-1]))}
+    elif pool is None:
         out = zeros((n_groups,), bounds, fourth)
     else:
         slot, whole = pool
@@ -133,6 +140,8 @@ def group_moments(X, groups, n_groups, bounds, xp, device, fourth=True, pool=Non
             mean = xp.mean(rows, axis=0)
             out["n"][g] = rows.shape[0]
             out["mean"][g] = to_numpy(mean, xp)
+            if not matrices:
+                continue
         else:
             mean = to_namespace(out["centre"][whole[g]], xp, device, dtype=dt)
         Y = rows - mean
@@ -346,11 +355,12 @@ class Folds:
                 self._sums, self._fold_sums(j), np.add, into=self._sums
             )
 
+    def fold(self, j):
+        """The statistics of fold ``j`` (leading shape ``(n_classes,)``)."""
+        return take(self.folds, j, 1)
+
     def _fold_sums(self, j):
-        fold = {key: self.folds[key][:, j] for key in ("n", "mean")}
-        keys = _keys(self.folds)
-        fold.update({key: [m[:, j] for m in self.folds[key]] for key in keys})
-        return about(fold, self.centre)
+        return about(self.fold(j), self.centre)
 
     def total(self):
         """The statistics of all folds."""
@@ -388,8 +398,36 @@ class Folds:
     def union(self, keep, classes=None):
         """The statistics of the folds in ``keep`` (of the classes at index
         ``classes``, or of all)."""
-        folds = self.folds if classes is None else take(self.folds, classes, 0)
-        return functools.reduce(merge, (take(folds, j, 1) for j in keep))
+        if classes is None:
+            return functools.reduce(merge, (self.fold(j) for j in keep))
+        return functools.reduce(merge, (take(self.fold(j), classes, 0) for j in keep))
+
+
+class RowFolds(Folds):
+    """:class:`Folds` whose matrices are computed from the rows, one fold at
+    a time, when asked for (``fit``: ``O(n_classes p^2)`` floats at a time,
+    not ``O(n_classes n_folds p^2)``).
+
+    ``folds`` holds the counts and means of the (class, fold) groups
+    (leading shape ``(n_classes, n_folds)``); ``U`` the rows in the
+    statistics' coordinates (any namespace), ``label`` and ``fold`` their
+    class index and fold. A fold's statistics equal those of
+    :func:`group_moments` of all rows by (class, fold) group, bit for bit
+    (each group's rows are taken alike, in the same order).
+    """
+
+    def __init__(self, folds, U, label, fold, bounds, fourth, xp, device):
+        self.rows = (U, label, fold)
+        self.args = (bounds, xp, device, fourth)
+        super().__init__(folds)
+
+    def fold(self, j):
+        U, label, fold = self.rows
+        bounds, xp, device, fourth = self.args
+        rows = np.flatnonzero(fold == j)
+        part = xp.take(U, to_namespace(rows, xp, device, dtype=xp.int64), axis=0)
+        n_classes = self.folds["n"].shape[0]
+        return group_moments(part, label[rows], n_classes, bounds, xp, device, fourth)
 
 
 class PooledFolds:
@@ -442,13 +480,11 @@ class PooledFolds:
         return out
 
 
-def feature_scale(moments):
-    """Inverse standard deviations of the features of all rows (1 where a
-    feature is constant), from per-class statistics."""
+def feature_variance(moments):
+    """Variances of the features of all rows, from per-class statistics."""
     n = moments["n"]
     mean = (n @ moments["mean"]) / n.sum()
     within = np.concatenate(
         [np.diagonal(m, axis1=-2, axis2=-1).sum(axis=0) for m in moments["M2"]]
     )
-    var = (within + n @ (moments["mean"] - mean) ** 2) / n.sum()
-    return 1.0 / np.where(var > 0, np.sqrt(var), 1.0)
+    return (within + n @ (moments["mean"] - mean) ** 2) / n.sum()

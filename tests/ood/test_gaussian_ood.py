@@ -110,6 +110,16 @@ def test_fold_complements_are_the_statistics_of_the_other_folds():
     sums = _moments.Folds(folds)
     cases = [(fold != j, sums.without([j])) for j in range(4)]
     cases += [(fold % 2 == 1, sums.union([1, 3])), (fold >= 0, sums.total())]
+    # fit's folds, computed from the rows one at a time, are the same bits.
+    counts = {key: folds[key] for key in ("n", "mean")}
+    lazy = _moments.RowFolds(counts, X, y, fold, bounds, True, np, None)
+    for j in range(4):
+        got, expected = lazy.without([j]), sums.without([j])
+        for key in ("n", "mean"):
+            assert_array_equal(got[key], expected[key])
+        for key in ("M2", "F", "G"):
+            for a, b in zip(got[key], expected[key], strict=True):
+                assert_array_equal(a, b)
     for j, (rows, got) in enumerate(cases):
         expected = _moments.group_moments(X[rows], y[rows], 3, bounds, np, None)
         assert_array_equal(got["n"], expected["n"])
@@ -559,12 +569,15 @@ def test_model_choice_memory_bound_and_few_classes(monkeypatch):
 
 
 def test_fit_memory_is_the_statistics_estimated_before_allocation(monkeypatch):
-    # Many classes: the (class, fold) statistics dominate fit's memory. They
-    # are what nbytes estimates (a third without the fourth-order ones, which
-    # only the Ledoit-Wolf coefficient needs), fit's traced peak stays below
-    # twice them, and past the bound fit refuses before allocating them
-    # where the classes' pooled statistics cannot stand in (per-class
-    # covariances).
+    # Many classes: the (class, fold) statistics would dominate fit's
+    # memory. fit computes their matrices one fold at a time from the rows
+    # and keeps only their counts and means (and the rows): its traced peak
+    # is below all folds' statistics (it was 1.7 times them when fit kept
+    # them) and its pickle a small part of them. partial_fit, continuing
+    # the fit, rebuilds all of them: what nbytes estimates (a third without
+    # the fourth-order ones, which only the Ledoit-Wolf coefficient needs).
+    # Past the bound fit refuses before allocating them where the classes'
+    # pooled statistics cannot stand in (per-class covariances).
     import tracemalloc
 
     C, d = 30, 48
@@ -586,17 +599,22 @@ def test_fit_memory_is_the_statistics_estimated_before_allocation(monkeypatch):
     stored = {}
     for shrinkage in ("ledoit_wolf", "oas"):
         det, peak = fit(shrinkage=shrinkage)
+        fourth = shrinkage == "ledoit_wolf"
+        assert set(det._folds) == {"n", "mean"}
+        all_folds = _moments.nbytes(det._folds["n"].shape, det._edges, fourth)
+        one_fold = _moments.nbytes((C,), det._edges, fourth)
+        # About 7 times one fold's (the sums of all folds, a complement, a
+        # fold, the candidate models), where all folds are 10.
+        assert peak < all_folds == 10 * one_fold
+        assert len(pickle.dumps(det)) < all_folds / 4
+        det.partial_fit(X[:20], y[:20])
         folds = det._folds
         stored[shrinkage] = sum(
             sum(m.nbytes for m in v) if isinstance(v, list) else v.nbytes
             for v in folds.values()
         )
-        fourth = shrinkage == "ledoit_wolf"
         assert set(folds) == {"n", "mean", "M2"} | ({"F", "G"} if fourth else set())
-        expected = _moments.nbytes(folds["n"].shape, det._edges, fourth)
-        assert stored[shrinkage] == expected
-        assert peak < 2 * stored[shrinkage]
-        assert len(pickle.dumps(det)) < 1.1 * stored[shrinkage]
+        assert stored[shrinkage] == all_folds
     assert stored["oas"] < 0.4 * stored["ledoit_wolf"]
     bound = stored["oas"] - 1
     monkeypatch.setattr(_gaussian_ood, "_STATISTICS_BYTES", bound)
@@ -619,7 +637,7 @@ def test_fit_memory_is_the_statistics_estimated_before_allocation(monkeypatch):
     assert _moments.nbytes(det._folds["n"].shape, det._edges, False) <= bound
     # Two blocks of 24 features: half the sum of squared block sizes.
     det, _ = fit(shrinkage="oas", feature_blocks=2)
-    assert det._folds["M2"][0].shape[-1] == 24
+    assert_array_equal(np.diff(det.block_bounds_), [24, 24])
     # A stream begun without the fourth-order statistics cannot switch to
     # Ledoit-Wolf; the refused chunk leaves the detector as it was.
     det.set_params(shrinkage="ledoit_wolf")
@@ -891,6 +909,9 @@ def test_relative_mahalanobis_is_class_minus_background_distance():
 )
 def test_extreme_magnitudes_give_the_same_finite_scores(scale, params, labels):
     X, y = _data(n=300)
+    # An all-zero feature (digits has three) must not set the unit of the
+    # others: at 1e-200 their squares would underflow.
+    X = np.c_[X[:, :3], np.zeros(len(X)), X[:, 3:]]
     y = y if labels else None
     ref = GaussianMixtureOODDetector(**params).fit(X, y)
     det = GaussianMixtureOODDetector(**params).fit(X * scale, y)
@@ -916,6 +937,49 @@ def test_extreme_magnitudes_give_the_same_finite_scores(scale, params, labels):
     stream.partial_fit(X[first] * scale, None if y is None else y[first])
     stream.partial_fit(X[rest] * scale, None if y is None else y[rest])
     assert_allclose(stream.score_samples(X * scale), scores, rtol=1e-9)
+
+
+@pytest.mark.parametrize("scale", [1e-300, 2.0**-990, 1e-200, 1e300])
+def test_digits_at_extreme_magnitudes_give_the_scores_of_digits(digits_split, scale):
+    # Digits has all-zero pixels and pixels of very different spreads; the
+    # scores (squared distances in the model's scaled coordinates) and the
+    # threshold do not depend on X's magnitude.
+    X, y, X_test = digits_split[:3]
+    ref = GaussianMixtureOODDetector().fit(X, y)
+    det = GaussianMixtureOODDetector().fit(X * scale, y)
+    assert det.covariance_type_ == ref.covariance_type_
+    assert det.shrinkage_target_ == ref.shrinkage_target_
+    scores = det.score_samples(X_test * scale)
+    assert np.all(np.isfinite(scores))
+    assert_allclose(scores, ref.score_samples(X_test), rtol=1e-9)
+    assert det.offset_ == pytest.approx(ref.offset_, rel=1e-9)
+    # A constant feature of 1e5 takes no part in the unit of the others
+    # (their squares would underflow at 1e-200), with either target.
+    for target in ("identity", "diagonal"):
+        ref = GaussianMixtureOODDetector(shrinkage_target=target)
+        ref.fit(np.c_[X, np.full(len(X), 1e5)], y)
+        det = GaussianMixtureOODDetector(shrinkage_target=target)
+        det.fit(np.c_[X * scale, np.full(len(X), 1e5)], y)
+        scores = det.score_samples(np.c_[X_test * scale, np.full(len(X_test), 1e5)])
+        expected = ref.score_samples(np.c_[X_test, np.full(len(X_test), 1e5)])
+        assert_allclose(scores, expected, rtol=1e-9)
+
+
+def test_rows_that_do_not_vary_within_classes_raise_naming_the_cause():
+    # Two rows of one class (the first digits, sorted by label): each
+    # cross-fitted model has one row, whatever the shrinkage.
+    X, y = load_digits(return_X_y=True)
+    order = np.argsort(y, kind="stable")
+    for shrinkage in ("ledoit_wolf", "oas", 0.5):
+        det = GaussianMixtureOODDetector(shrinkage=shrinkage)
+        with pytest.raises(ValueError, match="do not vary within their classes"):
+            det.partial_fit(X[order[:2]], y[order[:2]])
+        assert not hasattr(det, "offset_")
+        # A block of constant features, however many rows.
+        X_const = np.c_[X[:, :4], np.ones((len(X), 2))]
+        det = GaussianMixtureOODDetector(shrinkage=shrinkage, feature_blocks=[4, 2])
+        with pytest.raises(ValueError, match=r"block 1 \(features 4 to 5\)"):
+            det.fit(X_const, y)
 
 
 def test_overflowing_covariances_raise_when_read_and_far_rows_score_lowest():
