@@ -42,6 +42,7 @@ positive): higher is better.
   copula, mixtures), the figures of the user guide's "Accuracy" section.
 """
 
+import pickle
 import warnings
 
 import numpy as np
@@ -319,6 +320,15 @@ class ManyClassesFitBench:
 
     def peakmem_fit(self, model):
         self.time_fit(model)
+
+    def track_pickle_bytes(self, model):
+        """What the fitted model keeps (fit holds the (class, fold) groups'
+        counts and means and its rows, not their matrices)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return len(pickle.dumps(self.fit()))
+
+    track_pickle_bytes.unit = "bytes"
 
 
 def protocol_results(seeds=range(10)):
