@@ -685,7 +685,9 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             self._fit_combiner(X_in, y_in, fold, X_out, xp, device)
             steps(3, combiner="logistic regression", outliers=X_out.shape[0])
         oof = self._out_of_fold(X_in, y_in, fold, "score", xp, device)
-        self._calibrate(oof, xp, device)
+        self._warn_extrapolated(self.contamination, oof.shape[0])
+        self._calibrate(oof, xp, device, self.contamination)
+        self._uncalibrated = None
         del self._fold_sums
         self._rows = None
         steps(steps.total, offset=self.offset_, calibration_rows=oof.shape[0])
@@ -780,13 +782,61 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             shrinkage_target=self.shrinkage_target_,
         )
         self.combiner_ = None
-        oof = self._out_of_fold(
-            buffer["X"], buffer["y"], buffer["fold"], "score", xp, device
-        )
-        self._calibrate(oof, xp, device)
         del self._fold_sums
-        steps(3, offset=self.offset_, calibration_rows=oof.shape[0])
+        # The cross-fitted models of the calibration need rows that vary
+        # within a class: at least 2 rows of a class outside each fold that
+        # holds rows of the buffer.
+        n = self._folds["n"]
+        outside = n.sum(axis=1, keepdims=True) - n
+        used = np.isin(np.arange(n.shape[1]), buffer["fold"])
+        if np.any(used & np.all(outside <= 1, axis=0)):
+            raise _model.no_spread("in the rows of a cross-fitted model")
+        # The threshold is calibrated when first read (offset_ or
+        # calibration_scores_, see __getattr__), on the statistics and rows
+        # of this call and its contamination: a stream of single rows pays
+        # for one calibration, not one per row.
+        for name in ("offset_", "calibration_scores_"):
+            vars(self).pop(name, None)
+        self._uncalibrated = self.contamination
+        self._warn_extrapolated(self.contamination, len(buffer["y"]))
+        if self.verbose:
+            steps(3, offset=self.offset_, calibration_rows=len(buffer["y"]))
         return self
+
+    def __getattr__(self, name):
+        # Only for attributes not found: offset_ and calibration_scores_
+        # after partial_fit, calibrated once when first read.
+        if name in ("offset_", "calibration_scores_") and (
+            vars(self).get("_uncalibrated") is not None
+        ):
+            self._calibrate_stream()
+            return vars(self)[name]
+        raise AttributeError(
+            f"'{type(self).__name__}' object has no attribute '{name}'"
+        )
+
+    def _calibrate_stream(self):
+        """partial_fit's calibration, on the rows of the buffer (in their
+        namespace, wherever the attribute is read)."""
+        from sklearn import config_context
+
+        buffer = self._buffer
+        namespace = array_namespace(buffer["X"])
+        self._fold_sums = Folds(self._folds)
+        work = 2.0 * buffer["X"].shape[0] * self._edges[-1] ** 2
+        try:
+            with (
+                config_context(array_api_dispatch=not is_numpy_namespace(namespace)),
+                threads_for(blas_work=work),
+            ):
+                xp, _, device = get_namespace_and_device(buffer["X"])
+                oof = self._out_of_fold(
+                    buffer["X"], buffer["y"], buffer["fold"], "score", xp, device
+                )
+                self._calibrate(oof, xp, device, self._uncalibrated)
+        finally:
+            del self._fold_sums
+        self._uncalibrated = None
 
     # ------------------------------------------------------------- scoring
     def score_samples(self, X):
@@ -1709,10 +1759,29 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         )
         self._model = _model.to_device(self._model, xp, device)
 
-    def _calibrate(self, oof, xp, device):
+    def _warn_extrapolated(self, contamination, n_rows):
+        """Warn where ``n_rows`` out-of-fold scores cannot calibrate the
+        rate of ``contamination`` (the threshold is then extrapolated)."""
+        q = _AUTO_RATE if contamination == "auto" else contamination
+        if int(np.floor(q * (n_rows + 1))) >= 1:
+            return
+        needed = int(np.ceil(1 / q - 1))
+        warnings.warn(
+            f"contamination={contamination!r} asks for a {q:.2%} flag rate, "
+            f"which needs at least {needed} rows to be calibrated; with "
+            f"{n_rows} rows the threshold is extrapolated, and the share of "
+            "new in-distribution rows flagged is not guaranteed (on bundled "
+            "data from 0.6 to 5 times the rate, varying widely with the sample). "
+            f"Pass contamination >= {1 / (n_rows + 1):.3g} for a calibrated "
+            "rate, or fit more rows.",
+            UserWarning,
+            stacklevel=5,  # the caller of fit / partial_fit,
+        )
+
+    def _calibrate(self, oof, xp, device, contamination):
         """``offset_`` and ``calibration_scores_`` from out-of-fold scores."""
         cal = np.sort(oof)
-        q = _AUTO_RATE if self.contamination == "auto" else self.contamination
+        q = _AUTO_RATE if contamination == "auto" else contamination
         k = int(np.floor(q * (cal.size + 1)))
         self.calibration_scores_ = cal
         if not is_numpy_namespace(xp):
@@ -1722,21 +1791,10 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             values, ranks = _rank_points(cal)
             self.offset_ = float(np.interp(q * (cal.size + 1), ranks, values))
             return
-        # Too few rows for this quantile: extrapolate the tail of the
-        # squared distances by a scaled chi-square with their mean and
-        # variance (Satterthwaite), never above the lowest score.
-        needed = int(np.ceil(1 / q - 1))
-        warnings.warn(
-            f"contamination={self.contamination!r} asks for a {q:.2%} flag rate, "
-            f"which needs at least {needed} rows to be calibrated; with "
-            f"{cal.size} rows the threshold is extrapolated, and the share of "
-            "new in-distribution rows flagged is not guaranteed (on bundled "
-            "data from 0.6 to 5 times the rate, varying widely with the sample). "
-            f"Pass contamination >= {1 / (cal.size + 1):.3g} for a calibrated "
-            "rate, or fit more rows.",
-            UserWarning,
-            stacklevel=5,  # the caller of fit / partial_fit,
-        )
+        # Too few rows for this quantile (warned by _warn_extrapolated):
+        # extrapolate the tail of the squared distances by a scaled
+        # chi-square with their mean and variance (Satterthwaite), never
+        # above the lowest score.
         self.offset_ = float(cal[0])
         spec = self._chosen
         distances = spec["n_components"] == 1 and not spec["relative"]

@@ -164,6 +164,19 @@ def _subspace(S, spec):
     return np.ascontiguousarray(evecs[:, keep])
 
 
+def no_spread(where):
+    """The error for rows that do not vary within their classes ``where``."""
+    return ValueError(
+        f"The rows do not vary within their classes {where}, so the "
+        "covariance is singular whatever the shrinkage: each class has at "
+        "most one row in the rows that a model is fitted on, or the features "
+        "are constant. The detector fits a model on all rows and "
+        "cross-fitted ones, each without a fold of every class's rows (1 row "
+        "in 2 * cv): give classes more rows (the first chunk of partial_fit "
+        "too)."
+    )
+
+
 def _scales(spec):
     """The features' scales from the statistics' coordinates ``u = x / g``
     to the model's (the diagonal target's or the identity target's), and
@@ -245,16 +258,7 @@ def build(mom, spec, g, X=None, y=None, seed=None, fit_em=None):
         reg = _regularisation(mom, b, ab, spec["reg_covar"])
         pooled = np.einsum("cij,i,j->ij", mom["M2"][b], ab, ab) / N
         if not np.trace(pooled) > 0:
-            raise ValueError(
-                f"The rows do not vary within their classes in block {b} "
-                f"(features {s} to {e - 1}), so its covariance is singular "
-                "whatever the shrinkage: each class has at most one row in the "
-                "rows that a model is fitted on, or these features are "
-                "constant. The detector fits a model on all rows and "
-                "cross-fitted ones, each without a fold of every class's rows "
-                "(1 row in 2 * cv): give classes more rows (the first chunk of "
-                "partial_fit too)."
-            )
+            raise no_spread(f"in block {b} (features {s} to {e - 1})")
         V = _subspace(pooled, spec)
         k = e - s if V is None else V.shape[1]
         cmeans = (mom["mean"][:, s:e] - loc_u[s:e]) * ab

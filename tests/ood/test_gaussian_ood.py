@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import stats
+from sklearn.base import clone
 from sklearn.covariance import OAS, EllipticEnvelope, LedoitWolf
 from sklearn.datasets import load_digits, load_wine
 from sklearn.decomposition import FactorAnalysis
@@ -1169,6 +1170,39 @@ def test_a_chunk_refused_after_a_good_one_leaves_the_fitted_state_unchanged():
     assert_array_equal(detector.class_count_, clean.class_count_)
     assert_array_equal(detector.score_samples(X), clean.score_samples(X))
     assert detector.offset_ == clean.offset_
+
+
+def test_partial_fit_calibrates_once_when_the_threshold_is_read(monkeypatch):
+    # Single rows: partial_fit keeps the statistics and the model up to date
+    # and calibrates the threshold (2 cv models scoring the buffer) only when
+    # offset_ or calibration_scores_ is read, with the contamination of the
+    # last call; the result is that of calibrating at every call.
+    X, y = _data(n=300)
+    eager = GaussianMixtureOODDetector(contamination=0.1).partial_fit(X[:200], y[:200])
+    lazy = clone(eager).partial_fit(X[:200], y[:200])
+    calls = []
+    original = GaussianMixtureOODDetector._out_of_fold
+
+    def counted(self, *args):
+        calls.append(1)
+        return original(self, *args)
+
+    monkeypatch.setattr(GaussianMixtureOODDetector, "_out_of_fold", counted)
+    for i in range(200, 220):
+        eager.partial_fit(X[i : i + 1], y[i : i + 1])
+        _ = eager.offset_
+        lazy.partial_fit(X[i : i + 1], y[i : i + 1])
+    assert len(calls) == 20
+    lazy.set_params(contamination=0.2)  # after the last call: not used
+    assert lazy.offset_ == eager.offset_
+    assert_array_equal(lazy.calibration_scores_, eager.calibration_scores_)
+    assert len(calls) == 21
+    assert_array_equal(lazy.decision_function(X), eager.decision_function(X))
+    assert_array_equal(lazy.predict(X), eager.predict(X))
+    assert len(calls) == 21
+    restored = pickle.loads(pickle.dumps(lazy.partial_fit(X[220:230], y[220:230])))
+    assert_array_equal(restored.score_to_pvalue(X), lazy.score_to_pvalue(X))
+    assert not hasattr(GaussianMixtureOODDetector(), "offset_")
 
 
 def test_partial_fit_chunks_of_growing_magnitude_equal_fit():
