@@ -216,10 +216,12 @@ class SingleGaussianBench(Predictor, Scored):
 
 class StreamingBench:
     """``partial_fit`` over 20 chunks of the 901 images of digits 0-4 (in
-    a random order) against one ``fit`` on the same rows."""
+    a random order) against one ``fit`` on the same rows, and a first
+    chunk of 100 rows followed by 200 single rows (the threshold, which
+    ``partial_fit`` calibrates when first read, read at the end)."""
 
     param_names = ["how"]
-    params = [["fit", "partial_fit-20-chunks"]]
+    params = [["fit", "partial_fit-20-chunks", "partial_fit-100-then-200-single-rows"]]
 
     def setup(self, how):
         from sklearn.datasets import load_digits
@@ -235,8 +237,15 @@ class StreamingBench:
             self.Detector().fit(self.X, self.y)
             return
         detector = self.Detector()
-        for rows in np.array_split(np.arange(len(self.y)), 20):
-            detector.partial_fit(self.X[rows], self.y[rows])
+        if how == "partial_fit-20-chunks":
+            chunks = np.array_split(np.arange(len(self.y)), 20)
+        else:
+            chunks = [np.arange(100)] + [[i] for i in range(100, 300)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # 'auto' below 370 rows
+            for rows in chunks:
+                detector.partial_fit(self.X[rows], self.y[rows])
+        return detector.offset_
 
 
 class FitCostBench:

@@ -704,7 +704,9 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         model choice; the choice is made again only when a class's rows have
         doubled since the last one (or a class gets its first rows). The
         threshold is recalibrated on the out-of-fold scores of the latest
-        5,000 rows. Only with ``n_components=1`` and without known outliers.
+        5,000 rows when ``offset_`` or ``calibration_scores_`` is next read
+        (once for a stream of calls). Only with ``n_components=1`` and
+        without known outliers.
 
         Parameters
         ----------
