@@ -1289,6 +1289,29 @@ def test_partial_fit_without_labels_and_continuing_fit():
     assert not hasattr(GaussianMixtureOODDetector(n_components=2), "partial_fit")
 
 
+def test_continuing_a_fit_of_more_rows_than_the_buffer_rebuilds_its_statistics():
+    # 5,200 rows of 20 classes x 20 features: more rows than the
+    # calibration buffer, fewer floats than the (class, fold) statistics, so
+    # fit keeps all its rows (not the statistics); partial_fit continuing it
+    # rebuilds the statistics of all of them, those that a stream beginning
+    # with the same rows holds.
+    rng = np.random.RandomState(0)
+    y = np.arange(5200) % 20
+    X = rng.standard_normal((5200, 20)) + 3 * rng.standard_normal((20, 20))[y]
+    params = {"covariance_type": "tied", "contamination": 0.1}
+    det = GaussianMixtureOODDetector(**params).fit(X[:5100], y[:5100])
+    assert set(det._folds) == {"n", "mean"} and len(det._buffer["y"]) == 5100
+    det.partial_fit(X[5100:], y[5100:])
+    stream = GaussianMixtureOODDetector(**params).partial_fit(X[:5100], y[:5100])
+    stream.partial_fit(X[5100:], y[5100:])
+    for key in ("n", "mean"):
+        assert_array_equal(det._folds[key], stream._folds[key])
+    assert_array_equal(det._folds["M2"][0], stream._folds["M2"][0])
+    assert_array_equal(det._buffer["X"], X[200:])
+    assert_allclose(det.score_samples(X), stream.score_samples(X), rtol=1e-10)
+    assert det.offset_ == pytest.approx(stream.offset_, rel=1e-10)
+
+
 # -------------------------------------------- the papers' claims, digits
 def test_digits_class_conditional_beats_single_gaussian_and_baselines(digits_split):
     # Lee et al.: class-conditional Gaussians beat one Gaussian of all the
