@@ -520,9 +520,9 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         """One iLA-SDP run from one start; returns its partition and record.
 
         With diagonal covariances the rounds also run from the fixed point
-        of spherical rounds from the same start, and the partition of the
-        higher profile log-likelihood is kept (see the guide, "Which
-        covariance type").
+        of spherical rounds from the same start (unless that is the direct
+        rounds' partition), and the partition of the higher profile
+        log-likelihood is kept (see the guide, "Which covariance type").
         """
         K = self.n_clusters
         labels = self._initial_labels(X64, rng, xp, device)
@@ -533,10 +533,13 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         if cov_type != "diag":
             return run
         spherical = self._rounds(X64, labels, rng, xp, "spherical", False)
-        second = self._rounds(X64, spherical["labels"], rng, xp, "diag", certify)
-        paths = (run, spherical, second)
-        if second["objective"] > run["objective"]:
-            run = second
+        paths = [run, spherical]
+        # (from the direct path's own partition the rounds would stay there)
+        if bool(xp.any(spherical["labels"] != run["labels"])):
+            second = self._rounds(X64, spherical["labels"], rng, xp, "diag", certify)
+            paths.append(second)
+            if second["objective"] > run["objective"]:
+                run = second
         return {
             **run,
             "n_iter": sum(path["n_iter"] for path in paths),
