@@ -93,6 +93,11 @@ _STATISTICS_BYTES = 2**32
 # (rounded down to a power of two), is at most this is constant up to
 # rounding: it does not set the identity target's common unit.
 _CONSTANT_SPREAD = 2.0**-40
+# fit computes the matrices of the (class, fold) statistics from the rows,
+# one fold at a time, when all of them would take more than this many bytes
+# (below, it holds them during the fit: one pass over the rows instead of
+# two or three).
+_ROW_FOLDS_BYTES = 2**26
 # Rows that the leave-one-class-out model choice scores (an even subsample).
 _SELECTION_ROWS = 5_000
 # n_factors='auto' considers factor models only while the blocks together
@@ -690,6 +695,9 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         self._uncalibrated = None
         del self._fold_sums
         self._rows = None
+        if not self._pooled and len(self._buffer["y"]) == X_in.shape[0]:
+            # The rows rebuild the matrices (see _add_rows).
+            self._folds = {key: self._folds[key] for key in ("n", "mean")}
         steps(steps.total, offset=self.offset_, calibration_rows=oof.shape[0])
         return self
 
@@ -1246,18 +1254,20 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         new_fold = fold = self._fold_ids(y, folds["n"].sum(axis=1))
         group = np.searchsorted(classes, y) * K + fold
         U = self._scaled(X, xp, device)
-        # fit keeps the counts and means of the (class, fold) groups, and
-        # computes their matrices from the rows one fold at a time when the
-        # models ask for them (RowFolds): they are kept whole only for
-        # partial_fit, which rebuilds them from the rows of a fit when it
-        # continues one (_fit_statistics: the rows are kept, those of the
-        # calibration, where they take no more room than the matrices).
-        lazy = (
+        # fit keeps its rows instead of the matrices of the (class, fold)
+        # groups where they take no more room (all rows of the calibration
+        # buffer, or fewer floats than the matrices): partial_fit rebuilds
+        # the matrices from them when it continues the fit
+        # (_fit_statistics). Past _ROW_FOLDS_BYTES, fit computes them from
+        # the rows one fold at a time when the models ask for them
+        # (RowFolds), and holds only the groups' counts and means.
+        keep_rows = (
             pool
             and not self._pooled
             and self._folds is None
             and (X.shape[0] <= _CALIBRATION_ROWS or 8 * X.size <= size)
         )
+        lazy = keep_rows and size > _ROW_FOLDS_BYTES
         chunk = group_moments(
             U,
             group,
@@ -1290,7 +1300,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         if buffer is not None:
             X = xp.concat([buffer["X"], X], axis=0)
             y, fold = np.r_[buffer["y"], y], np.r_[buffer["fold"], fold]
-        keep = 0 if lazy else max(X.shape[0] - _CALIBRATION_ROWS, 0)
+        keep = 0 if keep_rows else max(X.shape[0] - _CALIBRATION_ROWS, 0)
         self._buffer = {"X": X[keep:, ...], "y": y[keep:], "fold": fold[keep:]}
         return new_fold
 

@@ -571,8 +571,9 @@ def test_model_choice_memory_bound_and_few_classes(monkeypatch):
 
 def test_fit_memory_is_the_statistics_estimated_before_allocation(monkeypatch):
     # Many classes: the (class, fold) statistics would dominate fit's
-    # memory. fit computes their matrices one fold at a time from the rows
-    # and keeps only their counts and means (and the rows): its traced peak
+    # memory. Past a bound (64 MiB; lowered here to 0), fit computes their
+    # matrices one fold at a time from the rows and keeps only their counts
+    # and means (and the rows): its traced peak
     # is below all folds' statistics (it was 1.7 times them when fit kept
     # them) and its pickle a small part of them. partial_fit, continuing
     # the fit, rebuilds all of them: what nbytes estimates (a third without
@@ -596,6 +597,7 @@ def test_fit_memory_is_the_statistics_estimated_before_allocation(monkeypatch):
             tracemalloc.stop()
         return det, peak
 
+    monkeypatch.setattr(_gaussian_ood, "_ROW_FOLDS_BYTES", 0)
     fit(shrinkage="oas")  # imports and compiled kernels out of the count
     stored = {}
     for shrinkage in ("ledoit_wolf", "oas"):
