@@ -20,6 +20,7 @@ and scoring the Gaussians is :mod:`skrep.ood._model`.
 """
 
 import numbers
+import threading
 import time
 import warnings
 from numbers import Integral, Real
@@ -98,6 +99,8 @@ _CONSTANT_SPREAD = 2.0**-40
 # (below, it holds them during the fit: one pass over the rows instead of
 # two or three).
 _ROW_FOLDS_BYTES = 2**26
+# Serialises partial_fit's deferred calibration (see __getattr__).
+_CALIBRATION_LOCK = threading.Lock()
 # Rows that the leave-one-class-out model choice scores (an even subsample).
 _SELECTION_ROWS = 5_000
 # n_factors='auto' considers factor models only while the blocks together
@@ -819,7 +822,9 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         if name in ("offset_", "calibration_scores_") and (
             vars(self).get("_uncalibrated") is not None
         ):
-            self._calibrate_stream()
+            with _CALIBRATION_LOCK:  # one calibration if threads read at once
+                if vars(self).get("_uncalibrated") is not None:
+                    self._calibrate_stream()
             return vars(self)[name]
         raise AttributeError(
             f"'{type(self).__name__}' object has no attribute '{name}'"

@@ -5,6 +5,7 @@ papers' OOD claims at small scale on bundled data."""
 import pickle
 import re
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -1204,6 +1205,14 @@ def test_partial_fit_calibrates_once_when_the_threshold_is_read(monkeypatch):
     assert len(calls) == 21
     restored = pickle.loads(pickle.dumps(lazy.partial_fit(X[220:230], y[220:230])))
     assert_array_equal(restored.score_to_pvalue(X), lazy.score_to_pvalue(X))
+    # Threads reading at once (ParallelPostFit): one calibration.
+    lazy.partial_fit(X[230:231], y[230:231])
+    before = len(calls)
+    with ThreadPoolExecutor(4) as pool:
+        found = list(pool.map(lambda _: lazy.decision_function(X[:50]), range(8)))
+    assert len(calls) == before + 1
+    for values in found:
+        assert_array_equal(values, found[0])
     assert not hasattr(GaussianMixtureOODDetector(), "offset_")
 
 
