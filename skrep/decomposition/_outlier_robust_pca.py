@@ -66,6 +66,10 @@ _POINT_MASS = 0.1
 # _near_atom_median). Gaussian inliers put 3 % of their weight there.
 _NEAR_ATOM = 0.003
 
+# ... and a near point mass may outweigh the point mass of the data's
+# coordinates by at most this fraction of the rows.
+_NEAR_ATOM_MARGIN = 0.05
+
 # Never remove more than half of the weight: under the contamination model
 # (eps < 1/2) the inliers are the majority.
 _MAX_REMOVED = 0.5
@@ -183,7 +187,7 @@ def _weighted_median(values, w, xp, q=0.5):
     return float(xp.take(values, i)[0])
 
 
-def _off_centre_median(values, w, tol, xp, near_atom=False):
+def _off_centre_median(values, w, tol, xp, near_atom=0.0):
     """Weighted median of the nonnegative ``values`` above ``tol`` (0 if none).
 
     The robust scale of the scores: rows whose score is within ``tol`` (the
@@ -194,11 +198,13 @@ def _off_centre_median(values, w, tol, xp, near_atom=False):
     than half of the rows all-zero) drives the median, hence the scale, to
     zero and every other row looks like an outlier. For continuous inliers
     the excluded set has probability zero and the median is unchanged.
-    ``near_atom``: a near point mass is left out too (:func:`_near_atom_median`).
+    ``near_atom``: when positive, a near point mass carrying at most this
+    fraction of the rows is left out too (:func:`_near_atom_median`).
     """
     keep = values > tol
     if not bool(xp.any(keep)):
         return 0.0
+    limit = near_atom * values.shape[0]  # in weight (weights at most 1)
     values, w = values[keep], w[keep]
     median = _weighted_median(values, w, xp)
     # A point mass holding the median (many identical rows: the all-zero
@@ -207,29 +213,48 @@ def _off_centre_median(values, w, tol, xp, near_atom=False):
     mass = float(xp.sum(w[tied]))
     if mass > _POINT_MASS * float(xp.sum(w)) and not bool(xp.all(tied)):
         median = _weighted_median(values[~tied], w[~tied], xp)
-    if near_atom and median > 0:
-        median = _near_atom_median(values, w, median, xp)
+    if limit > 0 and median > 0:
+        median = _near_atom_median(values, w, median, limit, xp)
     return median
 
 
-def _near_atom_median(values, w, median, xp):
+def _coordinate_atom(X, centre, xp):
+    """The largest fraction of the rows of ``X`` equal to the coordinate-wise
+    median ``centre`` in one coordinate, when above ``_POINT_MASS`` (a point
+    mass, e.g. entry-wise zero inflation); else 0."""
+    counts = xp.sum(xp.astype(X == centre, X.dtype), axis=0)
+    atom = float(xp.max(counts)) / X.shape[0]
+    return atom if atom > _POINT_MASS else 0.0
+
+
+def _near_atom_median(values, w, median, limit, xp):
     """The weighted median ``m`` of the ``values`` above ``_NEAR_ATOM * m``
-    when those below carry more than ``_POINT_MASS`` of the weight (a near
-    point mass at the centre); else ``median``, the plain one.
+    when those below carry more than ``_POINT_MASS`` of the weight and at
+    most ``limit`` (a near point mass at the centre); else ``median``, the
+    plain one.
 
     Entry-wise zero-inflated data (each entry 0 with probability ``p``,
     Gaussian otherwise) put a fraction ``p`` of the rows near the centre
     along a coordinate direction: not at it, as the scored direction has
     small weights on the other coordinates (scores below 0.3 % of the
     median of the others; d = 20, ``p`` 0.3 to 0.8). They pulled the
-    median, hence the scale, down 3 to 1,000 times (from ``p`` 0.3 to
-    0.55): every other row scored as an outlier, and the detection pass
+    median, hence the scale, down 3-4 times at ``p`` = 0.3, over 1,000
+    times at 0.55 and 0.8: every other row scored as an outlier, and the
+    detection pass
     of ``eps="auto"`` removed 15-41 % of the rows of clean data, ending on
     a coordinate of the noise. The scale is found as the smallest ``m``
     on the grid ``2^j median`` that the values above ``_NEAR_ATOM * m``
     hold as their median or above, then raised to its fixed point; for
-    continuous inliers (with outliers anywhere but at the centre) no grid
-    point holds it, and the plain median is returned unchanged.
+    continuous inliers no grid point holds it unless the outliers are far
+    out: a tight cluster of 2 % at 100 standard deviations, or outliers
+    with 10^4 times the inliers' variance, make the inliers look like a
+    point mass (the scale became the outliers': 10^4 times the inliers').
+    So it is used only where the data have a point mass at the
+    coordinate-wise median (:func:`_coordinate_atom`), and the near point
+    mass may weigh at most that mass plus ``_NEAR_ATOM_MARGIN`` of the
+    rows (``limit``): with 10 % of such outliers added to entry-wise
+    zero-inflated data, the inliers weigh 90 %, over the 27-72 % of the
+    point mass (``p`` 0.3 to 0.8).
     """
     order = xp.argsort(values)
     v = xp.take(values, order)
@@ -250,7 +275,7 @@ def _near_atom_median(values, w, median, xp):
     grid = median * 2.0 ** np.arange(1, n_grid + 1)
     grid_x = to_namespace(grid, xp, _device(v), dtype=v.dtype)
     medians, below = upper_median(_NEAR_ATOM * grid_x)
-    held = (medians >= grid_x) & (below > _POINT_MASS * total)
+    held = (medians >= grid_x) & (below > _POINT_MASS * total) & (below <= limit)
     held = np.flatnonzero(to_numpy(held, xp))
     if held.shape[0] == 0:
         return median
@@ -1254,12 +1279,16 @@ class OutlierRobustPCA(_LinearSubspace):
                 progress(1, tail=0.0, removed=0.0, stage="none")
             return (w, 1), op.mean, *op.top_eig(b, rng=rng, n_iter=4)
         stages = ["block"] + (["prior"] if prior is not None else [])
-        # The detection pass of eps="auto" leaves a near point mass at the
-        # centre out of the robust scales (see _near_atom_median).
-        detect = record is not None
         if self.filter == "power":
             stages = list(range(k)) + stages
         op = operator(w, _coordinate_median(X, xp, is_np, rng))
+        # The detection pass of eps="auto", on data with a point mass at the
+        # coordinate-wise median, leaves a near point mass at the centre out
+        # of the robust scales (see _near_atom_median).
+        detect = 0.0
+        if record is not None:
+            detect = _coordinate_atom(X, op.mean, xp)
+            detect = detect and detect + _NEAR_ATOM_MARGIN
         sample = None
         if n > _MAX_MEDIAN_ROWS:
             sample = np.sort(rng.choice(n, _MAX_MEDIAN_ROWS, replace=False))
@@ -1633,7 +1662,7 @@ class OutlierRobustPCA(_LinearSubspace):
         return None
 
     @staticmethod
-    def _block_scores(X, w, mean, dirs, level, xp, bulk=None, near_atom=False):
+    def _block_scores(X, w, mean, dirs, level, xp, bulk=None, near_atom=0.0):
         """Scores ``max_j (v_j^T (x - mean))^2 / sigma_j^2`` (robust sigma_j).
 
         ``bulk``: a callable returning the rows' normalized projections on
@@ -1714,7 +1743,7 @@ class OutlierRobustPCA(_LinearSubspace):
         xp,
         memo=None,
         bulk=None,
-        near_atom=False,
+        near_atom=0.0,
     ):
         """The paper's scores ``tau_i = ||M^p (x_i - mean)||^2``, deflated.
 
