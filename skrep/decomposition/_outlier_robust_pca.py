@@ -799,9 +799,14 @@ class OutlierRobustPCA(_LinearSubspace):
     (``ConvergenceWarning``); if they pass, it certifies there, without it.
     ``eps=0`` gives ordinary PCA. ``eps="auto"`` first runs the filter at a
     fixed false-alarm level (0.2 %, no prior on ``eps``) and takes the fraction
-    of weight it removed before certifying stability as the estimate ``eps_``
-    (outliers within the bulk of the inliers, which cannot tilt the subspace
-    much, are not counted); the fit then runs with ``eps = eps_``.
+    of weight it removed before certifying stability as the estimate of the
+    contamination (outliers within the bulk of the inliers, which cannot tilt
+    the subspace much, are not counted; on data with a point mass at the
+    coordinate-wise median, e.g. entry-wise zero inflation, a near point mass
+    at the centre is left out of the robust scales); the fit then runs with
+    ``eps`` set to it, and ``eps_`` is the estimate lowered to the weight that
+    the fit removed where that is less, so that ``fit`` removes between
+    ``eps_`` and ``2 eps_`` of the weight.
 
     ``partial_fit`` is the single-pass streaming variant. Rows are buffered
     into blocks of ``max(1000, 5 * n_features)`` rows, so the model does not
@@ -868,9 +873,12 @@ class OutlierRobustPCA(_LinearSubspace):
     mean_ : ndarray of shape (n_features,)
         Weighted (inlier) mean.
     eps_ : float
-        The contamination fraction used: ``eps``, or its estimate when
-        ``eps="auto"`` (in streaming, the row-weighted average of the
-        blocks' estimates).
+        The contamination fraction: ``eps``, or when ``eps="auto"`` the
+        estimate at which the filter ran, lowered to the fraction of the
+        weight that it removed where that is less (``1 -
+        inlier_weights_.mean()`` after ``fit`` is between ``eps_`` and ``2
+        eps_``; in streaming, the row-weighted average of the blocks'
+        values).
     inlier_weights_ : ndarray of shape (n_samples,)
         Final weights in [0, 1] of the rows of the last ``fit`` (0: removed
         as an outlier); after ``partial_fit``, of the last filtered block
