@@ -223,10 +223,14 @@ def _coordinate_atom(X, centre, xp):
     """The largest fraction of the rows of ``X`` (of at most 20,000 evenly
     spaced ones) equal to the coordinate-wise median ``centre`` in one
     coordinate, when above ``_POINT_MASS`` (a point mass, e.g. entry-wise
-    zero inflation); else 0."""
+    zero inflation); else 0. Columns constant on all but ``_POINT_MASS`` of
+    the rows (a constant feature, a rare indicator) are not counted: their
+    atom would let the inliers pass for the near point mass and hide far
+    outliers (:func:`_near_atom_median`)."""
     rows = X[:: -(-X.shape[0] // _MAX_MEDIAN_ROWS), :]
-    counts = xp.sum(xp.astype(rows == centre, X.dtype), axis=0)
-    atom = float(xp.max(counts)) / rows.shape[0]
+    counts = xp.sum(xp.astype(rows == centre, X.dtype), axis=0) / rows.shape[0]
+    counts = xp.where(counts < 1 - _POINT_MASS, counts, 0)
+    atom = float(xp.max(counts))
     return atom if atom > _POINT_MASS else 0.0
 
 
@@ -1040,7 +1044,7 @@ class OutlierRobustPCA(_LinearSubspace):
         )
         self._set_summary((float(xp.sum(w)), mean, values, V, total_var))
         self._buffer = None  # a later partial_fit starts a new block
-        self.eps_ = self._estimate(eps, w, xp)
+        self.eps_, self._level = self._estimate(eps, w, xp), eps
         self._n_rows_seen = X.shape[0]
         self.inlier_weights_ = w
         self.n_iter_ = n_iter

@@ -212,6 +212,34 @@ def test_eps_auto_entrywise_zero_inflated_clean_data():
         assert sin < 0.05, (p, seed, sin)
 
 
+def test_eps_auto_constant_or_indicator_column_does_not_hide_far_outliers():
+    # A constant column, or an indicator set on 8 % of the rows, is a point
+    # mass at the coordinate-wise median; counted, it let the inliers pass
+    # for the near point mass of zero-inflated data, the scale became the
+    # far outliers' and eps="auto" kept them (sin 0.86-1.00 from the
+    # inliers' direction; without the column 0.004-0.13).
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((2000, 20)) * np.r_[3.0, np.ones(19)]
+    X[:100, 1] = 1e4  # 5 % far out along a low-variance coordinate
+    flag = (rng.rand(2000) < 0.08).astype(float)
+    for column in (np.zeros(2000), flag):
+        Xc = np.c_[X, column]
+        fitted = OutlierRobustPCA(eps="auto", random_state=0).fit(Xc)
+        truth = np.eye(21)[:1]
+        assert sin_largest_angle(fitted.components_, truth) < 0.2
+        assert fitted.eps_ >= 0.04
+
+
+def test_partial_fit_after_fit_continues_the_stream():
+    # fit sets the filter's level that partial_fit's running average reads
+    # (it raised AttributeError when the fit had not streamed before).
+    X, U, _ = make_contaminated_gaussian(3000, 10, 0.1, random_state=0)
+    for eps in (0.1, "auto"):
+        est = OutlierRobustPCA(eps=eps, random_state=0).fit(X[:1500])
+        est.partial_fit(X[1500:])
+        assert sin_largest_angle(est.components_, U) < 0.1
+
+
 def test_eps_auto_estimate_matches_the_weight_removed():
     # eps_ is the detection pass's estimate lowered to the weight that the
     # fit removed where that is less: fit removes between eps_ and 2 eps_.
