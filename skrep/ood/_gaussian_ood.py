@@ -23,6 +23,7 @@ import numbers
 import threading
 import time
 import warnings
+from itertools import pairwise
 from numbers import Integral, Real
 
 import numpy as np
@@ -659,8 +660,12 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         X, xp, device = self._validate_X(X, reset=True)
         # One BLAS thread below the work where threads pay for themselves
         # (doc/contributing.rst, "Threads that pay for themselves").
-        with threads_for(blas_work=2.0 * X.shape[0] * X.shape[1] ** 2):
-            return self._fit(X, y, xp, device)
+        try:
+            with threads_for(blas_work=2.0 * X.shape[0] * X.shape[1] ** 2):
+                return self._fit(X, y, xp, device)
+        finally:  # the scaled rows of RowFolds, failed fit or not
+            self._rows = None
+            vars(self).pop("_fold_sums", None)
 
     def _fit(self, X, y, xp, device):
         labels, outliers = self._check_y(X, y)
@@ -696,8 +701,6 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         self._warn_extrapolated(self.contamination, oof.shape[0])
         self._calibrate(oof, xp, device, self.contamination)
         self._uncalibrated = None
-        del self._fold_sums
-        self._rows = None
         if not self._pooled and len(self._buffer["y"]) == X_in.shape[0]:
             # The rows rebuild the matrices (see _add_rows).
             self._folds = {key: self._folds[key] for key in ("n", "mean")}
@@ -796,14 +799,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         )
         self.combiner_ = None
         del self._fold_sums
-        # The cross-fitted models of the calibration need rows that vary
-        # within a class: at least 2 rows of a class outside each fold that
-        # holds rows of the buffer.
-        n = self._folds["n"]
-        outside = n.sum(axis=1, keepdims=True) - n
-        used = np.isin(np.arange(n.shape[1]), buffer["fold"])
-        if np.any(used & np.all(outside <= 1, axis=0)):
-            raise _model.no_spread("in the rows of a cross-fitted model")
+        self._check_cross_fitted_spread(np.unique(buffer["fold"]))
         # The threshold is calibrated when first read (offset_ or
         # calibration_scores_, see __getattr__), on the statistics and rows
         # of this call and its contamination: a stream of single rows pays
@@ -815,6 +811,34 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         if self.verbose:
             steps(3, offset=self.offset_, calibration_rows=len(buffer["y"]))
         return self
+
+    def _check_cross_fitted_spread(self, used):
+        """Raise where a cross-fitted model of the calibration (one per fold
+        in ``used``) would have rows that do not vary within their classes
+        in a block (of the features that vary over all rows): its
+        within-class spread from the diagonals of the (class, fold)
+        statistics of the other folds, ``O(n_classes n_folds p)`` each, so
+        that partial_fit refuses the chunk (its state rolled back) instead
+        of the first read of ``offset_`` failing."""
+        n, mean = self._folds["n"], self._folds["mean"]
+        diag = np.concatenate(
+            [np.diagonal(m, axis1=-2, axis2=-1) for m in self._folds["M2"]], axis=-1
+        )
+        varying = ~np.asarray(self._constant, dtype=bool)
+        for j in used:
+            kept = np.arange(n.shape[1]) != j
+            n_k, mean_k = n[:, kept], mean[:, kept]
+            rows = n_k.sum(axis=1)
+            centre = np.einsum("ck,ckp->cp", n_k, mean_k)
+            centre /= np.where(rows > 0, rows, 1.0)[:, None]
+            spread = diag[:, kept] + n_k[..., None] * (mean_k - centre[:, None]) ** 2
+            spread = np.where(varying, spread.sum(axis=(0, 1)), 0.0)
+            for b, (s, e) in enumerate(pairwise(self._edges)):
+                if not spread[s:e].sum() > 0:
+                    raise _model.no_spread(
+                        f"in block {b} (features {s} to {e - 1}) of the rows "
+                        f"of a cross-fitted model (all but fold {j})"
+                    )
 
     def __getattr__(self, name):
         # Only for attributes not found: offset_ and calibration_scores_
@@ -1306,7 +1330,10 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             X = xp.concat([buffer["X"], X], axis=0)
             y, fold = np.r_[buffer["y"], y], np.r_[buffer["fold"], fold]
         keep = 0 if keep_rows else max(X.shape[0] - _CALIBRATION_ROWS, 0)
-        self._buffer = {"X": X[keep:, ...], "y": y[keep:], "fold": fold[keep:]}
+        rows = X[keep:, ...]
+        if buffer is None or keep:  # a view of the caller's X or of a chunk
+            rows = xp.asarray(rows, copy=True)
+        self._buffer = {"X": rows, "y": y[keep:], "fold": fold[keep:]}
         return new_fold
 
     def _scaled(self, X, xp, device):
@@ -1372,6 +1399,17 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             "log_top": np.log(self._unit),
             # Features constant up to rounding (statistics taken as zeros).
             "constant": np.asarray(self._constant, dtype=bool),
+            # The largest log scale of a feature in the coordinates u = x / g
+            # (|u| in [1, 2) on a nonzero constant feature): 2**26, so that
+            # the rounding of a constant's mean (an ulp of it) stays 2**-26
+            # of a unit, not a departure that swamps the scores where the
+            # constant is far larger than the others' spread (1e22 next to
+            # standardised features).
+            "log_cap": np.where(
+                np.asarray(self._constant) & (np.asarray(self._top) > 0),
+                26 * np.log(2.0),
+                np.inf,
+            ),
         }
 
     def _choose(self, aggregation, scale, X, y, fold, xp, device):

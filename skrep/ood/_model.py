@@ -182,13 +182,14 @@ def _scales(spec):
     to the model's (the diagonal target's or the identity target's), and
     their logs. A constant feature's statistics are zeros or rounding noise:
     its scale, whose square may overflow float64, is 0 on them (its log
-    keeps it, for the scoring coordinates and the log-likelihood)."""
+    keeps it, for the scoring coordinates and the log-likelihood, at most
+    ``log_cap``: a nonzero constant's rounding stays far below a unit)."""
     if spec["target"] == 1:
         a = spec["feature_scale"]
         log_a = np.log(a)
     else:
         a, log_a = spec["unit"], spec["log_unit"]
-    return np.where(spec["constant"], 0.0, a), log_a
+    return np.where(spec["constant"], 0.0, a), np.minimum(log_a, spec["log_cap"])
 
 
 def build(mom, spec, g, X=None, y=None, seed=None, fit_em=None):
@@ -231,6 +232,7 @@ def build(mom, spec, g, X=None, y=None, seed=None, fit_em=None):
         log_scale = log_a - np.log(g)
     else:  # the scaled identity target of x: the same unit for every feature
         log_scale = np.full(d, -spec["log_top"])
+    log_scale = np.minimum(log_scale, spec["log_cap"] - np.log(g))
     scale = np.exp(log_scale)
     if not np.all(np.isfinite(scale)):
         raise ValueError(

@@ -13,7 +13,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy import stats
 from sklearn.base import clone
 from sklearn.covariance import OAS, EllipticEnvelope, LedoitWolf
-from sklearn.datasets import load_digits, load_wine
+from sklearn.datasets import load_diabetes, load_digits, load_wine
 from sklearn.decomposition import FactorAnalysis
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score, roc_curve
@@ -973,6 +973,32 @@ def test_digits_at_extreme_magnitudes_give_the_scores_of_digits(digits_split, sc
         assert_allclose(scores, expected, rtol=1e-9)
 
 
+@pytest.mark.parametrize("constant", [1e22, 1e100])
+def test_a_large_constant_feature_does_not_swamp_the_scores(constant):
+    # Diabetes standardised, with a constant feature far larger than the
+    # others' spread: the rounding of its mean (an ulp of it) must not be
+    # scaled up into a departure that swamps every score (it made all the
+    # scores equal, about -2e15 at 1e22 and -8.5e170 at 1e100); the scores
+    # are those of the fit with a constant of 1e5, and shifted rows are
+    # flagged.
+    X = StandardScaler().fit_transform(load_diabetes(return_X_y=True)[0])
+    shifted = X.copy()
+    shifted[:, :5] += 6.0
+    for target in ("identity", "diagonal"):
+        ref = GaussianMixtureOODDetector(shrinkage_target=target, contamination=0.05)
+        ref.fit(np.c_[X, np.full(len(X), 1e5)])
+        det = GaussianMixtureOODDetector(shrinkage_target=target, contamination=0.05)
+        det.fit(np.c_[X, np.full(len(X), constant)])
+        scores = det.score_samples(np.c_[X, np.full(len(X), constant)])
+        assert_allclose(
+            scores, ref.score_samples(np.c_[X, np.full(len(X), 1e5)]), rtol=1e-9
+        )
+        assert len(np.unique(scores)) == len(X)
+        assert det.offset_ == pytest.approx(ref.offset_, rel=1e-9)
+        flagged = det.predict(np.c_[shifted, np.full(len(X), constant)]) == -1
+        assert flagged.mean() > 0.9
+
+
 def test_rows_that_do_not_vary_within_classes_raise_naming_the_cause():
     # Two rows of one class (the first digits, sorted by label): each
     # cross-fitted model has one row, whatever the shrinkage.
@@ -1173,6 +1199,46 @@ def test_a_chunk_refused_after_a_good_one_leaves_the_fitted_state_unchanged():
     assert_array_equal(detector.class_count_, clean.class_count_)
     assert_array_equal(detector.score_samples(X), clean.score_samples(X))
     assert detector.offset_ == clean.offset_
+
+
+def test_a_chunk_whose_cross_fitted_rows_do_not_vary_is_refused():
+    # 20 identical rows but rows 0 and 10, both in fold 0: every fold's
+    # complement has rows, but the model without fold 0 has no spread. The
+    # chunk is refused (state rolled back), not accepted with the error
+    # deferred to the first read of offset_.
+    X = np.ones((20, 3))
+    X[0], X[10] = [2.0, 3.0, 4.0], [0.0, 5.0, 1.0]
+    det = GaussianMixtureOODDetector(shrinkage=0.5)
+    with pytest.raises(ValueError, match=r"cross-fitted model \(all but fold 0\)"):
+        det.partial_fit(X)
+    assert not hasattr(det, "classes_") and not hasattr(det, "offset_")
+    # The next chunk starts the stream as on a new detector.
+    good = np.random.RandomState(0).standard_normal((40, 3))
+    det.partial_fit(good)
+    fresh = GaussianMixtureOODDetector(shrinkage=0.5).partial_fit(good)
+    assert_array_equal(det.score_samples(good), fresh.score_samples(good))
+    assert det.offset_ == fresh.offset_
+
+
+def test_the_fitted_detector_does_not_hold_a_view_of_the_callers_rows():
+    # fit and partial_fit keep rows (the calibration buffer, and fit's rows
+    # rebuild the statistics when partial_fit continues it): changing the
+    # caller's array afterwards changes nothing.
+    X, y = _data(n=200)
+    ref = GaussianMixtureOODDetector().fit(X, y)
+    ref.partial_fit(X[:30], y[:30])
+    buf = X.copy()
+    det = GaussianMixtureOODDetector().fit(buf, y)
+    buf[:] = 0.0
+    det.partial_fit(X[:30], y[:30])
+    assert_array_equal(det.score_samples(X), ref.score_samples(X))
+    assert det.offset_ == ref.offset_
+    # partial_fit calibrates when offset_ is read, on its buffer.
+    ref = GaussianMixtureOODDetector().partial_fit(X, y)
+    det = GaussianMixtureOODDetector().partial_fit(buf := X.copy(), y)
+    buf[:] = 0.0
+    assert det.offset_ == ref.offset_
+    assert_array_equal(det.calibration_scores_, ref.calibration_scores_)
 
 
 def test_partial_fit_calibrates_once_when_the_threshold_is_read(monkeypatch):
