@@ -332,7 +332,8 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
     n_iter_ : int
         Number of iLA rounds run (over all paths of the kept run).
     n_solver_iter_ : int
-        Total low-rank solver iterations over all rounds.
+        Total low-rank solver iterations over all rounds (of all paths of
+        the kept run, as ``n_iter_``).
     converged_ : bool
         True when the rounds stopped (a fixed partition, or no better
         profile log-likelihood in 10 rounds) and the final LA-SDP solve
@@ -532,11 +533,15 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         run = self._rounds(X64, labels, rng, xp, cov_type, certify)
         if cov_type != "diag":
             return run
-        spherical = self._rounds(X64, labels, rng, xp, "spherical", False)
+        spherical = self._rounds(
+            X64, labels, rng, xp, "spherical", False, path="spherical path"
+        )
         paths = [run, spherical]
         # (from the direct path's own partition the rounds would stay there)
         if bool(xp.any(spherical["labels"] != run["labels"])):
-            second = self._rounds(X64, spherical["labels"], rng, xp, "diag", certify)
+            second = self._rounds(
+                X64, spherical["labels"], rng, xp, "diag", certify, path="second path"
+            )
             paths.append(second)
             if second["objective"] > run["objective"]:
                 run = second
@@ -546,17 +551,17 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
             "n_solver_iter": sum(path["n_solver_iter"] for path in paths),
         }
 
-    def _rounds(self, X64, labels, rng, xp, cov_type, certify):
-        """The iLA rounds from ``labels``; returns the partition and record.
+    def _rounds(self, X64, labels, rng, xp, cov_type, certify, path=None):
+        """The iLA rounds from ``labels``; returns the partition and record
+        (``path`` names the path in the verbose output).
 
         Rounds stop when the labels stop changing, or when the profile
         log-likelihood has not improved for ``_PATIENCE`` rounds (the labels
         cycle); the best partition met is returned.
         """
         K = self.n_clusters
-        progress = Progress(
-            "ILASDPClustering", self.verbose, unit="round", total=self.max_iter
-        )
+        name = "ILASDPClustering" + (f" ({path})" if path else "")
+        progress = Progress(name, self.verbose, unit="round", total=self.max_iter)
         Xc = X64 - xp.mean(X64, axis=0)
         r = self.rank
         U = y_dual = alpha = None

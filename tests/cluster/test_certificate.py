@@ -325,6 +325,10 @@ def test_a_certified_solve_that_moves_the_partition_moves_the_rounds_on():
     model.fit(X)
     assert model.objective_ > run["objective"]
     assert model.converged_ and model.duality_gap_ <= 1e-3
+    Xc, omegas, c = _la_sdp(X, model.labels_, K, "diag")
+    _, row_sums = exact_la_sdp(Xc, omegas, c, eps=1e-8)
+    exact = _fix_empty(np, row_sums.argmax(axis=1), row_sums, K)
+    np.testing.assert_array_equal(exact, model.labels_)
 
 
 @pytest.mark.parametrize(

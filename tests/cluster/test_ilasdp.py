@@ -101,11 +101,12 @@ def test_nested_mixture_with_diagonal_covariances_beats_em():
     # each: median adjusted Rand index over three seeds above EM's (same
     # type) and K-means'. The rounds from the Peng-Wei start alone end with
     # the widest cluster split in two and two others merged (ARI 0.61-0.64,
-    # below EM's 0.63-0.64 on these seeds) at a profile log-likelihood
+    # below EM's 0.63-0.64 on seeds 0 and 1) at a profile log-likelihood
     # about 1,300 below the true partition's; the second path, from the
-    # spherical fixed point, reaches ARI 0.93-0.95 at a higher one.
+    # spherical fixed point, reaches ARI 0.93-0.95 at a higher one. (Seeds
+    # 0-2, not picked: on seed 2 EM finds the truth too, 0.948 to 0.945.)
     scores = {"ila": [], "em": [], "kmeans": []}
-    for seed in (0, 1, 5):
+    for seed in (0, 1, 2):
         X, y = make_heterogeneous_mixture(2000, 20, 5, 3.0, random_state=seed)
         models = {
             "ila": ILASDPClustering(5, covariance_type="diag", random_state=seed),
