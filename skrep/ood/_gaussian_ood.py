@@ -100,8 +100,6 @@ _CONSTANT_SPREAD = 2.0**-40
 # (below, it holds them during the fit: one pass over the rows instead of
 # two or three).
 _ROW_FOLDS_BYTES = 2**26
-# Serialises partial_fit's deferred calibration (see __getattr__).
-_CALIBRATION_LOCK = threading.Lock()
 # Rows that the leave-one-class-out model choice scores (an even subsample).
 _SELECTION_ROWS = 5_000
 # n_factors='auto' considers factor models only while the blocks together
@@ -846,13 +844,25 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         if name in ("offset_", "calibration_scores_") and (
             vars(self).get("_uncalibrated") is not None
         ):
-            with _CALIBRATION_LOCK:  # one calibration if threads read at once
+            # One calibration if threads read at once; the detector's own
+            # lock (others calibrate meanwhile), re-entrant.
+            with self._calibration_lock:
                 if vars(self).get("_uncalibrated") is not None:
                     self._calibrate_stream()
             return vars(self)[name]
         raise AttributeError(
             f"'{type(self).__name__}' object has no attribute '{name}'"
         )
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        state.pop("_calibration_lock", None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "_rows" in state:  # fitted: see _start_stream
+            self._calibration_lock = threading.RLock()
 
     def _calibrate_stream(self):
         """partial_fit's calibration, on the rows of the buffer (in their
@@ -1115,6 +1125,9 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         self._pooled = False
         self._buffer = None
         self._rows = None  # fit's rows for RowFolds (see _add_rows)
+        # Serialises partial_fit's deferred calibration (see __getattr__);
+        # not pickled, a new one when unpickled.
+        self._calibration_lock = threading.RLock()
         self._chosen_at = None  # rows of each class at the last model choice
         self.classes_ = np.array([], dtype=int)
         # The classes of the (class, fold) statistics: also those declared

@@ -4,6 +4,7 @@ papers' OOD claims at small scale on bundled data."""
 
 import pickle
 import re
+import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
@@ -1280,6 +1281,34 @@ def test_partial_fit_calibrates_once_when_the_threshold_is_read(monkeypatch):
     for values in found:
         assert_array_equal(values, found[0])
     assert not hasattr(GaussianMixtureOODDetector(), "offset_")
+
+
+def test_detectors_calibrate_without_waiting_on_each_other(monkeypatch):
+    # Each detector has its own lock: while one calibrates (held here until
+    # released), another's threshold is read, and the first's copies too.
+    X, y = _data(n=200)
+    a = GaussianMixtureOODDetector().partial_fit(X, y)
+    b = clone(a).partial_fit(X, y)
+    entered, release = threading.Event(), threading.Event()
+    original = GaussianMixtureOODDetector._calibrate_stream
+
+    def held(self):
+        if self is a:
+            entered.set()
+            release.wait(20)
+        return original(self)
+
+    monkeypatch.setattr(GaussianMixtureOODDetector, "_calibrate_stream", held)
+    with ThreadPoolExecutor(2) as pool:
+        try:
+            first = pool.submit(lambda: a.offset_)
+            assert entered.wait(20)
+            offset = pool.submit(lambda: b.offset_).result(timeout=10)
+            copy = pickle.loads(pickle.dumps(b.partial_fit(X[:5], y[:5])))
+            assert copy.offset_ == b.offset_
+        finally:
+            release.set()
+        assert first.result() == offset
 
 
 def test_partial_fit_chunks_of_growing_magnitude_equal_fit():
