@@ -1294,7 +1294,6 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             folds = rescale(folds, ratio)
         self._g = tuple(g.tolist())  # host floats, like the block bounds
         new_fold = fold = self._fold_ids(y, folds["n"].sum(axis=1))
-        group = np.searchsorted(classes, y) * K + fold
         U = self._scaled(X, xp, device)
         # fit keeps its rows instead of the matrices of the (class, fold)
         # groups where they take no more room (all rows of the calibration
@@ -1310,31 +1309,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             and (X.shape[0] <= _CALIBRATION_ROWS or 8 * X.size <= size)
         )
         lazy = keep_rows and size > _ROW_FOLDS_BYTES
-        chunk = group_moments(
-            U,
-            group,
-            len(classes) * K,
-            self._edges,
-            xp,
-            device,
-            self._fourth,
-            pool=(
-                np.divmod(np.arange(len(classes) * K), K)[::-1]
-                if self._pooled
-                else None
-            ),
-            matrices=not lazy,
-        )
-        chunk = {
-            key: (
-                value
-                if self._pooled and key not in ("n", "mean")
-                else [m.reshape(len(classes), K, *m.shape[1:]) for m in value]
-                if isinstance(value, list)
-                else value.reshape(len(classes), K, *value.shape[1:])
-            )
-            for key, value in chunk.items()
-        }
+        chunk = self._group_statistics(U, y, fold, classes, xp, device, not lazy)
         self._folds = merge(folds, chunk)
         if lazy:  # the rows that RowFolds reads in _fit_models
             self._rows = (U, np.searchsorted(classes, y), fold)
@@ -1362,17 +1337,36 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         kept their counts and means and the rows (the buffer): computed
         when ``partial_fit`` continues the fit, as ``fit`` would have kept
         them."""
-        buffer, K = self._buffer, self._n_folds()
-        group = np.searchsorted(classes, buffer["y"]) * K + buffer["fold"]
+        buffer = self._buffer
         U = self._scaled(buffer["X"], xp, device)
+        return self._group_statistics(
+            U, buffer["y"], buffer["fold"], classes, xp, device
+        )
+
+    def _group_statistics(self, U, y, fold, classes, xp, device, matrices=True):
+        """The statistics of the (class, fold) groups of the rows ``U``
+        (leading shape ``(n_classes, n_folds)``; the matrices summed over
+        the classes when pooled; counts and means only without
+        ``matrices``)."""
+        C, K = len(classes), self._n_folds()
         moments = group_moments(
-            U, group, len(classes) * K, self._edges, xp, device, self._fourth
+            U,
+            np.searchsorted(classes, y) * K + fold,
+            C * K,
+            self._edges,
+            xp,
+            device,
+            self._fourth,
+            pool=np.divmod(np.arange(C * K), K)[::-1] if self._pooled else None,
+            matrices=matrices,
         )
         return {
             key: (
-                [m.reshape(len(classes), K, *m.shape[1:]) for m in value]
+                value
+                if self._pooled and key not in ("n", "mean")
+                else [m.reshape(C, K, *m.shape[1:]) for m in value]
                 if isinstance(value, list)
-                else value.reshape(len(classes), K, *value.shape[1:])
+                else value.reshape(C, K, *value.shape[1:])
             )
             for key, value in moments.items()
         }
