@@ -421,13 +421,24 @@ class RowFolds(Folds):
         self.args = (bounds, xp, device, fourth)
         super().__init__(folds)
 
-    def fold(self, j):
+    def fold(self, j, classes=None):
+        """The statistics of fold ``j`` (of the classes at index ``classes``
+        only: from their rows only)."""
         U, label, fold = self.rows
         bounds, xp, device, fourth = self.args
-        rows = np.flatnonzero(fold == j)
+        if classes is None:
+            rows = np.flatnonzero(fold == j)
+            groups, n_groups = label[rows], self.folds["n"].shape[0]
+        else:
+            rows = np.flatnonzero((fold == j) & np.isin(label, classes))
+            groups, n_groups = np.searchsorted(classes, label[rows]), len(classes)
         part = xp.take(U, to_namespace(rows, xp, device, dtype=xp.int64), axis=0)
-        n_classes = self.folds["n"].shape[0]
-        return group_moments(part, label[rows], n_classes, bounds, xp, device, fourth)
+        return group_moments(part, groups, n_groups, bounds, xp, device, fourth)
+
+    def union(self, keep, classes=None):
+        if classes is None:
+            return super().union(keep)
+        return functools.reduce(merge, (self.fold(j, classes) for j in keep))
 
 
 class PooledFolds:

@@ -139,6 +139,12 @@ def test_fold_complements_exact_when_a_dropped_fold_holds_a_far_outlier():
     # Class 1 (no outlier) takes the difference of sums.
     rng = np.random.RandomState(0)
     y, fold = np.arange(400) % 2, (np.arange(400) // 2) % 4
+    taken, original = [], _moments.group_moments
+
+    def counted(X, *args, **kwargs):
+        taken.append(X.shape[0])
+        return original(X, *args, **kwargs)
+
     for wild in (1e4, 1e6):
         X = rng.standard_normal((400, 3))
         X[0] = wild  # class 0, fold 0
@@ -158,6 +164,20 @@ def test_fold_complements_exact_when_a_dropped_fold_holds_a_far_outlier():
             e = expected[key][0]
             assert_allclose(got[key][0], e, rtol=1e-9, atol=1e-9 * np.abs(e).max())
         assert_allclose(got["mean"], expected["mean"], rtol=1e-12)
+        # fit's folds from the rows: the same bits, and the kept folds of
+        # class 0 merged from its rows only (100 rows of fold 0, then 150).
+        counts = {key: folds[key] for key in ("n", "mean")}
+        lazy = _moments.RowFolds(counts, X, y, fold, (0, 3), True, np, None)
+        taken.clear()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(_moments, "group_moments", counted)
+            lazy_got = lazy.without([0])
+        assert sum(taken) == 250
+        for key in ("n", "mean"):
+            assert_array_equal(lazy_got[key], got[key])
+        for key in ("M2", "F", "G"):
+            for a, b in zip(lazy_got[key], got[key], strict=True):
+                assert_array_equal(a, b)
 
 
 def test_model_choice_auroc_is_roc_auc_score_with_ties():
