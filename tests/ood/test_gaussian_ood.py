@@ -1262,6 +1262,18 @@ def test_the_fitted_detector_does_not_hold_a_view_of_the_callers_rows():
     assert_array_equal(det.calibration_scores_, ref.calibration_scores_)
 
 
+def test_a_failed_fit_keeps_no_scaled_copy_of_the_rows(monkeypatch):
+    # fit computing the fold matrices from its rows (RowFolds) and then
+    # refused (relative=True with one class): neither its scaled rows nor
+    # the folds that read them stay on the detector.
+    monkeypatch.setattr(_gaussian_ood, "_ROW_FOLDS_BYTES", 0)
+    X, _ = _data(n=100)
+    det = GaussianMixtureOODDetector(relative=True)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        det.fit(X * 3.0)
+    assert det._rows is None and "_fold_sums" not in vars(det)
+
+
 def test_partial_fit_calibrates_once_when_the_threshold_is_read(monkeypatch):
     # Single rows: partial_fit keeps the statistics and the model up to date
     # and calibrates the threshold (2 cv models scoring the buffer) only when
