@@ -14,6 +14,9 @@ Estimators (issues 3 and 4): ``RobustPCA`` (principal component pursuit),
   same algorithm, defaults and tolerance as ``RobustPCA``) on that matrix:
   the peer that issue 3 asks to beat by 10x (install ``pyrpca``; it belongs
   in the ``bench`` extra);
+- scikit-learn ``PCA`` again on the near-flip case of ``OutlierRobustPCA``
+  (``OutlierRobustPCANearFlip``: 20 % of outliers just past PCA's flip, the
+  adversary of the tests, where its second phase runs), 100,000 x 100;
 - ``OutlierRobustPCAScaling``: skrep only, n = 10^4 .. 10^6 at d = 100, to
   show the nearly-linear scaling in n.
 
@@ -24,7 +27,14 @@ lower is better.
 
 import numpy as np
 
-from .common import Data, Scored, Transformer, import_or_skip, peers
+from .common import (
+    Data,
+    Scored,
+    SkipBenchmark,
+    Transformer,
+    import_or_skip,
+    peers,
+)
 
 
 def subspace_error(components, true_components):
@@ -72,6 +82,54 @@ class OutlierRobustPCABench(ContaminatedGaussian, Transformer, Scored):
             return PCA(n_components=k, svd_solver="covariance_eigh")
         OutlierRobustPCA = import_or_skip("skrep.decomposition", "OutlierRobustPCA")
         return OutlierRobustPCA(n_components=k, eps=self.eps, random_state=0)
+
+    def score(self, estimator, X, y):
+        return subspace_error(estimator.components_, self.true_components)
+
+
+def outlier_adversaries():
+    """The adversaries of the tests (``tests/decomposition``), loaded from this
+    checkout: the benchmark times the same near-flip data as the tests."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "tests" / "decomposition"
+    path = path / "outlier_adversaries.py"
+    if not path.is_file():
+        raise SkipBenchmark(f"{path} not found")
+    spec = importlib.util.spec_from_file_location("outlier_adversaries", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class OutlierRobustPCANearFlip(Scored):
+    """The near-flip adversary, where the second phase runs (on the data of
+    ``OutlierRobustPCABench`` it does not; nor on ``make_contaminated_gaussian``
+    at this ``eps`` and size, whose outliers sit exactly at ``+- a v``: 3
+    rounds): inliers ``N(0, I + 4 u u^T)``, ``eps`` = 0.2 of the rows
+    ``N(0, I) +- t v`` with ``t`` 1.2 times the size at which PCA flips to
+    ``v`` (about 26 filtering rounds), 100,000 x 100, k = 1, timed against
+    PCA on the same data; score = sin(angle to ``u``) (PCA's is near 1)."""
+
+    eps, magnitude = 0.2, 1.2
+    param_names = ["library", "n_samples", "n_features"]
+    params = (peers("sklearn"), [100_000], [100])
+
+    def make_data(self, p):
+        X, U, _ = outlier_adversaries().near_flip(
+            p["n_samples"], p["n_features"], self.eps, self.magnitude, seed=0
+        )
+        self.true_components = U
+        return Data(X)
+
+    def make_estimator(self, p):
+        if p["library"] == "sklearn":
+            from sklearn.decomposition import PCA
+
+            return PCA(n_components=1, svd_solver="covariance_eigh")
+        OutlierRobustPCA = import_or_skip("skrep.decomposition", "OutlierRobustPCA")
+        return OutlierRobustPCA(n_components=1, eps=self.eps, random_state=0)
 
     def score(self, estimator, X, y):
         return subspace_error(estimator.components_, self.true_components)
