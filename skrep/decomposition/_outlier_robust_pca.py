@@ -146,6 +146,29 @@ def _score_power(n_features):
     return max(2, math.ceil(math.log(max(n_features, 2))))
 
 
+@functools.cache
+def _chi2_median(df):
+    """The median of chi-square(``df``) (a float; the same few ``df`` in every
+    round, where scipy's call costs more than a weighted median of
+    thousands of rows)."""
+    return float(stats.chi2.median(df))
+
+
+@functools.cache
+def _block_law(level, c):
+    """The threshold of the block scores (the largest of ``c`` chi-square(1)
+    exceeds it with probability about ``level``) and the inlier tail there
+    (see :meth:`OutlierRobustPCA._block_scores`); cached as above."""
+    threshold = float(stats.chi2.isf(level / c, df=1))
+    # Mass E[s 1{s > T}] that c Gaussian directions put above T and its
+    # second moment (E[Z^2 1{Z^2 > T}] = P(chi2_3 > T) and E[Z^4 1{Z^4 >
+    # T}] = 3 P(chi2_5 > T) per direction; at most c times them).
+    return threshold, (
+        c * float(stats.chi2.sf(threshold, df=3)),
+        3 * c * float(stats.chi2.sf(threshold, df=5)),
+    )
+
+
 def _weighted_mean(X, w, xp):
     return (w @ X) / xp.sum(w)
 
@@ -370,7 +393,7 @@ def _robust_variance(p, w, tol, xp):
     """Robust variance of the projections ``p``: the weighted median of
     their squares (off the centre, see :func:`_off_centre_median`) over the
     median of chi-square(1)."""
-    return _off_centre_median(p * p, w, tol, xp) / float(stats.chi2.median(1))
+    return _off_centre_median(p * p, w, tol, xp) / _chi2_median(1)
 
 
 def _inflated_direction(P, w, values, tol, xp, rank=0):
@@ -559,7 +582,7 @@ def _bulk_projections(X, w, centre, V, basis, rows, level, xp):
         return None
     Z = P / to_namespace(sigma, xp, _device(P), dtype=P.dtype)
     quantile = _weighted_median(xp.sum(Z * Z, axis=1), w, xp, q=0.5 + 0.5 * level)
-    shrink = quantile / float(stats.chi2.median(m))
+    shrink = quantile / _chi2_median(m)
     return Z / math.sqrt(max(shrink, 1.0)), w
 
 
@@ -653,11 +676,12 @@ class _WeightedCovariance:
         Xc = xp.take(self.X, rows, axis=0)  # a copy, centred and scaled in place
         Xc -= centre
         Xc *= xp.sqrt(xp.take(lowered, rows))[:, None]
+        downdate = Xc.T @ Xc
         # Rows that carried nearly all of the scatter (one row 1e10 times the
         # others): downdating would leave rounding, not the rest's scatter.
         d = self.X.shape[1]
         whole = float(xp.sum(xp.reshape(total, (-1,))[:: d + 1]))
-        rest = whole - float(xp.sum(Xc * Xc))
+        rest = whole - float(xp.sum(xp.reshape(downdate, (-1,))[:: d + 1]))
         if (
             whole > 0
             and not rest > math.sqrt(float(xp.finfo(self.X.dtype).eps)) * whole
@@ -669,7 +693,7 @@ class _WeightedCovariance:
             mean,
             xp=xp,
             sq_norms=self.sq_norms,
-            scatter=(centre, total - Xc.T @ Xc),
+            scatter=(centre, total - downdate),
         )
 
     def matmat(self, Q):
@@ -1748,7 +1772,7 @@ class OutlierRobustPCA(_LinearSubspace):
         # Rows at the centre (within the rounding of a d-term projection of
         # rows with entries at most 1: X is in unit scale) are left out of
         # the median (see _off_centre_median).
-        median = float(stats.chi2.median(1))
+        median = _chi2_median(1)
         tiny = float(np.finfo(np.float32).tiny)
         eps = float(xp.finfo(X.dtype).eps)
         rounding = (X.shape[1] * eps) ** 2
@@ -1763,14 +1787,7 @@ class OutlierRobustPCA(_LinearSubspace):
             scale = max(spread / median, floor)
             s = P[:, j] / scale
             scores = s if scores is None else xp.maximum(scores, s)
-        threshold = float(stats.chi2.isf(level / c, df=1))
-        # Mass E[s 1{s > T}] that c Gaussian directions put above T and its
-        # second moment (E[Z^2 1{Z^2 > T}] = P(chi2_3 > T) and E[Z^4 1{Z^4 >
-        # T}] = 3 P(chi2_5 > T) per direction; at most c times them).
-        inlier_tail = (
-            c * float(stats.chi2.sf(threshold, df=3)),
-            3 * c * float(stats.chi2.sf(threshold, df=5)),
-        )
+        threshold, inlier_tail = _block_law(level, c)
         reference = _heavy_tail_reference(w, scores, threshold, inlier_tail, bulk)
         if reference is not None and reference[0].shape[1] >= c:
             Z, w_bulk = reference
