@@ -554,6 +554,17 @@ def _bulk_tail_factors(r, w, threshold, inlier_tail, level):
     )
 
 
+def _heavier(inlier_tail, factors):
+    """``inlier_tail`` (mass and second moment above the threshold) taken
+    heavier by the ``factors`` of :func:`_bulk_tail_factors`, with a third
+    entry that marks heavy tails (read by the filter's step, which then
+    removes the rows past the 90th percentile of the excess in full);
+    unchanged where ``factors`` is None."""
+    if factors is None:
+        return inlier_tail
+    return inlier_tail[0] * factors[0], inlier_tail[1] * factors[1], True
+
+
 def _bulk_projections(X, w, centre, V, basis, rows, level, xp):
     """The projections of the rows ``rows`` (all if None) of ``X - centre``
     on the ``m`` directions ``basis`` made orthogonal to ``V`` (the bulk),
@@ -1798,12 +1809,7 @@ class OutlierRobustPCA(_LinearSubspace):
                 inlier_tail,
                 level,
             )
-            if factors is not None:  # (a third entry marks heavy tails)
-                inlier_tail = (
-                    inlier_tail[0] * factors[0],
-                    inlier_tail[1] * factors[1],
-                    True,
-                )
+            inlier_tail = _heavier(inlier_tail, factors)
         return (
             scores,
             threshold,
@@ -1906,12 +1912,7 @@ class OutlierRobustPCA(_LinearSubspace):
                 _chi2_tail(t_bulk, nu_bulk),
                 level,
             )
-            if factors is not None:  # (a third entry marks heavy tails)
-                inlier_tail = (
-                    inlier_tail[0] * factors[0],
-                    inlier_tail[1] * factors[1],
-                    True,
-                )
+            inlier_tail = _heavier(inlier_tail, factors)
         return (
             tau / scale,
             threshold,

@@ -93,6 +93,19 @@ def test_single_gaussian_matches_sklearn_ledoit_wolf_and_oas():
     assert_allclose(det.covariances_[0], target, atol=1e-12)
 
 
+def _by_class_and_fold(per_group, n_classes, n_folds):
+    # group_moments' statistics of the groups class * n_folds + fold, with
+    # leading shape (n_classes, n_folds) as _moments.Folds takes them.
+    return {
+        key: (
+            [m.reshape(n_classes, n_folds, *m.shape[1:]) for m in value]
+            if isinstance(value, list)
+            else value.reshape(n_classes, n_folds, *value.shape[1:])
+        )
+        for key, value in per_group.items()
+    }
+
+
 def test_fold_complements_are_the_statistics_of_the_other_folds():
     # The statistics of every fold but j (the sums of all folds less fold
     # j's, about each class's mean), of two folds (merged) and of all folds
@@ -102,14 +115,7 @@ def test_fold_complements_are_the_statistics_of_the_other_folds():
     y, fold = rng.randint(3, size=300), rng.randint(4, size=300)
     bounds = (0, 2, 5)
     per_group = _moments.group_moments(X, y * 4 + fold, 12, bounds, np, None)
-    folds = {
-        key: (
-            [m.reshape(3, 4, *m.shape[1:]) for m in value]
-            if isinstance(value, list)
-            else value.reshape(3, 4, *value.shape[1:])
-        )
-        for key, value in per_group.items()
-    }
+    folds = _by_class_and_fold(per_group, 3, 4)
     sums = _moments.Folds(folds)
     cases = [(fold != j, sums.without([j])) for j in range(4)]
     cases += [(fold % 2 == 1, sums.union([1, 3])), (fold >= 0, sums.total())]
@@ -149,14 +155,7 @@ def test_fold_complements_exact_when_a_dropped_fold_holds_a_far_outlier():
         X = rng.standard_normal((400, 3))
         X[0] = wild  # class 0, fold 0
         per_group = _moments.group_moments(X, y * 4 + fold, 8, (0, 3), np, None)
-        folds = {
-            key: (
-                [m.reshape(2, 4, *m.shape[1:]) for m in value]
-                if isinstance(value, list)
-                else value.reshape(2, 4, *value.shape[1:])
-            )
-            for key, value in per_group.items()
-        }
+        folds = _by_class_and_fold(per_group, 2, 4)
         got = _moments.Folds(folds).without([0])
         rows = fold != 0
         expected = _moments.group_moments(X[rows], y[rows], 2, (0, 3), np, None)
