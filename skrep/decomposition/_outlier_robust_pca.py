@@ -617,9 +617,10 @@ def _sampling_sine(values, k, spikes, noise, n_features, weight):
     of a spiked covariance at ``gamma = d / n``: its sample eigenvalue is
     ``l (1 + gamma / (l - 1))`` (noise units), inverted for ``l``, and its
     squared cosine ``(1 - gamma / (l - 1)^2) / (1 + gamma / (l - 1))``
-    (none at or below ``l = 1 + sqrt(gamma)``) [Paul, 2007]; towards each
-    other spike ``mu`` by ``lambda mu / (n (lambda - mu)^2)`` [Anderson,
-    1963]. The sum bounds the largest principal angle's squared sine.
+    (none at or below ``l = 1 + sqrt(gamma)``; Paul, 2007); towards each
+    other spike ``mu`` by ``lambda mu / (n (lambda - mu)^2)`` (Anderson,
+    1963; references in :class:`OutlierRobustPCA`). The sum bounds the
+    largest principal angle's squared sine.
     """
     gamma, total = n_features / weight, 0.0
     for lam in values[:k]:
@@ -677,7 +678,8 @@ def _warn_if_undetermined(
     rest = n_features - k - len(spikes)
     noise = (total_var - sum(values[:k]) - sum(spikes)) / rest if rest else 0.0
     # The k-th is signal past the largest noise eigenvalue's spread too: 3
-    # Tracy-Widom scales above the edge [Johnstone, 2001]; a noise
+    # Tracy-Widom scales above the edge (I. M. Johnstone, Annals of
+    # Statistics 29(2), 2001); a noise
     # direction there (past the rank) ends in the spread on 1 of 3 clean
     # fits with its sampling sine near 1.
     root_n, root_d = math.sqrt(weight), math.sqrt(n_features)
@@ -1046,7 +1048,13 @@ class OutlierRobustPCA(_LinearSubspace):
     components are not determined by the data (``partial_fit`` too, from its
     running summary, in each call that completes a block); after a restart
     of the second phase, already at ``1 - eps log(1/eps) / 2`` times (a tight
-    cluster of outliers may have misled it). At ``eps = 0.3`` an adversary
+    cluster of outliers may have misled it; in a stream, once any block
+    restarted, whatever the chunk size). It warns likewise when the top
+    ``k`` directions' sampling error, predicted from the certified
+    eigenvalues at the kept weight ``n`` and ``d`` as for a spiked
+    covariance [3]_ [4]_, has a root-mean-square sine of at least 0.3 (PCA
+    on the inliers alone would fail as often): the top-tail adversary at
+    ``eps = 0.2``, ``d = 100`` (see the User Guide). At ``eps = 0.3`` an adversary
     that replaces the inliers' largest values along ``u`` by points around
     ``+-t v`` leaves a law within total variation ``eps`` of a Gaussian
     whose top direction is ``v``: no estimator can find ``u`` there (shown
@@ -1068,6 +1076,11 @@ class OutlierRobustPCA(_LinearSubspace):
     .. [2] A. Jambulapati, J. Li and K. Tian, "Robust sub-Gaussian principal
        component analysis and width-independent Schatten packing",
        NeurIPS 2020.
+    .. [3] D. Paul, "Asymptotics of sample eigenstructure for a large
+       dimensional spiked covariance model", Statistica Sinica 17(4),
+       1617-1642, 2007.
+    .. [4] T. W. Anderson, "Asymptotic theory for principal component
+       analysis", Annals of Mathematical Statistics 34(1), 122-148, 1963.
 
     Examples
     --------
