@@ -344,7 +344,9 @@ def protocol_results(seeds=range(10)):
     """Mean AUROC of skrep's defaults and of the four scikit-learn detectors
     on every protocol of ``ood_protocols`` (all splits, the given seeds),
     skrep's flag rates on the held-out in-distribution rows (pooled) with
-    their standard errors (``"flag 0.05 se"``, ``"flag auto se"``), and
+    their standard errors (``"flag 0.05 se"``, ``"flag auto se"``), the
+    rate that 'auto' states (``"auto rate"``: 0.27%, or ``1 / (n + 1)``
+    below 370 training rows; pooled like the flags), and
     what the defaults chose (``choices``: counts of (covariance_type,
     shrinkage_target, n_factors, class_score)).
 
@@ -378,12 +380,13 @@ def protocol_results(seeds=range(10)):
             out["seed"].append(seed)
             # One fit: the model does not depend on contamination, and
             # predict at contamination=0.05 flags exactly the rows with
-            # conformal p-value <= 0.05 (0.05 (n + 1) >= 1 rows here), while
-            # 'auto' below 370 rows uses the extrapolated offset_.
+            # conformal p-value <= 0.05 (0.05 (n + 1) >= 1 rows here).
             det = Detector(contamination="auto").fit(X_tr, y_tr)
             inside = X_eval[is_in]
             flags = {0.05: det.score_to_pvalue(inside) <= 0.05}
             flags["auto"] = det.predict(inside) == -1
+            stated = max(1 - 0.9973, 1 / (len(X_tr) + 1))
+            out.setdefault("auto rate", []).append(np.full(inside.shape[0], stated))
             for contamination, flagged in flags.items():
                 out.setdefault(f"flag {contamination}", []).append(flagged)
             auroc = roc_auc_score(is_in, det.score_samples(X_eval))
@@ -404,7 +407,8 @@ def protocol_results(seeds=range(10)):
         summary[protocol] = row = {"choices": out.pop("choices")}
         for key, v in out.items():
             if key[:4] != "flag":
-                row[key] = float(np.mean(v))
+                pooled = np.concatenate(v) if key == "auto rate" else v
+                row[key] = float(np.mean(pooled))
                 continue
             flagged = np.concatenate(v)
             seed = np.repeat(seed_of, [len(f) for f in v])
@@ -414,36 +418,43 @@ def protocol_results(seeds=range(10)):
     return summary
 
 
-def gaussian_flag_rates(seeds=range(10), n_new=20_000):
+def gaussian_flag_rates(
+    seeds=range(10),
+    n_new=20_000,
+    shapes=((60, 5), (100, 10), (200, 5), (300, 30), (1000, 10)),
+):
     """Share of new rows flagged by the defaults (one class, no labels) on
     Gaussian data, pooled over the seeds, at ``contamination=0.05`` (via the
-    conformal p-values) and ``'auto'``, for (rows, features) from (60, 5)
-    to (1000, 10), with the binomial standard error of the pooled rate at
+    conformal p-values) and ``'auto'``, for each (rows, features) of
+    ``shapes``, with the binomial standard error of the pooled rate at
     0.05 (the new rows' and the calibration quantiles', ``n`` training rows
-    per seed).
+    per seed), the rate that 'auto' states (``"auto rate"``: 0.27%, or ``1 /
+    (n + 1)`` below 370 rows) and the standard error of the seeds' rates
+    at 'auto' (``"auto se"``; each seed's threshold is one draw, its rate
+    spread about as widely as the rate itself below 370 rows).
 
     ``python -c "from benchmarks.ood import gaussian_flag_rates as r;
     print(r())"`` in ``asv_bench`` prints the figures of the user guide.
     """
     Detector = import_or_skip("skrep.ood", "GaussianMixtureOODDetector")
     results = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # 'auto' below 370 rows
-        for n, p in [(60, 5), (100, 10), (200, 5), (300, 30), (1000, 10)]:
-            at_005, auto = [], []
-            for seed in seeds:
-                random = rng(seed)
-                A = random.standard_normal((p, p))
-                X = random.standard_normal((n + n_new, p)) @ A
-                det = Detector().fit(X[:n])
-                at_005.append(det.score_to_pvalue(X[n:]) <= 0.05)
-                auto.append(det.predict(X[n:]) == -1)
-            rows = len(at_005) * np.array([n, n_new])
-            results[n, p] = {
-                "flag 0.05": float(np.mean(at_005)),
-                "flag auto": float(np.mean(auto)),
-                "se 0.05": float(np.sqrt(0.05 * 0.95 * np.sum(1 / rows))),
-            }
+    for n, p in shapes:
+        at_005, auto = [], []
+        for seed in seeds:
+            random = rng(seed)
+            A = random.standard_normal((p, p))
+            X = random.standard_normal((n + n_new, p)) @ A
+            det = Detector().fit(X[:n])
+            at_005.append(det.score_to_pvalue(X[n:]) <= 0.05)
+            auto.append(det.predict(X[n:]) == -1)
+        rows = len(at_005) * np.array([n, n_new])
+        results[n, p] = {
+            "flag 0.05": float(np.mean(at_005)),
+            "flag auto": float(np.mean(auto)),
+            "se 0.05": float(np.sqrt(0.05 * 0.95 * np.sum(1 / rows))),
+            "auto rate": max(1 - 0.9973, 1 / (n + 1)),
+            "auto se": float(np.std(np.mean(auto, axis=1), ddof=1) / len(auto) ** 0.5),
+        }
     return results
 
 

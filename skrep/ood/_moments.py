@@ -23,6 +23,7 @@ from skrep.utils._compat import supported_float_dtypes
 
 __all__ = [
     "Folds",
+    "LeaveOneOut",
     "PooledFolds",
     "RowFolds",
     "about",
@@ -439,6 +440,42 @@ class RowFolds(Folds):
         if classes is None:
             return super().union(keep)
         return functools.reduce(merge, (self.fold(j, classes) for j in keep))
+
+
+class LeaveOneOut(Folds):
+    """:class:`Folds` of one row each: the statistics of all rows but one
+    (leave-one-out), the sums of all rows less the row's own.
+
+    ``U`` holds the rows in the statistics' coordinates (any namespace),
+    ``label`` their class index (of ``n_classes``). Only the rows and the
+    sums of all rows are kept: ``O(n_classes p^2 + n p)`` floats, not the
+    ``O(n_classes n p^2)`` of the statistics of every (class, row) group.
+    """
+
+    def __init__(self, U, label, n_classes, bounds, fourth, xp, device):
+        whole = group_moments(U, label, n_classes, bounds, xp, device, fourth)
+        self.rows = (U, label)
+        self.args = (bounds, xp, device, fourth)
+        self.centre = whole["mean"]
+        self.n_folds = len(label)
+        self._sums = about(whole, self.centre)
+
+    def fold(self, j, classes=None):
+        """The statistics of row ``j`` (as one of the classes at index
+        ``classes``, if given)."""
+        return self.union([j], classes)
+
+    def union(self, keep, classes=None):
+        U, label = self.rows
+        bounds, xp, device, fourth = self.args
+        rows = np.asarray(keep, dtype=np.int64)
+        if classes is None:
+            groups, n_groups = label[rows], len(self.centre)
+        else:
+            rows = rows[np.isin(label[rows], classes)]
+            groups, n_groups = np.searchsorted(classes, label[rows]), len(classes)
+        part = xp.take(U, to_namespace(rows, xp, device, dtype=xp.int64), axis=0)
+        return group_moments(part, groups, n_groups, bounds, xp, device, fourth)
 
 
 class PooledFolds:

@@ -14,7 +14,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy import stats
 from sklearn.base import clone
 from sklearn.covariance import OAS, EllipticEnvelope, LedoitWolf
-from sklearn.datasets import load_diabetes, load_digits, load_wine
+from sklearn.datasets import load_diabetes, load_digits, load_iris, load_wine
 from sklearn.decomposition import FactorAnalysis
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score, roc_curve
@@ -119,6 +119,22 @@ def test_fold_complements_are_the_statistics_of_the_other_folds():
     sums = _moments.Folds(folds)
     cases = [(fold != j, sums.without([j])) for j in range(4)]
     cases += [(fold % 2 == 1, sums.union([1, 3])), (fold >= 0, sums.total())]
+    # The leave-one-out statistics of the calibration below 370 rows: all
+    # rows but one (a row of each class, and the far outlier of the next
+    # test's kind, merged from the kept rows instead).
+    wild = X.copy()
+    wild[7] *= 1e6
+    for data in (X, wild):
+        out = _moments.LeaveOneOut(data, y, 3, bounds, True, np, None)
+        for i in (0, 7, *[np.flatnonzero(y == c)[1] for c in range(3)]):
+            kept = np.arange(300) != i
+            expected = _moments.group_moments(data[kept], y[kept], 3, bounds, np, None)
+            got = out.without([i])
+            assert_array_equal(got["n"], expected["n"])
+            assert_allclose(got["mean"], expected["mean"], rtol=1e-12)
+            for key in ("M2", "F", "G"):
+                for a, b in zip(got[key], expected[key], strict=True):
+                    assert_allclose(a, b, rtol=1e-10, atol=1e-8, err_msg=f"{i} {key}")
     # fit's folds, computed from the rows one at a time, are the same bits.
     counts = {key: folds[key] for key in ("n", "mean")}
     lazy = _moments.RowFolds(counts, X, y, fold, bounds, True, np, None)
@@ -386,25 +402,53 @@ def test_flag_rate_on_new_gaussian_rows_matches_contamination():
     assert_array_equal(p <= 0.05, det.predict(X_new[:20_000]) == -1)
     assert det.calibration_scores_.shape == (len(X),)
     assert np.all(np.diff(det.calibration_scores_) >= 0)
-    # With 150 rows no out-of-fold score is as rare as 0.27%: the tail of
-    # the distances is extrapolated, and the rate on new rows, over 10
-    # seeds, stays near 0.27% (the smallest out-of-fold score would flag
-    # about 1 / 151 = 0.66%). The rate is not guaranteed (on real data it
-    # follows the model's tail, not the data's), so fit warns; a
-    # contamination of at least 1 / (n + 1) is calibrated and does not.
+    # With 150 rows no calibration score is as rare as 0.27%: 'auto' is then
+    # the rate 1 / (n + 1) = 1 / 151, whose threshold is the smallest of the
+    # leave-one-out scores (each row scored by the model of the other 149).
+    # Fitting does not warn: the rate is calibrated (flag rates of the ten
+    # seeds: a new row falls below the smallest of n exchangeable scores
+    # with probability 1 / (n + 1), each seed's rate spread as widely).
     rates = []
     for seed in range(10):
         rng = np.random.RandomState(seed)
         A = rng.randn(4, 4)
-        with pytest.warns(UserWarning, match="needs at least 370 rows"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
             det = GaussianMixtureOODDetector().fit(rng.randn(150, 4) @ A)
-        assert det.offset_ <= det.calibration_scores_[0]
+        assert det.offset_ == det.calibration_scores_[0]
         rates.append(np.mean(det.predict(rng.randn(20_000, 4) @ A) == -1))
-    assert 0.001 < np.mean(rates) < 0.005, rates
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        det = GaussianMixtureOODDetector(contamination=1 / 151).fit(rng.randn(150, 4))
-    assert det.offset_ == det.calibration_scores_[0]
+    assert abs(np.mean(rates) - 1 / 151) < 3 / 151 / np.sqrt(10), rates
+    # A rarer contamination than 1 / (n + 1) extrapolates the tail of the
+    # distances, which is not calibrated: fitting warns.
+    with pytest.warns(UserWarning, match="needs at least 999 rows"):
+        det = GaussianMixtureOODDetector(contamination=0.001).fit(rng.randn(150, 4))
+    assert det.offset_ < det.calibration_scores_[0]
+
+
+def test_auto_flags_its_stated_rate_on_new_rows_of_small_real_data():
+    # Issue 18, item 3: below 370 rows 'auto' is the rate 1 / (n + 1), and
+    # new in-distribution rows of real data are flagged at that rate. Iris,
+    # each class alone: 25 training rows (1 / 26 = 3.8%), the other 25 rows
+    # scored, ten splits. The flags of one split share its threshold, whose
+    # own rate is spread as Beta(1, n): the variance of a split's count of m
+    # flags is m q (1 - q) + m (m - 1) q^2 n / (n + 2). The extrapolated
+    # 0.27% of the earlier calibration flagged 5 rows here (z = -3.3).
+    X, y = load_iris(return_X_y=True)
+    flags = expected = variance = 0.0
+    for seed in range(10):
+        for c in range(3):
+            fit, new = train_test_split(X[y == c], test_size=0.5, random_state=seed)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # a calibrated rate: no warning
+                det = GaussianMixtureOODDetector().fit(fit)
+            n, m, q = len(fit), len(new), 1 / (len(fit) + 1)
+            flagged = det.predict(new) == -1
+            # score_to_pvalue agrees: the flagged rows are those with p <= q.
+            assert_array_equal(flagged, det.score_to_pvalue(new) <= q)
+            flags += flagged.sum()
+            expected += m * q
+            variance += m * q * (1 - q) + m * (m - 1) * q * q * n / (n + 2)
+    assert abs(flags - expected) < 2.5 * np.sqrt(variance), (flags, expected)
 
 
 def test_offset_is_the_conformal_quantile_of_out_of_fold_scores():
@@ -1665,9 +1709,14 @@ def test_verbose_prints_steps_candidates_folds_and_em_iterations(capsys):
     )
     units = [form.match(line).group(1) for line in lines]
     # tied/full x identity/diagonal candidates, and full x identity/diagonal
-    # scored by the log-density; 10 calibration folds (the 5 folds of the
-    # choice, each split in two), 3 steps.
-    assert units.count("candidate") == 6 and units.count("fold") == 10
+    # scored by the log-density; below 370 rows the calibration leaves one
+    # row out, one line for its 120 models; 3 steps.
+    assert units.count("candidate") == 6 and units.count("fold") == 0
+    assert (
+        [line for line in lines if " row " in line][0]
+        .split(":")[0]
+        .endswith("row 120/120")
+    )
     assert [line.split(":")[0].split()[-1] for line in lines if "step" in line] == [
         "1/3",
         "2/3",
