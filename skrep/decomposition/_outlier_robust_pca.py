@@ -141,9 +141,10 @@ _UNDETERMINED_GAP = 0.25
 # draws. The top tail at eps = 0.2 and d = 100 (the kept inliers' variance
 # along u 2.2 times the noise) certifies at a predicted 0.28-0.36, failing
 # on 48-76 % of 50 seeds, PCA on the inliers on 48 %, silently before; the
-# near-flip grid ends at most at 0.27 (no warning). It is a Gaussian
-# prediction: on real data at k >= 5 it also warns where PCA's own
-# bootstrap sine is 0.15-0.17 (raw wine, raw digits; see the User Guide).
+# near-flip grid ends at most at 0.27 (no warning). The sine is the
+# largest of the k directions', an RMS over draws (skewed by draws that
+# swap components k and k + 1): on real data at k >= 4 it warns where the
+# k-th variance is within 6-14 % of the next (see the User Guide).
 _SAMPLING_SINE = 0.3
 
 
@@ -692,9 +693,10 @@ def _warn_if_undetermined(
     # fits with its sampling sine near 1.
     root_n, root_d = math.sqrt(weight), math.sqrt(n_features)
     spread = (root_n + root_d) / weight * (1.0 / root_n + 1.0 / root_d) ** (1 / 3)
-    sampled = values[k - 1] > edge + 3.0 * spread * bulk and (
-        _sampling_sine(values, k, spikes, noise, n_features, weight) >= _SAMPLING_SINE
-    )
+    sine = 0.0
+    if values[k - 1] > edge + 3.0 * spread * bulk:
+        sine = _sampling_sine(values, k, spikes, noise, n_features, weight)
+    sampled = sine >= _SAMPLING_SINE
     undetermined = contaminated or sampled
     if undetermined and not warned:
         cluster = (
@@ -712,13 +714,19 @@ def _warn_if_undetermined(
             if contaminated
             else f"the sampling error of the top {k} directions from "
             f"{weight:.0f} rows in {n_features} features is a sine of about "
-            f"{_sampling_sine(values, k, spikes, noise, n_features, weight):.2f}"
-            " (PCA on the inliers alone would err as much), so"
+            f"{sine:.2f} (as PCA's on Gaussian inliers would be; the variance "
+            f"along component {k + 1} is {ratio:.2f} times that along "
+            f"component {k}), so"
+        )
+        advice = (
+            "Lower eps if fewer rows are outliers."
+            if contaminated
+            else "More rows, or an n_components where these variances are "
+            "further apart, help."
         )
         warnings.warn(
             f"OutlierRobustPCA: after filtering, {reason} the components are "
-            "not determined by the data. Lower eps if fewer rows are outliers"
-            + ("." if contaminated else "; more rows help."),
+            f"not determined by the data. {advice}",
             UserWarning,
             stacklevel=4,
         )
