@@ -200,8 +200,8 @@ def test_eps_auto_entrywise_zero_inflated_clean_data():
     # centre, not at it, and pulled the robust scale down; the detection
     # pass removed 15-41 % of these clean rows (eps_ 0.15-0.41), and most
     # fits at p >= 0.3 ended on a coordinate of the noise (sin 0.99 from
-    # PCA's). With the near point mass left out of the scale, nothing is
-    # flagged.
+    # PCA's). With the point mass discounted in the scale along each scored
+    # direction, nothing is flagged.
     for p, seed in [(0.3, 0), (0.3, 1), (0.55, 0), (0.55, 1), (0.8, 0), (0.8, 1)]:
         rng = np.random.RandomState(seed + 50)
         X = rng.standard_normal((2000, 20)) * np.r_[3.0, np.ones(19)]
@@ -239,15 +239,18 @@ def test_eps_auto_entrywise_zero_inflated_small_top_variance(n_components):
 
 
 def test_eps_auto_constant_or_indicator_column_does_not_hide_far_outliers():
-    # A constant column, or an indicator set on 8 % of the rows, is a point
-    # mass at the coordinate-wise median; counted, it let the inliers pass
+    # A constant column, or an indicator set on 8 % or 20 % of the rows, is a
+    # point mass at the coordinate-wise median. Read as the point mass of
+    # every direction (the earlier rule: a near point mass among the scores,
+    # weighing at most the largest coordinate's), it let the inliers pass
     # for the near point mass of zero-inflated data, the scale became the
-    # far outliers' and eps="auto" kept them (sin 0.86-1.00 from the
-    # inliers' direction; without the column 0.004-0.13).
-    # An indicator on 20 % of the rows with 15 % of such outliers still hid
-    # them (sin 1.00 and eps_ 0 on 20 of 20 seeds) while the point mass was
-    # measured per coordinate; along the scored directions, which do not
-    # load on the indicator, it is no point mass.
+    # far outliers' and eps="auto" kept them: sin 0.86-1.00 from the
+    # inliers' direction with 5 % of outliers (without the column
+    # 0.004-0.13); with the 20 % indicator and 15 % of outliers, sin 1.00
+    # and eps_ 0 on 20 of 20 seeds (a column at its median on 80 % of the
+    # rows was counted).
+    # Along the scored directions, which do not load on the column, it is
+    # no point mass.
     rng = np.random.RandomState(0)
     X = rng.standard_normal((2000, 20)) * np.r_[3.0, np.ones(19)]
     for rate, n_far in [(0.0, 100), (0.08, 100), (0.2, 300)]:
