@@ -339,14 +339,14 @@ def _excess_fraction(scores, law, reference, xp):
     larger: the median over the bulk's directions of the weighted fraction
     of their squares above the chi-square(1) quantile at the same level
     (outliers that reach one bulk direction do not move the median; the
-    low-rank ones that the scores look at do not reach the bulk). Then the
+    low-rank ones that the scores look at do not reach the bulk), its
+    standard error that of the difference of the two fractions. Then the
     estimates were at most 0.049 (medians 0.020 at 5 degrees of freedom;
     0.030-0.037 at 3, where the weight removed sets them), and those of
     planted outliers unchanged. The largest of the lower bounds is returned.
     """
     n = scores.shape[0]
     survival, inverse_survival = law
-    shares = None
     if reference is not None:
         Z, w = reference
         Z2, total = Z * Z, float(xp.sum(w))
@@ -354,12 +354,14 @@ def _excess_fraction(scores, law, reference, xp):
     for level in (0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001):
         t = inverse_survival(level)
         S = survival(t)
+        rows = n
         if reference is not None:
             above = xp.astype(Z2 > float(stats.chi2.isf(level, df=1)), Z2.dtype)
-            shares = to_numpy(w @ above, xp) / total
-            S = max(S, float(np.median(shares)))
+            share = float(np.median(to_numpy(w @ above, xp))) / total
+            if share > S:  # estimated on the bulk's rows too
+                S, rows = share, 1.0 / (1.0 / n + 1.0 / Z.shape[0])
         F = float(xp.sum(xp.astype(scores > t, scores.dtype))) / n
-        best = max(best, (F - S - 2.0 * math.sqrt(S * (1.0 - S) / n)) / (1.0 - S))
+        best = max(best, (F - S - 2.0 * math.sqrt(S * (1.0 - S) / rows)) / (1.0 - S))
     return best
 
 
@@ -1399,6 +1401,17 @@ class OutlierRobustPCA(_LinearSubspace):
                 if bulk_rows is None:
                     bulk_rows = xp.arange(n, device=device)
                 bulk_rows = bulk_rows[:: -(-bulk_rows.shape[0] // _MAX_SCATTER_ROWS)]
+
+        def bulk_reference():
+            # The bulk's normalized projections with the current weights,
+            # centre and eigenvectors: the inliers' tail shares of the tail
+            # estimate of eps="auto" (_excess_fraction).
+            if bulk is not None:
+                return bulk()
+            if bulk_basis is None:
+                return None
+            return _bulk_projections(X, w, centre, V, bulk_basis, bulk_rows, level, xp)
+
         # Matrix-free (d > 512), the eigenpairs come from a block power
         # iteration: before a stage is certified they are recomputed from a
         # block half made of fresh Gaussian columns, and the rows scored again.
@@ -1532,12 +1545,7 @@ class OutlierRobustPCA(_LinearSubspace):
                 # Certified stable in this stage's directions.
                 certified += 1
                 if record is not None:
-                    reference = bulk() if bulk is not None else None
-                    if reference is None and bulk_basis is not None:
-                        reference = _bulk_projections(
-                            X, w, centre, V, bulk_basis, bulk_rows, level, xp
-                        )
-                    record.append((scores, law, reference))
+                    record.append((scores, law, bulk_reference()))
                 if certified < len(stages):
                     stage = (stage + 1) % len(stages)
                     continue
@@ -1673,6 +1681,12 @@ class OutlierRobustPCA(_LinearSubspace):
             self._certified = True
         self._restarted = branch > 0
         if record is not None:  # a detection pass: only the weights matter
+            if not self._certified:
+                # Stopped at max_iter or the cap: the tail estimate of the
+                # last round's scores too (t3 inliers and near-flip outliers
+                # at eps 0.2: the steps along the inliers' tails were tiny,
+                # max_iter ended with 2-8 % removed, no stage certified).
+                record.append((scores, law, bulk_reference()))
             return (w, n_iter), None, None, None, None
         if first is None and not self._certified and n_iter < self.max_iter:
             warnings.warn(
