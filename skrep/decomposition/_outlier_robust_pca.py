@@ -842,7 +842,8 @@ class OutlierRobustPCA(_LinearSubspace):
     of weight it removed before certifying stability as the estimate of the
     contamination (outliers within the bulk of the inliers, which cannot tilt
     the subspace much, are not counted), or the excess of the certified
-    scores' tails over the inliers' shares where larger (the shares taken
+    scores' tails (and of the last round's, where it stops without
+    certifying) over the inliers' shares where larger (the shares taken
     from the bulk of directions where it is heavier-tailed than Gaussian); on
     data with a point mass at the coordinate-wise median, e.g. zero
     inflation, the detection pass discounts in each robust scale the rows at
@@ -852,7 +853,7 @@ class OutlierRobustPCA(_LinearSubspace):
     ``eps_`` and ``2 eps_`` of the weight. So ``eps=est.eps_`` refits at a
     lower level where the two differ: the same model within noise, not the
     same weights (macrodata and scotland, ``n_components=2``: sine up to
-    0.027 between the two fits, removed weights within 0.008).
+    0.024 between the two fits, removed weights within 0.007).
 
     ``partial_fit`` is the single-pass streaming variant. Rows are buffered
     into blocks of ``max(1000, 5 * n_features)`` rows, so the model does not
