@@ -115,14 +115,15 @@ _AUTO_FACTOR_FEATURES = 128
 # flagged at contamination=0.05 with 5 calibration folds, 4.8% with 10).
 _CALIBRATION_SPLIT = 2
 # Below this many rows (those at which the 'auto' rate is rarer than the
-# smallest of the calibration scores) the calibration of closed-form models
-# leaves one row out: each row is scored by the model of the other n - 1,
-# whose scores at the extreme ranks are those of new rows under the model
-# of all n (the folds' models, of 90% of the rows, score the tail lower).
+# smallest of the calibration scores) 'auto' takes the smallest
+# leave-one-out score of closed-form models: each row scored by the model of
+# the other n - 1, as a new row by the model of all n (the folds' models, of
+# 90% of the rows, score the most extreme rows lower) ...
 _LEAVE_ONE_OUT_ROWS = int(np.ceil(1 / _AUTO_RATE - 1))
-# ... while its n models cost at most this many n * covariances * sum_b p_b^3
-# (about 2 s of one core; past it, the calibration folds).
-_LEAVE_ONE_OUT_FLOPS = 2.0**31
+# ... of the rows with this many lowest out-of-fold scores (those whose
+# out-of-fold scores they replace; n models would cost n / 10 times the
+# calibration's).
+_LEAVE_ONE_OUT_CANDIDATES = 10
 
 
 def _streamable(estimator):
@@ -307,21 +308,20 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         all rows). 'auto' is a 0.27% rate (the 3-sigma rule of Rippel et
         al.), or ``1 / (n + 1)`` with fewer than 370 rows, where no
         calibration score is as rare as 0.27%: ``offset_`` is then the
-        smallest calibration score. Below 370 rows (any contamination)
-        each row is scored by the model of the other ``n - 1``
-        (leave-one-out, ``n`` closed-form models) instead of the folds'
-        models, which see 90% of the rows and score the extreme rows lower
-        than the model of all rows scores new ones: over 40 seeds of
-        Gaussian data 'auto' flagged 1.54% of new rows from 60 rows (5
+        smallest calibration score. There the folds' models, which see 90%
+        of the rows, score the most extreme rows lower than the model of all
+        rows scores new ones: so for 'auto' below 370 rows the 10 rows with
+        the lowest out-of-fold scores are scored instead by the model of
+        the other ``n - 1`` rows (leave-one-out, closed-form models; 10
+        more models), exchangeable with a new row's score. Over 40 seeds of
+        Gaussian data 'auto' flagged 1.55% of new rows from 60 rows (5
         features; 1 / 61 = 1.64%), 0.90% from 100 (0.99%), 0.71% from 150
-        (0.66%), 0.37% from 300 (0.33%); over 30
-        seeds of held-out rows, on wine (59 rows) 1.45% (1.67%), on
-        malignant breast-cancer rows 1.23% (0.94%), on benign ones 0.15%
-        (0.56%: with heavy tails the most extreme row moves its own
-        model). The ``n`` models cost up to about 1.4 s (one core).
-        Without leave-one-out scores (``n_components > 1``, or blocks too
-        large for ``n`` refits: ``n * covariances * sum p_b^3`` over
-        ``2**31``) fitting warns.
+        (0.66%), 0.37% from 300 (0.33%); over 30 seeds of held-out rows,
+        1.45% on wine (59 rows; 1.67%), 1.23% of malignant breast-cancer
+        rows (0.94%) and 0.15% of benign ones (0.56%: with heavy tails the
+        most extreme row moves its own model). Without leave-one-out scores
+        (``n_components > 1``, or the classes' pooled statistics) fitting
+        warns.
         A float ``contamination < 1 / (n + 1)`` cannot be calibrated: fitting
         warns, and the threshold extrapolates the out-of-fold squared
         distances by a scaled chi-square law with their mean and variance
@@ -333,8 +333,9 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
     cv : int, default=5
         Folds of the model choice (at least 2); the calibration, and the
         out-of-fold block scores that fit ``combiner_``, split each in two
-        (not with ``n_components > 1``; below 370 rows the calibration
-        leaves one row out instead, see ``contamination``). Each fold costs
+        (not with ``n_components > 1``; with 'auto' below 370 rows its 10
+        lowest rows are also left out one at a time, see
+        ``contamination``). Each fold costs
         a model fitted from the other folds' statistics (an EM fit with
         ``n_components > 1``); every training row is scored once more.
 
@@ -715,7 +716,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             X_out = _take_rows(X, outliers, xp, device)
             self._fit_combiner(X_in, y_in, fold, X_out, xp, device)
             steps(3, combiner="logistic regression", outliers=X_out.shape[0])
-        oof = self._calibration_scores(X_in, y_in, fold, xp, device)
+        oof = self._calibration_scores(X_in, y_in, fold, xp, device, self.contamination)
         self._warn_extrapolated(self.contamination, oof.shape[0])
         self._calibrate(oof, xp, device, self.contamination)
         self._uncalibrated = None
@@ -900,7 +901,12 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             ):
                 xp, _, device = get_namespace_and_device(buffer["X"])
                 oof = self._calibration_scores(
-                    buffer["X"], buffer["y"], buffer["fold"], xp, device
+                    buffer["X"],
+                    buffer["y"],
+                    buffer["fold"],
+                    xp,
+                    device,
+                    self._uncalibrated,
                 )
                 self._calibrate(oof, xp, device, self._uncalibrated)
         finally:
@@ -1785,32 +1791,43 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         return mu, cov_attr, groups, weights, max(f.n_iter_ for f in fits)
 
     # ----------------------------------------- private: cross-fitting
-    def _leaves_one_out(self, n_rows):
-        """Whether the calibration of ``n_rows`` rows leaves one row out."""
-        tied = self._chosen["covariance_type"] == "tied"
-        covariances = 1 if tied else len(self.classes_)
-        sizes = np.diff(self._edges).astype(np.float64)
+    def _leaves_one_out(self, contamination, n_rows):
+        """Whether the calibration of ``n_rows`` rows for ``contamination``
+        scores its lowest rows by leave-one-out ('auto' below 370 rows; a
+        float rate of at least ``1 / (n + 1)`` is calibrated by the folds'
+        scores, and a rarer one is extrapolated)."""
         return (
-            self.n_components == 1
+            contamination == "auto"
+            and self.n_components == 1
             and not self._pooled
             and n_rows < _LEAVE_ONE_OUT_ROWS
-            and n_rows * covariances * np.sum(sizes**3) <= _LEAVE_ONE_OUT_FLOPS
         )
 
-    def _calibration_scores(self, X, y, fold, xp, device):
-        """The out-of-fold scores that calibrate ``offset_``: leave-one-out
-        below ``_LEAVE_ONE_OUT_ROWS`` rows (closed-form models within
-        ``_LEAVE_ONE_OUT_FLOPS``), else by the calibration folds."""
+    def _calibration_scores(self, X, y, fold, xp, device, contamination):
+        """The out-of-fold scores that calibrate ``offset_``: the folds',
+        those of the ``_LEAVE_ONE_OUT_CANDIDATES`` lowest replaced by their
+        leave-one-out scores for 'auto' below ``_LEAVE_ONE_OUT_ROWS`` rows
+        (closed-form models)."""
+        scores = self._out_of_fold(X, y, fold, "score", xp, device)
         n = len(y)
-        if not self._leaves_one_out(n):
-            return self._out_of_fold(X, y, fold, "score", xp, device)
+        if not self._leaves_one_out(contamination, n):
+            return scores
+        # On the host: a few models, one row each to score (calls into
+        # another namespace would cost more than the work).
+        X = to_numpy(X, xp)
         classes = np.array(self._fold_classes, dtype=self.classes_.dtype)
-        label, rows = np.searchsorted(classes, y), np.arange(n)
-        U = self._scaled(X, xp, device)
-        args = (self._edges, self._fourth, xp, device)
-        sums = LeaveOneOut(U, label, len(classes), *args)
-        scores = self._out_of_fold(X, y, rows, "score", xp, device, sums)
-        self._progress("row", n)(n, scored="score", left_out="one at a time")
+        label = np.searchsorted(classes, y)
+        U = self._scaled(X, np, None)
+        sums = LeaveOneOut(U, label, len(classes), self._edges, self._fourth, np, None)
+        lowest = np.argsort(scores, kind="stable")[:_LEAVE_ONE_OUT_CANDIDATES]
+        left_out = np.full(n, -1)
+        left_out[lowest] = lowest
+        scores[lowest] = self._out_of_fold(X, y, left_out, "score", np, None, sums)[
+            lowest
+        ]
+        self._progress("row", lowest.size)(
+            lowest.size, scored="score", left_out="one at a time"
+        )
         return scores
 
     def _out_of_fold(self, X, y, fold, what, xp, device, sums=None):
@@ -1837,7 +1854,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             else:
                 model, _ = self._build(moments, spec)
             if getattr(self, "combiner_", None) is not None:
-                model["combiner"] = self._model["combiner"]
+                model["combiner"] = self._combiner_arrays()
             model = _model.to_device(model, xp, device)
             part = _model.score_rows(
                 model,
@@ -1867,27 +1884,29 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         target = np.r_[np.ones(len(F_in)), np.zeros(F.shape[0] - len(F_in))]
         self.combiner_ = make_pipeline(StandardScaler(), LogisticRegression())
         self.combiner_.fit(F, target)
+        self._model["combiner"] = self._combiner_arrays()
+        self._model = _model.to_device(self._model, xp, device)
+
+    def _combiner_arrays(self):
+        """The host arrays of ``combiner_`` that scoring uses."""
         scaler, lr = self.combiner_[0], self.combiner_[-1]
         combiner = (scaler.mean_, scaler.scale_, lr.coef_[0], lr.intercept_)
-        self._model["combiner"] = tuple(
-            np.asarray(a, dtype=np.float64) for a in combiner
-        )
-        self._model = _model.to_device(self._model, xp, device)
+        return tuple(np.asarray(a, dtype=np.float64) for a in combiner)
 
     def _warn_extrapolated(self, contamination, n_rows):
         """Warn where ``n_rows`` out-of-fold scores cannot calibrate the
         rate of ``contamination`` (the threshold is then extrapolated)."""
         if contamination == "auto":
-            if n_rows >= _LEAVE_ONE_OUT_ROWS or self._leaves_one_out(n_rows):
+            if n_rows >= _LEAVE_ONE_OUT_ROWS or self._leaves_one_out("auto", n_rows):
                 return
             warnings.warn(
                 f"contamination='auto' with {n_rows} rows is the rate "
                 f"1 / (n + 1) = {1 / (n_rows + 1):.3g} (the smallest calibration "
                 "score), which needs leave-one-out scores of the rows to be "
-                "calibrated; without them (n_components > 1, pooled statistics, "
-                f"or blocks too large for {n_rows} refits) the calibration "
-                "folds' scores flag fewer or more new in-distribution rows (on "
-                "bundled data from 0 to 1.6 times the rate).",
+                "calibrated; without them (n_components > 1, or pooled "
+                "statistics) the calibration folds' scores flag fewer or more "
+                "new in-distribution rows (on bundled data from 0 to 1.6 "
+                "times the rate).",
                 UserWarning,
                 stacklevel=5,  # the caller of fit / partial_fit,
             )

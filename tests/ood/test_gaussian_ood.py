@@ -1709,14 +1709,12 @@ def test_verbose_prints_steps_candidates_folds_and_em_iterations(capsys):
     )
     units = [form.match(line).group(1) for line in lines]
     # tied/full x identity/diagonal candidates, and full x identity/diagonal
-    # scored by the log-density; below 370 rows the calibration leaves one
-    # row out, one line for its 120 models; 3 steps.
-    assert units.count("candidate") == 6 and units.count("fold") == 0
-    assert (
-        [line for line in lines if " row " in line][0]
-        .split(":")[0]
-        .endswith("row 120/120")
-    )
+    # scored by the log-density; 10 calibration folds (the 5 folds of the
+    # choice, each split in two), then ('auto' below 370 rows) the 10
+    # lowest rows left out one at a time, one line; 3 steps.
+    assert units.count("candidate") == 6 and units.count("fold") == 10
+    row = [line.split(":")[0] for line in lines if " row " in line]
+    assert len(row) == 1 and row[0].endswith("row 10/10")
     assert [line.split(":")[0].split()[-1] for line in lines if "step" in line] == [
         "1/3",
         "2/3",
