@@ -436,7 +436,8 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
     calibration_scores_ : ndarray of shape (n_calibration,)
         The sorted out-of-fold scores of the training rows (with
         ``partial_fit``: of the latest 5,000 streamed rows), which set
-        ``offset_`` and :meth:`score_to_pvalue`.
+        ``offset_`` and :meth:`score_to_pvalue`; with 'auto' below 370
+        rows, the 10 lowest rows' are their leave-one-out scores.
 
     offset_ : float
         ``decision_function = score_samples - offset_``.
