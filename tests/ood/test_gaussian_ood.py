@@ -423,6 +423,12 @@ def test_flag_rate_on_new_gaussian_rows_matches_contamination():
     with pytest.warns(UserWarning, match="needs at least 999 rows"):
         det = GaussianMixtureOODDetector(contamination=0.001).fit(rng.randn(150, 4))
     assert det.offset_ < det.calibration_scores_[0]
+    # Mixtures (EM fits) have no leave-one-out scores: 'auto' below 370 rows
+    # is then the smallest of the folds' scores, not calibrated, and warns.
+    with pytest.warns(UserWarning, match="needs leave-one-out scores"):
+        det = GaussianMixtureOODDetector(n_components=2, random_state=0)
+        det.fit(rng.randn(150, 4))
+    assert det.offset_ == det.calibration_scores_[0]
 
 
 def test_auto_flags_its_stated_rate_on_new_rows_of_small_real_data():
