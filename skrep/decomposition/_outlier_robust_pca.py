@@ -78,6 +78,18 @@ _ATOM_SHARE = 0.75
 # at 1.05 times, 10, 21 and 27 (19).
 _STEP_ROWS = 2000
 
+# eps='auto' warns when along a scored direction less than this share of the
+# rows is off that point mass: the robust scale is the median of those rows,
+# and outliers above about a quarter of them inflate it enough to hide
+# (entry-wise zero inflation p 0.8, top variance 2.25, 10 % of outliers at
+# twice PCA's flip: shares 0.27-0.28 of the rows, eps_ 0 and the outliers'
+# direction, with no warning before; 0.31-0.33 at p 0.75). Clean data warn
+# at p 0.7-0.8 (shares 0.19-0.30) and with binary columns of 20 % ones
+# (0.29); p 0.55 (at least 0.45), Poisson(0.3) counts (0.52) and the
+# bundled real data (digits, iris, wine, breast cancer, diabetes, macrodata,
+# scotland: 1.0) do not.
+_ATOM_WARN = 1 / 3
+
 # Never remove more than half of the weight: under the contamination model
 # (eps < 1/2) the inliers are the majority.
 _MAX_REMOVED = 0.5
@@ -266,24 +278,45 @@ def _off_centre_median(values, w, tol, xp, near_atom=None):
     return median
 
 
+class _PointMass:
+    """The entries of ``X`` at the coordinate-wise median in the columns
+    ``columns`` where it is a point mass (:func:`_coordinate_atom`), and
+    ``off``: the smallest share of the rows off the point mass along the
+    directions read so far (:func:`_atom_share`; 1 before any)."""
+
+    def __init__(self, indicator, columns):
+        self.indicator, self.columns, self.off = indicator, columns, 1.0
+
+
 def _coordinate_atom(X, centre, xp):
     """The entries of ``X`` equal to the coordinate-wise median ``centre``
-    (an ``n x d`` array of 0 and 1 in ``X``'s dtype) when in some coordinate
-    they hold more than ``_POINT_MASS`` of the rows (of at most 20,000
-    evenly spaced ones: a point mass, e.g. zero inflation); else None.
-    Read along each scored direction by :func:`_atom_share`."""
+    (a :class:`_PointMass`) when in some column they hold more than
+    ``_POINT_MASS`` of the rows (of at most 20,000 evenly spaced ones: a
+    point mass, e.g. zero inflation); else None. Read along each scored
+    direction by :func:`_atom_share`.
+
+    The indicator (``n`` rows, in ``X``'s dtype) covers only the columns
+    where more than one of those rows, and not all, are at the centre: a
+    continuous column holds at most the one row that is its median, and a
+    constant one holds every row, along which no scored direction loads (an
+    indicator of all columns kept 1e6 x 100 float64 rows, 800 MB, for the
+    whole detection pass)."""
     rows = X[:: -(-X.shape[0] // _MAX_MEDIAN_ROWS), :]
-    mass = float(xp.max(xp.sum(xp.astype(rows == centre, X.dtype), axis=0)))
-    if not mass > _POINT_MASS * rows.shape[0]:
+    counts = to_numpy(xp.sum(xp.astype(rows == centre, X.dtype), axis=0), xp)
+    columns = np.flatnonzero((counts > 1) & (counts < rows.shape[0]))
+    if not np.any(counts[columns] > _POINT_MASS * rows.shape[0]):
         return None
-    return xp.astype(X == centre, X.dtype)
+    columns = to_namespace(columns, xp, _device(X), dtype=xp.int64)
+    indicator = xp.take(X, columns, axis=1) == xp.take(centre, columns)
+    return _PointMass(xp.astype(indicator, X.dtype), columns)
 
 
 def _atom_share(atom, loadings, xp):
     """The share of a scored direction's squared ``loadings`` (a vector of
     ``n_features`` nonnegative weights) that each row's entries at the
     coordinate-wise median (``atom``, from :func:`_coordinate_atom`) carry;
-    None when ``atom`` is None.
+    None when ``atom`` is None. Lowers ``atom.off`` to the share of the rows
+    whose share is below ``_ATOM_SHARE`` (off the point mass).
 
     A row with share ``a`` has no spread along the direction in that part
     of its loadings: its score is about ``1 - a`` times a row's without the
@@ -311,7 +344,10 @@ def _atom_share(atom, loadings, xp):
     total = float(xp.sum(loadings)) if atom is not None else 0.0
     if not total > 0:
         return None
-    return atom @ (loadings / total)
+    share = atom.indicator @ (xp.take(loadings, atom.columns) / total)
+    off = float(xp.sum(xp.astype(share < _ATOM_SHARE, share.dtype)))
+    atom.off = min(atom.off, off / share.shape[0])
+    return share
 
 
 def _coordinate_median(X, xp, is_np, rng):
@@ -345,7 +381,7 @@ def _robust_centre(XV, w, mean, V, xp, sample=None):
     return mean + V @ shift
 
 
-def _excess_fraction(scores, law, reference, xp):
+def _excess_fraction(scores, law, reference, xp, floor=None):
     """Fraction of rows above what the inliers put in the score tail.
 
     For thresholds ``t`` at the inlier levels 10 % ... 0.1 %, the fraction
@@ -353,23 +389,34 @@ def _excess_fraction(scores, law, reference, xp):
     the inliers' share ``S(t)`` by the outliers there:
     ``eps >= (F(t) - S(t)) / (1 - S(t))``, less two binomial standard errors.
     ``law`` is ``(S, S^-1)``, the Gaussian inliers' survival function and its
-    inverse. ``reference``: the bulk's normalized projections and their
-    weights (:func:`_bulk_projections`), or None. Heavy-tailed inliers put
-    more than ``S(t)`` above ``t``: clean multivariate t data (3 and 5
-    degrees of freedom, d = 20 and 100) gave estimates up to 0.060, above
-    0.05 in 2-5 of 20 fits. So, as the filter's heavy-tail reference does,
-    the inliers' share at each level is taken from the bulk where it is
-    larger: the median over the bulk's directions of the weighted fraction
-    of their squares above the chi-square(1) quantile at the same level
-    (outliers that reach one bulk direction do not move the median; the
-    low-rank ones that the scores look at do not reach the bulk), its
-    standard error that of the difference of the two fractions. Then the
-    estimates were at most 0.049 (medians 0.020 at 5 degrees of freedom;
-    0.030-0.037 at 3, where the weight removed sets them), and those of
-    planted outliers unchanged. The largest of the lower bounds is returned.
+    inverse. ``reference``: a callable returning the bulk's normalized
+    projections and their weights (:func:`_bulk_projections`), or None.
+    Heavy-tailed inliers put more than ``S(t)`` above ``t``: clean
+    multivariate t data (3 and 5 degrees of freedom, d = 20 and 100) gave
+    estimates up to 0.060, above 0.05 in 2-5 of 20 fits. So, as the filter's
+    heavy-tail reference does, the inliers' share at each level is taken
+    from the bulk where it is larger: the median over the bulk's directions
+    of the weighted fraction of their squares above the chi-square(1)
+    quantile at the same level (outliers that reach one bulk direction do
+    not move the median; the low-rank ones that the scores look at do not
+    reach the bulk), its standard error that of the difference of the two
+    fractions. Then the estimates were at most 0.049 (medians 0.020 at 5
+    degrees of freedom; 0.030-0.037 at 3, where the weight removed sets
+    them), and those of planted outliers unchanged. The largest of the lower
+    bounds is returned.
+
+    The bulk's shares can only lower the bounds (a larger ``S``, on fewer
+    rows): where the Gaussian shares' bound is at most ``floor`` (the
+    caller takes the larger of the two), ``floor`` is returned without
+    building the bulk's projections.
     """
     n = scores.shape[0]
     survival, inverse_survival = law
+    if reference is not None and floor is not None:
+        if _excess_fraction(scores, law, None, xp) <= floor:
+            return floor
+    if reference is not None:
+        reference = reference()
     if reference is not None:
         Z, w = reference
         Z2, total = Z * Z, float(xp.sum(w))
@@ -1394,10 +1441,21 @@ class OutlierRobustPCA(_LinearSubspace):
             )
             removed = 1.0 - float(xp.sum(w)) / X.shape[0]
             excess = max(
-                [_excess_fraction(*stage, xp) for stage in certified],
+                [_excess_fraction(*stage, xp, floor=removed) for stage in certified],
                 default=0.0,
             )
             eps = min(max(removed, excess, 0.0), 0.49)
+            off = self._off_atom
+            if off < _ATOM_WARN:
+                # Outliers hidden by the point mass: see _ATOM_WARN.
+                warnings.warn(
+                    "OutlierRobustPCA: eps='auto': along a scored direction "
+                    f"only {off:.0%} of the rows are off the point mass at the "
+                    "coordinate-wise median; outliers above about "
+                    f"{off / 4:.0%} of the rows can go undetected. Pass eps.",
+                    UserWarning,
+                    stacklevel=4,
+                )
         else:
             eps = float(self.eps)
         if cap is None:
@@ -1517,13 +1575,14 @@ class OutlierRobustPCA(_LinearSubspace):
 
         def bulk_reference():
             # The bulk's normalized projections with the current weights,
-            # centre and eigenvectors: the inliers' tail shares of the tail
-            # estimate of eps="auto" (_excess_fraction).
-            if bulk is not None:
-                return bulk()
-            if bulk_basis is None:
-                return None
-            return _bulk_projections(X, w, centre, V, bulk_basis, bulk_rows, level, xp)
+            # centre and eigenvectors, built when called (only where they can
+            # change it): the inliers' tail shares of the tail estimate of
+            # eps="auto" (_excess_fraction).
+            if bulk is not None or bulk_basis is None:
+                return bulk
+            return functools.partial(
+                _bulk_projections, X, w, centre, V, bulk_basis, bulk_rows, level, xp
+            )
 
         # Matrix-free (d > 512), the eigenpairs come from a block power
         # iteration: before a stage is certified they are recomputed from a
@@ -1640,6 +1699,8 @@ class OutlierRobustPCA(_LinearSubspace):
                         near_atom=detect,
                     )
                 scores, threshold, inlier_tail, law = inflated
+            if record is not None:  # the weights, centre and V of the scores
+                scored = (scores, law, bulk_reference())
             wsum = op.wsum
             passed, tail, certify_at = _tail_test(w, scores, threshold, inlier_tail)
             if progress:
@@ -1658,7 +1719,7 @@ class OutlierRobustPCA(_LinearSubspace):
                 # Certified stable in this stage's directions.
                 certified += 1
                 if record is not None:
-                    record.append((scores, law, bulk_reference()))
+                    record.append(scored)
                 if certified < len(stages):
                     stage = (stage + 1) % len(stages)
                     continue
@@ -1803,7 +1864,10 @@ class OutlierRobustPCA(_LinearSubspace):
                 # last round's scores too (t3 inliers and near-flip outliers
                 # at eps 0.2: the steps along the inliers' tails were tiny,
                 # max_iter ended with 2-8 % removed, no stage certified).
-                record.append((scores, law, bulk_reference()))
+                # Scored before the last step: recorded with that round's
+                # weights, centre and V.
+                record.append(scored)
+            self._off_atom = 1.0 if detect is None else detect.off
             return (w, n_iter), None, None, None, None
         if first is None and not self._certified and n_iter < self.max_iter:
             warnings.warn(

@@ -8,6 +8,7 @@ import pytest
 from numpy.testing import assert_allclose
 from outlier_adversaries import near_flip
 from sklearn.covariance import MinCovDet
+from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import make_pipeline
@@ -15,6 +16,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skrep.datasets import make_contaminated_gaussian
 from skrep.decomposition import OutlierRobustPCA
+from skrep.decomposition import _outlier_robust_pca as orpca
 from skrep.decomposition._outlier_robust_pca import _weighted_median
 
 
@@ -201,12 +203,18 @@ def test_eps_auto_entrywise_zero_inflated_clean_data():
     # pass removed 15-41 % of these clean rows (eps_ 0.15-0.41), and most
     # fits at p >= 0.3 ended on a coordinate of the noise (sin 0.99 from
     # PCA's). With the point mass discounted in the scale along each scored
-    # direction, nothing is flagged.
+    # direction, nothing is flagged. At p = 0.8 only about 20 % of the rows
+    # are off the point mass along the top direction, too few to read
+    # outliers from: that warns (see the test below), p <= 0.55 does not.
     for p, seed in [(0.3, 0), (0.3, 1), (0.55, 0), (0.55, 1), (0.8, 0), (0.8, 1)]:
         rng = np.random.RandomState(seed + 50)
         X = rng.standard_normal((2000, 20)) * np.r_[3.0, np.ones(19)]
         X[rng.rand(2000, 20) < p] = 0
-        auto = OutlierRobustPCA(eps="auto", random_state=seed).fit(X)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            auto = OutlierRobustPCA(eps="auto", random_state=seed).fit(X)
+        warned = any("off the point mass" in str(w.message) for w in caught)
+        assert warned == (p > 0.7), (p, seed)
         assert auto.eps_ <= 0.05, (p, seed, auto.eps_)
         sin = sin_largest_angle(auto.components_, PCA(1).fit(X).components_)
         assert sin < 0.05, (p, seed, sin)
@@ -278,20 +286,23 @@ def test_eps_auto_estimate_refits_to_the_same_model():
     # removed). The fit itself filtered at the detection pass's level, so
     # passing eps_ back as eps is a different fit where the two differ; on
     # real data it must be the same model within noise, removing about the
-    # same weight.
+    # same weight. (Raw macrodata and standardised scotland give eps_ 0,
+    # where both fits are PCA's: left out.)
     sm = pytest.importorskip("statsmodels.api")
-    for name in ("macrodata", "scotland"):
+    for name, standardise in [("macrodata", True), ("scotland", False)]:
         X = getattr(sm.datasets, name).load_pandas().data.select_dtypes("number")
-        X = np.asarray(X, dtype=float)
-        for Z, k in [(X, 2), (StandardScaler().fit_transform(X), 2)]:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                auto = OutlierRobustPCA(k, eps="auto", random_state=0).fit(Z)
-                refit = OutlierRobustPCA(k, eps=auto.eps_, random_state=0).fit(Z)
-            removed = [1.0 - e.inlier_weights_.mean() for e in (auto, refit)]
-            assert abs(removed[0] - removed[1]) < 0.02, (Z.shape, k, removed)
-            sin = sin_largest_angle(auto.components_, refit.components_)
-            assert sin < 0.05, (Z.shape, k, sin)
+        Z = np.asarray(X, dtype=float)
+        if standardise:
+            Z = StandardScaler().fit_transform(Z)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            auto = OutlierRobustPCA(2, eps="auto", random_state=0).fit(Z)
+            refit = OutlierRobustPCA(2, eps=auto.eps_, random_state=0).fit(Z)
+        assert auto.eps_ > 0, name
+        removed = [1.0 - e.inlier_weights_.mean() for e in (auto, refit)]
+        assert abs(removed[0] - removed[1]) < 0.02, (name, removed)
+        sin = sin_largest_angle(auto.components_, refit.components_)
+        assert sin < 0.05, (name, sin)
 
 
 def test_eps_auto_heavy_tailed_clean_data():
@@ -334,6 +345,22 @@ def test_eps_auto_zero_inflated_data_with_outliers():
         assert auto.inlier_weights_[rows].mean() < 0.2
 
 
+def entrywise_zero_inflated_with_outliers(p, top_sd, seed):
+    """Entry-wise zero-inflated Gaussian rows (each entry 0 with probability
+    ``p``; top standard deviation ``top_sd`` along e_1, 1 elsewhere), 10 %
+    of them replaced by Gaussian rows shifted +-t e_2, twice PCA's flip size
+    (variances (1 - p) (top_sd^2, 1)); and the inliers' PCA direction."""
+    rng = np.random.RandomState(seed + 50)
+    X = rng.standard_normal((2000, 20)) * np.r_[top_sd, np.ones(19)]
+    X[rng.rand(2000, 20) < p] = 0
+    rows = rng.choice(2000, 200, replace=False)
+    inliers = PCA(1).fit(np.delete(X, rows, axis=0)).components_
+    t = 2 * np.sqrt(0.9 * (1 - p) * (top_sd**2 - 1) / 0.1)
+    X[rows] = rng.standard_normal((200, 20))
+    X[rows, 1] += t * np.where(np.arange(200) % 2 == 0, 1.0, -1.0)
+    return X, inliers
+
+
 def test_eps_auto_entrywise_zero_inflated_data_with_outliers():
     # Entry-wise zero inflation (top variance 9) with 10 % of the rows
     # replaced by Gaussian rows shifted +-t e_2, twice PCA's flip size: read
@@ -341,20 +368,72 @@ def test_eps_auto_entrywise_zero_inflated_data_with_outliers():
     # sin 0.999-1.000 to the inliers' PCA at p = 0.55; at 0.8 it still fails
     # on some seeds, with a warning: see the User Guide).
     for p, seed in [(0.55, 0), (0.55, 1)]:
-        rng = np.random.RandomState(seed + 50)
-        X = rng.standard_normal((2000, 20)) * np.r_[3.0, np.ones(19)]
-        X[rng.rand(2000, 20) < p] = 0
-        rows = rng.choice(2000, 200, replace=False)
-        inliers = PCA(1).fit(np.delete(X, rows, axis=0)).components_
-        t = 2 * np.sqrt(0.9 * (1 - p) * 8 / 0.1)  # variances (1 - p) (9, 1)
-        X[rows] = rng.standard_normal((200, 20))
-        X[rows, 1] += t * np.where(np.arange(200) % 2 == 0, 1.0, -1.0)
+        X, inliers = entrywise_zero_inflated_with_outliers(p, 3.0, seed)
         assert sin_largest_angle(PCA(1).fit(X).components_, inliers) > 0.9
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             auto = OutlierRobustPCA(eps="auto", random_state=seed).fit(X)
         assert 0.05 <= auto.eps_ <= 0.15, (p, seed, auto.eps_)
         assert sin_largest_angle(auto.components_, inliers) < 0.2, (p, seed)
+
+
+def test_eps_auto_warns_where_few_rows_are_off_the_point_mass():
+    # p = 0.8 at top variance 2.25: along e_2 80 % of the inliers sit at the
+    # point mass, so the 10 % of outliers are 27-28 % of the rows with any
+    # spread there; they set the robust scale and pass (eps_ 0, sine about 1
+    # to the inliers' PCA; eps=0.1 fails too). The fit gave no warning: it
+    # now says that the outliers can go undetected.
+    for seed in (0, 1):
+        X, inliers = entrywise_zero_inflated_with_outliers(0.8, 1.5, seed)
+        with pytest.warns(UserWarning, match="off the point mass"):
+            auto = OutlierRobustPCA(eps="auto", random_state=seed).fit(X)
+        if auto.eps_ < 0.05:  # the failure that the warning reports
+            assert sin_largest_angle(auto.components_, inliers) > 0.5, seed
+    # Data with a point mass but enough rows off it along every scored
+    # direction (digits: zero pixels) stay silent.
+    X = load_digits().data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        OutlierRobustPCA(eps="auto", random_state=0).fit(X)
+
+
+def test_eps_auto_point_mass_indicator_and_bulk_shortcut(monkeypatch):
+    # The point mass's indicator covers only the columns where it is one:
+    # not the continuous nor the constant ones (n x d in X's dtype before).
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((2001, 20))
+    X[:, 3] = 0.0
+    X[rng.rand(2001) < 0.5, 0] = 0.0
+    atom = orpca._coordinate_atom(X, np.median(X, axis=0), np)
+    assert atom.indicator.shape == (2001, 1)
+    assert_allclose(atom.indicator[:, 0], X[:, 0] == 0)
+    # The bulk's shares can only lower the tail estimate, which is then
+    # floored at the removed weight: built only above it, the estimate is
+    # the same.
+    calls = []
+    plain = orpca._excess_fraction
+
+    def both(scores, law, reference, xp, floor=None):
+        if floor is None:  # the shortcut's own Gaussian bound
+            return plain(scores, law, reference, xp)
+        full = plain(scores, law, reference, xp)
+        if reference is not None:
+            calls.append(plain(scores, law, None, xp) <= floor)
+        fast = plain(scores, law, reference, xp, floor=floor)
+        assert max(fast, floor) == max(full, floor)
+        return fast
+
+    monkeypatch.setattr(orpca, "_excess_fraction", both)
+    for dof, seed in [(3, 0), (5, 1)]:  # the bulk's shares lower the estimate
+        X, _, _ = near_flip(2000, 20, 0.1, 1.5, dof=dof, seed=seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            OutlierRobustPCA(eps="auto", random_state=seed).fit(X)
+    X, _ = entrywise_zero_inflated_with_outliers(0.55, 3.0, 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        OutlierRobustPCA(eps="auto", random_state=0).fit(X)
+    assert any(calls) and not all(calls), calls  # shortcut taken, and not
 
 
 def test_eps_auto_heavy_tailed_inliers_with_outliers():
