@@ -42,7 +42,6 @@ from sklearn.utils.validation import (
 from skrep.ood import _model
 from skrep.ood._moments import (
     Folds,
-    LeaveOneOut,
     PooledFolds,
     RowFolds,
     feature_variance,
@@ -114,16 +113,6 @@ _AUTO_FACTOR_FEATURES = 128
 # rows (on wine, 2 classes of 24-35 rows and 13 features: 4.3% of new rows
 # flagged at contamination=0.05 with 5 calibration folds, 4.8% with 10).
 _CALIBRATION_SPLIT = 2
-# Below this many rows (those at which the 'auto' rate is rarer than the
-# smallest of the calibration scores) 'auto' takes the smallest
-# leave-one-out score of closed-form models: each row scored by the model of
-# the other n - 1, as a new row by the model of all n (the folds' models, of
-# 90% of the rows, score the most extreme rows lower) ...
-_LEAVE_ONE_OUT_ROWS = int(np.ceil(1 / _AUTO_RATE - 1))
-# ... of the rows with this many lowest out-of-fold scores (those whose
-# out-of-fold scores they replace; n models would cost n / 10 times the
-# calibration's).
-_LEAVE_ONE_OUT_CANDIDATES = 10
 
 
 def _streamable(estimator):
@@ -308,20 +297,17 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         all rows). 'auto' is a 0.27% rate (the 3-sigma rule of Rippel et
         al.), or ``1 / (n + 1)`` with fewer than 370 rows, where no
         calibration score is as rare as 0.27%: ``offset_`` is then the
-        smallest calibration score. There the folds' models, which see 90%
-        of the rows, score the most extreme rows lower than the model of all
-        rows scores new ones: so for 'auto' below 370 rows the 10 rows with
-        the lowest out-of-fold scores are scored instead by the model of
-        the other ``n - 1`` rows (leave-one-out, closed-form models; 10
-        more models), exchangeable with a new row's score. Over 40 seeds of
-        Gaussian data 'auto' flagged 1.55% of new rows from 60 rows (5
-        features; 1 / 61 = 1.64%), 0.90% from 100 (0.99%), 0.71% from 150
-        (0.66%), 0.37% from 300 (0.33%); over 30 seeds of held-out rows,
-        1.45% on wine (59 rows; 1.67%), 1.23% of malignant breast-cancer
-        rows (0.94%) and 0.15% of benign ones (0.56%: with heavy tails the
-        most extreme row moves its own model). Without leave-one-out scores
-        (``n_components > 1``, or the classes' pooled statistics) fitting
-        warns.
+        smallest calibration score (the threshold of a float
+        ``contamination`` of ``1 / (n + 1)``), and ``contamination_`` the
+        rate. Over 40 seeds of Gaussian data 'auto' flagged 1.42% of new
+        rows from 60 rows (5 features; 1 / 61 = 1.64%), 0.85% from 100
+        (0.99%), 0.74% from 150 (0.66%), 0.35% from 300 (0.33%); over 30
+        seeds of held-out rows, 1.49% on wine (59 rows; 1.67%), 1.19% of
+        malignant breast-cancer rows (0.94%) and 0.17% of benign ones
+        (0.56%: 9 flags where 30 are expected, the counts per split
+        skewed, none in 27 splits, then 1, 2 and 6; a plain
+        ``train_test_split`` of the same 357 rows flagged 31 where 30 are
+        expected, seeds 0-29, and 47 where 60 are, seeds 30-89).
         A float ``contamination < 1 / (n + 1)`` cannot be calibrated: fitting
         warns, and the threshold extrapolates the out-of-fold squared
         distances by a scaled chi-square law with their mean and variance
@@ -333,10 +319,8 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
     cv : int, default=5
         Folds of the model choice (at least 2); the calibration, and the
         out-of-fold block scores that fit ``combiner_``, split each in two
-        (not with ``n_components > 1``; with 'auto' below 370 rows its 10
-        lowest rows are also left out one at a time, see
-        ``contamination``). Each fold costs
-        a model fitted from the other folds' statistics (an EM fit with
+        (not with ``n_components > 1``). Each fold costs a model fitted
+        from the other folds' statistics (an EM fit with
         ``n_components > 1``); every training row is scored once more.
 
     max_iter : int, default=100
@@ -436,11 +420,16 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
     calibration_scores_ : ndarray of shape (n_calibration,)
         The sorted out-of-fold scores of the training rows (with
         ``partial_fit``: of the latest 5,000 streamed rows), which set
-        ``offset_`` and :meth:`score_to_pvalue`; with 'auto' below 370
-        rows, the 10 lowest rows' are their leave-one-out scores.
+        ``offset_`` and :meth:`score_to_pvalue`.
 
     offset_ : float
         ``decision_function = score_samples - offset_``.
+
+    contamination_ : float
+        The flag rate ``offset_`` is calibrated for: ``contamination``, or
+        for 'auto' 0.0027 (``1 - 0.9973``), or ``1 / (n + 1)`` below 370
+        calibration rows (with ``partial_fit``, computed when first read,
+        like ``offset_``).
 
     combiner_ : Pipeline or None
         The logistic regression on the blocks' scores, fitted when known
@@ -717,7 +706,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             X_out = _take_rows(X, outliers, xp, device)
             self._fit_combiner(X_in, y_in, fold, X_out, xp, device)
             steps(3, combiner="logistic regression", outliers=X_out.shape[0])
-        oof = self._calibration_scores(X_in, y_in, fold, xp, device, self.contamination)
+        oof = self._out_of_fold(X_in, y_in, fold, "score", xp, device)
         self._warn_extrapolated(self.contamination, oof.shape[0])
         self._calibrate(oof, xp, device, self.contamination)
         self._uncalibrated = None
@@ -824,7 +813,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         # calibration_scores_, see __getattr__), on the statistics and rows
         # of this call and its contamination: a stream of single rows pays
         # for one calibration, not one per row.
-        for name in ("offset_", "calibration_scores_"):
+        for name in ("offset_", "contamination_", "calibration_scores_"):
             vars(self).pop(name, None)
         self._uncalibrated = self.contamination
         self._warn_extrapolated(self.contamination, len(buffer["y"]))
@@ -861,9 +850,10 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
                     )
 
     def __getattr__(self, name):
-        # Only for attributes not found: offset_ and calibration_scores_
-        # after partial_fit, calibrated once when first read.
-        if name in ("offset_", "calibration_scores_") and (
+        # Only for attributes not found: offset_, contamination_ and
+        # calibration_scores_ after partial_fit, calibrated once when first
+        # read.
+        if name in ("offset_", "contamination_", "calibration_scores_") and (
             vars(self).get("_uncalibrated") is not None
         ):
             # One calibration if threads read at once; the detector's own
@@ -901,13 +891,8 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
                 threads_for(blas_work=work),
             ):
                 xp, _, device = get_namespace_and_device(buffer["X"])
-                oof = self._calibration_scores(
-                    buffer["X"],
-                    buffer["y"],
-                    buffer["fold"],
-                    xp,
-                    device,
-                    self._uncalibrated,
+                oof = self._out_of_fold(
+                    buffer["X"], buffer["y"], buffer["fold"], "score", xp, device
                 )
                 self._calibrate(oof, xp, device, self._uncalibrated)
         finally:
@@ -1011,8 +996,8 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         (split-conformal calibration; the step p-value ``(1 + #{c_j <= s})
         / (n + 1)`` has ``P(p <= alpha) = floor(alpha (n + 1)) / (n + 1)``,
         below ``alpha``). Higher means more in-distribution; ``predict``
-        flags the rows with ``p <= contamination`` (for ``contamination *
-        (n + 1) >= 1``; 'auto': its rate, 0.27% or ``1 / (n + 1)``).
+        flags the rows with ``p <= contamination_`` (for ``contamination_ *
+        (n + 1) >= 1``).
 
         Parameters
         ----------
@@ -1792,63 +1777,19 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         return mu, cov_attr, groups, weights, max(f.n_iter_ for f in fits)
 
     # ----------------------------------------- private: cross-fitting
-    def _leaves_one_out(self, contamination, n_rows):
-        """Whether the calibration of ``n_rows`` rows for ``contamination``
-        scores its lowest rows by leave-one-out ('auto' below 370 rows; a
-        float rate of at least ``1 / (n + 1)`` is calibrated by the folds'
-        scores, and a rarer one is extrapolated)."""
-        return (
-            contamination == "auto"
-            and self.n_components == 1
-            and not self._pooled
-            and n_rows < _LEAVE_ONE_OUT_ROWS
-        )
-
-    def _calibration_scores(self, X, y, fold, xp, device, contamination):
-        """The out-of-fold scores that calibrate ``offset_``: the folds',
-        those of the ``_LEAVE_ONE_OUT_CANDIDATES`` lowest replaced by their
-        leave-one-out scores for 'auto' below ``_LEAVE_ONE_OUT_ROWS`` rows
-        (closed-form models)."""
-        scores = self._out_of_fold(X, y, fold, "score", xp, device)
-        n = len(y)
-        if not self._leaves_one_out(contamination, n):
-            return scores
-        # On the host: a few models, one row each to score (calls into
-        # another namespace would cost more than the work).
-        X = to_numpy(X, xp)
-        classes = np.array(self._fold_classes, dtype=self.classes_.dtype)
-        label = np.searchsorted(classes, y)
-        U = self._scaled(X, np, None)
-        sums = LeaveOneOut(U, label, len(classes), self._edges, self._fourth, np, None)
-        lowest = np.argsort(scores, kind="stable")[:_LEAVE_ONE_OUT_CANDIDATES]
-        left_out = np.full(n, -1)
-        left_out[lowest] = lowest
-        scores[lowest] = self._out_of_fold(X, y, left_out, "score", np, None, sums)[
-            lowest
-        ]
-        self._progress("row", lowest.size)(
-            lowest.size, scored="score", left_out="one at a time"
-        )
-        return scores
-
-    def _out_of_fold(self, X, y, fold, what, xp, device, sums=None):
-        """``what`` of each row under the model fitted without its fold (from
-        the statistics ``sums`` of the folds, by default the calibration
-        folds')."""
+    def _out_of_fold(self, X, y, fold, what, xp, device):
+        """``what`` of each row under the model fitted without its fold."""
         spec = self._chosen
-        sums = self._fold_sums if sums is None else sums
         X_host = to_numpy(X, xp) if self.n_components > 1 else None
         out, rows_done = [], []
-        n_folds = sums.n_folds
+        n_folds = self._fold_sums.n_folds
         progress = self._progress("fold", n_folds)
-        if sums is not self._fold_sums:  # left-out rows: one line in all
-            progress = Progress(type(self).__name__, 0)
         for j in range(n_folds):
             rows = np.flatnonzero(fold == j)
             if rows.size == 0:
                 continue
             others = fold != j
-            moments = sums.without([j])
+            moments = self._fold_sums.without([j])
             if self.n_components > 1:
                 index = np.searchsorted(self.classes_, y[others])
                 model, _ = self._build(moments, spec, X_host[others], index)
@@ -1897,20 +1838,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
     def _warn_extrapolated(self, contamination, n_rows):
         """Warn where ``n_rows`` out-of-fold scores cannot calibrate the
         rate of ``contamination`` (the threshold is then extrapolated)."""
-        if contamination == "auto":
-            if n_rows >= _LEAVE_ONE_OUT_ROWS or self._leaves_one_out("auto", n_rows):
-                return
-            warnings.warn(
-                f"contamination='auto' with {n_rows} rows is the rate "
-                f"1 / (n + 1) = {1 / (n_rows + 1):.3g} (the smallest calibration "
-                "score), which needs leave-one-out scores of the rows to be "
-                "calibrated; without them (n_components > 1, or pooled "
-                "statistics) the calibration folds' scores flag fewer or more "
-                "new in-distribution rows (on bundled data from 0 to 1.6 "
-                "times the rate).",
-                UserWarning,
-                stacklevel=5,  # the caller of fit / partial_fit,
-            )
+        if contamination == "auto":  # 1 / (n + 1) where 0.27% is rarer
             return
         q = contamination
         if int(np.floor(q * (n_rows + 1))) >= 1:
@@ -1929,10 +1857,12 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         )
 
     def _calibrate(self, oof, xp, device, contamination):
-        """``offset_`` and ``calibration_scores_`` from out-of-fold scores."""
+        """``offset_``, ``contamination_`` and ``calibration_scores_`` from
+        out-of-fold scores."""
         cal = np.sort(oof)
         q, position = _quantile_position(contamination, cal.size)
         k = int(np.floor(position))
+        self.contamination_ = q
         self.calibration_scores_ = cal
         if not is_numpy_namespace(xp):
             dt = supported_float_dtypes(xp, device)[0]
@@ -1995,8 +1925,9 @@ def _quantile_position(contamination, n):
     is the 0.27% rate, or ``1 / (n + 1)`` (the smallest score) where that is
     rarer than the smallest score."""
     if contamination == "auto":
-        position = max(_AUTO_RATE * (n + 1), 1.0)
-        return position / (n + 1), position
+        if _AUTO_RATE * (n + 1) >= 1:
+            return _AUTO_RATE, _AUTO_RATE * (n + 1)
+        return 1 / (n + 1), 1.0
     return contamination, contamination * (n + 1)
 
 

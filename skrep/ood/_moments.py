@@ -23,7 +23,6 @@ from skrep.utils._compat import supported_float_dtypes
 
 __all__ = [
     "Folds",
-    "LeaveOneOut",
     "PooledFolds",
     "RowFolds",
     "about",
@@ -319,20 +318,6 @@ def total(moments, axis, keepdims=False):
     return out
 
 
-def _lost(sums, out):
-    """Index of the classes whose dropped rows held nearly all the spread
-    (sums of squares of M2 and F's diagonals: ``sums`` those of all rows,
-    ``out`` the statistics left), where the difference of sums would lose
-    the rest: they are merged from the kept rows instead."""
-    lost = np.zeros(len(out["n"]), dtype=bool)
-    for key in _keys(out)[:2]:
-        for whole, left in zip(sums[key], out[key], strict=True):
-            whole = np.diagonal(whole, axis1=-2, axis2=-1)
-            left = np.diagonal(left, axis1=-2, axis2=-1)
-            lost |= np.any(whole > _CANCELLATION * np.maximum(left, 0.0), axis=-1)
-    return np.flatnonzero(lost & (out["n"] > 0))
-
-
 class Folds:
     """Statistics of unions of folds, computed when asked for.
 
@@ -390,7 +375,15 @@ class Folds:
             into = part if sums is self._sums else sums
             sums = _combine(sums, part, np.subtract, into=into)
         out = centred(sums, self.centre)
-        classes = _lost(self._sums, out)
+        # Classes whose dropped folds hold nearly all the spread (sums of
+        # squares of M2 and F's diagonals) are merged from the kept folds.
+        lost = np.zeros(len(self.centre), dtype=bool)
+        for key in _keys(out)[:2]:
+            for whole, left in zip(self._sums[key], out[key], strict=True):
+                whole = np.diagonal(whole, axis1=-2, axis2=-1)
+                left = np.diagonal(left, axis1=-2, axis2=-1)
+                lost |= np.any(whole > _CANCELLATION * np.maximum(left, 0.0), axis=-1)
+        classes = np.flatnonzero(lost & (out["n"] > 0))
         if classes.size:
             dropped = set(drop)
             keep = [j for j in range(self.n_folds) if j not in dropped]
@@ -446,67 +439,6 @@ class RowFolds(Folds):
         if classes is None:
             return super().union(keep)
         return functools.reduce(merge, (self.fold(j, classes) for j in keep))
-
-
-class LeaveOneOut(Folds):
-    """:class:`Folds` of one row each: the statistics of all rows but one
-    (leave-one-out), the sums of all rows less the row's own.
-
-    ``U`` holds the rows in the statistics' coordinates (any namespace),
-    ``label`` their class index (of ``n_classes``). Only the rows and the
-    sums of all rows are kept: ``O(n_classes p^2 + n p)`` floats, not the
-    ``O(n_classes n p^2)`` of the statistics of every (class, row) group.
-    """
-
-    def __init__(self, U, label, n_classes, bounds, fourth, xp, device):
-        whole = group_moments(U, label, n_classes, bounds, xp, device, fourth)
-        self.rows = (U, label)
-        self.args = (bounds, xp, device, fourth)
-        self.centre = whole["mean"]
-        self.n_folds = len(label)
-        self._sums = about(whole, self.centre)
-        self._whole = whole
-
-    def without(self, drop):
-        """The statistics of all rows but row ``drop[0]``: those of all rows
-        with its class's replaced (its sums less the row's, or merged from
-        its other rows where the row held nearly all its spread)."""
-        j = drop[0]
-        c = [int(self.rows[1][j])]
-        sums = {key: self._sums[key][c] for key in ("n", "s1")}
-        for key in _keys(self._sums):
-            sums[key] = [m[c] for m in self._sums[key]]
-        part = about(self.fold(j, c), self.centre[c])
-        left = centred(_combine(sums, part, np.subtract, into=part), self.centre[c])
-        if _lost(sums, left).size:
-            left = self.union(np.flatnonzero(np.arange(self.n_folds) != j), c)
-        out = {key: self._whole[key].copy() for key in ("n", "mean")}
-        for key in _keys(left):
-            out[key] = [m.copy() for m in self._whole[key]]
-        for key, value in left.items():
-            if isinstance(value, list):
-                for m, e in zip(out[key], value, strict=True):
-                    m[c] = e
-            else:
-                out[key][c] = value
-        return out
-
-    def fold(self, j, classes=None):
-        """The statistics of row ``j`` (as one of the classes at index
-        ``classes``, if given)."""
-        return self.union([j], classes)
-
-    def union(self, keep, classes=None):
-        U, label = self.rows
-        bounds, xp, device, fourth = self.args
-        rows = np.asarray(keep, dtype=np.int64)
-        if classes is None:
-            groups, n_groups = label[rows], len(self.centre)
-        else:
-            rows = rows[np.isin(label[rows], classes)]
-            groups, n_groups = np.searchsorted(classes, label[rows]), len(classes)
-        part = xp.take(U, to_namespace(rows, xp, device, dtype=xp.int64), axis=0)
-        return group_moments(part, groups, n_groups, bounds, xp, device, fourth)
 
 
 class PooledFolds:
