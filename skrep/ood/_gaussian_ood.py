@@ -1841,7 +1841,7 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
         if contamination == "auto":  # 1 / (n + 1) where 0.27% is rarer
             return
         q = contamination
-        if int(np.floor(q * (n_rows + 1))) >= 1:
+        if _quantile_position(q, n_rows)[1] >= 1:
             return
         needed = int(np.ceil(1 / q - 1))
         warnings.warn(
@@ -1923,12 +1923,17 @@ def _quantile_position(contamination, n):
     """The flag rate of ``contamination`` and its conformal position among
     ``n`` calibration scores (a continuous rank, ``rate * (n + 1)``): 'auto'
     is the 0.27% rate, or ``1 / (n + 1)`` (the smallest score) where that is
-    rarer than the smallest score."""
+    rarer than the smallest score. A rate ``k / (n + 1)`` is at position
+    ``k`` exactly, whatever the rounding of the product (``(1 / 49) * 49``
+    is below 1 in floating point)."""
     if contamination == "auto":
         if _AUTO_RATE * (n + 1) >= 1:
             return _AUTO_RATE, _AUTO_RATE * (n + 1)
         return 1 / (n + 1), 1.0
-    return contamination, contamination * (n + 1)
+    position = contamination * (n + 1)
+    if abs(position - round(position)) <= 1e-9 * position:
+        position = float(round(position))
+    return contamination, position
 
 
 def _rank_points(cal):

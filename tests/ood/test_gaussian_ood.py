@@ -415,6 +415,18 @@ def test_flag_rate_on_new_gaussian_rows_matches_contamination():
         det = GaussianMixtureOODDetector(contamination=0.001).fit(rng.randn(150, 4))
     assert det.offset_ < det.calibration_scores_[0]
     assert det.contamination_ == 0.001
+    # 'auto' below 370 rows is the threshold, calibration scores and
+    # p-values of the float rate 1 / (n + 1), also where (1 / (n + 1)) (n +
+    # 1) rounds below 1 in floating point (n = 48), which does not warn.
+    X = rng.randn(48, 4)
+    auto = GaussianMixtureOODDetector().fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rate = GaussianMixtureOODDetector(contamination=1 / 49).fit(X)
+    assert rate.offset_ == auto.offset_ == auto.calibration_scores_[0]
+    assert_array_equal(rate.calibration_scores_, auto.calibration_scores_)
+    assert_array_equal(rate.score_to_pvalue(X), auto.score_to_pvalue(X))
+    assert rate.contamination_ == auto.contamination_ == 1 / 49
     # Mixtures (EM fits) calibrate 'auto' below 370 rows the same way, from
     # their folds' scores, and do not warn.
     with warnings.catch_warnings():
