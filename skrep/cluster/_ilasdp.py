@@ -201,15 +201,26 @@ def _better(run, best):
     return best is None or run["objective"] > best["objective"]
 
 
+def _least_rows(X, covariance_type):
+    """The fewest rows a cluster of a move may have: ``2 p`` for a full
+    covariance (the rule by which :func:`_resolve_covariance_type` lets
+    "full" compete; below ``p + 1`` rows it is singular and only
+    ``reg_covar`` keeps its likelihood finite, and inflated), else 2."""
+    return 2 * X.shape[1] if covariance_type == "full" else 2
+
+
 def _cem(xp, X, labels, n_clusters, covariance_type, reg_covar, max_steps):
     """Classification-EM steps from ``labels``: each point to the Gaussian of
     highest density, the Gaussians re-estimated, while the profile
     log-likelihood rises (at most ``max_steps``). Returns the labels and
-    their Gaussians; raises ValueError as :func:`_estimate_gaussians`.
+    their Gaussians; raises ValueError as :func:`_estimate_gaussians` at
+    ``labels``. A step that would shrink a cluster below :func:`_least_rows`
+    rows, or leave a covariance singular, ends the steps.
 
     Both half-steps raise the profile log-likelihood, so it is a monotone
     local search on iLA-SDP's objective.
     """
+    least = _least_rows(X, covariance_type)
     gaussians = _estimate_gaussians(
         xp, X, labels, n_clusters, covariance_type, reg_covar
     )
@@ -220,7 +231,15 @@ def _cem(xp, X, labels, n_clusters, covariance_type, reg_covar, max_steps):
         new = _fix_empty(xp, new, scores, n_clusters)
         if not bool(xp.any(new != labels)):
             break
-        moved = _estimate_gaussians(xp, X, new, n_clusters, covariance_type, reg_covar)
+        counts = to_numpy(xp.sum(_one_hot(xp, new, n_clusters, X.dtype), axis=0), xp)
+        if np.any((counts < least) & (counts < gaussians.counts)):
+            break
+        try:
+            moved = _estimate_gaussians(
+                xp, X, new, n_clusters, covariance_type, reg_covar
+            )
+        except ValueError:  # a singular covariance: stop at the last step
+            break
         if moved.loglik <= gaussians.loglik:
             break
         labels, gaussians = new, moved
@@ -234,56 +253,89 @@ def _split_merge(xp, X, labels, n_clusters, covariance_type, reg_covar):
 
     A move merges two clusters and splits a third in two (its rows cut at
     the mean along their principal axis, then two-cluster classification-EM
-    steps within it), keeping K. Every (pair, third) combination is scored
-    by the profile log-likelihood of the resulting partition; the best is
-    then polished on all rows (:func:`_cem`). Such moves leave the local
-    optima where one wide cluster is split in two and two narrow ones are
-    merged, which moves of single points (rounds, and EM) cannot leave.
+    steps within it), keeping K; no cluster it makes has fewer rows than
+    :func:`_least_rows`. Every (pair, third) combination is scored by the
+    profile log-likelihood of the resulting partition; the best is then
+    polished on all rows (:func:`_cem`). Such moves leave the local optima
+    where one wide cluster is split in two and two narrow ones are merged,
+    which moves of single points (rounds, and EM) cannot leave.
+
+    Except with a tied covariance the log-likelihood is a sum over
+    clusters, so a move's gain is the merge's gain plus the split's: each
+    pair is scored once, with the third of highest split gain, and the
+    cost is one Gaussian per pair and per split, ``O(K n p^2 + K^2 p^3)``.
+    A tied covariance scores each of the ``O(K^3)`` partitions in full.
     """
     K = n_clusters
     if K < 3:
         return None
     current = _estimate_gaussians(xp, X, labels, K, covariance_type, reg_covar)
-    splits = {}  # cluster -> mask of the rows that go to its second half
+    least = _least_rows(X, covariance_type)
+
+    def one_gaussian(mask):
+        # the Gaussian of the rows of mask (None: singular)
+        rows = X[mask]
+        one = xp.zeros(rows.shape[0], dtype=xp.int64, device=X.device)
+        try:
+            return _estimate_gaussians(xp, rows, one, 1, covariance_type, reg_covar)
+        except ValueError:
+            return None
+
+    tied = covariance_type == "tied"
+    own = None if tied else [one_gaussian(labels == k).loglik for k in range(K)]
+    splits, split_gain = {}, {}  # cluster -> its second half's rows; gain
     for c in range(K):
         members = labels == c
         Xc = X[members]
-        if Xc.shape[0] < 4:
+        if Xc.shape[0] < 2 * least:
             continue
         centred = Xc - xp.mean(Xc, axis=0)
         _, V = xp.linalg.eigh(centred.T @ centred)
         start = xp.astype(centred @ V[:, -1] > 0, xp.int64)
+        n_start = int(to_numpy(xp.sum(start), xp))
+        if not least <= n_start <= Xc.shape[0] - least:
+            continue
         try:
-            halves = _cem(xp, Xc, start, 2, covariance_type, reg_covar, 10)[1]
+            halves, gaussians = _cem(xp, Xc, start, 2, covariance_type, reg_covar, 10)
         except ValueError:
             continue
-        scores = _mahalanobis(xp, X, halves.means, halves.precisions)
-        scores = scores + halves.logdets[None, :]
-        second = members & (scores[:, 1] < scores[:, 0])
-        n_second = int(to_numpy(xp.sum(xp.astype(second, xp.int64)), xp))
-        if 2 <= n_second <= Xc.shape[0] - 2:
-            splits[c] = second
-    best, best_loglik = None, -math.inf
-    for a in range(K):
-        for b in range(a + 1, K):
-            merged = xp.where(labels == b, a, labels)
-            for c, second in splits.items():
-                if c in (a, b):
-                    continue
-                # the second half of c takes the label the merge freed
-                candidate = xp.where(second, b, merged)
+        # member j of c (in row order) is row position[j] of Xc
+        position = xp.cumulative_sum(xp.astype(members, xp.int64)) - 1
+        position = xp.clip(position, 0, Xc.shape[0] - 1)
+        splits[c] = members & (xp.take(halves, position) == 1)
+        if not tied:
+            split_gain[c] = gaussians.loglik - own[c]
+
+    def move(a, b, c):
+        # a and b merged; the second half of c takes the label b freed
+        return xp.where(splits[c], b, xp.where(labels == b, a, labels))
+
+    pairs = [(a, b) for a in range(K) for b in range(a + 1, K)]
+    scored = []  # (score, (a, b, c))
+    if tied:  # one shared covariance: each partition in full
+        for a, b in pairs:
+            for c in splits.keys() - {a, b}:
                 try:
-                    loglik = _estimate_gaussians(
-                        xp, X, candidate, K, covariance_type, reg_covar
-                    ).loglik
-                except ValueError:  # an empty or singular cluster
+                    gaussians = _estimate_gaussians(
+                        xp, X, move(a, b, c), K, covariance_type, reg_covar
+                    )
+                except ValueError:
                     continue
-                if loglik > best_loglik:
-                    best, best_loglik = candidate, loglik
-    if best is None:
+                scored.append((gaussians.loglik, (a, b, c)))
+    else:
+        ranked = sorted(split_gain, key=split_gain.get, reverse=True)
+        for a, b in pairs:
+            c = next((c for c in ranked if c not in (a, b)), None)
+            merged = None if c is None else one_gaussian((labels == a) | (labels == b))
+            if merged is not None:
+                gain = merged.loglik - own[a] - own[b] + split_gain[c]
+                scored.append((gain, (a, b, c)))
+    if not scored:
         return None
     try:
-        labels, gaussians = _cem(xp, X, best, K, covariance_type, reg_covar, 50)
+        labels, gaussians = _cem(
+            xp, X, move(*max(scored)[1]), K, covariance_type, reg_covar, 50
+        )
     except ValueError:
         return None
     return labels if gaussians.loglik > current.loglik else None
@@ -467,7 +519,9 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         NaN unless ``certify=True``, the rounds reached a fixed partition
         and its LA-SDP had a certified solve (at most 2 per path, both
         diagonal paths certified with ``"diag"``: where both move the
-        partition, the final one has none).
+        partition, the final one has none). The rounds after a split-merge
+        move are not certified; where their end is kept, a further path
+        from it certifies it.
     escape_value_ : float
         Most negative curvature ``v^T M_k v`` (relative to the objective)
         that the escape search found along non-negative directions at the
@@ -663,10 +717,22 @@ class ILASDPClustering(ClusterMixin, BaseEstimator):
         # nested mixtures, 60 fits; it did on 10 clusters fitted to 2)
         start = _split_merge(xp, X64, run["labels"], K, cov_type, self.reg_covar)
         if start is not None:
+            # (uncertified rounds; only an end that is kept is certified)
             moved = self._rounds(
-                X64, start, rng, xp, cov_type, certify, path="split-merge"
+                X64, start, rng, xp, cov_type, False, path="split-merge"
             )
             paths.append(moved)
+            if certify and _better(moved, run):
+                moved = self._rounds(
+                    X64,
+                    moved["labels"],
+                    rng,
+                    xp,
+                    cov_type,
+                    True,
+                    path="split-merge certificate",
+                )
+                paths.append(moved)
             if _better(moved, run):
                 run = moved
         return {
