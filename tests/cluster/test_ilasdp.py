@@ -159,7 +159,7 @@ def test_n_init_keeps_the_best_objective(covariance_type):
     # The first of the three starts is the start of n_init=1 with the same
     # seed; on these data (full covariances) a later start ends higher, and
     # n_init keeps it. With "diag" every start runs three paths (direct,
-    # spherical, second); the kept run is never below the first start's.
+    # spherical, second) and a later start ends higher too.
     kwargs = {"init": "k-means++", "covariance_type": covariance_type}
     single = ILASDPClustering(3, random_state=0, **kwargs).fit(X)
     best = ILASDPClustering(3, n_init=3, random_state=0, **kwargs).fit(X)
