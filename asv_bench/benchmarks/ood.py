@@ -32,7 +32,8 @@ positive): higher is better.
   ``track_auroc`` (higher is better) for skrep and the four scikit-learn
   detectors, and for skrep the share of held-out in-distribution rows
   flagged with ``contamination=0.05`` and ``'auto'`` (targets 0.05 and
-  0.0027).
+  the fitted ``contamination_``: 0.0027, or ``1 / (n + 1)`` below 370
+  training rows).
 - ``gaussian_flag_rates`` (issue 18, not timed): the share of new Gaussian
   rows flagged at ``contamination=0.05`` and ``'auto'`` from 60 to 1,000
   training rows (the user guide's calibration figures).
@@ -462,7 +463,8 @@ class ProtocolsBench:
     """Defaults on the bundled-data OOD protocols (``ood_protocols``, ten
     seeds): mean AUROC over the splits and seeds (higher is better), and
     skrep's flag rates on held-out in-distribution rows (targets 0.05 and
-    0.0027)."""
+    ``contamination_``: 0.0027, or ``1 / (n + 1)`` below 370 training
+    rows)."""
 
     param_names = ["library", "protocol"]
     params = (
