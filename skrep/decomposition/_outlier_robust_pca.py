@@ -23,7 +23,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
 from skrep.decomposition._base import _LinearSubspace
-from skrep.utils._array_api import get_namespace_and_device, to_namespace, to_numpy
+from skrep.utils._array_api import (
+    get_namespace_and_device,
+    is_numpy_namespace,
+    to_namespace,
+    to_numpy,
+)
 from skrep.utils._compat import Interval, StrOptions, _fit_context, _median
 from skrep.utils._compat import device as _device
 from skrep.utils._verbose import Progress
@@ -1222,6 +1227,7 @@ class OutlierRobustPCA(_LinearSubspace):
         X = validate_data(self, X, dtype=[xp.float64, xp.float32])
         check_n_components(self.n_components, X)
         self._rng = check_random_state(self.random_state)
+        self._atom_warned = False
         eps, w, mean, values, V, total_var, n_iter = self._fit_batch(X, xp)
         self._undetermined = _warn_if_undetermined(
             to_numpy(values, xp),
@@ -1306,6 +1312,7 @@ class OutlierRobustPCA(_LinearSubspace):
             self.eps_ = self._level = 0.0
             self._buffer = None
             self._undetermined = self._stream_restarted = False
+            self._atom_warned = False
         if self._buffer is None:
             block = max(_STREAM_BLOCK, 5 * d)
             self._buffer = xp.empty((block, d), dtype=X.dtype, device=device)
@@ -1446,8 +1453,10 @@ class OutlierRobustPCA(_LinearSubspace):
             )
             eps = min(max(removed, excess, 0.0), 0.49)
             off = self._off_atom
-            if off < _ATOM_WARN:
-                # Outliers hidden by the point mass: see _ATOM_WARN.
+            if off < _ATOM_WARN and not self._atom_warned:
+                # Outliers hidden by the point mass: see _ATOM_WARN (a
+                # stream warns once, not on every block).
+                self._atom_warned = True
                 warnings.warn(
                     "OutlierRobustPCA: eps='auto': along a scored direction "
                     f"only {off:.0%} of the rows are off the point mass at the "
@@ -1818,7 +1827,11 @@ class OutlierRobustPCA(_LinearSubspace):
                     above = xp.sort(excess[excess > 0])
                     top = above[int(0.9 * (above.shape[0] - 1))]
                 elif n > _STEP_ROWS:
-                    ranked = xp.sort(excess)[n // -_STEP_ROWS]
+                    rank = n // -_STEP_ROWS  # the ceil(n / _STEP_ROWS)-th highest
+                    if is_numpy_namespace(xp):  # one rank: no full sort
+                        ranked = np.partition(excess, rank)[rank]
+                    else:
+                        ranked = xp.sort(excess)[rank]
                     if float(ranked) > 0:
                         top = ranked
                 step = w * xp.minimum(excess / top, 1.0)

@@ -397,6 +397,20 @@ def test_eps_auto_warns_where_few_rows_are_off_the_point_mass():
         OutlierRobustPCA(eps="auto", random_state=0).fit(X)
 
 
+def test_eps_auto_point_mass_warning_once_per_stream():
+    # Each block of a stream runs its own detection pass; the warning above
+    # is said once per stream (it warned on all 5 blocks), and once per fit.
+    X, _ = entrywise_zero_inflated_with_outliers(0.8, 1.5, 0)
+    est = OutlierRobustPCA(eps="auto", random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for chunk in np.array_split(X, 5):
+            est.partial_fit(chunk)
+        assert sum("off the point mass" in str(w.message) for w in caught) == 1
+        est.fit(X)
+    assert sum("off the point mass" in str(w.message) for w in caught) == 2
+
+
 def test_eps_auto_point_mass_indicator_and_bulk_shortcut(monkeypatch):
     # The point mass's indicator covers only the columns where it is one:
     # not the continuous nor the constant ones (n x d in X's dtype before).
