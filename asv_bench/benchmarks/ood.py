@@ -459,6 +459,79 @@ def gaussian_flag_rates(
     return results
 
 
+#: The benign tumours of ``load_breast_cancer`` (their order among the
+#: ``target == 1`` rows) whose scores set the 'auto' threshold on most
+#: splits: two near-duplicate extremes (huge concavity and compactness
+#: errors; feature z-scores up to 8.5 and 11.3, correlated 0.77), each
+#: moderating the other's score when it is in the model.
+BENIGN_TWINS = (18, 69)
+
+
+def benign_flag_rates(seeds=range(200), drop=()):
+    """Held-out flag rates on the breast-cancer protocol (benign tumours in,
+    no labels: 178 training rows, 30 features), the protocol's split
+    (``train_test_split(test_size=0.5, stratify=y)``, one per seed) of the
+    benign rows, less those at the positions ``drop`` (e.g.
+    ``BENIGN_TWINS``), for ``contamination='auto'`` (``1 / (n + 1)``),
+    0.01 and 0.05 (the conformal p-values of one fit).
+
+    For each rate: the pooled share of held-out rows flagged (``"rate"``),
+    the target, the standard error of the mean of the splits' rates
+    (``"se"``, measured) and under the Beta-binomial law of an exchangeable
+    calibration (``"beta se"``: a split's threshold has the rate
+    ``Beta(k, n + 1 - k)``, ``k = q (n + 1)``), and the share of splits
+    with no flag (``"zero"``; for 'auto' ``"beta zero"``, ``n / (n + m)``
+    under that law). ``"twins"``: of the splits with one of
+    ``BENIGN_TWINS`` held out and the other training, how many, and in how
+    many the held-out one was flagged at 'auto'; the same with both held
+    out.
+
+    ``python -c "from benchmarks.ood import benign_flag_rates as r;
+    print(r())"`` in ``asv_bench`` prints the figures of the user guide.
+    """
+    from scipy.stats import beta
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import train_test_split
+
+    Detector = import_or_skip("skrep.ood", "GaussianMixtureOODDetector")
+    X, y = load_breast_cancer(return_X_y=True)
+    X = X[y == 1]
+    position = np.delete(np.arange(len(X)), list(drop))
+    pvalues, twins = [], {"one held out": [0, 0], "both held out": [0, 0]}
+    for seed in seeds:
+        train, test = train_test_split(
+            position, test_size=0.5, random_state=seed, stratify=np.ones(len(position))
+        )
+        det = Detector().fit(X[train])
+        p = det.score_to_pvalue(X[test])
+        pvalues.append(p)
+        flagged = set(test[p <= det.contamination_].tolist())
+        held = [t for t in BENIGN_TWINS if t in test]
+        trained = [t for t in BENIGN_TWINS if t in train]
+        key = {1: "one held out", 2: "both held out"}.get(len(held))
+        if key and len(held) + len(trained) == 2:
+            twins[key][0] += 1
+            twins[key][1] += sum(t in flagged for t in held)
+    P = np.array(pvalues)
+    n, m = len(train), P.shape[1]
+    results = {"n": n, "m": m, "splits": len(P), "twins": twins}
+    for q in ("auto", 0.01, 0.05):
+        rate = 1 / (n + 1) if q == "auto" else q
+        per_split = np.sum(P <= rate * (1 + 1e-12), axis=1)
+        k = rate * (n + 1)
+        mean, var = beta.mean(k, n + 1 - k), beta.var(k, n + 1 - k)
+        split_var = (mean * (1 - mean) - var) / m + var
+        results[q] = {
+            "rate": float(per_split.sum() / P.size),
+            "target": rate,
+            "se": float(np.std(per_split / m, ddof=1) / np.sqrt(len(P))),
+            "beta se": float(np.sqrt(split_var / len(P))),
+            "zero": float(np.mean(per_split == 0)),
+        }
+    results["auto"]["beta zero"] = n / (n + m)
+    return results
+
+
 class ProtocolsBench:
     """Defaults on the bundled-data OOD protocols (``ood_protocols``, ten
     seeds): mean AUROC over the splits and seeds (higher is better), and

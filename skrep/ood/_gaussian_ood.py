@@ -74,8 +74,9 @@ from skrep.utils.extmath import unit_scale
 
 __all__ = ["GaussianMixtureOODDetector"]
 
-# The 'auto' false-positive rate: the 3-sigma rule of Rippel et al.
-_AUTO_RATE = 1.0 - 0.9973
+# The 'auto' false-positive rate: the 3-sigma rule of Rippel et al. (1 -
+# 0.9973, written as the decimal it is: 1.0 - 0.9973 is 0.0027000000000000357).
+_AUTO_RATE = 0.0027
 # Rows kept for the calibration of partial_fit (the latest ones): enough
 # for the 'auto' rate's quantile to be the 13th smallest out-of-fold score.
 _CALIBRATION_ROWS = 5_000

@@ -14,7 +14,13 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy import stats
 from sklearn.base import clone
 from sklearn.covariance import OAS, EllipticEnvelope, LedoitWolf
-from sklearn.datasets import load_diabetes, load_digits, load_iris, load_wine
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_diabetes,
+    load_digits,
+    load_iris,
+    load_wine,
+)
 from sklearn.decomposition import FactorAnalysis
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score, roc_curve
@@ -377,7 +383,7 @@ def test_flag_rate_on_new_gaussian_rows_matches_contamination():
     X_new = rng.randn(200_000, d) @ A + 1.0
     for contamination, q in (("auto", 0.0027), (0.05, 0.05)):
         det = GaussianMixtureOODDetector(contamination=contamination).fit(X)
-        assert det.contamination_ == pytest.approx(q, rel=1e-12)
+        assert det.contamination_ == q  # 0.0027, not 1 - 0.9973
         rate = np.mean(det.predict(X_new) == -1)
         assert abs(rate - q) < _rate_tolerance(q, len(X), len(X_new)), rate
     # Conformal p-values of new rows are uniform, and p <= contamination is
@@ -462,6 +468,41 @@ def test_auto_flags_its_stated_rate_on_new_rows_of_small_real_data():
             expected += m * q
             variance += m * q * (1 - q) + m * (m - 1) * q * q * n / (n + 2)
     assert abs(flags - expected) < 2.5 * np.sqrt(variance), (flags, expected)
+
+
+def test_auto_on_benign_breast_cancer_is_calibrated_but_for_two_twin_extremes():
+    # Issue 18, item 3, on the breast-cancer protocol (benign tumours, 178
+    # training rows, 30 features, its stratified half splits). Over 400
+    # splits 'auto' flags 0.39% +- 0.04 of the held-out rows against 1 / 179
+    # = 0.56%: two near-duplicate extreme rows (positions 18 and 69 of the
+    # benign rows) each moderate the other's score when in the model, and
+    # an out-of-fold model never holds the new row: with one training and
+    # the other held out, the held-out one was flagged in 10 of 197 splits
+    # (in 184 of 184 with both held out). Without them the rate is 0.50%
+    # +- 0.04 against 0.56% (benign_flag_rates in asv_bench). Reduced form,
+    # 20 splits: without the pair, the pooled flags within three standard
+    # deviations of 1 / (n + 1) (each split's threshold has the rate
+    # Beta(1, n)); with it, never above (the threshold errs on the safe side).
+    # Seeds 0-19: 27 flags where 20 are expected without the pair, 0 with it.
+    X, y = load_breast_cancer(return_X_y=True)
+    benign = X[y == 1]
+    for rows, two_sided in (
+        (np.delete(benign, [18, 69], axis=0), True),
+        (benign, False),
+    ):
+        flags = expected = variance = 0.0
+        for seed in range(20):
+            fit, new = train_test_split(
+                rows, test_size=0.5, random_state=seed, stratify=np.ones(len(rows))
+            )
+            det = GaussianMixtureOODDetector().fit(fit)
+            n, m, q = len(fit), len(new), det.contamination_
+            assert q == 1 / (n + 1)
+            flags += np.sum(det.predict(new) == -1)
+            expected += m * q
+            variance += m * q * (1 - q) + m * (m - 1) * q * q * n / (n + 2)
+        z = (flags - expected) / np.sqrt(variance)
+        assert z < 3 and (z > -3 or not two_sided), (flags, expected)
 
 
 def test_offset_is_the_conformal_quantile_of_out_of_fold_scores():
