@@ -37,6 +37,11 @@ positive): higher is better.
 - ``gaussian_flag_rates`` (issue 18, not timed): the share of new Gaussian
   rows flagged at ``contamination=0.05`` and ``'auto'`` from 60 to 1,000
   training rows (the user guide's calibration figures).
+- ``benign_flag_rates`` (issue 18, not timed): the held-out flag rates of
+  the breast-cancer protocol (benign tumours in) over many splits, at
+  ``'auto'``, 0.01 and 0.05, with and without its two near-duplicate
+  extreme rows (``BENIGN_TWINS``), against the Beta-binomial law of an
+  exchangeable calibration (the user guide's figures).
 - ``marginal_model_results`` (issue 18, not timed): the AUROC on the same
   protocols of per-feature marginal models tried for the defaults
   (Yeo-Johnson as a density or as features, shifted Box-Cox, a Gaussian
@@ -298,13 +303,24 @@ class ManyClassesFitBench:
     20 classes of 256 features, 50 rows each (1,000 rows, 2 MB), where the
     statistics of the ``C x 2 cv`` (class, fold) groups dominate, against
     one Ledoit-Wolf covariance of the class-centred rows (scikit-learn: no
-    folds, no model choice, no calibration)."""
+    folds, no model choice, no calibration) and ``EllipticEnvelope`` on the
+    same rows (no labels: one robust covariance, scikit-learn's detector of
+    the kind)."""
 
     param_names = ["model"]
-    params = [["tied", "tied, shrinkage='oas'", "auto", "LedoitWolf pooled"]]
+    params = [
+        [
+            "tied",
+            "tied, shrinkage='oas'",
+            "auto",
+            "LedoitWolf pooled",
+            "EllipticEnvelope",
+        ]
+    ]
+    timeout = 600.0
 
     def setup(self, model):
-        from sklearn.covariance import LedoitWolf
+        from sklearn.covariance import EllipticEnvelope, LedoitWolf
 
         Detector = import_or_skip("skrep.ood", "GaussianMixtureOODDetector")
         rng = np.random.RandomState(0)
@@ -318,6 +334,7 @@ class ManyClassesFitBench:
             ).fit(self.X, self.y),
             "auto": lambda: Detector().fit(self.X, self.y),
             "LedoitWolf pooled": lambda: LedoitWolf().fit(self.X - means),
+            "EllipticEnvelope": lambda: EllipticEnvelope(random_state=0).fit(self.X),
         }[model]
         self.time_fit(model)  # warm up (numba, imports)
 

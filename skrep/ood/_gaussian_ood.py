@@ -1572,8 +1572,20 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
                 continue
             moments = self._choice_complement(j)
             X_test = _take_rows(X, test, xp, device)
+            built = {}
             for spec, found in zip(specs, aurocs, strict=True):
-                model, report = self._build(moments, spec)
+                # The two class scores of a shrunk covariance share its
+                # model (the log-density adds the classes' log-determinants
+                # to the same distances): one build per fold, with them.
+                key = (spec["covariance_type"], spec["target"], spec["n_factors"])
+                if key not in built:
+                    shared = spec
+                    if spec["n_factors"] is None:
+                        shared = dict(spec, class_score="log_density")
+                    built[key] = self._build(moments, shared)
+                model, report = built[key]
+                if spec["class_score"] != "log_density":
+                    model = dict(model, log_det=None)
                 model = _model.to_device(model, xp, device)
                 stats = _model.score_rows(model, X_test, "stats", self._edges, xp)
                 stats = to_numpy(stats, xp)
