@@ -37,9 +37,10 @@ positive): higher is better.
 - ``gaussian_flag_rates`` (issue 18, not timed): the share of new Gaussian
   rows flagged at ``contamination=0.05`` and ``'auto'`` from 60 to 1,000
   training rows (the user guide's calibration figures).
-- ``benign_flag_rates`` (issue 18, not timed): the held-out flag rates of
-  the breast-cancer protocol (benign tumours in) over many splits, at
-  ``'auto'``, 0.01 and 0.05, with and without its two near-duplicate
+- ``one_class_flag_rates`` (issue 18, not timed): the held-out flag rates
+  of the defaults trained on one class (benign or malignant tumours, each
+  wine cultivar, each iris species) over many half splits, at ``'auto'``,
+  0.01 and 0.05, on breast cancer with and without its two near-duplicate
   extreme rows (``BENIGN_TWINS``), against the Beta-binomial law of an
   exchangeable calibration (the user guide's figures).
 - ``marginal_model_results`` (issue 18, not timed): the AUROC on the same
@@ -484,65 +485,117 @@ def gaussian_flag_rates(
 BENIGN_TWINS = (18, 69)
 
 
-def benign_flag_rates(seeds=range(200), drop=()):
-    """Held-out flag rates on the breast-cancer protocol (benign tumours in,
-    no labels: 178 training rows, 30 features), the protocol's split
-    (``train_test_split(test_size=0.5, stratify=y)``, one per seed) of the
-    benign rows, less those at the positions ``drop`` (e.g.
-    ``BENIGN_TWINS``), for ``contamination='auto'`` (``1 / (n + 1)``),
-    0.01 and 0.05 (the conformal p-values of one fit).
+#: The calibration ranks at which ``one_class_flag_rates`` measures the
+#: flag rate (the ``k``-th smallest out-of-fold score as the threshold).
+RANKS = (1, 2, 3, 5, 9)
+
+
+def one_class_rows(data):
+    """The rows of one class of a bundled data set, as ``one_class_flag_rates``
+    trains on them: ``"benign"`` and ``"malignant"`` breast-cancer tumours
+    (30 features), ``"wine c"`` (raw features) and ``"iris c"`` for class
+    ``c``."""
+    from sklearn.datasets import load_breast_cancer, load_iris, load_wine
+
+    name, _, label = data.partition(" ")
+    if name in ("benign", "malignant"):
+        X, y = load_breast_cancer(return_X_y=True)
+        return X[y == int(name == "benign")]
+    X, y = {"wine": load_wine, "iris": load_iris}[name](return_X_y=True)
+    return X[y == int(label)]
+
+
+def one_class_flag_rates(data="benign", seeds=range(200), drop=(), **params):
+    """Held-out flag rates of the defaults trained on one class, no labels
+    (``one_class_rows(data)``; e.g. the breast-cancer protocol's benign
+    tumours: 178 training rows, 30 features), half of the rows training
+    (``train_test_split(test_size=0.5)``, one split per seed), the other
+    half held out, less the rows at the positions ``drop`` (e.g.
+    ``BENIGN_TWINS``), for ``contamination='auto'`` (``contamination_``:
+    ``1 / (n + 1)`` below 370 rows), 0.01 and 0.05 (the conformal p-values
+    of one fit; a rate below ``1 / (n + 1)``, extrapolated, by a fit at
+    that ``contamination``; ``params`` go to the detector).
 
     For each rate: the pooled share of held-out rows flagged (``"rate"``),
     the target, the standard error of the mean of the splits' rates
     (``"se"``, measured) and under the Beta-binomial law of an exchangeable
     calibration (``"beta se"``: a split's threshold has the rate
-    ``Beta(k, n + 1 - k)``, ``k = q (n + 1)``), and the share of splits
+    ``Beta(k, n + 1 - k)``, ``k = q (n + 1) >= 1``), and the share of splits
     with no flag (``"zero"``; for 'auto' ``"beta zero"``, ``n / (n + m)``
-    under that law). ``"twins"``: of the splits with one of
-    ``BENIGN_TWINS`` held out and the other training, how many, and in how
-    many the held-out one was flagged at 'auto'; the same with both held
-    out.
+    under that law). ``"ranks"``: for ``k`` in ``RANKS``, the share (and
+    its standard error) of held-out rows scoring at or below the ``k``-th
+    smallest calibration score (``k / (n + 1)`` for an exchangeable
+    calibration); ``"gap ratio"``: the median over the splits of the gap
+    between the two smallest calibration scores over the gap between the
+    second and the third (about 2 for an exponential tail; a heavier tail
+    puts a threshold interpolated between the two smallest scores below
+    its rate). For ``"benign"``, ``"twins"``: of the splits with one
+    of ``BENIGN_TWINS`` held out and the other training, how many, and in
+    how many the held-out one was flagged at 'auto'; the same with both
+    held out.
 
-    ``python -c "from benchmarks.ood import benign_flag_rates as r;
+    ``python -c "from benchmarks.ood import one_class_flag_rates as r;
     print(r())"`` in ``asv_bench`` prints the figures of the user guide.
     """
     from scipy.stats import beta
-    from sklearn.datasets import load_breast_cancer
     from sklearn.model_selection import train_test_split
 
     Detector = import_or_skip("skrep.ood", "GaussianMixtureOODDetector")
-    X, y = load_breast_cancer(return_X_y=True)
-    X = X[y == 1]
+    X = one_class_rows(data)
     position = np.delete(np.arange(len(X)), list(drop))
-    pvalues, twins = [], {"one held out": [0, 0], "both held out": [0, 0]}
+    counts, ranked, gaps = [], [], []
+    twins = {"one held out": [0, 0], "both held out": [0, 0]}
     for seed in seeds:
         train, test = train_test_split(
             position, test_size=0.5, random_state=seed, stratify=np.ones(len(position))
         )
-        det = Detector().fit(X[train])
+        det = Detector(**params).fit(X[train])
         p = det.score_to_pvalue(X[test])
-        pvalues.append(p)
-        flagged = set(test[p <= det.contamination_].tolist())
+        rates = {"auto": det.contamination_, 0.01: 0.01, 0.05: 0.05}
+        flags = {}
+        for q, rate in rates.items():
+            if rate * (len(train) + 1) >= 1 - 1e-9:
+                flags[q] = p <= rate * (1 + 1e-12)
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the extrapolation warning
+                extrapolated = Detector(contamination=q, **params).fit(X[train])
+            flags[q] = extrapolated.predict(X[test]) == -1
+        counts.append([np.sum(flags[q]) for q in rates])
+        ranked.append([np.sum(p <= k / (len(train) + 1) * (1 + 1e-12)) for k in RANKS])
+        c = np.asarray(det.calibration_scores_)[:3]
+        gaps.append((c[1] - c[0]) / (c[2] - c[1]))
+        flagged = set(test[flags["auto"]].tolist())
         held = [t for t in BENIGN_TWINS if t in test]
         trained = [t for t in BENIGN_TWINS if t in train]
         key = {1: "one held out", 2: "both held out"}.get(len(held))
         if key and len(held) + len(trained) == 2:
             twins[key][0] += 1
             twins[key][1] += sum(t in flagged for t in held)
-    P = np.array(pvalues)
-    n, m = len(train), P.shape[1]
-    results = {"n": n, "m": m, "splits": len(P), "twins": twins}
-    for q in ("auto", 0.01, 0.05):
-        rate = 1 / (n + 1) if q == "auto" else q
-        per_split = np.sum(P <= rate * (1 + 1e-12), axis=1)
+    counts = np.array(counts)
+    n, m = len(train), len(test)
+    results = {
+        "n": n,
+        "m": m,
+        "splits": len(counts),
+        "gap ratio": float(np.median(gaps)),
+    }
+    results["ranks"] = {
+        k: (float(np.mean(r) / m), float(np.std(r / m, ddof=1) / len(r) ** 0.5))
+        for k, r in zip(RANKS, np.array(ranked).T, strict=True)
+    }
+    if data == "benign":
+        results["twins"] = twins
+    for q, per_split in zip(rates, counts.T, strict=True):
+        rate = rates[q]
         k = rate * (n + 1)
         mean, var = beta.mean(k, n + 1 - k), beta.var(k, n + 1 - k)
         split_var = (mean * (1 - mean) - var) / m + var
         results[q] = {
-            "rate": float(per_split.sum() / P.size),
+            "rate": float(per_split.sum() / per_split.size / m),
             "target": rate,
-            "se": float(np.std(per_split / m, ddof=1) / np.sqrt(len(P))),
-            "beta se": float(np.sqrt(split_var / len(P))),
+            "se": float(np.std(per_split / m, ddof=1) / np.sqrt(len(per_split))),
+            "beta se": float(np.sqrt(split_var / len(per_split))) if k >= 1 else None,
             "zero": float(np.mean(per_split == 0)),
         }
     results["auto"]["beta zero"] = n / (n + m)

@@ -479,7 +479,7 @@ def test_auto_on_benign_breast_cancer_is_calibrated_but_for_two_twin_extremes():
     # an out-of-fold model never holds the new row: with one training and
     # the other held out, the held-out one was flagged in 10 of 197 splits
     # (in 184 of 184 with both held out). Without them the rate is 0.50%
-    # +- 0.04 against 0.56% (benign_flag_rates in asv_bench). Reduced form,
+    # +- 0.04 against 0.56% (one_class_flag_rates in asv_bench). Reduced form,
     # 20 splits: without the pair, the pooled flags within three standard
     # deviations of 1 / (n + 1) (each split's threshold has the rate
     # Beta(1, n)); with it, never above (the threshold errs on the safe side).
