@@ -136,6 +136,17 @@ _TAIL_SD_LOWER_PAIR = 15.0
 # 0.55, 8 % of the rows; digits, the top 3 at k = 2, 0.84, 5 %).
 _SECOND_PHASE_GAP = 0.5
 
+# The second phase's first try (k = 1) gives up, as at the cap, once its
+# tail mass reached this many times that of its first round: along a tight
+# cluster of outliers the filter removed the inliers and the mass kept
+# rising until the cap (clustered outliers at eps 0.3 near the flip: 28-43
+# rounds before the restart, 14-24 with it, the same fits; the near-flip
+# runs it mends fall from their first round). Not "rose in 3 consecutive
+# rounds": t3 inliers' mass wanders about a level, and that gave up on
+# fits that the first try mends (8 more failures of 200 at eps 0.2-0.3
+# near the flip).
+_RISING_FACTOR = 2.0
+
 # fit warns when the certified weights leave the (k+1)-th eigenvalue above
 # 1 - C eps log(1/eps) times the k-th, C = 1/4 (0.91 at eps 0.3, 0.92 at 0.2,
 # 0.94 at 0.1, 0.96 at 0.05): half the second phase's gate. There an eps
@@ -1650,6 +1661,7 @@ class OutlierRobustPCA(_LinearSubspace):
         # the next one (1) once filtering along the first reached the cap,
         # and scored first (2) if that certified within the gate.
         branch, kept = 0, None
+        entry = None  # the second phase's first try: its first (kind, tail)
         for round_ in range(1, self.max_iter + 1):
             n_iter, kind = round_, stages[stage]
             if kind != "prior":
@@ -1865,6 +1877,10 @@ class OutlierRobustPCA(_LinearSubspace):
                 self._certified = False
                 continue
             stuck = 1.0 - wsum / n >= cap
+            if second and branch == 0 and bar == -math.inf:
+                if entry is None or entry[0] != kind:
+                    entry = (kind, tail)
+                stuck = stuck or tail >= _RISING_FACTOR * entry[1]
             if not stuck:
                 excess = xp.clip(scores - threshold, 0.0, None)
                 top = xp.max(excess)
@@ -1900,8 +1916,9 @@ class OutlierRobustPCA(_LinearSubspace):
                 if first is None or branch > 0 or bar > -math.inf:
                     break
                 # Filtering along the most inflated direction reached the
-                # cap: the second phase again from the first certified
-                # weights, along the next most inflated direction (k = 1:
+                # cap (or its tail mass doubled, _RISING_FACTOR): the second
+                # phase again from the first certified weights, along the
+                # next most inflated direction (k = 1:
                 # the angle search of k > 1 has no next one, and would
                 # repeat the same filtering).
                 branch, reuse, certified = 1, None, len(stages) - 1

@@ -580,6 +580,19 @@ def test_clustered_outliers_near_the_flip():
     assert failed <= 1
 
 
+def test_the_second_phase_gives_up_once_its_tail_mass_doubled():
+    # Clustered outliers at eps 0.3, 1.05 times the flip: filtering along u
+    # (deflated by the cluster) raised the tail mass round after round up to
+    # the cap, 29-41 rounds before the restart mended the fit (seeds 3, 5,
+    # 6, 8); the first try now gives up once that mass doubled: 15-21.
+    for seed in (3, 5, 6, 8):
+        X, U, _ = near_flip(2000, 20, 0.3, 1.05, clustered=True, seed=seed)
+        est = OutlierRobustPCA(eps=0.3, random_state=seed)
+        fit_messages(est, X)
+        assert est._restarted and est.n_iter_ <= 24, (seed, est.n_iter_)
+        assert sin_to(est.components_, U) < 0.1
+
+
 @pytest.mark.parametrize("d, seeds", [(20, range(3)), (100, range(2))])
 def test_no_undetermined_warning_where_the_second_phase_mends(d, seeds):
     # The near-flip runs at eps = 0.3 end with the (k+1)-th certified
