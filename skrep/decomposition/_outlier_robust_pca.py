@@ -1261,11 +1261,17 @@ class OutlierRobustPCA(_LinearSubspace):
     eigenvalues at the kept weight ``n`` and ``d`` as for a spiked
     covariance [3]_ [4]_, has a root-mean-square sine of at least 0.3 (PCA
     on the inliers alone would fail as often): the top-tail adversary at
-    ``eps = 0.2``, ``d = 100`` (see the User Guide). At ``eps = 0.3`` an adversary
-    that replaces the inliers' largest values along ``u`` by points around
-    ``+-t v`` leaves a law within total variation ``eps`` of a Gaussian
-    whose top direction is ``v``: no estimator can find ``u`` there (shown
-    in the User Guide and tested).
+    ``eps = 0.2``, ``d = 100`` (see the User Guide). And when along the
+    ``(k+1)``-th direction the variance is below its robust (median-based)
+    estimate by 3 standard errors, as if its top tail had been deleted (by
+    no more than deleting the top ``eps`` of a Gaussian), while the robust
+    variances of the two directions are within ``eps log(1/eps)``: the
+    top-tail adversary at ``eps = 0.3``, ``d = 20``, past the gap above
+    (``partial_fit`` averages these shapes over its blocks). At
+    ``eps = 0.3`` an adversary that replaces the inliers' largest values
+    along ``u`` by points around ``+-t v`` leaves a law within total
+    variation ``eps`` of a Gaussian whose top direction is ``v``: no
+    estimator can find ``u`` there (shown in the User Guide and tested).
 
     Array API: with ``sklearn.set_config(array_api_dispatch=True)``, ``fit``
     and ``partial_fit`` accept CuPy (or any array-API) arrays and run on
