@@ -521,8 +521,9 @@ def one_class_flag_rates(data="benign", seeds=range(200), drop=(), **params):
     (``"se"``, measured) and under the Beta-binomial law of an exchangeable
     calibration (``"beta se"``: a split's threshold has the rate
     ``Beta(k, n + 1 - k)``, ``k = q (n + 1) >= 1``), and the share of splits
-    with no flag (``"zero"``; for 'auto' ``"beta zero"``, ``n / (n + m)``
-    under that law). ``"ranks"``: for ``k`` in ``RANKS``, the share (and
+    with no flag (``"zero"``; for 'auto' at the smallest calibration score,
+    below 370 rows, ``"beta zero"``, ``n / (n + m)`` under that law).
+    ``"ranks"``: for ``k`` in ``RANKS``, the share (and
     its standard error) of held-out rows scoring at or below the ``k``-th
     smallest calibration score (``k / (n + 1)`` for an exchangeable
     calibration); ``"gap ratio"``: the median over the splits of the gap
@@ -598,7 +599,8 @@ def one_class_flag_rates(data="benign", seeds=range(200), drop=(), **params):
             "beta se": float(np.sqrt(split_var / len(per_split))) if k >= 1 else None,
             "zero": float(np.mean(per_split == 0)),
         }
-    results["auto"]["beta zero"] = n / (n + m)
+    if np.isclose(rates["auto"] * (n + 1), 1):  # 'auto' at the smallest score
+        results["auto"]["beta zero"] = n / (n + m)
     return results
 
 

@@ -1574,14 +1574,12 @@ class GaussianMixtureOODDetector(OutlierMixin, BaseEstimator):
             X_test = _take_rows(X, test, xp, device)
             built = {}
             for spec, found in zip(specs, aurocs, strict=True):
-                # The two class scores of a shrunk covariance share its
-                # model (the log-density adds the classes' log-determinants
-                # to the same distances): one build per fold, with them.
+                # The two class scores of a model share it (the log-density
+                # adds the classes' log-determinants to the same distances):
+                # one build per fold, with them.
                 key = (spec["covariance_type"], spec["target"], spec["n_factors"])
                 if key not in built:
-                    shared = spec
-                    if spec["n_factors"] is None:
-                        shared = dict(spec, class_score="log_density")
+                    shared = dict(spec, class_score="log_density")
                     built[key] = self._build(moments, shared)
                 model, report = built[key]
                 if spec["class_score"] != "log_density":

@@ -628,6 +628,20 @@ def test_mixed_scale_features_rank_rows_as_the_standardised_fit():
     assert rho < 0.9
 
 
+def test_factor_model_choice_scores_each_class_score_with_its_own_model():
+    # The model choice builds one model per fold for both class scores; the
+    # log-density candidate of a factor model must still be scored with its
+    # classes' log-determinants (it was scored as the Mahalanobis candidate,
+    # 0.962 for both, and the choice fell to the Mahalanobis score).
+    X, y = load_wine(return_X_y=True)
+    det = GaussianMixtureOODDetector(n_factors=2).fit(X, y)
+    scores = det.selection_scores_
+    log_density = scores[("full", "diagonal", 2, "log_density")]
+    mahalanobis = scores[("full", "diagonal", 2, "mahalanobis")]
+    assert log_density > mahalanobis
+    assert det.class_score_ == "log_density"
+
+
 def test_model_choice_memory_bound_and_few_classes(monkeypatch):
     def chosen(det):
         return (
