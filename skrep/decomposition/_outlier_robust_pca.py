@@ -290,21 +290,35 @@ def _weighted_median(values, w, xp, q=0.5):
         return float(np.partition(values, i)[i])
     if fast:
         # Weights in [0, 1]: the median's rank is within the weight removed
-        # (m - sum(w)) above half of the weight, so only the values between
-        # these ranks are sorted, found (with a margin of 4 standard errors)
-        # among at least 10,000 evenly spaced values (checked: else the
-        # full sort).
+        # (m - sum(w)) above half of the weight. Among 5,000-10,000 evenly
+        # spaced values, those between these ranks (with a margin of 4
+        # standard errors) are sorted and the sample's own weighted median
+        # found there; only the values within the margin of it are sorted
+        # (checked: else the full sort). After a filter step that removed
+        # 10 % of the weight, 4 % of the rows, not 10 % + 4 % (the median
+        # of 100,000 rows: 1.7 -> 0.6 ms).
         m, total = values.shape[0], float(np.sum(w))
         lo, hi = max(int(0.5 * total) - 2, 0), min(int(m - 0.5 * total) + 2, m - 1)
         if hi - lo < m // 2:
-            step = max(m // 10_000, 1)
+            step = -(-m // 10_000)
             sample = values[::step]
             margin = 2 * math.isqrt(sample.shape[0])
             a = max(lo // step - margin, 0)
             b = min(hi // step + margin, sample.shape[0] - 1)
-            v_lo, v_hi = np.partition(sample, (a, b))[[a, b]]
-            inside = (values >= v_lo) & (values <= v_hi)
-            base = float(np.sum(w[values < v_lo]))  # not w @ bool: 10x slower
+            ranked = np.argpartition(sample, (a, b))
+            band = ranked[a : b + 1]
+            band = band[np.argsort(sample[band])]
+            w_sample = w[::step]
+            cum = float(np.sum(w_sample[ranked[:a]])) + np.cumsum(w_sample[band])
+            j = int(np.searchsorted(cum, 0.5 * float(np.sum(w_sample))))
+            j = min(j, band.shape[0] - 1)
+            v_lo = sample[band[max(j - margin, 0)]]
+            v_hi = sample[band[min(j + margin, band.shape[0] - 1)]]
+            below = values < v_lo
+            inside = ~below & (values <= v_hi)
+            # np.compress: the same values as w[below] (the same sum), 5x
+            # faster at this density (w @ below: 10x slower)
+            base = float(np.sum(np.compress(below, w)))
             v = values[inside]
             order = np.argsort(v)
             cum = base + np.cumsum(w[inside][order])
@@ -458,16 +472,23 @@ def _robust_centre(XV, w, mean, V, xp, sample=None):
     scores look, a median of the projections is shifted by O(eps) only.
     """
     b = V.shape[1]
-    if sample is not None:
-        XV, w = xp.take(XV, sample, axis=0), xp.take(w, sample)
     if is_numpy_namespace(xp):
-        # Rows of zero weight hold no weighted median: dropped once (unless
-        # all are), and the columns made contiguous for the medians' passes.
+        # The projections as contiguous rows (one per direction) for the
+        # medians' passes, taken in one copy (np.take of a column slice of
+        # the product costs 3x more); rows of zero weight hold no weighted
+        # median: dropped once (unless all are).
+        rows = sample
+        w = w if rows is None else w[rows]
         keep = w > 0
-        if keep.any():
-            XV, w = XV[keep], w[keep]
-        XV = np.asfortranarray(XV)
-    medians = np.array([_weighted_median(XV[:, j], w, xp) for j in range(b)])
+        if keep.any() and not keep.all():
+            w = w[keep]
+            rows = np.flatnonzero(keep) if rows is None else rows[keep]
+        P = np.ascontiguousarray(XV.T if rows is None else XV.T[:, rows])
+        medians = np.array([_weighted_median(P[j], w, xp) for j in range(b)])
+    else:
+        if sample is not None:
+            XV, w = xp.take(XV, sample, axis=0), xp.take(w, sample)
+        medians = np.array([_weighted_median(XV[:, j], w, xp) for j in range(b)])
     shift = to_namespace(medians, xp, _device(XV), dtype=XV.dtype) - mean @ V
     return mean + V @ shift
 
@@ -2303,10 +2324,13 @@ class OutlierRobustPCA(_LinearSubspace):
         (:func:`_atom_share`, :func:`_off_centre_median`).
         ``projections``: ``X @ dirs`` where known (a pass over ``X`` saved)."""
         c = dirs.shape[1]
-        P = (X @ dirs if projections is None else projections) - mean @ dirs
-        P = P * P
+        P = X @ dirs if projections is None else projections
         if xp is np:  # contiguous columns for the passes along each below
-            P = np.asfortranarray(P)
+            P = np.subtract(P, mean @ dirs, order="F")
+            P *= P
+        else:
+            P = P - mean @ dirs
+            P = P * P
         # Robust variance along each direction (weighted median of the
         # squared projections): outliers inflate the weighted variance but
         # not the median, so inliers score like chi-square(1).
@@ -2405,7 +2429,7 @@ class OutlierRobustPCA(_LinearSubspace):
                 residual = sq_norms - 2.0 * X_mean + float(mean @ mean)
                 residual = residual - xp.sum(P, axis=1)
                 memo["residual"] = xp.clip(residual, 0.0, None)
-            tau = tau + a_rest * memo["residual"]
+            tau += a_rest * memo["residual"]
         # Gaussian inliers: a generalized chi-square with weights a_l lambda_l
         # (the remaining d - b eigenvalues taken equal): matched by its first
         # two moments with a scaled chi-square law with nu degrees of freedom
