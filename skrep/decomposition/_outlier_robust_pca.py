@@ -2148,8 +2148,16 @@ class OutlierRobustPCA(_LinearSubspace):
                         top = xp.sort(above)[rank]
                 elif n > _STEP_ROWS:
                     rank = n // -_STEP_ROWS  # the ceil(n / _STEP_ROWS)-th highest
-                    if is_numpy_namespace(xp):  # one rank: no full sort
-                        ranked = np.partition(excess, rank)[rank]
+                    if is_numpy_namespace(xp):
+                        # One rank: no full sort, and among the positive
+                        # excesses (0 if fewer): a partition of the zeros of
+                        # the other rows cost 12 ms at n = 100,000, 0.1 ms so.
+                        above = excess[excess > 0]
+                        ranked = (
+                            np.partition(above, rank)[rank]
+                            if above.shape[0] >= -rank
+                            else 0.0
+                        )
                     else:
                         ranked = xp.sort(excess)[rank]
                     if float(ranked) > 0:
