@@ -514,6 +514,30 @@ def test_warns_where_the_top_tail_is_cut_past_the_gap():
     assert silent <= 2
 
 
+def test_cut_tail_warning_nearer_the_flip_and_after_fit():
+    # At 1.2 times the flip, seeds 5 and 10 end with the (k+1)-th ratio
+    # below 1 - 3 standard errors but not below the k-th's by sqrt(2) times
+    # them: a bound from the k-th's ratio alone, even above 1, left them
+    # silent (and seeds 4 and 15; 1 and 4 stay silent). And a stream
+    # continuing a fit that warned for another reason pools fit's rows into
+    # its shape: its later blocks alone read "determined", and it warned
+    # again.
+    for seed in (5, 10):
+        X, U, _ = top_tail(2000, 20, 0.3, 1.2, seed=seed)
+        est = OutlierRobustPCA(eps=0.3, random_state=seed)
+        messages = fit_messages(est, X)
+        assert sin_to(est.components_, U) > 0.3
+        assert any("not determined" in m for m in messages)
+    X, _, _ = top_tail(4000, 20, 0.3, 3.0, seed=1)
+    est = OutlierRobustPCA(eps=0.3, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X[:2000])
+        for start in range(2000, 4000, 500):
+            est.partial_fit(X[start : start + 500])
+    assert len([w for w in caught if "not determined" in str(w.message)]) == 1
+
+
 @pytest.mark.parametrize(
     "case",
     ["clustered", "raw digits k=1", "standardised digits k=2", "t30 200,000 rows"],
