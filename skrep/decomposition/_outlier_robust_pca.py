@@ -483,7 +483,7 @@ def _robust_centre(XV, w, mean, V, xp, sample=None):
         if keep.any() and not keep.all():
             w = w[keep]
             rows = np.flatnonzero(keep) if rows is None else rows[keep]
-        P = np.ascontiguousarray(XV.T if rows is None else XV.T[:, rows])
+        P = np.ascontiguousarray(XV.T) if rows is None else np.take(XV.T, rows, 1)
         medians = np.array([_weighted_median(P[j], w, xp) for j in range(b)])
     else:
         if sample is not None:

@@ -735,12 +735,23 @@ def test_partial_fit_later_chunks_need_the_same_features(streamed):
 
 
 @pytest.mark.parametrize(
-    "kind", ["gaussian", "ties", "window_misses", "zero_weights", "short"]
+    "kind",
+    [
+        "gaussian",
+        "ties",
+        "window_misses",
+        "zero_weights",
+        "sampled_rows_zero",
+        "half_exactly",
+        "short",
+    ],
 )
 def test_windowed_weighted_median_is_the_sorted_one(kind):
     # The weighted median sorts only a window of values found on a sample;
     # where the window misses (every tenth value far above the rest, so the
-    # sample's quantiles bracket none of the median's ranks) it sorts all.
+    # sample's quantiles bracket none of the median's ranks) it sorts all;
+    # also where the sampled rows weigh nothing, and with dyadic weights
+    # whose running sum hits half exactly.
     rng = np.random.default_rng(0)
     m = 20 if kind == "short" else 100_000
     values = rng.standard_normal(m)
@@ -751,6 +762,10 @@ def test_windowed_weighted_median_is_the_sorted_one(kind):
     w = np.ones(m)
     lowered = rng.random(m) < 0.05
     w[lowered] = 0.0 if kind == "zero_weights" else rng.random(lowered.sum())
+    if kind == "sampled_rows_zero":
+        w[::10] = 0.0
+    elif kind == "half_exactly":
+        w = rng.choice([0.0, 0.25, 0.5, 1.0], m)
     order = np.argsort(values, kind="stable")
     cum = np.cumsum(w[order])
     expected = values[order[np.searchsorted(cum, 0.5 * cum[-1])]]
