@@ -1723,7 +1723,19 @@ class OutlierRobustPCA(_LinearSubspace):
         The filter is equivariant to the scale of ``X``: it runs on ``X``
         in units of its largest entry (squares neither overflow nor
         underflow) and the summary is mapped back; a variance that does not
-        fit in ``X``'s dtype is refused."""
+        fit in ``X``'s dtype is refused.
+
+        float32 data are first moved by a shift of their own dtype (the
+        coordinate-wise median of up to 5 leading rows, one of their
+        values): rows near it subtract it exactly (Sterbenz), whereas
+        projections ``X @ V - mean @ V`` of rows at an offset 1e6 times their
+        spread cancel to noise in float32. float64 data are not moved."""
+        shift = None
+        if X.dtype == xp.float32:
+            m = min(X.shape[0], 5)
+            m -= 1 - m % 2  # odd: the median is one of the rows' values
+            shift = xp.sort(X[:m, :], axis=0)[m // 2, :]
+            X = X - shift
         scale = unit_scale(X, xp)
         if scale != 1.0:
             X = X / scale
@@ -1777,6 +1789,8 @@ class OutlierRobustPCA(_LinearSubspace):
             # The top eigenvalues are at most the trace: they fit if it does.
             total_var = _representable_variance(total_var, scale, X.dtype, xp)
             mean, values = mean * scale, values * scale * scale
+        if shift is not None:
+            mean = mean + shift
         return eps, w, mean, values, V, total_var, n_iter
 
     def _filter(self, X, xp, *, level, cap, prior=None, record=None, progress=None):

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
-from outlier_adversaries import near_flip
+from outlier_adversaries import near_flip, sin_to
 from sklearn.covariance import MinCovDet
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
@@ -591,6 +591,27 @@ def test_scale_equivariant_at_extreme_magnitudes(scale, dtype):
     Z = est.transform(Xs)
     assert np.all(np.isfinite(Z))
     assert_allclose(Z / dtype(scale), ref.transform(X), rtol=rtol, atol=rtol)
+
+
+def test_float32_far_from_the_origin():
+    # float32 rows at an offset 1e6 times their spread (quantised at 0.0625,
+    # which keeps the information): fit and a stream of 500-row chunks find
+    # the subspace that float64 finds on the same values. Unshifted, the
+    # projections X @ V - mean @ V cancelled to noise: sine 0.999, nothing
+    # removed, no warning.
+    X, U, _ = near_flip(2000, 20, 0.2, 1.2, seed=0)
+    X32 = (X + 1e6).astype(np.float32)
+    ref = OutlierRobustPCA(eps=0.2, random_state=0).fit(X32.astype(np.float64))
+    est = OutlierRobustPCA(eps=0.2, random_state=0).fit(X32)
+    stream = OutlierRobustPCA(eps=0.2, random_state=0)
+    for start in range(0, 2000, 500):
+        stream.partial_fit(X32[start : start + 500])
+    assert sin_to(ref.components_, U) < 0.1
+    for model in (est, stream):
+        assert model.components_.dtype == np.float32
+        assert sin_to(model.components_, U) < 0.1
+        assert_allclose(model.mean_, ref.mean_, atol=0.2)
+    assert abs(est.inlier_weights_.mean() - ref.inlier_weights_.mean()) < 0.01
 
 
 @pytest.mark.parametrize("scale, dtype", [(1e200, np.float64), (1e25, np.float32)])
