@@ -1729,14 +1729,17 @@ class OutlierRobustPCA(_LinearSubspace):
         coordinate-wise median of up to 5 leading rows, one of their
         values): rows near it subtract it exactly (Sterbenz), whereas
         projections ``X @ V - mean @ V`` of rows at an offset 1e6 times their
-        spread cancel to noise in float32. float64 data are not moved."""
+        spread cancel to noise in float32 (entries from 2^126, whose
+        differences could overflow, are not moved: their variance is refused
+        anyway). float64 data are not moved."""
         shift = None
-        if X.dtype == xp.float32:
+        scale = unit_scale(X, xp)
+        if X.dtype == xp.float32 and scale <= 2.0**125:
             m = min(X.shape[0], 5)
             m -= 1 - m % 2  # odd: the median is one of the rows' values
             shift = xp.sort(X[:m, :], axis=0)[m // 2, :]
             X = X - shift
-        scale = unit_scale(X, xp)
+            scale = unit_scale(X, xp)
         if scale != 1.0:
             X = X / scale
         name, verbose, total = type(self).__name__, self.verbose, self.max_iter

@@ -612,6 +612,11 @@ def test_float32_far_from_the_origin():
         assert sin_to(model.components_, U) < 0.1
         assert_allclose(model.mean_, ref.mean_, atol=0.2)
     assert abs(est.inlier_weights_.mean() - ref.inlier_weights_.mean()) < 0.01
+    # Entries near float32's largest are not shifted (a difference could
+    # overflow): refused for their variance, as before.
+    huge = np.sign(np.random.RandomState(0).standard_normal((50, 3))) * 2e38
+    with pytest.raises(ValueError, match="cannot be represented in"):
+        OutlierRobustPCA(random_state=0).fit(huge.astype(np.float32))
 
 
 @pytest.mark.parametrize("scale, dtype", [(1e200, np.float64), (1e25, np.float32)])
