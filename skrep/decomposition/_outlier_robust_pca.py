@@ -820,7 +820,10 @@ def _tail_shape(X, w, mean, V, k, xp):
     a robust variance vanishes."""
     if V.shape[1] <= k:
         return None
-    P = X @ V[:, k - 1 : k + 1] - mean @ V[:, k - 1 : k + 1]
+    Vk = V[:, k - 1 : k + 1]
+    # float32 rows far from the origin: about the mean first, as
+    # OutlierRobustPCA._fit_batch shifts them (X @ Vk - mean @ Vk cancels).
+    P = (X - mean) @ Vk if X.dtype == xp.float32 else X @ Vk - mean @ Vk
     wsum = float(xp.sum(w))
     spread, robust = [], []
     for j in range(2):

@@ -612,6 +612,14 @@ def test_float32_far_from_the_origin():
         assert sin_to(model.components_, U) < 0.1
         assert_allclose(model.mean_, ref.mean_, atol=0.2)
     assert abs(est.inlier_weights_.mean() - ref.inlier_weights_.mean()) < 0.01
+    # The tail shape that the undetermined-components warning reads: as in
+    # float64 (0.25 against 0.279 for its first ratio when it cancelled).
+    fitted = (est.inlier_weights_, est._mean, est._V)
+    shape = orpca._tail_shape(X32, *fitted, 1, np)
+    exact = orpca._tail_shape(
+        X32.astype(float), *(a.astype(float) for a in fitted), 1, np
+    )
+    assert_allclose(shape, exact, rtol=1e-4)
     # Entries near float32's largest are not shifted (a difference could
     # overflow): refused for their variance, as before.
     huge = np.sign(np.random.RandomState(0).standard_normal((50, 3))) * 2e38
