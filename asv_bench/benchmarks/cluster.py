@@ -27,6 +27,11 @@ mixture above the exact-recovery threshold), with the SDP objective tracked
 ``SDPKMeansLargeBench`` fits it on the nested mixture at n = 20,000 (the
 default rank and ``rank=30``: time, iterations, convergence, objective).
 
+``SplitMergeBench`` times iLA-SDP's split-merge move alone (scoring every
+merge and split, then the polish) from a partition that is not a local
+optimum; it has no peer (the guide compares it with the move's earlier
+form, one full estimate per candidate).
+
 ``track_score`` is the adjusted Rand index against the true labels: higher is
 better.
 """
@@ -411,3 +416,29 @@ class SDPKMeansLargeBench:
         return int(fits[str(rank)][2])
 
     track_converged.unit = "converged"
+
+
+class SplitMergeBench:
+    """One split-merge move of ``ILASDPClustering`` (``_split_merge``): 3,000
+    points of ``make_heterogeneous_mixture`` (p = 10, K clusters), from the
+    true labels with two clusters merged and a third split at its median
+    along the first feature (a partition the move leaves)."""
+
+    param_names = ["n_clusters", "covariance_type"]
+    params = ([10, 15, 30], ["diag", "full"])
+
+    def setup(self, n_clusters, covariance_type):
+        import numpy as np
+
+        make = import_or_skip("skrep.datasets", "make_heterogeneous_mixture")
+        self.split_merge = import_or_skip("skrep.cluster._ilasdp", "_split_merge")
+        X, y = make(3_000, 10, n_clusters, 3.0, random_state=0)
+        labels = np.where(y == 1, 0, y)
+        third = y == 2
+        labels[third & (X[:, 0] > np.median(X[third, 0]))] = 1
+        self.X, self.labels = X, labels
+
+    def time_split_merge(self, n_clusters, covariance_type):
+        import numpy as np
+
+        self.split_merge(np, self.X, self.labels, n_clusters, covariance_type, 1e-6)
