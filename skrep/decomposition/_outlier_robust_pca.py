@@ -1729,7 +1729,7 @@ class OutlierRobustPCA(_LinearSubspace):
         fit in ``X``'s dtype is refused.
 
         float32 data are first moved by a shift of their own dtype (the
-        coordinate-wise median of up to 5 leading rows, one of their
+        coordinate-wise median of up to 5 rows spread through X, one of their
         values): rows near it subtract it exactly (Sterbenz), whereas
         projections ``X @ V - mean @ V`` of rows at an offset 1e6 times their
         spread cancel to noise in float32 (entries from 2^126, whose
@@ -1740,7 +1740,9 @@ class OutlierRobustPCA(_LinearSubspace):
         if X.dtype == xp.float32 and scale <= 2.0**125:
             m = min(X.shape[0], 5)
             m -= 1 - m % 2  # odd: the median is one of the rows' values
-            shift = xp.sort(X[:m, :], axis=0)[m // 2, :]
+            # rows spread through X (not the leading ones: outliers first)
+            rows = X[:: max(1, X.shape[0] // m), :][:m, :]
+            shift = xp.sort(rows, axis=0)[m // 2, :]
             X = X - shift
             scale = unit_scale(X, xp)
         if scale != 1.0:

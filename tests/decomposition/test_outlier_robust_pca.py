@@ -620,6 +620,15 @@ def test_float32_far_from_the_origin():
         X32.astype(float), *(a.astype(float) for a in fitted), 1, np
     )
     assert_allclose(shape, exact, rtol=1e-4)
+    # The shift comes from rows spread through X: with the outliers first
+    # (400 rows at 1e5 on feature 1) the leading rows' median was an
+    # outlier's, and mean_[1] drifted 0.10 from float64's 0.010.
+    rng = np.random.RandomState(0)
+    first = rng.standard_normal((2400, 20)) * np.r_[3.0, np.ones(19)]
+    first[:400, 1] += 1e5
+    ref = OutlierRobustPCA(eps=0.2, random_state=0).fit(first)
+    est = OutlierRobustPCA(eps=0.2, random_state=0).fit(first.astype(np.float32))
+    assert_allclose(est.mean_, ref.mean_, atol=0.03)
     # Entries near float32's largest are not shifted (a difference could
     # overflow): refused for their variance, as before.
     huge = np.sign(np.random.RandomState(0).standard_normal((50, 3))) * 2e38
