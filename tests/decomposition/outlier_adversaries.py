@@ -15,6 +15,10 @@ Run as a script, this module prints the full sweep of the issue (>= 50 seeds
 per case; minutes on 2 cores)::
 
     python tests/decomposition/outlier_adversaries.py [n_seeds]
+
+and :func:`report` prints one case on a smaller grid, e.g. the t3 inliers
+at their own flip: ``report("t3 inliers", t_inliers, 50, mags=(1.05, 1.2,
+2.0, 10.0))``.
 """
 
 import sys
