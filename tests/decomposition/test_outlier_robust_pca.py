@@ -900,6 +900,15 @@ def test_float64_far_from_the_origin():
         mp.setattr(orpca._WeightedCovariance, "__init__", spy)
         OutlierRobustPCA(eps=0.2, random_state=0).fit(X + 1e4)
     assert np.array_equal(called[0], (X + 1e4) / unit_scale(X + 1e4))
+    # The tail shape that the undetermined-components warning reads: about
+    # the mean too, as at the origin (2.5e-4 off at 1e12 before; 2.8e-5).
+    far = OutlierRobustPCA(eps=0.2, random_state=0).fit(X + 1e12)
+    w, mean, V = far.inlier_weights_, far._mean, far._V
+    assert_allclose(
+        orpca._tail_shape(X + 1e12, w, mean, V, 1, np),
+        orpca._tail_shape(X, w, mean - 1e12, V, 1, np),
+        rtol=1e-4,
+    )
 
 
 @pytest.mark.parametrize("dtype, offset", [(np.float32, 1e6), (np.float64, 1e14)])
