@@ -276,11 +276,16 @@ def _block_law(level, c):
     )
 
 
-def _typical_deviation(X, centre, xp):
-    """Median of the largest absolute deviations from ``centre`` of up to 101
-    rows spread through ``X``, among those not at ``centre`` (0 if none)."""
-    rows = X[:: max(1, X.shape[0] // 101), :]
-    rows = rows[: min(101, rows.shape[0]), :]
+def _spread_rows(X, m):
+    """Up to ``m`` rows spread through ``X`` (not the leading ones: outliers
+    may come first)."""
+    rows = X[:: max(1, X.shape[0] // m), :]
+    return rows[: min(m, rows.shape[0]), :]
+
+
+def _typical_deviation(rows, centre, xp):
+    """Median of the largest absolute deviations from ``centre`` of the
+    ``rows``, among those not at ``centre`` (0 if none)."""
     dev = xp.max(xp.abs(rows - centre), axis=1)
     dev = xp.sort(dev[dev > 0])
     return float(dev[(dev.shape[0] - 1) // 2]) if dev.shape[0] else 0.0
@@ -837,7 +842,7 @@ def _tail_shape(X, w, mean, V, k, xp):
     # ratio 0.2725 against 0.2722).
     far = X.dtype == xp.float32 or float(xp.max(xp.abs(mean))) * math.sqrt(
         float(xp.finfo(X.dtype).eps)
-    ) > _typical_deviation(X, mean, xp)
+    ) > _typical_deviation(_spread_rows(X, 101), mean, xp)
     P = (X - mean) @ Vk if far else X @ Vk - mean @ Vk
     wsum = float(xp.sum(w))
     spread, robust = [], []
@@ -1767,8 +1772,11 @@ class OutlierRobustPCA(_LinearSubspace):
         fit in ``X``'s dtype is refused.
 
         float32 data are first moved by a shift of their own dtype (the
-        coordinate-wise median of up to 5 rows spread through X, one of their
-        values): rows near it subtract it exactly (Sterbenz), whereas
+        coordinate-wise median of up to 101 rows spread through X, one of
+        their values; of 5 rows it was an outlier's along their direction
+        where 3 of the 5 were, and a fit of float32 t3 inliers with outliers
+        1e6 times their spread kept them, sine 1.00): rows near it subtract it
+        exactly (Sterbenz), whereas
         projections ``X @ V - mean @ V`` of rows at an offset 1e6 times their
         spread cancel to noise in float32 (entries from 2^126, whose
         differences could overflow, are not moved: their variance is refused
@@ -1791,12 +1799,11 @@ class OutlierRobustPCA(_LinearSubspace):
         scale = unit_scale(X, xp)
         typical = 0.0
         if scale <= 2.0**125:
-            m = min(X.shape[0], 5)
+            m = min(X.shape[0], 101)
             m -= 1 - m % 2  # odd: the median is one of the rows' values
-            # rows spread through X (not the leading ones: outliers first)
-            rows = X[:: max(1, X.shape[0] // m), :][:m, :]
+            rows = _spread_rows(X, m)
             shift = xp.sort(rows, axis=0)[m // 2, :]
-            typical = _typical_deviation(X, shift, xp)
+            typical = _typical_deviation(rows, shift, xp)
             offset = float(xp.max(xp.abs(shift)))
             if dtype == xp.float64 and not offset * math.sqrt(eps) > typical:
                 shift = None

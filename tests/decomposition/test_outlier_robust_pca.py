@@ -972,3 +972,21 @@ def test_far_rows_on_array_api_match_numpy(
         attributes=("components_", "explained_variance_", "mean_"),
         methods=("transform",),
     )
+
+
+def test_float32_shift_is_an_inliers_value():
+    # t3 inliers and outliers 1e6 times their spread, float32: 3 of the 5
+    # rows that the shift came from were outliers on the same side, so the
+    # shift sat at the outliers along their direction, the inliers' spread
+    # looked ordinary beside it and the fit kept the outliers silently (sine
+    # 1.00). Of 101 rows, the shift is an inlier's value: the fit is
+    # float64's on the same values (not certified there either: it warns).
+    X, U, outliers = near_flip(2000, 20, 0.2, 1e6, dof=3, seed=4)
+    X32 = X.astype(np.float32)
+    fits = []
+    for data in (X32.astype(float), X32):
+        with pytest.warns(ConvergenceWarning, match="did not certify"):
+            fits.append(OutlierRobustPCA(eps=0.2, random_state=4).fit(data))
+    ref, est = fits
+    assert sin_to(est.components_, ref.components_) < 1e-3
+    assert np.all(est.inlier_weights_[outliers] == 0)
