@@ -39,7 +39,10 @@ class _LinearSubspace(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         check_same_namespace(X, self, attribute="components_", method="transform")
         xp, _ = get_namespace(X)
         X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=False)
-        return X @ self.components_.T - self.mean_ @ self.components_.T
+        # Centred first (one n x d copy; X is left as given): X @ C.T -
+        # mean_ @ C.T cancels for rows far from the origin (float32 at an
+        # offset 1e6 times their spread: scores at rounding noise).
+        return (X - self.mean_) @ self.components_.T
 
     def inverse_transform(self, X):
         """Map scores back to the data space.

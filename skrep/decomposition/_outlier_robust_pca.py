@@ -276,6 +276,21 @@ def _block_law(level, c):
     )
 
 
+def _spread_rows(X, m):
+    """Up to ``m`` rows spread through ``X`` (not the leading ones: outliers
+    may come first)."""
+    rows = X[:: max(1, X.shape[0] // m), :]
+    return rows[: min(m, rows.shape[0]), :]
+
+
+def _typical_deviation(rows, centre, xp):
+    """Median of the largest absolute deviations from ``centre`` of the
+    ``rows``, among those not at ``centre`` (0 if none)."""
+    dev = xp.max(xp.abs(rows - centre), axis=1)
+    dev = xp.sort(dev[dev > 0])
+    return float(dev[(dev.shape[0] - 1) // 2]) if dev.shape[0] else 0.0
+
+
 def _weighted_mean(X, w, xp):
     return (w @ X) / xp.sum(w)
 
@@ -821,9 +836,14 @@ def _tail_shape(X, w, mean, V, k, xp):
     if V.shape[1] <= k:
         return None
     Vk = V[:, k - 1 : k + 1]
-    # float32 rows far from the origin: about the mean first, as
-    # OutlierRobustPCA._fit_batch shifts them (X @ Vk - mean @ Vk cancels).
-    P = (X - mean) @ Vk if X.dtype == xp.float32 else X @ Vk - mean @ Vk
+    # Rows far from the origin (float32, and float64 past the offset at which
+    # OutlierRobustPCA._fit_batch shifts them): about the mean first, as
+    # X @ Vk - mean @ Vk cancels (float64 at 1e12 times the spread: first
+    # ratio 0.2725 against 0.2722).
+    far = X.dtype == xp.float32 or float(xp.max(xp.abs(mean))) * math.sqrt(
+        float(xp.finfo(X.dtype).eps)
+    ) > _typical_deviation(_spread_rows(X, 101), mean, xp)
+    P = (X - mean) @ Vk if far else X @ Vk - mean @ Vk
     wsum = float(xp.sum(w))
     spread, robust = [], []
     for j in range(2):
@@ -1013,6 +1033,11 @@ def _warn_if_undetermined(
     return undetermined
 
 
+def _trace(A, xp):
+    """Trace of a square matrix (a Python float)."""
+    return float(xp.sum(xp.reshape(A, (-1,))[:: A.shape[0] + 1]))
+
+
 class _WeightedCovariance:
     """``C = sum_i w_i (x_i - mean)(x_i - mean)^T / sum_i w_i`` as an operator.
 
@@ -1034,9 +1059,10 @@ class _WeightedCovariance:
         self._eig = None
         if self.dense:
             if scatter is None:
-                scatter = (mean, self._scatter(X, w, mean, xp))
+                total = self._scatter(X, w, mean, xp)
+                scatter = (mean, total, _trace(total, xp))
             self.scatter = scatter
-            centre, total = scatter
+            centre, total, _ = scatter
             delta = mean - centre
             self.C = total / self.wsum - delta[:, None] * delta[None, :]
 
@@ -1072,15 +1098,20 @@ class _WeightedCovariance:
         xp = self.xp
         if not self.dense:
             return _WeightedCovariance(self.X, w, mean, xp=xp, sq_norms=self.sq_norms)
-        centre, total = self.scatter
+        centre, total, whole = self.scatter
         lowered = self.w - w
         rows = xp.nonzero(lowered > 0)[0]
         downdate = self._scatter(self.X, lowered, centre, xp, rows)
         # Rows that carried nearly all of the scatter (one row 1e10 times the
         # others): downdating would leave rounding, not the rest's scatter.
-        d = self.X.shape[1]
-        whole = float(xp.sum(xp.reshape(total, (-1,))[:: d + 1]))
-        rest = whole - float(xp.sum(xp.reshape(downdate, (-1,))[:: d + 1]))
+        # The rounding is that of the scatter when it was last formed
+        # (``whole``, its trace), not of the last downdate: rows removed
+        # over several rounds left it too (outliers 1e8 times the inliers'
+        # spread, float64: the rest fell to 1.5e-8 of the whole in one
+        # round, just above the bound, then to 1e-16 in the next, all
+        # rounding; sine 0.97 to the inliers' top direction, 0.05 formed
+        # anew).
+        rest = _trace(total, xp) - _trace(downdate, xp)
         if (
             whole > 0
             and not rest > math.sqrt(float(xp.finfo(self.X.dtype).eps)) * whole
@@ -1092,7 +1123,7 @@ class _WeightedCovariance:
             mean,
             xp=xp,
             sq_norms=self.sq_norms,
-            scatter=(centre, total - downdate),
+            scatter=(centre, total - downdate, whole),
         )
 
     def matmat(self, Q):
@@ -1401,6 +1432,18 @@ class OutlierRobustPCA(_LinearSubspace):
     along ``u`` by points around ``+-t v`` leaves a law within total
     variation ``eps`` of a Gaussian whose top direction is ``v``: no
     estimator can find ``u`` there (shown in the User Guide and tested).
+
+    Precision: rows far from the origin are filtered about one of them
+    (float32 always, float64 past an offset 6.7e7 times their spread), and
+    ``transform`` centres before projecting, so an offset costs no accuracy
+    beyond the rounding of the data themselves. Outliers far beyond the
+    inliers' spread get no weight, to the rounding of the weighted
+    covariance; float32 data whose typical row is within ``100 d eps`` of the
+    largest deviation (outliers past about 1e4 times the inliers' spread at
+    ``d = 20``, less at larger ``d``) are filtered in float64, on one
+    float64 copy of ``X``; in float64 that point (about 1e13 times at
+    ``d = 20``) warns: past it, near 4e15 times, the outliers keep their
+    weight.
 
     Array API: with ``sklearn.set_config(array_api_dispatch=True)``, ``fit``
     and ``partial_fit`` accept CuPy (or any array-API) arrays and run on
@@ -1729,24 +1772,63 @@ class OutlierRobustPCA(_LinearSubspace):
         fit in ``X``'s dtype is refused.
 
         float32 data are first moved by a shift of their own dtype (the
-        coordinate-wise median of up to 5 rows spread through X, one of their
-        values): rows near it subtract it exactly (Sterbenz), whereas
+        coordinate-wise median of up to 101 rows spread through X, one of
+        their values; of 5 rows it was an outlier's along their direction
+        where 3 of the 5 were, and a fit of float32 t3 inliers with outliers
+        1e6 times their spread kept them, sine 1.00): rows near it subtract it
+        exactly (Sterbenz), whereas
         projections ``X @ V - mean @ V`` of rows at an offset 1e6 times their
         spread cancel to noise in float32 (entries from 2^126, whose
         differences could overflow, are not moved: their variance is refused
-        anyway). float64 data are not moved."""
+        anyway). float64 data are moved only where that cancellation leaves
+        more than ``sqrt(eps)`` of the rows' spread (offset over spread past
+        6.7e7; at 1e13 the filter stopped at its cap, sine 0.94-1.00):
+        elsewhere they are filtered as given.
+
+        The filter takes a row's score within ``(d eps)^2`` of zero (the
+        rounding of a projection of entries at most 1) for a row at the
+        centre. Where the typical row (the median of the rows' largest
+        deviations from the shift) is within ``100 d eps`` of the largest
+        entry, the inliers' scores fall there and the filter follows the far
+        rows (float32 near-flip outliers at 1e6 times the inliers' spread:
+        they kept their full weight, sine 1.00): float32 data are then
+        filtered in float64 (one float64 copy of X), and float64 data warn."""
         shift = None
+        dtype = X.dtype
+        eps = float(xp.finfo(dtype).eps)
         scale = unit_scale(X, xp)
-        if X.dtype == xp.float32 and scale <= 2.0**125:
-            m = min(X.shape[0], 5)
+        typical = 0.0
+        if scale <= 2.0**125:
+            m = min(X.shape[0], 101)
             m -= 1 - m % 2  # odd: the median is one of the rows' values
-            # rows spread through X (not the leading ones: outliers first)
-            rows = X[:: max(1, X.shape[0] // m), :][:m, :]
+            rows = _spread_rows(X, m)
             shift = xp.sort(rows, axis=0)[m // 2, :]
-            X = X - shift
+            typical = _typical_deviation(rows, shift, xp)
+            offset = float(xp.max(xp.abs(shift)))
+            if dtype == xp.float64 and not offset * math.sqrt(eps) > typical:
+                shift = None
+        if shift is not None:
+            X = X - shift  # a copy: divided in place below
             scale = unit_scale(X, xp)
+        if 0 < typical < 100 * X.shape[1] * eps * scale:
+            if dtype == xp.float32:
+                X = xp.astype(X, xp.float64)
+                prior = None if prior is None else xp.astype(prior, xp.float64)
+            else:
+                warnings.warn(
+                    "OutlierRobustPCA: the typical row of X deviates "
+                    f"{typical / scale:.1e} of its largest deviation, within "
+                    "the rounding of the filter's float64 scores: the "
+                    "components may follow the far rows. Remove or rescale "
+                    "them.",
+                    UserWarning,
+                    stacklevel=4,
+                )
         if scale != 1.0:
-            X = X / scale
+            if shift is None:
+                X = X / scale
+            else:
+                X /= scale
         name, verbose, total = type(self).__name__, self.verbose, self.max_iter
         if isinstance(self.eps, str):  # "auto": a detection pass first
             certified = []
@@ -1795,10 +1877,13 @@ class OutlierRobustPCA(_LinearSubspace):
         self._batch_ratio = values / total_var if total_var > 0 else values * 0
         if scale != 1.0:
             # The top eigenvalues are at most the trace: they fit if it does.
-            total_var = _representable_variance(total_var, scale, X.dtype, xp)
+            total_var = _representable_variance(total_var, scale, dtype, xp)
             mean, values = mean * scale, values * scale * scale
         if shift is not None:
             mean = mean + shift
+        if X.dtype != dtype:  # filtered in float64: the summary in X's dtype
+            w, mean, values, V = (xp.astype(a, dtype) for a in (w, mean, values, V))
+            self._batch_ratio = xp.astype(self._batch_ratio, dtype)
         return eps, w, mean, values, V, total_var, n_iter
 
     def _filter(self, X, xp, *, level, cap, prior=None, record=None, progress=None):
@@ -2272,6 +2357,24 @@ class OutlierRobustPCA(_LinearSubspace):
         if not op_is_final:
             op = op.reweighted(w, _weighted_mean(X, w, xp))
         values, V, total_var = op.top_eig(b, rng=rng, V0=V0, n_iter=4)
+        # Weights below eps of the largest are the rounding of a removal
+        # (the total weight does not register them), but times the squares
+        # of rows far out they can hold more than the rounding of the
+        # scatter (float32 near-flip outliers at 4e10 times the inliers'
+        # spread, filtered in float64: 2.7e-18 of the weight added 2.7 to the
+        # variance along their direction, the inliers' 1): the summary then
+        # gives them none. Elsewhere they are kept (no change beyond
+        # rounding).
+        eps = float(xp.finfo(X.dtype).eps)
+        tiny = (w > 0) & (w < eps * float(xp.max(w)))
+        if bool(xp.any(tiny)):
+            rows = xp.nonzero(tiny)[0]
+            R = xp.take(X, rows, axis=0) - op.mean
+            held = float(xp.sum(xp.take(w, rows) * xp.sum(R * R, axis=1)))
+            if held > eps * op.wsum * total_var:
+                w = xp.where(tiny, 0.0, w)
+                op = op.reweighted(w, _weighted_mean(X, w, xp))
+                values, V, total_var = op.top_eig(b, rng=rng, V0=V, n_iter=4)
         return (w, n_iter), op.mean, values, V, total_var
 
     @classmethod

@@ -1,6 +1,7 @@
 """Tests of OutlierRobustPCA (filtering, block variant, streaming)."""
 
 import copy
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -18,6 +19,8 @@ from skrep.datasets import make_contaminated_gaussian
 from skrep.decomposition import OutlierRobustPCA
 from skrep.decomposition import _outlier_robust_pca as orpca
 from skrep.decomposition._outlier_robust_pca import _weighted_median
+from skrep.utils._testing import array_api_params, check_array_api_equivalence
+from skrep.utils.extmath import unit_scale
 
 
 def sin_largest_angle(A, B):
@@ -813,3 +816,177 @@ def test_windowed_weighted_median_is_the_sorted_one(kind):
     cum = np.cumsum(w[order])
     expected = values[order[np.searchsorted(cum, 0.5 * cum[-1])]]
     assert _weighted_median(values, w, np) == expected
+
+
+def _silent_fit(est, X):
+    """Fit, failing on any warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return est.fit(X)
+
+
+@pytest.mark.parametrize(
+    "dtype, magnitude, seed",
+    [
+        # The dense covariance downdated by outliers that had carried nearly
+        # all of it: rounding of the scatter formed with them (sine 0.97,
+        # 0.93 before; 0.05 formed anew).
+        (np.float64, 1e8, 0),
+        (np.float32, 2500.0, 0),
+        # float32 inliers within the rounding tolerance of the filter's
+        # scores: the outliers kept their full weight (sine 1.00 before).
+        (np.float32, 2.5e5, 1),
+        # Filtered in float64, the outliers kept 2.7e-18 of the weight: 2.7
+        # of variance along their direction, the inliers' 1.
+        (np.float32, 1e10, 0),
+    ],
+)
+def test_far_outliers_have_no_say(dtype, magnitude, seed):
+    # Near-flip outliers 1e4 to 4e10 times the inliers' spread: fit finds
+    # PCA of the inliers (the outliers left no weight: at most rounding),
+    # and so does a stream of 500-row chunks up to its blocks' merge, in X's
+    # dtype.
+    X, U, out = near_flip(2000, 20, 0.2, magnitude, seed=seed)
+    X = X.astype(dtype)
+    oracle = PCA(1).fit(X[~out].astype(float))
+    est = _silent_fit(OutlierRobustPCA(eps=0.2, random_state=0), X)
+    streamed = OutlierRobustPCA(eps=0.2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        stream(streamed, X, 500)
+    for model, tol in ((est, 1e-3), (streamed, 0.05)):
+        assert model.components_.dtype == model.mean_.dtype == dtype
+        assert model.inlier_weights_.dtype == dtype
+        assert sin_to(model.components_, oracle.components_) < tol
+        assert_allclose(model.explained_variance_, oracle.explained_variance_, rtol=tol)
+    assert est.inlier_weights_[out].max() < 1e-6
+    # The weighted covariance of the returned weights is the inliers' in
+    # every direction, not only the top one.
+    w = est.inlier_weights_.astype(float)
+    centred = X.astype(float) - w @ X.astype(float) / w.sum()
+    weighted = np.linalg.eigvalsh(centred.T @ (w[:, None] * centred) / w.sum())
+    inliers = np.linalg.eigvalsh(np.cov(X[~out].astype(float).T, bias=True))
+    assert_allclose(weighted, inliers, rtol=1e-3)
+
+
+def test_float64_past_its_resolution_warns():
+    # Outliers 4e15 times the inliers' spread: float64's scores cannot tell
+    # the inliers from the centre (the outliers keep their weight): a
+    # warning, not a silent wrong direction.
+    X, _, _ = near_flip(500, 5, 0.2, 1e15, seed=0)
+    with pytest.warns(UserWarning, match="rounding of the filter's float64"):
+        OutlierRobustPCA(eps=0.2, random_state=0).fit(X)
+
+
+def test_float64_far_from_the_origin():
+    # float64 rows at an offset 1e13 times their spread are moved as float32
+    # rows are: the fit is the one at the origin (before: the filter stopped
+    # at its cap with a ConvergenceWarning, sine 0.94-1.00). At ordinary
+    # offsets they are not moved (bitwise the same fit).
+    X, U, _ = near_flip(1000, 10, 0.2, 1.5, seed=0)
+    ref = OutlierRobustPCA(eps=0.2, random_state=0).fit(X)
+    est = _silent_fit(OutlierRobustPCA(eps=0.2, random_state=0), X + 1e13)
+    assert sin_to(est.components_, ref.components_) < 1e-3
+    assert_allclose(est.mean_ - 1e13, ref.mean_, atol=0.01)
+    assert_allclose(est.explained_variance_, ref.explained_variance_, rtol=1e-3)
+    called = []
+    original = orpca._WeightedCovariance.__init__
+
+    def spy(self, X, *args, **kwargs):
+        called.append(X)
+        original(self, X, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(orpca._WeightedCovariance, "__init__", spy)
+        OutlierRobustPCA(eps=0.2, random_state=0).fit(X + 1e4)
+    assert np.array_equal(called[0], (X + 1e4) / unit_scale(X + 1e4))
+    # The tail shape that the undetermined-components warning reads: about
+    # the mean too, as at the origin (2.5e-4 off at 1e12 before; 2.8e-5).
+    far = OutlierRobustPCA(eps=0.2, random_state=0).fit(X + 1e12)
+    w, mean, V = far.inlier_weights_, far._mean, far._V
+    assert_allclose(
+        orpca._tail_shape(X + 1e12, w, mean, V, 1, np),
+        orpca._tail_shape(X, w, mean - 1e12, V, 1, np),
+        rtol=1e-4,
+    )
+
+
+@pytest.mark.parametrize("dtype, offset", [(np.float32, 1e6), (np.float64, 1e14)])
+def test_transform_far_from_the_origin(dtype, offset):
+    # Scores of rows at an offset far beyond their spread: (X - mean_) @ C.T
+    # to X's precision of the centred rows (X @ C.T - mean_ @ C.T cancelled:
+    # errors 0.13 (float32, 1e6) and 0.04 (float64, 1e14) of the scores'
+    # spread). X is not modified.
+    X, _, _ = near_flip(1000, 10, 0.2, 1.5, seed=0)
+    X = (X + offset).astype(dtype)
+    est = OutlierRobustPCA(eps=0.2, random_state=0).fit(X)
+    given = X.copy()
+    scores = est.transform(X)
+    assert scores.dtype == dtype
+    assert np.array_equal(X, given)
+    exact = (X.astype(float) - est.mean_.astype(float)) @ est.components_.T.astype(
+        float
+    )
+    err = np.abs(scores - exact).max() / exact.std()
+    assert err < 100 * np.finfo(dtype).eps
+
+
+def test_float32_filter_holds_one_copy_of_x(monkeypatch):
+    # The float32 rows, shifted, are scaled in place: one copy of X before
+    # the filter (two before).
+    X = (np.random.RandomState(0).standard_normal((2000, 200)) + 100).astype(np.float32)
+    peaks = []
+    original = OutlierRobustPCA._filter
+
+    def spy(self, *args, **kwargs):
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(OutlierRobustPCA, "_filter", spy)
+    tracemalloc.start()
+    try:
+        OutlierRobustPCA(random_state=0).fit(X)
+    finally:
+        tracemalloc.stop()
+    assert peaks[0] < 1.5 * X.nbytes
+
+
+@pytest.mark.parametrize("array_namespace, device_name, dtype_name", array_api_params())
+@pytest.mark.parametrize("far", [False, True])
+def test_far_rows_on_array_api_match_numpy(
+    array_namespace, device_name, dtype_name, far
+):
+    # The float32 rows filtered in float64 (near-flip outliers 4e10 times
+    # the inliers' spread), the rounding weights dropped, and rows far from
+    # the origin (float32 1e6, float64 1e13) moved: on device as on numpy,
+    # in X's dtype, and transform centred there too.
+    X, _, _ = near_flip(600, 12, 0.2, 1.5 if far else 1e10, seed=0)
+    if far:
+        X = X + (1e6 if dtype_name == "float32" else 1e13)
+    check_array_api_equivalence(
+        OutlierRobustPCA(eps=0.2, random_state=0),
+        X,
+        array_namespace=array_namespace,
+        device_name=device_name,
+        dtype_name=dtype_name,
+        attributes=("components_", "explained_variance_", "mean_"),
+        methods=("transform",),
+    )
+
+
+def test_float32_shift_is_an_inliers_value():
+    # t3 inliers and outliers 1e6 times their spread, float32: 3 of the 5
+    # rows that the shift came from were outliers on the same side, so the
+    # shift sat at the outliers along their direction, the inliers' spread
+    # looked ordinary beside it and the fit kept the outliers silently (sine
+    # 1.00). Of 101 rows, the shift is an inlier's value: the fit is
+    # float64's on the same values (not certified there either: it warns).
+    X, U, outliers = near_flip(2000, 20, 0.2, 1e6, dof=3, seed=4)
+    X32 = X.astype(np.float32)
+    fits = []
+    for data in (X32.astype(float), X32):
+        with pytest.warns(ConvergenceWarning, match="did not certify"):
+            fits.append(OutlierRobustPCA(eps=0.2, random_state=4).fit(data))
+    ref, est = fits
+    assert sin_to(est.components_, ref.components_) < 1e-3
+    assert np.all(est.inlier_weights_[outliers] == 0)
