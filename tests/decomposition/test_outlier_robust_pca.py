@@ -473,8 +473,9 @@ def test_eps_auto_point_mass_indicator_and_bulk_shortcut(monkeypatch):
 
 
 def test_eps_auto_heavy_tailed_inliers_with_outliers():
-    # t3 inliers and 20 % of near-flip outliers at 1.5 times the flip: the
-    # detection pass stepped along the inliers' tails in tiny steps and ran
+    # t3 inliers and 20 % of outliers at 1.5 times the Gaussian flip (0.87
+    # times the t3 inliers' own, t_inliers): the detection pass stepped
+    # along the inliers' tails in tiny steps and ran
     # out of max_iter with 5-8 % removed and no stage certified, so no
     # tail estimate; eps_ was that weight and the fit followed the outliers
     # (sin 0.39-1.00 on these 4 seeds, 13 of 20 seeds above 0.3). The last

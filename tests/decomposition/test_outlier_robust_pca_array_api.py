@@ -58,8 +58,9 @@ def test_fit_matches_numpy(array_namespace, device_name, dtype_name, eps, filter
 
 @pytest.mark.parametrize("array_namespace, device_name, dtype_name", array_api_params())
 def test_heavy_tail_calibration_matches_numpy(array_namespace, device_name, dtype_name):
-    # Multivariate t inliers near the flip: the rounds that calibrate the
-    # inliers' tail on the bulk run on device too, with the same result.
+    # Multivariate t inliers near the Gaussian flip (0.61 times their own):
+    # the rounds that calibrate the inliers' tail on the bulk run on device
+    # too, with the same result.
     X, _, _ = near_flip(2000, 20, 0.2, 1.05, dof=3, seed=0)
     rtol, atol = _tolerances(dtype_name)
     with warnings.catch_warnings():
