@@ -1441,9 +1441,10 @@ class OutlierRobustPCA(_LinearSubspace):
     covariance; float32 data whose typical row is within ``100 d eps`` of the
     largest deviation (outliers past about 1e4 times the inliers' spread at
     ``d = 20``, less at larger ``d``) are filtered in float64, on one
-    float64 copy of ``X``; in float64 that point (about 1e13 times at
-    ``d = 20``) warns: past it, near 4e15 times, the outliers keep their
-    weight.
+    float64 copy of ``X``. Past float64's point (about 1e13 times at
+    ``d = 20``) the fit warns, whether ``X`` is float64 or float32: a little
+    past it the outliers keep their weight (near-flip outliers at ``d = 20``:
+    from 2e14 times in float64, 5e14 in float32, sine 1.00).
 
     Array API: with ``sklearn.set_config(array_api_dispatch=True)``, ``fit``
     and ``partial_fit`` accept CuPy (or any array-API) arrays and run on
@@ -1810,20 +1811,21 @@ class OutlierRobustPCA(_LinearSubspace):
         if shift is not None:
             X = X - shift  # a copy: divided in place below
             scale = unit_scale(X, xp)
-        if 0 < typical < 100 * X.shape[1] * eps * scale:
-            if dtype == xp.float32:
-                X = xp.astype(X, xp.float64)
-                prior = None if prior is None else xp.astype(prior, xp.float64)
-            else:
-                warnings.warn(
-                    "OutlierRobustPCA: the typical row of X deviates "
-                    f"{typical / scale:.1e} of its largest deviation, within "
-                    "the rounding of the filter's float64 scores: the "
-                    "components may follow the far rows. Remove or rescale "
-                    "them.",
-                    UserWarning,
-                    stacklevel=4,
-                )
+        limit = 100 * X.shape[1] * scale  # times the eps of the dtype filtered in
+        if dtype == xp.float32 and 0 < typical < limit * eps:
+            X = xp.astype(X, xp.float64)
+            prior = None if prior is None else xp.astype(prior, xp.float64)
+        # float64, given or converted to: the same check at its eps.
+        if 0 < typical < limit * float(xp.finfo(X.dtype).eps):
+            warnings.warn(
+                "OutlierRobustPCA: the typical row of X deviates "
+                f"{typical / scale:.1e} of its largest deviation, within "
+                "the rounding of the filter's float64 scores: the "
+                "components may follow the far rows. Remove or rescale "
+                "them.",
+                UserWarning,
+                stacklevel=4,
+            )
         if scale != 1.0:
             if shift is None:
                 X = X / scale

@@ -870,13 +870,16 @@ def test_far_outliers_have_no_say(dtype, magnitude, seed):
     assert_allclose(weighted, inliers, rtol=1e-3)
 
 
-def test_float64_past_its_resolution_warns():
-    # Outliers 4e15 times the inliers' spread: float64's scores cannot tell
-    # the inliers from the centre (the outliers keep their weight): a
-    # warning, not a silent wrong direction.
-    X, _, _ = near_flip(500, 5, 0.2, 1e15, seed=0)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("magnitude", [1e15, 1e18])
+def test_float64_past_its_resolution_warns(dtype, magnitude):
+    # Outliers 1e15 times the inliers' spread and more: float64's scores
+    # cannot tell the inliers from the centre (the outliers keep their
+    # weight): a warning, not a silent wrong direction. float32 data, filtered
+    # in float64 there, warn alike (they kept the outliers silently before).
+    X, _, _ = near_flip(500, 5, 0.2, magnitude, seed=0)
     with pytest.warns(UserWarning, match="rounding of the filter's float64"):
-        OutlierRobustPCA(eps=0.2, random_state=0).fit(X)
+        OutlierRobustPCA(eps=0.2, random_state=0).fit(X.astype(dtype))
 
 
 def test_float64_far_from_the_origin():
