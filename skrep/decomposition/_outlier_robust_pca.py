@@ -276,11 +276,15 @@ def _block_law(level, c):
     )
 
 
-def _spread_rows(X, m):
-    """Up to ``m`` rows spread through ``X`` (not the leading ones: outliers
-    may come first)."""
-    rows = X[:: max(1, X.shape[0] // m), :]
-    return rows[: min(m, rows.shape[0]), :]
+def _spread_rows(X, m, xp):
+    """Up to ``m`` rows evenly spaced through the whole of ``X``, its first
+    and last included (not the leading ones: outliers may come first)."""
+    n = X.shape[0]
+    if n <= m:
+        return X
+    gaps = max(m - 1, 1)
+    index = [(2 * i * (n - 1) + gaps) // (2 * gaps) for i in range(m)]
+    return xp.take(X, xp.asarray(index, device=_device(X)), axis=0)
 
 
 def _typical_deviation(rows, centre, xp):
@@ -842,7 +846,7 @@ def _tail_shape(X, w, mean, V, k, xp):
     # ratio 0.2725 against 0.2722).
     far = X.dtype == xp.float32 or float(xp.max(xp.abs(mean))) * math.sqrt(
         float(xp.finfo(X.dtype).eps)
-    ) > _typical_deviation(_spread_rows(X, 101), mean, xp)
+    ) > _typical_deviation(_spread_rows(X, 101, xp), mean, xp)
     P = (X - mean) @ Vk if far else X @ Vk - mean @ Vk
     wsum = float(xp.sum(w))
     spread, robust = [], []
@@ -1802,7 +1806,7 @@ class OutlierRobustPCA(_LinearSubspace):
         if scale <= 2.0**125:
             m = min(X.shape[0], 101)
             m -= 1 - m % 2  # odd: the median is one of the rows' values
-            rows = _spread_rows(X, m)
+            rows = _spread_rows(X, m, xp)
             shift = xp.sort(rows, axis=0)[m // 2, :]
             typical = _typical_deviation(rows, shift, xp)
             offset = float(xp.max(xp.abs(shift)))

@@ -994,3 +994,34 @@ def test_float32_shift_is_an_inliers_value():
     ref, est = fits
     assert sin_to(est.components_, ref.components_) < 1e-3
     assert np.all(est.inlier_weights_[outliers] == 0)
+
+
+@pytest.mark.parametrize("n", [100, 150, 200, 1000, 1001])
+def test_spread_rows_cover_all_of_x(n):
+    # Evenly spaced through the whole of X, first and last rows included
+    # (n // 101 steps took only the first 101 rows for 101 <= n < 202).
+    rows = orpca._spread_rows(np.arange(float(n))[:, None], 99, np)[:, 0]
+    assert rows.shape == (min(n, 99),)
+    assert rows[0] == 0 and rows[-1] == n - 1
+    gaps = np.diff(rows)
+    assert gaps.min() >= 1 and gaps.max() - gaps.min() <= 1
+
+
+def test_outliers_first_in_x():
+    # Near-flip outliers (40 % of 200 rows) sorted first: the shift and the
+    # typical row came from the first 101 rows, 80 of them outliers. float32
+    # at 1e6 times the inliers' spread kept them (sine 1.00, silent); now
+    # float64's fit on the same values. float64 past its resolution (1e15)
+    # lost its warning; now it warns.
+    X, U, out = near_flip(200, 10, 0.4, 1e6, seed=0)
+    first = np.r_[np.flatnonzero(out), np.flatnonzero(~out)]
+    ref = OutlierRobustPCA(eps=0.4, random_state=0).fit(X[first])
+    est = _silent_fit(
+        OutlierRobustPCA(eps=0.4, random_state=0), X[first].astype(np.float32)
+    )
+    assert sin_to(est.components_, ref.components_) < 1e-3
+    assert sin_to(est.components_, U) < 0.3
+    X, _, out = near_flip(200, 10, 0.4, 1e15, seed=0)
+    first = np.r_[np.flatnonzero(out), np.flatnonzero(~out)]
+    with pytest.warns(UserWarning, match="rounding of the filter's float64"):
+        OutlierRobustPCA(eps=0.4, random_state=0).fit(X[first])
