@@ -935,6 +935,29 @@ def test_transform_far_from_the_origin(dtype, offset):
     assert err < 100 * np.finfo(dtype).eps
 
 
+@pytest.mark.parametrize(
+    "dtype, offsets",
+    [(np.float32, [1, 1e2, 1e3, 1e4, 1e6]), (np.float64, [1, 1e4, 1e7, 1e8, 1e14])],
+)
+def test_transform_is_the_fast_form_near_the_origin(dtype, offsets):
+    # scikit-learn's X @ C.T - mean_ @ C.T (no n x d copy) on ordinary data
+    # (offsets to 1e2 times the spread here), centred first only where that
+    # would lose more than half of the dtype's digits: at every offset the
+    # scores are within sqrt(eps) of their spread (measured: at most 0.2
+    # sqrt(eps), at 1e3 float32 and 1e7 float64, the last fast ones).
+    X0, _, _ = near_flip(1000, 10, 0.2, 1.5, seed=0)
+    for offset in offsets:
+        X = (X0 + offset * np.linspace(0.5, 1, 10)).astype(dtype)
+        est = OutlierRobustPCA(eps=0.2, random_state=0).fit(X)
+        C, mean = est.components_, est.mean_
+        scores = est.transform(X)
+        if offset <= 1e2:
+            assert np.array_equal(scores, X @ C.T - mean @ C.T)
+        exact = (X.astype(float) - mean.astype(float)) @ C.T.astype(float)
+        err = np.abs(scores - exact).max() / exact.std()
+        assert err < np.sqrt(np.finfo(dtype).eps)
+
+
 def test_float32_filter_holds_one_copy_of_x(monkeypatch):
     # The float32 rows, shifted, are scaled in place: one copy of X before
     # the filter (two before).
