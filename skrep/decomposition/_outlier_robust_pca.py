@@ -295,6 +295,34 @@ def _typical_deviation(rows, centre, xp):
     return float(dev[(dev.shape[0] - 1) // 2]) if dev.shape[0] else 0.0
 
 
+def _origin_shift(X, xp, scale):
+    """The shift by which ``OutlierRobustPCA._fit_batch`` moves the rows
+    ``X`` (None: not moved) and the typical row's deviation from it:
+    ``(shift, typical)``.
+
+    The shift is the coordinate-wise median of up to 101 rows spread through
+    ``X`` (one of their values), ``typical`` the median of their largest
+    absolute deviations from it. float32 rows are moved; float64 ones only
+    where their projections about the origin, ``X @ V - shift @ V``, would
+    cancel to more than ``sqrt(eps)`` of the typical row (the shift's
+    largest entry past 6.7e7 times it). Rows with entries from 2^126
+    (``scale``, :func:`unit_scale` of ``X``), whose differences could
+    overflow, are not moved. :func:`_tail_shape` asks this too, so it
+    projects about the mean first exactly where the fit moved the rows."""
+    if scale > 2.0**125:
+        return None, 0.0
+    m = min(X.shape[0], 101)
+    m -= 1 - m % 2  # odd: the median is one of the rows' values
+    rows = _spread_rows(X, m, xp)
+    shift = xp.sort(rows, axis=0)[m // 2, :]
+    typical = _typical_deviation(rows, shift, xp)
+    offset = float(xp.max(xp.abs(shift)))
+    eps = float(xp.finfo(X.dtype).eps)
+    if X.dtype == xp.float64 and not offset * math.sqrt(eps) > typical:
+        shift = None
+    return shift, typical
+
+
 def _weighted_mean(X, w, xp):
     return (w @ X) / xp.sum(w)
 
@@ -840,13 +868,11 @@ def _tail_shape(X, w, mean, V, k, xp):
     if V.shape[1] <= k:
         return None
     Vk = V[:, k - 1 : k + 1]
-    # Rows far from the origin (float32, and float64 past the offset at which
-    # OutlierRobustPCA._fit_batch shifts them): about the mean first, as
-    # X @ Vk - mean @ Vk cancels (float64 at 1e12 times the spread: first
-    # ratio 0.2725 against 0.2722).
-    far = X.dtype == xp.float32 or float(xp.max(xp.abs(mean))) * math.sqrt(
-        float(xp.finfo(X.dtype).eps)
-    ) > _typical_deviation(_spread_rows(X, 101, xp), mean, xp)
+    # Rows that OutlierRobustPCA._fit_batch moved (float32, and float64 far
+    # from the origin; the same decision on the same rows): about the mean
+    # first, as X @ Vk - mean @ Vk cancels (float64 at 1e12 times the
+    # spread: first ratio 0.2725 against 0.2722).
+    far = _origin_shift(X, xp, unit_scale(X, xp))[0] is not None
     P = (X - mean) @ Vk if far else X @ Vk - mean @ Vk
     wsum = float(xp.sum(w))
     spread, robust = [], []
@@ -1798,20 +1824,10 @@ class OutlierRobustPCA(_LinearSubspace):
         rows (float32 near-flip outliers at 1e6 times the inliers' spread:
         they kept their full weight, sine 1.00): float32 data are then
         filtered in float64 (one float64 copy of X), and float64 data warn."""
-        shift = None
         dtype = X.dtype
         eps = float(xp.finfo(dtype).eps)
         scale = unit_scale(X, xp)
-        typical = 0.0
-        if scale <= 2.0**125:
-            m = min(X.shape[0], 101)
-            m -= 1 - m % 2  # odd: the median is one of the rows' values
-            rows = _spread_rows(X, m, xp)
-            shift = xp.sort(rows, axis=0)[m // 2, :]
-            typical = _typical_deviation(rows, shift, xp)
-            offset = float(xp.max(xp.abs(shift)))
-            if dtype == xp.float64 and not offset * math.sqrt(eps) > typical:
-                shift = None
+        shift, typical = _origin_shift(X, xp, scale)
         if shift is not None:
             X = X - shift  # a copy: divided in place below
             scale = unit_scale(X, xp)

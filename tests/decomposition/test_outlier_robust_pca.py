@@ -915,6 +915,29 @@ def test_float64_far_from_the_origin():
     )
 
 
+@pytest.mark.parametrize("factor", [0.95, 1.05])
+def test_tail_shape_centres_where_the_fit_moves(factor):
+    # float64 rows at 0.95 and 1.05 times the offset past which the fit
+    # moves them (6.7e7 times their typical deviation): the tail shape
+    # projects about the mean first (an n x d copy) exactly where the fit
+    # moved them. It decided about the mean, not the fit's shift, and from
+    # other rows: from 0.93 to 1.0 times it centred rows the fit had not
+    # moved.
+    X, _, _ = near_flip(1000, 10, 0.2, 1.5, seed=0)
+    _, typical = orpca._origin_shift(X + 1e8, np, unit_scale(X + 1e8))
+    X = X + factor * typical / np.sqrt(np.finfo(float).eps)
+    moved = orpca._origin_shift(X, np, unit_scale(X))[0] is not None
+    assert moved == (factor > 1)
+    est = OutlierRobustPCA(eps=0.2, random_state=0).fit(X)
+    tracemalloc.start()
+    try:
+        orpca._tail_shape(X, est.inlier_weights_, est._mean, est._V, 1, np)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (peak > X.nbytes) == moved
+
+
 @pytest.mark.parametrize("dtype, offset", [(np.float32, 1e6), (np.float64, 1e14)])
 def test_transform_far_from_the_origin(dtype, offset):
     # Scores of rows at an offset far beyond their spread: (X - mean_) @ C.T
