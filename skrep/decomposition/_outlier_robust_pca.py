@@ -1823,18 +1823,29 @@ class OutlierRobustPCA(_LinearSubspace):
         entry, the inliers' scores fall there and the filter follows the far
         rows (float32 near-flip outliers at 1e6 times the inliers' spread:
         they kept their full weight, sine 1.00): float32 data are then
-        filtered in float64 (one float64 copy of X), and float64 data warn."""
+        filtered in float64 (one float64 copy of X, shifted in place), and
+        float64 data (given or converted to) warn."""
         dtype = X.dtype
         eps = float(xp.finfo(dtype).eps)
         scale = unit_scale(X, xp)
         shift, typical = _origin_shift(X, xp, scale)
         if shift is not None:
-            X = X - shift  # a copy: divided in place below
-            scale = unit_scale(X, xp)
+            # unit_scale(X - shift) before any copy, from the columns'
+            # extremes (rounding is monotone: the same value).
+            extremes = xp.stack([xp.max(X, axis=0), xp.min(X, axis=0)])
+            scale = unit_scale(extremes - shift, xp)
         limit = 100 * X.shape[1] * scale  # times the eps of the dtype filtered in
         if dtype == xp.float32 and 0 < typical < limit * eps:
+            # One float64 copy, moved in place: float32 values subtract in
+            # float64 at least as exactly as in float32 (exactly within a
+            # factor 2^29 of each other).
             X = xp.astype(X, xp.float64)
+            shift = xp.astype(shift, xp.float64)
+            X -= shift
+            scale = unit_scale(xp.astype(extremes, xp.float64) - shift, xp)
             prior = None if prior is None else xp.astype(prior, xp.float64)
+        elif shift is not None:
+            X = X - shift  # a copy: divided in place below
         # float64, given or converted to: the same check at its eps.
         if 0 < typical < limit * float(xp.finfo(X.dtype).eps):
             warnings.warn(

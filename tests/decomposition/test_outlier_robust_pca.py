@@ -981,10 +981,17 @@ def test_transform_is_the_fast_form_near_the_origin(dtype, offsets):
         assert err < np.sqrt(np.finfo(dtype).eps)
 
 
-def test_float32_filter_holds_one_copy_of_x(monkeypatch):
+@pytest.mark.parametrize("magnitude, copies", [(None, 1), (1e6, 2)])
+def test_float32_filter_holds_one_copy_of_x(monkeypatch, magnitude, copies):
     # The float32 rows, shifted, are scaled in place: one copy of X before
-    # the filter (two before).
-    X = (np.random.RandomState(0).standard_normal((2000, 200)) + 100).astype(np.float32)
+    # the filter (two before). Filtered in float64 (near-flip outliers 1e6
+    # times the inliers' spread), one float64 copy shifted in place (peak
+    # 3.01 times X.nbytes before: a shifted float32 copy too).
+    if magnitude is None:
+        X = np.random.RandomState(0).standard_normal((2000, 200)) + 100
+    else:
+        X, _, _ = near_flip(4000, 100, 0.2, magnitude, seed=0)
+    X = X.astype(np.float32)
     peaks = []
     original = OutlierRobustPCA._filter
 
@@ -995,10 +1002,10 @@ def test_float32_filter_holds_one_copy_of_x(monkeypatch):
     monkeypatch.setattr(OutlierRobustPCA, "_filter", spy)
     tracemalloc.start()
     try:
-        OutlierRobustPCA(random_state=0).fit(X)
+        OutlierRobustPCA(eps=0.2, random_state=0).fit(X)
     finally:
         tracemalloc.stop()
-    assert peaks[0] < 1.5 * X.nbytes
+    assert peaks[0] < (copies + 0.5) * X.nbytes
 
 
 @pytest.mark.parametrize("array_namespace, device_name, dtype_name", array_api_params())
