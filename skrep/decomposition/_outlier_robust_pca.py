@@ -13,6 +13,7 @@ certified stable.
 
 import functools
 import math
+import sys
 import warnings
 from numbers import Integral, Real
 
@@ -321,6 +322,19 @@ def _origin_shift(X, xp, scale):
     if X.dtype == xp.float64 and not offset * math.sqrt(eps) > typical:
         shift = None
     return shift, typical
+
+
+def _user_stacklevel():
+    """``stacklevel`` of a warning raised by the caller that names the first
+    frame outside skrep and scikit-learn: the user's ``fit`` or
+    ``partial_fit`` line, however deep the call below it."""
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None:
+        package = frame.f_globals.get("__name__", "").split(".")[0]
+        if package not in ("skrep", "sklearn"):
+            break
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _weighted_mean(X, w, xp):
@@ -1855,7 +1869,7 @@ class OutlierRobustPCA(_LinearSubspace):
                 "components may follow the far rows. Remove or rescale "
                 "them.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=_user_stacklevel(),
             )
         if scale != 1.0:
             if shift is None:
@@ -1891,7 +1905,7 @@ class OutlierRobustPCA(_LinearSubspace):
                     "coordinate-wise median; outliers above about "
                     f"{off / 4:.0%} of the rows can go undetected. Pass eps.",
                     UserWarning,
-                    stacklevel=4,
+                    stacklevel=_user_stacklevel(),
                 )
         else:
             eps = float(self.eps)

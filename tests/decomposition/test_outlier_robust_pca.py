@@ -882,6 +882,22 @@ def test_float64_past_its_resolution_warns(dtype, magnitude):
         OutlierRobustPCA(eps=0.2, random_state=0).fit(X.astype(dtype))
 
 
+@pytest.mark.parametrize("rows", [500, 1500])
+def test_resolution_warning_names_the_callers_line(rows):
+    # From fit, and from partial_fit whether its block is provisional (500
+    # rows) or complete (1,500): not a line of scikit-learn's (stacklevel 4
+    # named sklearn/base.py from a provisional block).
+    X, _, _ = near_flip(rows, 5, 0.2, 1e15, seed=0)
+    for method in ("fit", "partial_fit"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            getattr(OutlierRobustPCA(eps=0.2, random_state=0), method)(X)
+        files = {
+            w.filename for w in caught if "rounding of the filter" in str(w.message)
+        }
+        assert files == {__file__}
+
+
 def test_float64_far_from_the_origin():
     # float64 rows at an offset 1e13 times their spread are moved as float32
     # rows are: the fit is the one at the origin (before: the filter stopped
