@@ -1478,9 +1478,14 @@ class OutlierRobustPCA(_LinearSubspace):
     estimator can find ``u`` there (shown in the User Guide and tested).
 
     Precision: rows far from the origin are filtered about one of them
-    (float32 always, float64 past an offset 6.7e7 times their spread), and
-    ``transform`` centres before projecting, so an offset costs no accuracy
-    beyond the rounding of the data themselves. Outliers far beyond the
+    (float32 always, float64 past an offset 6.7e7 times their spread), so an
+    offset costs the fit no accuracy beyond the rounding of the data
+    themselves. ``transform`` is scikit-learn's ``X @ C.T - mean_ @ C.T``
+    unless the rounding that carries from ``mean_`` passes ``sqrt(eps)`` of
+    the scores' spread (offsets past about 1e3 times the spread in float32,
+    1e7 in float64), and centres first beyond: an offset costs its scores
+    at most half of the dtype's digits (measured: 0.2 ``sqrt(eps)`` of their
+    standard deviation at the largest fast offsets). Outliers far beyond the
     inliers' spread get no weight, to the rounding of the weighted
     covariance; float32 data whose typical row is within ``100 d eps`` of the
     largest deviation (outliers past about 1e4 times the inliers' spread at
@@ -1488,7 +1493,7 @@ class OutlierRobustPCA(_LinearSubspace):
     float64 copy of ``X``. Past float64's point (about 1e13 times at
     ``d = 20``) the fit warns, whether ``X`` is float64 or float32: a little
     past it the outliers keep their weight (near-flip outliers at ``d = 20``:
-    from 2e14 times in float64, 5e14 in float32, sine 1.00).
+    from 1.5e14 times in float64, 3e14 in float32, sine 1.00).
 
     Array API: with ``sklearn.set_config(array_api_dispatch=True)``, ``fit``
     and ``partial_fit`` accept CuPy (or any array-API) arrays and run on
