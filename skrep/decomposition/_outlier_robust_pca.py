@@ -13,6 +13,7 @@ certified stable.
 
 import functools
 import math
+import sys
 import warnings
 from numbers import Integral, Real
 
@@ -276,11 +277,15 @@ def _block_law(level, c):
     )
 
 
-def _spread_rows(X, m):
-    """Up to ``m`` rows spread through ``X`` (not the leading ones: outliers
-    may come first)."""
-    rows = X[:: max(1, X.shape[0] // m), :]
-    return rows[: min(m, rows.shape[0]), :]
+def _spread_rows(X, m, xp):
+    """Up to ``m`` rows evenly spaced through the whole of ``X``, its first
+    and last included (not the leading ones: outliers may come first)."""
+    n = X.shape[0]
+    if n <= m:
+        return X
+    gaps = max(m - 1, 1)
+    index = [(2 * i * (n - 1) + gaps) // (2 * gaps) for i in range(m)]
+    return xp.take(X, xp.asarray(index, device=_device(X)), axis=0)
 
 
 def _typical_deviation(rows, centre, xp):
@@ -289,6 +294,47 @@ def _typical_deviation(rows, centre, xp):
     dev = xp.max(xp.abs(rows - centre), axis=1)
     dev = xp.sort(dev[dev > 0])
     return float(dev[(dev.shape[0] - 1) // 2]) if dev.shape[0] else 0.0
+
+
+def _origin_shift(X, xp, scale):
+    """The shift by which ``OutlierRobustPCA._fit_batch`` moves the rows
+    ``X`` (None: not moved) and the typical row's deviation from it:
+    ``(shift, typical)``.
+
+    The shift is the coordinate-wise median of up to 101 rows spread through
+    ``X`` (one of their values), ``typical`` the median of their largest
+    absolute deviations from it. float32 rows are moved; float64 ones only
+    where their projections about the origin, ``X @ V - shift @ V``, would
+    cancel to more than ``sqrt(eps)`` of the typical row (the shift's
+    largest entry past 6.7e7 times it). Rows with entries from 2^126
+    (``scale``, :func:`unit_scale` of ``X``), whose differences could
+    overflow, are not moved. :func:`_tail_shape` asks this too, so it
+    projects about the mean first exactly where the fit moved the rows."""
+    if scale > 2.0**125:
+        return None, 0.0
+    m = min(X.shape[0], 101)
+    m -= 1 - m % 2  # odd: the median is one of the rows' values
+    rows = _spread_rows(X, m, xp)
+    shift = xp.sort(rows, axis=0)[m // 2, :]
+    typical = _typical_deviation(rows, shift, xp)
+    offset = float(xp.max(xp.abs(shift)))
+    eps = float(xp.finfo(X.dtype).eps)
+    if X.dtype == xp.float64 and not offset * math.sqrt(eps) > typical:
+        shift = None
+    return shift, typical
+
+
+def _user_stacklevel():
+    """``stacklevel`` of a warning raised by the caller that names the first
+    frame outside skrep and scikit-learn: the user's ``fit`` or
+    ``partial_fit`` line, however deep the call below it."""
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None:
+        package = frame.f_globals.get("__name__", "").split(".")[0]
+        if package not in ("skrep", "sklearn"):
+            break
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _weighted_mean(X, w, xp):
@@ -836,13 +882,11 @@ def _tail_shape(X, w, mean, V, k, xp):
     if V.shape[1] <= k:
         return None
     Vk = V[:, k - 1 : k + 1]
-    # Rows far from the origin (float32, and float64 past the offset at which
-    # OutlierRobustPCA._fit_batch shifts them): about the mean first, as
-    # X @ Vk - mean @ Vk cancels (float64 at 1e12 times the spread: first
-    # ratio 0.2725 against 0.2722).
-    far = X.dtype == xp.float32 or float(xp.max(xp.abs(mean))) * math.sqrt(
-        float(xp.finfo(X.dtype).eps)
-    ) > _typical_deviation(_spread_rows(X, 101), mean, xp)
+    # Rows that OutlierRobustPCA._fit_batch moved (float32, and float64 far
+    # from the origin; the same decision on the same rows): about the mean
+    # first, as X @ Vk - mean @ Vk cancels (float64 at 1e12 times the
+    # spread: first ratio 0.2725 against 0.2722).
+    far = _origin_shift(X, xp, unit_scale(X, xp))[0] is not None
     P = (X - mean) @ Vk if far else X @ Vk - mean @ Vk
     wsum = float(xp.sum(w))
     spread, robust = [], []
@@ -1434,16 +1478,22 @@ class OutlierRobustPCA(_LinearSubspace):
     estimator can find ``u`` there (shown in the User Guide and tested).
 
     Precision: rows far from the origin are filtered about one of them
-    (float32 always, float64 past an offset 6.7e7 times their spread), and
-    ``transform`` centres before projecting, so an offset costs no accuracy
-    beyond the rounding of the data themselves. Outliers far beyond the
+    (float32 always, float64 past an offset 6.7e7 times their spread), so an
+    offset costs the fit no accuracy beyond the rounding of the data
+    themselves. ``transform`` is scikit-learn's ``X @ C.T - mean_ @ C.T``
+    unless the rounding that carries from ``mean_`` passes ``sqrt(eps)`` of
+    the scores' spread (offsets past about 1e3 times the spread in float32,
+    1e7 in float64), and centres first beyond: an offset costs its scores
+    at most half of the dtype's digits (measured: 0.2 ``sqrt(eps)`` of their
+    standard deviation at the largest fast offsets). Outliers far beyond the
     inliers' spread get no weight, to the rounding of the weighted
     covariance; float32 data whose typical row is within ``100 d eps`` of the
     largest deviation (outliers past about 1e4 times the inliers' spread at
     ``d = 20``, less at larger ``d``) are filtered in float64, on one
-    float64 copy of ``X``; in float64 that point (about 1e13 times at
-    ``d = 20``) warns: past it, near 4e15 times, the outliers keep their
-    weight.
+    float64 copy of ``X``. Past float64's point (about 1e13 times at
+    ``d = 20``) the fit warns, whether ``X`` is float64 or float32: a little
+    past it the outliers keep their weight (near-flip outliers at ``d = 20``:
+    from 1.5e14 times in float64, 3e14 in float32, sine 1.00).
 
     Array API: with ``sklearn.set_config(array_api_dispatch=True)``, ``fit``
     and ``partial_fit`` accept CuPy (or any array-API) arrays and run on
@@ -1792,38 +1842,40 @@ class OutlierRobustPCA(_LinearSubspace):
         entry, the inliers' scores fall there and the filter follows the far
         rows (float32 near-flip outliers at 1e6 times the inliers' spread:
         they kept their full weight, sine 1.00): float32 data are then
-        filtered in float64 (one float64 copy of X), and float64 data warn."""
-        shift = None
+        filtered in float64 (one float64 copy of X, shifted in place), and
+        float64 data (given or converted to) warn."""
         dtype = X.dtype
         eps = float(xp.finfo(dtype).eps)
         scale = unit_scale(X, xp)
-        typical = 0.0
-        if scale <= 2.0**125:
-            m = min(X.shape[0], 101)
-            m -= 1 - m % 2  # odd: the median is one of the rows' values
-            rows = _spread_rows(X, m)
-            shift = xp.sort(rows, axis=0)[m // 2, :]
-            typical = _typical_deviation(rows, shift, xp)
-            offset = float(xp.max(xp.abs(shift)))
-            if dtype == xp.float64 and not offset * math.sqrt(eps) > typical:
-                shift = None
+        shift, typical = _origin_shift(X, xp, scale)
         if shift is not None:
+            # unit_scale(X - shift) before any copy, from the columns'
+            # extremes (rounding is monotone: the same value).
+            extremes = xp.stack([xp.max(X, axis=0), xp.min(X, axis=0)])
+            scale = unit_scale(extremes - shift, xp)
+        limit = 100 * X.shape[1] * scale  # times the eps of the dtype filtered in
+        if dtype == xp.float32 and 0 < typical < limit * eps:
+            # One float64 copy, moved in place: float32 values subtract in
+            # float64 at least as exactly as in float32 (exactly within a
+            # factor 2^29 of each other).
+            X = xp.astype(X, xp.float64)
+            shift = xp.astype(shift, xp.float64)
+            X -= shift
+            scale = unit_scale(xp.astype(extremes, xp.float64) - shift, xp)
+            prior = None if prior is None else xp.astype(prior, xp.float64)
+        elif shift is not None:
             X = X - shift  # a copy: divided in place below
-            scale = unit_scale(X, xp)
-        if 0 < typical < 100 * X.shape[1] * eps * scale:
-            if dtype == xp.float32:
-                X = xp.astype(X, xp.float64)
-                prior = None if prior is None else xp.astype(prior, xp.float64)
-            else:
-                warnings.warn(
-                    "OutlierRobustPCA: the typical row of X deviates "
-                    f"{typical / scale:.1e} of its largest deviation, within "
-                    "the rounding of the filter's float64 scores: the "
-                    "components may follow the far rows. Remove or rescale "
-                    "them.",
-                    UserWarning,
-                    stacklevel=4,
-                )
+        # float64, given or converted to: the same check at its eps.
+        if 0 < typical < limit * float(xp.finfo(X.dtype).eps):
+            warnings.warn(
+                "OutlierRobustPCA: the typical row of X deviates "
+                f"{typical / scale:.1e} of its largest deviation, within "
+                "the rounding of the filter's float64 scores: the "
+                "components may follow the far rows. Remove or rescale "
+                "them.",
+                UserWarning,
+                stacklevel=_user_stacklevel(),
+            )
         if scale != 1.0:
             if shift is None:
                 X = X / scale
@@ -1858,7 +1910,7 @@ class OutlierRobustPCA(_LinearSubspace):
                     "coordinate-wise median; outliers above about "
                     f"{off / 4:.0%} of the rows can go undetected. Pass eps.",
                     UserWarning,
-                    stacklevel=4,
+                    stacklevel=_user_stacklevel(),
                 )
         else:
             eps = float(self.eps)

@@ -870,13 +870,32 @@ def test_far_outliers_have_no_say(dtype, magnitude, seed):
     assert_allclose(weighted, inliers, rtol=1e-3)
 
 
-def test_float64_past_its_resolution_warns():
-    # Outliers 4e15 times the inliers' spread: float64's scores cannot tell
-    # the inliers from the centre (the outliers keep their weight): a
-    # warning, not a silent wrong direction.
-    X, _, _ = near_flip(500, 5, 0.2, 1e15, seed=0)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("magnitude", [1e15, 1e18])
+def test_float64_past_its_resolution_warns(dtype, magnitude):
+    # Outliers 1e15 times the inliers' spread and more: float64's scores
+    # cannot tell the inliers from the centre (the outliers keep their
+    # weight): a warning, not a silent wrong direction. float32 data, filtered
+    # in float64 there, warn alike (they kept the outliers silently before).
+    X, _, _ = near_flip(500, 5, 0.2, magnitude, seed=0)
     with pytest.warns(UserWarning, match="rounding of the filter's float64"):
-        OutlierRobustPCA(eps=0.2, random_state=0).fit(X)
+        OutlierRobustPCA(eps=0.2, random_state=0).fit(X.astype(dtype))
+
+
+@pytest.mark.parametrize("rows", [500, 1500])
+def test_resolution_warning_names_the_callers_line(rows):
+    # From fit, and from partial_fit whether its block is provisional (500
+    # rows) or complete (1,500): not a line of scikit-learn's (stacklevel 4
+    # named sklearn/base.py from a provisional block).
+    X, _, _ = near_flip(rows, 5, 0.2, 1e15, seed=0)
+    for method in ("fit", "partial_fit"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            getattr(OutlierRobustPCA(eps=0.2, random_state=0), method)(X)
+        files = {
+            w.filename for w in caught if "rounding of the filter" in str(w.message)
+        }
+        assert files == {__file__}
 
 
 def test_float64_far_from_the_origin():
@@ -912,6 +931,29 @@ def test_float64_far_from_the_origin():
     )
 
 
+@pytest.mark.parametrize("factor", [0.95, 1.05])
+def test_tail_shape_centres_where_the_fit_moves(factor):
+    # float64 rows at 0.95 and 1.05 times the offset past which the fit
+    # moves them (6.7e7 times their typical deviation): the tail shape
+    # projects about the mean first (an n x d copy) exactly where the fit
+    # moved them. It decided about the mean, not the fit's shift, and from
+    # other rows: from 0.93 to 1.0 times it centred rows the fit had not
+    # moved.
+    X, _, _ = near_flip(1000, 10, 0.2, 1.5, seed=0)
+    _, typical = orpca._origin_shift(X + 1e8, np, unit_scale(X + 1e8))
+    X = X + factor * typical / np.sqrt(np.finfo(float).eps)
+    moved = orpca._origin_shift(X, np, unit_scale(X))[0] is not None
+    assert moved == (factor > 1)
+    est = OutlierRobustPCA(eps=0.2, random_state=0).fit(X)
+    tracemalloc.start()
+    try:
+        orpca._tail_shape(X, est.inlier_weights_, est._mean, est._V, 1, np)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (peak > X.nbytes) == moved
+
+
 @pytest.mark.parametrize("dtype, offset", [(np.float32, 1e6), (np.float64, 1e14)])
 def test_transform_far_from_the_origin(dtype, offset):
     # Scores of rows at an offset far beyond their spread: (X - mean_) @ C.T
@@ -932,10 +974,40 @@ def test_transform_far_from_the_origin(dtype, offset):
     assert err < 100 * np.finfo(dtype).eps
 
 
-def test_float32_filter_holds_one_copy_of_x(monkeypatch):
+@pytest.mark.parametrize(
+    "dtype, offsets",
+    [(np.float32, [1, 1e2, 1e3, 1e4, 1e6]), (np.float64, [1, 1e4, 1e7, 1e8, 1e14])],
+)
+def test_transform_is_the_fast_form_near_the_origin(dtype, offsets):
+    # scikit-learn's X @ C.T - mean_ @ C.T (no n x d copy) on ordinary data
+    # (offsets to 1e2 times the spread here), centred first only where that
+    # would lose more than half of the dtype's digits: at every offset the
+    # scores are within sqrt(eps) of their spread (measured: at most 0.2
+    # sqrt(eps), at 1e3 float32 and 1e7 float64, the last fast ones).
+    X0, _, _ = near_flip(1000, 10, 0.2, 1.5, seed=0)
+    for offset in offsets:
+        X = (X0 + offset * np.linspace(0.5, 1, 10)).astype(dtype)
+        est = OutlierRobustPCA(eps=0.2, random_state=0).fit(X)
+        C, mean = est.components_, est.mean_
+        scores = est.transform(X)
+        if offset <= 1e2:
+            assert np.array_equal(scores, X @ C.T - mean @ C.T)
+        exact = (X.astype(float) - mean.astype(float)) @ C.T.astype(float)
+        err = np.abs(scores - exact).max() / exact.std()
+        assert err < np.sqrt(np.finfo(dtype).eps)
+
+
+@pytest.mark.parametrize("magnitude, copies", [(None, 1), (1e6, 2)])
+def test_float32_filter_holds_one_copy_of_x(monkeypatch, magnitude, copies):
     # The float32 rows, shifted, are scaled in place: one copy of X before
-    # the filter (two before).
-    X = (np.random.RandomState(0).standard_normal((2000, 200)) + 100).astype(np.float32)
+    # the filter (two before). Filtered in float64 (near-flip outliers 1e6
+    # times the inliers' spread), one float64 copy shifted in place (peak
+    # 3.01 times X.nbytes before: a shifted float32 copy too).
+    if magnitude is None:
+        X = np.random.RandomState(0).standard_normal((2000, 200)) + 100
+    else:
+        X, _, _ = near_flip(4000, 100, 0.2, magnitude, seed=0)
+    X = X.astype(np.float32)
     peaks = []
     original = OutlierRobustPCA._filter
 
@@ -946,10 +1018,10 @@ def test_float32_filter_holds_one_copy_of_x(monkeypatch):
     monkeypatch.setattr(OutlierRobustPCA, "_filter", spy)
     tracemalloc.start()
     try:
-        OutlierRobustPCA(random_state=0).fit(X)
+        OutlierRobustPCA(eps=0.2, random_state=0).fit(X)
     finally:
         tracemalloc.stop()
-    assert peaks[0] < 1.5 * X.nbytes
+    assert peaks[0] < (copies + 0.5) * X.nbytes
 
 
 @pytest.mark.parametrize("array_namespace, device_name, dtype_name", array_api_params())
@@ -991,3 +1063,34 @@ def test_float32_shift_is_an_inliers_value():
     ref, est = fits
     assert sin_to(est.components_, ref.components_) < 1e-3
     assert np.all(est.inlier_weights_[outliers] == 0)
+
+
+@pytest.mark.parametrize("n", [100, 150, 200, 1000, 1001])
+def test_spread_rows_cover_all_of_x(n):
+    # Evenly spaced through the whole of X, first and last rows included
+    # (n // 101 steps took only the first 101 rows for 101 <= n < 202).
+    rows = orpca._spread_rows(np.arange(float(n))[:, None], 99, np)[:, 0]
+    assert rows.shape == (min(n, 99),)
+    assert rows[0] == 0 and rows[-1] == n - 1
+    gaps = np.diff(rows)
+    assert gaps.min() >= 1 and gaps.max() - gaps.min() <= 1
+
+
+def test_outliers_first_in_x():
+    # Near-flip outliers (40 % of 200 rows) sorted first: the shift and the
+    # typical row came from the first 101 rows, 80 of them outliers. float32
+    # at 1e6 times the inliers' spread kept them (sine 1.00, silent); now
+    # float64's fit on the same values. float64 past its resolution (1e15)
+    # lost its warning; now it warns.
+    X, U, out = near_flip(200, 10, 0.4, 1e6, seed=0)
+    first = np.r_[np.flatnonzero(out), np.flatnonzero(~out)]
+    ref = OutlierRobustPCA(eps=0.4, random_state=0).fit(X[first])
+    est = _silent_fit(
+        OutlierRobustPCA(eps=0.4, random_state=0), X[first].astype(np.float32)
+    )
+    assert sin_to(est.components_, ref.components_) < 1e-3
+    assert sin_to(est.components_, U) < 0.3
+    X, _, out = near_flip(200, 10, 0.4, 1e15, seed=0)
+    first = np.r_[np.flatnonzero(out), np.flatnonzero(~out)]
+    with pytest.warns(UserWarning, match="rounding of the filter's float64"):
+        OutlierRobustPCA(eps=0.4, random_state=0).fit(X[first])
