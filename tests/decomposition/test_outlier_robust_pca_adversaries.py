@@ -760,8 +760,8 @@ def test_heavy_tailed_inliers_at_eps_03_at_the_true_flip(d, seeds):
     # tail 15-30 times the 10th largest: every round removed 0.1-0.6 % of
     # the weight and max_iter ended with outliers left (sin 0.40-0.95 on
     # seeds 9, 42 and 49 at d = 20, 0.79 on seed 37 at d = 100; 6 and 3 of
-    # 50 seeds failed). The divisor is now at most 8 times the 10th largest,
-    # 3 times in the second phase (0 and 1 of 50 failed).
+    # 50 seeds failed). The divisor is now at most 5 times the 10th largest,
+    # 3 times in the second phase (0 and 0 of 50 failed).
     for seed in seeds:
         X, U, _ = t3_at_the_true_flip(2000, d, 0.3, 1.05, seed=seed)
         if seed == seeds[0]:
