@@ -775,3 +775,28 @@ def test_burst_path_passes_on_unrelated_warnings(monkeypatch):
         assert messages.count("unrelated") == 1, messages
         assert any("filtered again" in m for m in messages) == is_burst
         assert len(calls) == 1 + is_burst
+
+
+def t3_at_the_true_flip(n, d, eps, magnitude, *, seed=0):
+    # A multivariate t with 3 dof and scatter I + 4 u u^T has covariance 3
+    # times that: PCA flips at sqrt(3) times near_flip's Gaussian magnitude.
+    return near_flip(n, d, eps, magnitude * np.sqrt(3.0), dof=3, seed=seed)
+
+
+@pytest.mark.parametrize("d, seeds", [(20, (9, 42, 49, 0, 1)), (100, (37,))])
+def test_heavy_tailed_inliers_at_eps_03_at_the_true_flip(d, seeds):
+    # t3 inliers, eps = 0.3 at 1.05 times PCA's true flip. The step was the
+    # excess over the threshold divided by the largest one, an inlier's t3
+    # tail 15-30 times the 10th largest: every round removed 0.1-0.6 % of
+    # the weight and max_iter ended with outliers left (sin 0.40-0.95 on
+    # seeds 9, 42 and 49 at d = 20, 0.79 on seed 37 at d = 100; 6 and 3 of
+    # 50 seeds failed). The divisor is now at most 5 times the 10th largest,
+    # 3 times in the second phase (0 and 0 of 50 failed).
+    for seed in seeds:
+        X, U, _ = t3_at_the_true_flip(2000, d, 0.3, 1.05, seed=seed)
+        if seed == seeds[0]:
+            assert sin_to(PCA(1).fit(X).components_, U) > 0.5
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est = OutlierRobustPCA(eps=0.3, random_state=seed).fit(X)
+        assert sin_to(est.components_, U) < 0.3, seed
