@@ -329,11 +329,12 @@ def _origin_shift(X, xp, scale):
     absolute deviations from it. float32 rows are moved; float64 ones only
     where their projections about the origin, ``X @ V - shift @ V``, would
     cancel to more than ``sqrt(eps)`` of the typical row (the shift's
-    largest entry past 6.7e7 times it). Rows with entries from 2^126
-    (``scale``, :func:`unit_scale` of ``X``), whose differences could
-    overflow, are not moved. :func:`_tail_shape` asks this too, so it
-    projects about the mean first exactly where the fit moved the rows."""
-    if scale > 2.0**125:
+    largest entry past 6.7e7 times it). Rows with entries from a quarter of
+    their dtype's largest value (2^126 in float32; ``scale``,
+    :func:`unit_scale` of ``X``), whose differences could overflow, are not
+    moved. :func:`_tail_shape` asks this too, so it projects about the mean
+    first exactly where the fit moved the rows."""
+    if scale > float(xp.finfo(X.dtype).max) / 4:
         return None, 0.0
     m = min(X.shape[0], 101)
     m -= 1 - m % 2  # odd: the median is one of the rows' values
@@ -1867,8 +1868,9 @@ class OutlierRobustPCA(_LinearSubspace):
         1e6 times their spread kept them, sine 1.00): rows near it subtract it
         exactly (Sterbenz), whereas
         projections ``X @ V - mean @ V`` of rows at an offset 1e6 times their
-        spread cancel to noise in float32 (entries from 2^126, whose
-        differences could overflow, are not moved: their variance is refused
+        spread cancel to noise in float32 (entries from a quarter of the
+        dtype's largest value, 2^126 in float32, whose differences could
+        overflow, are not moved: in float32 their variance is refused
         anyway). float64 data are moved only where that cancellation leaves
         more than ``sqrt(eps)`` of the rows' spread (offset over spread past
         6.7e7; at 1e13 the filter stopped at its cap, sine 0.94-1.00):

@@ -931,6 +931,19 @@ def test_float64_far_from_the_origin():
     )
 
 
+def test_float64_far_and_huge_is_moved_as_far():
+    # float64 rows at 1e13 times their spread, then scaled by 2^110 (exact):
+    # the fit of the same rows. Entries past 2^125 were never moved (a
+    # float32 overflow guard applied to float64 too): sine 0.61, stopped at
+    # its cap with a ConvergenceWarning.
+    X, _, _ = near_flip(1000, 10, 0.2, 1.5, seed=0)
+    ref = _silent_fit(OutlierRobustPCA(eps=0.2, random_state=0), X + 1e13)
+    huge = (X + 1e13) * 2.0**110
+    est = _silent_fit(OutlierRobustPCA(eps=0.2, random_state=0), huge)
+    assert sin_to(est.components_, ref.components_) < 1e-12
+    assert_allclose(est.mean_, ref.mean_ * 2.0**110, rtol=1e-15)
+
+
 @pytest.mark.parametrize("factor", [0.95, 1.05])
 def test_tail_shape_centres_where_the_fit_moves(factor):
     # float64 rows at 0.95 and 1.05 times the offset past which the fit
