@@ -1010,6 +1010,25 @@ def test_transform_is_the_fast_form_near_the_origin(dtype, offsets):
         assert err < np.sqrt(np.finfo(dtype).eps)
 
 
+@pytest.mark.parametrize("dtype, offset", [(np.float32, 2e3), (np.float32, 1e6)])
+def test_transform_of_a_row_does_not_depend_on_the_batch(dtype, offset):
+    # The fast or centred form is the model's choice: each row transformed
+    # alone takes the form the batch took (bitwise). It was read off the
+    # batch's own scores: alone, a row with small scores was centred (float32
+    # at 2e3: 1.3e-4 of the scores' spread apart from the batch's).
+    X, _, _ = near_flip(1000, 10, 0.2, 1.5, seed=0)
+    X = (X + offset * np.linspace(0.5, 1, 10)).astype(dtype)
+    est = OutlierRobustPCA(eps=0.2, random_state=0).fit(X)
+    C, mean = est.components_, est.mean_
+    batch = est.transform(X)
+    fast = np.array_equal(batch, X @ C.T - mean @ C.T)
+    assert fast == (offset < 1e4)
+    for row in X[:50]:
+        row = row[None, :]
+        form = row @ C.T - mean @ C.T if fast else (row - mean) @ C.T
+        assert np.array_equal(est.transform(row), form)
+
+
 @pytest.mark.parametrize("magnitude, copies", [(None, 1), (1e6, 2)])
 def test_float32_filter_holds_one_copy_of_x(monkeypatch, magnitude, copies):
     # The float32 rows, shifted, are scaled in place: one copy of X before
