@@ -993,18 +993,19 @@ def test_transform_far_from_the_origin(dtype, offset):
 )
 def test_transform_is_the_fast_form_near_the_origin(dtype, offsets):
     # scikit-learn's X @ C.T - mean_ @ C.T (no n x d copy) on ordinary data
-    # (offsets to 1e2 times the spread here), centred first only where that
-    # would lose more than half of the dtype's digits: at every offset the
-    # scores are within sqrt(eps) of their spread (measured: at most 0.2
-    # sqrt(eps), at 1e3 float32 and 1e7 float64, the last fast ones).
+    # (offsets to 1e3 times the spread in float32, 1e7 in float64, here),
+    # centred first only where that would lose more than half of the dtype's
+    # digits (1e4 and 1e8 here): at every offset the scores are within
+    # sqrt(eps) of their spread (measured: at most 0.22 sqrt(eps), at 1e3
+    # float32 and 1e7 float64, the last fast ones).
     X0, _, _ = near_flip(1000, 10, 0.2, 1.5, seed=0)
     for offset in offsets:
         X = (X0 + offset * np.linspace(0.5, 1, 10)).astype(dtype)
         est = OutlierRobustPCA(eps=0.2, random_state=0).fit(X)
         C, mean = est.components_, est.mean_
         scores = est.transform(X)
-        if offset <= 1e2:
-            assert np.array_equal(scores, X @ C.T - mean @ C.T)
+        fast = offset <= (1e3 if dtype == np.float32 else 1e7)
+        assert np.array_equal(scores, X @ C.T - mean @ C.T) == fast
         exact = (X.astype(float) - mean.astype(float)) @ C.T.astype(float)
         err = np.abs(scores - exact).max() / exact.std()
         assert err < np.sqrt(np.finfo(dtype).eps)
@@ -1057,16 +1058,17 @@ def test_float32_filter_holds_one_copy_of_x(monkeypatch, magnitude, copies):
 
 
 @pytest.mark.parametrize("array_namespace, device_name, dtype_name", array_api_params())
-@pytest.mark.parametrize("far", [False, True])
+@pytest.mark.parametrize("case", ["far outliers", "far offset"])
 def test_far_rows_on_array_api_match_numpy(
-    array_namespace, device_name, dtype_name, far
+    array_namespace, device_name, dtype_name, case
 ):
     # The float32 rows filtered in float64 (near-flip outliers 4e10 times
     # the inliers' spread), the rounding weights dropped, and rows far from
     # the origin (float32 1e6, float64 1e13) moved: on device as on numpy,
     # in X's dtype, and transform centred there too.
-    X, _, _ = near_flip(600, 12, 0.2, 1.5 if far else 1e10, seed=0)
-    if far:
+    far_offset = case == "far offset"
+    X, _, _ = near_flip(600, 12, 0.2, 1.5 if far_offset else 1e10, seed=0)
+    if far_offset:
         X = X + (1e6 if dtype_name == "float32" else 1e13)
     check_array_api_equivalence(
         OutlierRobustPCA(eps=0.2, random_state=0),
@@ -1095,6 +1097,9 @@ def test_float32_shift_is_an_inliers_value():
     ref, est = fits
     assert sin_to(est.components_, ref.components_) < 1e-3
     assert np.all(est.inlier_weights_[outliers] == 0)
+    shift, _ = orpca._origin_shift(X32, np, unit_scale(X32))
+    inliers = X32[~outliers]
+    assert np.all((inliers.min(axis=0) <= shift) & (shift <= inliers.max(axis=0)))
 
 
 @pytest.mark.parametrize("n", [100, 150, 200, 1000, 1001])
