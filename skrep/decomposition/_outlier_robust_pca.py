@@ -311,14 +311,6 @@ def _spread_rows(X, m, xp):
     return xp.take(X, xp.asarray(index, device=_device(X)), axis=0)
 
 
-def _typical_deviation(rows, centre, xp):
-    """Median of the largest absolute deviations from ``centre`` of the
-    ``rows``, among those not at ``centre`` (0 if none)."""
-    dev = xp.max(xp.abs(rows - centre), axis=1)
-    dev = xp.sort(dev[dev > 0])
-    return float(dev[(dev.shape[0] - 1) // 2]) if dev.shape[0] else 0.0
-
-
 def _origin_shift(X, xp, scale):
     """The shift by which ``OutlierRobustPCA._fit_batch`` moves the rows
     ``X`` (None: not moved) and the typical row's deviation from it:
@@ -340,7 +332,11 @@ def _origin_shift(X, xp, scale):
     m -= 1 - m % 2  # odd: the median is one of the rows' values
     rows = _spread_rows(X, m, xp)
     shift = xp.sort(rows, axis=0)[m // 2, :]
-    typical = _typical_deviation(rows, shift, xp)
+    # The median of the rows' largest absolute deviations from it, among
+    # the rows not at it (0 if none).
+    dev = xp.max(xp.abs(rows - shift), axis=1)
+    dev = xp.sort(dev[dev > 0])
+    typical = float(dev[(dev.shape[0] - 1) // 2]) if dev.shape[0] else 0.0
     offset = float(xp.max(xp.abs(shift)))
     eps = float(xp.finfo(X.dtype).eps)
     if X.dtype == xp.float64 and not offset * math.sqrt(eps) > typical:
@@ -769,18 +765,20 @@ def _tail_test(w, scores, threshold, inlier_tail, n_sd=_TAIL_SD):
     return tail <= certify_at, tail, certify_at
 
 
-def _ranked_excess(excess, rank, xp):
-    """The ``-rank``-th highest of the positive entries of ``excess``
-    (``rank < 0``), 0.0 if fewer are positive."""
+def _ranked_excess(excess, ranks, xp):
+    """For each of the ``ranks`` (all negative), the ``-rank``-th highest of
+    the positive entries of ``excess``, 0.0 if fewer are positive: a list."""
     if is_numpy_namespace(xp):
-        # One rank: no full sort, and among the positive excesses only: a
-        # partition of the zeros of the other rows cost 12 ms at n =
-        # 100,000, 0.1 ms so.
+        # These ranks only, in one partition: no full sort, and among the
+        # positive excesses only: a partition of the zeros of the other rows
+        # cost 12 ms at n = 100,000, 0.1 ms so.
         above = excess[excess > 0]
-        return (
-            float(np.partition(above, rank)[rank]) if above.shape[0] >= -rank else 0.0
-        )
-    return float(xp.sort(excess)[rank])
+        held = [rank for rank in ranks if above.shape[0] >= -rank]
+        if held:
+            above = np.partition(above, held)
+        return [float(above[rank]) if rank in held else 0.0 for rank in ranks]
+    ordered = xp.sort(excess)
+    return [float(ordered[rank]) for rank in ranks]
 
 
 def _chi2_tail(threshold, nu):
@@ -1886,7 +1884,7 @@ class OutlierRobustPCA(_LinearSubspace):
         filtered in float64 (one float64 copy of X, shifted in place), and
         float64 data (given or converted to) warn."""
         dtype = X.dtype
-        eps = float(xp.finfo(dtype).eps)
+        roundoff = float(xp.finfo(dtype).eps)
         scale = unit_scale(X, xp)
         shift, typical = _origin_shift(X, xp, scale)
         if shift is not None:
@@ -1895,7 +1893,7 @@ class OutlierRobustPCA(_LinearSubspace):
             extremes = xp.stack([xp.max(X, axis=0), xp.min(X, axis=0)])
             scale = unit_scale(extremes - shift, xp)
         limit = 100 * X.shape[1] * scale  # times the eps of the dtype filtered in
-        if dtype == xp.float32 and 0 < typical < limit * eps:
+        if dtype == xp.float32 and 0 < typical < limit * roundoff:
             # One float64 copy, moved in place: float32 values subtract in
             # float64 at least as exactly as in float32 (exactly within a
             # factor 2^29 of each other).
@@ -2355,20 +2353,22 @@ class OutlierRobustPCA(_LinearSubspace):
                         top = np.partition(above, rank)[rank]
                     else:
                         top = xp.sort(above)[rank]
-                elif n > _STEP_ROWS:
-                    # The ceil(n / _STEP_ROWS)-th highest (0 if fewer are
-                    # positive).
-                    ranked = _ranked_excess(excess, n // -_STEP_ROWS, xp)
-                    if ranked > 0:
-                        top = ranked
-                # A largest excess far above the next ones (the tail of
-                # heavy-tailed inliers that the bulk's reference did not
-                # flag) would also make every other step tiny: see
-                # _STEP_HEAVY.
-                ranked = _ranked_excess(excess, n // -_STEP_HEAVY_ROWS, xp)
-                if ranked > 0:
+                # The ceil(n / _STEP_ROWS)-th highest (0 if fewer are
+                # positive) for Gaussian tails past _STEP_ROWS rows. A largest
+                # excess far above the next ones (the tail of heavy-tailed
+                # inliers that the bulk's reference did not flag) would also
+                # make every other step tiny: bounded by the
+                # ceil(n / _STEP_HEAVY_ROWS)-th (see _STEP_HEAVY), which is
+                # the largest itself up to _STEP_HEAVY_ROWS rows.
+                gaussian = len(inlier_tail) <= 2 and n > _STEP_ROWS
+                heavy = n > _STEP_HEAVY_ROWS
+                ranks = [n // -_STEP_ROWS] * gaussian + [n // -_STEP_HEAVY_ROWS] * heavy
+                excesses = _ranked_excess(excess, ranks, xp) if ranks else []
+                if gaussian and excesses[0] > 0:
+                    top = excesses[0]
+                if heavy and excesses[-1] > 0:
                     bound = _STEP_HEAVY if first is None else _STEP_HEAVY_SECOND
-                    top = min(float(top), bound * ranked)
+                    top = min(float(top), bound * excesses[-1])
                 step = w * xp.minimum(excess / top, 1.0)
                 # Never remove more than cap of the weight: a step that would
                 # pass it is shortened to end there (the next round certifies
