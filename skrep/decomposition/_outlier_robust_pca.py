@@ -1520,18 +1520,20 @@ class OutlierRobustPCA(_LinearSubspace):
     offset costs the fit no accuracy beyond the rounding of the data
     themselves. ``transform`` is scikit-learn's ``X @ C.T - mean_ @ C.T``
     unless the rounding that carries from ``mean_`` passes ``sqrt(eps)`` of
-    the scores' spread (offsets past about 1e3 times the spread in float32,
-    1e7 in float64), and centres first beyond: an offset costs its scores
-    at most half of the dtype's digits (measured: 0.2 ``sqrt(eps)`` of their
-    standard deviation at the largest fast offsets). Outliers far beyond the
-    inliers' spread get no weight, to the rounding of the weighted
-    covariance; float32 data whose typical row is within ``100 d eps`` of the
-    largest deviation (outliers past about 1e4 times the inliers' spread at
-    ``d = 20``, less at larger ``d``) are filtered in float64, on one
-    float64 copy of ``X``. Past float64's point (about 1e13 times at
-    ``d = 20``) the fit warns, whether ``X`` is float64 or float32: a little
-    past it the outliers keep their weight (near-flip outliers at ``d = 20``:
-    from 1.5e14 times in float64, 3e14 in float32, sine 1.00).
+    the scores' spread in the model, ``sqrt(explained_variance_)`` (offsets
+    past about 1e3 times the spread in float32, 1e7 in float64; the model's
+    choice, so a row's scores do not depend on the rest of the batch), and
+    centres first beyond: an offset costs its scores at most half of the
+    dtype's digits (measured: 0.2 ``sqrt(eps)`` of their standard deviation
+    at the largest fast offsets). Outliers far beyond the inliers' spread
+    get no weight, to the rounding of the weighted covariance; float32 data
+    whose typical row deviates by less than ``100 d eps`` times the largest
+    entry (after the shift; near-flip outliers past about 3e4 times the
+    inliers' spread at ``d = 20``, less at larger ``d``) are filtered in
+    float64, on one float64 copy of ``X``. Past float64's point (about 1e13
+    times at ``d = 20``) the fit warns, whether ``X`` is float64 or float32:
+    a little past it the outliers keep their weight (near-flip outliers at
+    ``d = 20``: from 1.5e14 times in float64, 3e14 in float32, sine 1.00).
 
     Array API: with ``sklearn.set_config(array_api_dispatch=True)``, ``fit``
     and ``partial_fit`` accept CuPy (or any array-API) arrays and run on
@@ -1863,7 +1865,8 @@ class OutlierRobustPCA(_LinearSubspace):
         coordinate-wise median of up to 101 rows spread through X, one of
         their values; of 5 rows it was an outlier's along their direction
         where 3 of the 5 were, and a fit of float32 t3 inliers with outliers
-        1e6 times their spread kept them, sine 1.00): rows near it subtract it
+        at 1e6 times the flip size, 4e6 times the inliers' scatter, kept
+        them, sine 1.00): rows near it subtract it
         exactly (Sterbenz), whereas
         projections ``X @ V - mean @ V`` of rows at an offset 1e6 times their
         spread cancel to noise in float32 (entries from a quarter of the
@@ -1877,10 +1880,11 @@ class OutlierRobustPCA(_LinearSubspace):
         The filter takes a row's score within ``(d eps)^2`` of zero (the
         rounding of a projection of entries at most 1) for a row at the
         centre. Where the typical row (the median of the rows' largest
-        deviations from the shift) is within ``100 d eps`` of the largest
-        entry, the inliers' scores fall there and the filter follows the far
-        rows (float32 near-flip outliers at 1e6 times the inliers' spread:
-        they kept their full weight, sine 1.00): float32 data are then
+        deviations from the shift) deviates by less than ``100 d eps`` times
+        the largest entry (after the shift), the inliers' scores fall there
+        and the filter follows the far rows (float32 near-flip outliers at
+        1e6 times the flip size, 4e6 times the inliers' spread: they kept
+        their full weight, sine 1.00): float32 data are then
         filtered in float64 (one float64 copy of X, shifted in place), and
         float64 data (given or converted to) warn."""
         dtype = X.dtype
@@ -1907,8 +1911,8 @@ class OutlierRobustPCA(_LinearSubspace):
         # float64, given or converted to: the same check at its eps.
         if 0 < typical < limit * float(xp.finfo(X.dtype).eps):
             warnings.warn(
-                "OutlierRobustPCA: the typical row of X deviates "
-                f"{typical / scale:.1e} of its largest deviation, within "
+                "OutlierRobustPCA: the typical row of X deviates by "
+                f"{typical / scale:.1e} times X's largest deviation, within "
                 "the rounding of the filter's float64 scores: the "
                 "components may follow the far rows. Remove or rescale "
                 "them.",

@@ -873,7 +873,8 @@ def test_far_outliers_have_no_say(dtype, magnitude, seed):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("magnitude", [1e15, 1e18])
 def test_float64_past_its_resolution_warns(dtype, magnitude):
-    # Outliers 1e15 times the inliers' spread and more: float64's scores
+    # Outliers at 1e15 times the flip size (4e15 times the inliers' spread)
+    # and more: float64's scores
     # cannot tell the inliers from the centre (the outliers keep their
     # weight): a warning, not a silent wrong direction. float32 data, filtered
     # in float64 there, warn alike (they kept the outliers silently before).
@@ -1033,8 +1034,9 @@ def test_transform_of_a_row_does_not_depend_on_the_batch(dtype, offset):
 @pytest.mark.parametrize("magnitude, copies", [(None, 1), (1e6, 2)])
 def test_float32_filter_holds_one_copy_of_x(monkeypatch, magnitude, copies):
     # The float32 rows, shifted, are scaled in place: one copy of X before
-    # the filter (two before). Filtered in float64 (near-flip outliers 1e6
-    # times the inliers' spread), one float64 copy shifted in place (peak
+    # the filter (two before). Filtered in float64 (near-flip outliers at 1e6
+    # times the flip size, 4e6 times the inliers' spread), one float64 copy
+    # shifted in place (peak
     # 3.01 times X.nbytes before: a shifted float32 copy too).
     if magnitude is None:
         X = np.random.RandomState(0).standard_normal((2000, 200)) + 100
@@ -1082,7 +1084,8 @@ def test_far_rows_on_array_api_match_numpy(
 
 
 def test_float32_shift_is_an_inliers_value():
-    # t3 inliers and outliers 1e6 times their spread, float32: 3 of the 5
+    # t3 inliers and outliers at 1e6 times the flip size (4e6 times their
+    # scatter), float32: 3 of the 5
     # rows that the shift came from were outliers on the same side, so the
     # shift sat at the outliers along their direction, the inliers' spread
     # looked ordinary beside it and the fit kept the outliers silently (sine
@@ -1116,8 +1119,9 @@ def test_spread_rows_cover_all_of_x(n):
 def test_outliers_first_in_x():
     # Near-flip outliers (40 % of 200 rows) sorted first: the shift and the
     # typical row came from the first 101 rows, 80 of them outliers. float32
-    # at 1e6 times the inliers' spread kept them (sine 1.00, silent); now
-    # float64's fit on the same values. float64 past its resolution (1e15)
+    # at 1e6 times the flip size (2.45e6 times the inliers' spread) kept
+    # them (sine 1.00, silent); now float64's fit on the same values.
+    # float64 past its resolution (1e15 times the flip size)
     # lost its warning; now it warns.
     X, U, out = near_flip(200, 10, 0.4, 1e6, seed=0)
     first = np.r_[np.flatnonzero(out), np.flatnonzero(~out)]
