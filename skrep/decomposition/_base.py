@@ -42,25 +42,27 @@ class _LinearSubspace(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         xp, _ = get_namespace(X)
         X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=False)
         C = self.components_
-        offset = self.mean_ @ C.T
-        scores = X @ C.T - offset  # scikit-learn's PCA.transform: no n x d copy
         # Each score carries the rounding of mean_'s part of it, about eps
         # times |mean_| @ |C.T|, which cancels against the scores' spread for
         # rows far from the origin (float32 at an offset 1e6 times their
         # spread: scores at rounding noise). Kept while that is below sqrt(eps)
-        # of the scores' root mean square (at worst half of the dtype's
-        # digits lost, as for float64 rows that the fit leaves unmoved: it
-        # moves them past an offset 6.7e7 = 1 / sqrt(eps) times their spread);
-        # beyond, the rows are centred first (one n x d copy; X is left as
-        # given). Ordinary data (offsets up to 1e3 times the spread in
-        # float32, 1e7 in float64) take the fast form.
-        xp, _ = get_namespace(X, scores)
-        eps = max(float(xp.finfo(scores.dtype).eps), float(xp.finfo(offset.dtype).eps))
+        # of the model's spread of each score, sqrt(explained_variance_) (at
+        # worst half of the dtype's digits lost, as for float64 rows that the
+        # fit leaves unmoved: it moves them past an offset 6.7e7 = 1 /
+        # sqrt(eps) times their spread); beyond, the rows are centred first
+        # (one n x d copy; X is left as given). The choice is the model's, so
+        # a row's scores do not depend on the other rows of the batch; a
+        # model without explained_variance_ centres. Ordinary data (offsets
+        # up to 1e3 times the spread in float32, 1e7 in float64) take the
+        # fast form.
+        eps = max(float(xp.finfo(X.dtype).eps), float(xp.finfo(C.dtype).eps))
+        variance = getattr(self, "explained_variance_", None)
         carried = xp.abs(self.mean_) @ xp.abs(C.T)
-        spread = xp.sqrt(xp.mean(scores * scores, axis=0))
-        if bool(xp.any(math.sqrt(eps) * carried > spread)):
-            scores = (X - self.mean_) @ C.T
-        return scores
+        if variance is None or bool(
+            xp.any(math.sqrt(eps) * carried > xp.sqrt(variance))
+        ):
+            return (X - self.mean_) @ C.T
+        return X @ C.T - self.mean_ @ C.T  # scikit-learn's PCA: no n x d copy
 
     def inverse_transform(self, X):
         """Map scores back to the data space.

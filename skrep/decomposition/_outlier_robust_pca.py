@@ -311,14 +311,6 @@ def _spread_rows(X, m, xp):
     return xp.take(X, xp.asarray(index, device=_device(X)), axis=0)
 
 
-def _typical_deviation(rows, centre, xp):
-    """Median of the largest absolute deviations from ``centre`` of the
-    ``rows``, among those not at ``centre`` (0 if none)."""
-    dev = xp.max(xp.abs(rows - centre), axis=1)
-    dev = xp.sort(dev[dev > 0])
-    return float(dev[(dev.shape[0] - 1) // 2]) if dev.shape[0] else 0.0
-
-
 def _origin_shift(X, xp, scale):
     """The shift by which ``OutlierRobustPCA._fit_batch`` moves the rows
     ``X`` (None: not moved) and the typical row's deviation from it:
@@ -329,17 +321,22 @@ def _origin_shift(X, xp, scale):
     absolute deviations from it. float32 rows are moved; float64 ones only
     where their projections about the origin, ``X @ V - shift @ V``, would
     cancel to more than ``sqrt(eps)`` of the typical row (the shift's
-    largest entry past 6.7e7 times it). Rows with entries from 2^126
-    (``scale``, :func:`unit_scale` of ``X``), whose differences could
-    overflow, are not moved. :func:`_tail_shape` asks this too, so it
-    projects about the mean first exactly where the fit moved the rows."""
-    if scale > 2.0**125:
+    largest entry past 6.7e7 times it). Rows with entries from a quarter of
+    their dtype's largest value (2^126 in float32; ``scale``,
+    :func:`unit_scale` of ``X``), whose differences could overflow, are not
+    moved. :func:`_tail_shape` asks this too, so it projects about the mean
+    first exactly where the fit moved the rows."""
+    if scale > float(xp.finfo(X.dtype).max) / 4:
         return None, 0.0
     m = min(X.shape[0], 101)
     m -= 1 - m % 2  # odd: the median is one of the rows' values
     rows = _spread_rows(X, m, xp)
     shift = xp.sort(rows, axis=0)[m // 2, :]
-    typical = _typical_deviation(rows, shift, xp)
+    # The median of the rows' largest absolute deviations from it, among
+    # the rows not at it (0 if none).
+    dev = xp.max(xp.abs(rows - shift), axis=1)
+    dev = xp.sort(dev[dev > 0])
+    typical = float(dev[(dev.shape[0] - 1) // 2]) if dev.shape[0] else 0.0
     offset = float(xp.max(xp.abs(shift)))
     eps = float(xp.finfo(X.dtype).eps)
     if X.dtype == xp.float64 and not offset * math.sqrt(eps) > typical:
@@ -768,18 +765,20 @@ def _tail_test(w, scores, threshold, inlier_tail, n_sd=_TAIL_SD):
     return tail <= certify_at, tail, certify_at
 
 
-def _ranked_excess(excess, rank, xp):
-    """The ``-rank``-th highest of the positive entries of ``excess``
-    (``rank < 0``), 0.0 if fewer are positive."""
+def _ranked_excess(excess, ranks, xp):
+    """For each of the ``ranks`` (all negative), the ``-rank``-th highest of
+    the positive entries of ``excess``, 0.0 if fewer are positive: a list."""
     if is_numpy_namespace(xp):
-        # One rank: no full sort, and among the positive excesses only: a
-        # partition of the zeros of the other rows cost 12 ms at n =
-        # 100,000, 0.1 ms so.
+        # These ranks only, in one partition: no full sort, and among the
+        # positive excesses only: a partition of the zeros of the other rows
+        # cost 12 ms at n = 100,000, 0.1 ms so.
         above = excess[excess > 0]
-        return (
-            float(np.partition(above, rank)[rank]) if above.shape[0] >= -rank else 0.0
-        )
-    return float(xp.sort(excess)[rank])
+        held = [rank for rank in ranks if above.shape[0] >= -rank]
+        if held:
+            above = np.partition(above, held)
+        return [float(above[rank]) if rank in held else 0.0 for rank in ranks]
+    ordered = xp.sort(excess)
+    return [float(ordered[rank]) for rank in ranks]
 
 
 def _chi2_tail(threshold, nu):
@@ -1521,18 +1520,20 @@ class OutlierRobustPCA(_LinearSubspace):
     offset costs the fit no accuracy beyond the rounding of the data
     themselves. ``transform`` is scikit-learn's ``X @ C.T - mean_ @ C.T``
     unless the rounding that carries from ``mean_`` passes ``sqrt(eps)`` of
-    the scores' spread (offsets past about 1e3 times the spread in float32,
-    1e7 in float64), and centres first beyond: an offset costs its scores
-    at most half of the dtype's digits (measured: 0.2 ``sqrt(eps)`` of their
-    standard deviation at the largest fast offsets). Outliers far beyond the
-    inliers' spread get no weight, to the rounding of the weighted
-    covariance; float32 data whose typical row is within ``100 d eps`` of the
-    largest deviation (outliers past about 1e4 times the inliers' spread at
-    ``d = 20``, less at larger ``d``) are filtered in float64, on one
-    float64 copy of ``X``. Past float64's point (about 1e13 times at
-    ``d = 20``) the fit warns, whether ``X`` is float64 or float32: a little
-    past it the outliers keep their weight (near-flip outliers at ``d = 20``:
-    from 1.5e14 times in float64, 3e14 in float32, sine 1.00).
+    the scores' spread in the model, ``sqrt(explained_variance_)`` (offsets
+    past about 1e3 times the spread in float32, 1e7 in float64; the model's
+    choice, so a row's scores do not depend on the rest of the batch), and
+    centres first beyond: an offset costs its scores at most half of the
+    dtype's digits (measured: 0.2 ``sqrt(eps)`` of their standard deviation
+    at the largest fast offsets). Outliers far beyond the inliers' spread
+    get no weight, to the rounding of the weighted covariance; float32 data
+    whose typical row deviates by less than ``100 d eps`` times the largest
+    entry (after the shift; near-flip outliers past about 3e4 times the
+    inliers' spread at ``d = 20``, less at larger ``d``) are filtered in
+    float64, on one float64 copy of ``X``. Past float64's point (about 1e13
+    times at ``d = 20``) the fit warns, whether ``X`` is float64 or float32:
+    a little past it the outliers keep their weight (near-flip outliers at
+    ``d = 20``: from 1.5e14 times in float64, 3e14 in float32, sine 1.00).
 
     Array API: with ``sklearn.set_config(array_api_dispatch=True)``, ``fit``
     and ``partial_fit`` accept CuPy (or any array-API) arrays and run on
@@ -1864,11 +1865,13 @@ class OutlierRobustPCA(_LinearSubspace):
         coordinate-wise median of up to 101 rows spread through X, one of
         their values; of 5 rows it was an outlier's along their direction
         where 3 of the 5 were, and a fit of float32 t3 inliers with outliers
-        1e6 times their spread kept them, sine 1.00): rows near it subtract it
+        at 1e6 times the flip size, 4e6 times the inliers' scatter, kept
+        them, sine 1.00): rows near it subtract it
         exactly (Sterbenz), whereas
         projections ``X @ V - mean @ V`` of rows at an offset 1e6 times their
-        spread cancel to noise in float32 (entries from 2^126, whose
-        differences could overflow, are not moved: their variance is refused
+        spread cancel to noise in float32 (entries from a quarter of the
+        dtype's largest value, 2^126 in float32, whose differences could
+        overflow, are not moved: in float32 their variance is refused
         anyway). float64 data are moved only where that cancellation leaves
         more than ``sqrt(eps)`` of the rows' spread (offset over spread past
         6.7e7; at 1e13 the filter stopped at its cap, sine 0.94-1.00):
@@ -1877,14 +1880,15 @@ class OutlierRobustPCA(_LinearSubspace):
         The filter takes a row's score within ``(d eps)^2`` of zero (the
         rounding of a projection of entries at most 1) for a row at the
         centre. Where the typical row (the median of the rows' largest
-        deviations from the shift) is within ``100 d eps`` of the largest
-        entry, the inliers' scores fall there and the filter follows the far
-        rows (float32 near-flip outliers at 1e6 times the inliers' spread:
-        they kept their full weight, sine 1.00): float32 data are then
+        deviations from the shift) deviates by less than ``100 d eps`` times
+        the largest entry (after the shift), the inliers' scores fall there
+        and the filter follows the far rows (float32 near-flip outliers at
+        1e6 times the flip size, 4e6 times the inliers' spread: they kept
+        their full weight, sine 1.00): float32 data are then
         filtered in float64 (one float64 copy of X, shifted in place), and
         float64 data (given or converted to) warn."""
         dtype = X.dtype
-        eps = float(xp.finfo(dtype).eps)
+        roundoff = float(xp.finfo(dtype).eps)
         scale = unit_scale(X, xp)
         shift, typical = _origin_shift(X, xp, scale)
         if shift is not None:
@@ -1893,7 +1897,7 @@ class OutlierRobustPCA(_LinearSubspace):
             extremes = xp.stack([xp.max(X, axis=0), xp.min(X, axis=0)])
             scale = unit_scale(extremes - shift, xp)
         limit = 100 * X.shape[1] * scale  # times the eps of the dtype filtered in
-        if dtype == xp.float32 and 0 < typical < limit * eps:
+        if dtype == xp.float32 and 0 < typical < limit * roundoff:
             # One float64 copy, moved in place: float32 values subtract in
             # float64 at least as exactly as in float32 (exactly within a
             # factor 2^29 of each other).
@@ -1907,8 +1911,8 @@ class OutlierRobustPCA(_LinearSubspace):
         # float64, given or converted to: the same check at its eps.
         if 0 < typical < limit * float(xp.finfo(X.dtype).eps):
             warnings.warn(
-                "OutlierRobustPCA: the typical row of X deviates "
-                f"{typical / scale:.1e} of its largest deviation, within "
+                "OutlierRobustPCA: the typical row of X deviates by "
+                f"{typical / scale:.1e} times X's largest deviation, within "
                 "the rounding of the filter's float64 scores: the "
                 "components may follow the far rows. Remove or rescale "
                 "them.",
@@ -2353,20 +2357,22 @@ class OutlierRobustPCA(_LinearSubspace):
                         top = np.partition(above, rank)[rank]
                     else:
                         top = xp.sort(above)[rank]
-                elif n > _STEP_ROWS:
-                    # The ceil(n / _STEP_ROWS)-th highest (0 if fewer are
-                    # positive).
-                    ranked = _ranked_excess(excess, n // -_STEP_ROWS, xp)
-                    if ranked > 0:
-                        top = ranked
-                # A largest excess far above the next ones (the tail of
-                # heavy-tailed inliers that the bulk's reference did not
-                # flag) would also make every other step tiny: see
-                # _STEP_HEAVY.
-                ranked = _ranked_excess(excess, n // -_STEP_HEAVY_ROWS, xp)
-                if ranked > 0:
+                # The ceil(n / _STEP_ROWS)-th highest (0 if fewer are
+                # positive) for Gaussian tails past _STEP_ROWS rows. A largest
+                # excess far above the next ones (the tail of heavy-tailed
+                # inliers that the bulk's reference did not flag) would also
+                # make every other step tiny: bounded by the
+                # ceil(n / _STEP_HEAVY_ROWS)-th (see _STEP_HEAVY), which is
+                # the largest itself up to _STEP_HEAVY_ROWS rows.
+                gaussian = len(inlier_tail) <= 2 and n > _STEP_ROWS
+                heavy = n > _STEP_HEAVY_ROWS
+                ranks = [n // -_STEP_ROWS] * gaussian + [n // -_STEP_HEAVY_ROWS] * heavy
+                excesses = _ranked_excess(excess, ranks, xp) if ranks else []
+                if gaussian and excesses[0] > 0:
+                    top = excesses[0]
+                if heavy and excesses[-1] > 0:
                     bound = _STEP_HEAVY if first is None else _STEP_HEAVY_SECOND
-                    top = min(float(top), bound * ranked)
+                    top = min(float(top), bound * excesses[-1])
                 step = w * xp.minimum(excess / top, 1.0)
                 # Never remove more than cap of the weight: a step that would
                 # pass it is shortened to end there (the next round certifies

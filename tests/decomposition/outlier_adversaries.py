@@ -75,7 +75,11 @@ def near_flip(n, d, eps, magnitude, *, k=1, dof=None, clustered=False, seed=0):
 
     ``k > 1``: inliers with spikes ``SPIKE * (1, 0.75, 0.5, ...)`` along
     ``u_1 .. u_k``, and ``t`` past the flip of the *smallest* of them, so
-    that PCA's top-``k`` subspace contains ``v``. Returns ``X, U, outliers``.
+    that PCA's top-``k`` subspace contains ``v``. ``dof``: multivariate t
+    inliers with the same scatter; ``magnitude`` stays relative to the
+    Gaussian flip, which is ``sqrt((dof - 2) / dof)`` times PCA's own on
+    these inliers: :func:`t_inliers` takes it relative to PCA's. Returns
+    ``X, U, outliers``.
     """
     rng = np.random.default_rng(seed)
     U, v = _frame(d, rng, k)
@@ -223,7 +227,7 @@ def main(n_seeds=50):
         "clustered": (lambda *a, **kw: near_flip(*a, clustered=True, **kw), 1),
         "t3 inliers": (t_inliers, 1),
         # Magnitudes relative to the Gaussian flip: 0.61-0.87 times PCA's at
-        # 1.05-1.5, 1.15 at 2.
+        # 1.05-1.5, 1.15 at 2, 5.8 at 10.
         "t3 inliers, below PCA's flip (Gaussian flip sizes)": (
             lambda *a, **kw: near_flip(*a, dof=3, **kw),
             1,

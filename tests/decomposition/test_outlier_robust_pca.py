@@ -873,7 +873,8 @@ def test_far_outliers_have_no_say(dtype, magnitude, seed):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("magnitude", [1e15, 1e18])
 def test_float64_past_its_resolution_warns(dtype, magnitude):
-    # Outliers 1e15 times the inliers' spread and more: float64's scores
+    # Outliers at 1e15 times the flip size (4e15 times the inliers' spread)
+    # and more: float64's scores
     # cannot tell the inliers from the centre (the outliers keep their
     # weight): a warning, not a silent wrong direction. float32 data, filtered
     # in float64 there, warn alike (they kept the outliers silently before).
@@ -931,6 +932,19 @@ def test_float64_far_from_the_origin():
     )
 
 
+def test_float64_far_and_huge_is_moved_as_far():
+    # float64 rows at 1e13 times their spread, then scaled by 2^110 (exact):
+    # the fit of the same rows. Entries past 2^125 were never moved (a
+    # float32 overflow guard applied to float64 too): sine 0.61, stopped at
+    # its cap with a ConvergenceWarning.
+    X, _, _ = near_flip(1000, 10, 0.2, 1.5, seed=0)
+    ref = _silent_fit(OutlierRobustPCA(eps=0.2, random_state=0), X + 1e13)
+    huge = (X + 1e13) * 2.0**110
+    est = _silent_fit(OutlierRobustPCA(eps=0.2, random_state=0), huge)
+    assert sin_to(est.components_, ref.components_) < 1e-12
+    assert_allclose(est.mean_, ref.mean_ * 2.0**110, rtol=1e-15)
+
+
 @pytest.mark.parametrize("factor", [0.95, 1.05])
 def test_tail_shape_centres_where_the_fit_moves(factor):
     # float64 rows at 0.95 and 1.05 times the offset past which the fit
@@ -980,28 +994,49 @@ def test_transform_far_from_the_origin(dtype, offset):
 )
 def test_transform_is_the_fast_form_near_the_origin(dtype, offsets):
     # scikit-learn's X @ C.T - mean_ @ C.T (no n x d copy) on ordinary data
-    # (offsets to 1e2 times the spread here), centred first only where that
-    # would lose more than half of the dtype's digits: at every offset the
-    # scores are within sqrt(eps) of their spread (measured: at most 0.2
-    # sqrt(eps), at 1e3 float32 and 1e7 float64, the last fast ones).
+    # (offsets to 1e3 times the spread in float32, 1e7 in float64, here),
+    # centred first only where that would lose more than half of the dtype's
+    # digits (1e4 and 1e8 here): at every offset the scores are within
+    # sqrt(eps) of their spread (measured: at most 0.22 sqrt(eps), at 1e3
+    # float32 and 1e7 float64, the last fast ones).
     X0, _, _ = near_flip(1000, 10, 0.2, 1.5, seed=0)
     for offset in offsets:
         X = (X0 + offset * np.linspace(0.5, 1, 10)).astype(dtype)
         est = OutlierRobustPCA(eps=0.2, random_state=0).fit(X)
         C, mean = est.components_, est.mean_
         scores = est.transform(X)
-        if offset <= 1e2:
-            assert np.array_equal(scores, X @ C.T - mean @ C.T)
+        fast = offset <= (1e3 if dtype == np.float32 else 1e7)
+        assert np.array_equal(scores, X @ C.T - mean @ C.T) == fast
         exact = (X.astype(float) - mean.astype(float)) @ C.T.astype(float)
         err = np.abs(scores - exact).max() / exact.std()
         assert err < np.sqrt(np.finfo(dtype).eps)
 
 
+@pytest.mark.parametrize("dtype, offset", [(np.float32, 2e3), (np.float32, 1e6)])
+def test_transform_of_a_row_does_not_depend_on_the_batch(dtype, offset):
+    # The fast or centred form is the model's choice: each row transformed
+    # alone takes the form the batch took (bitwise). It was read off the
+    # batch's own scores: alone, a row with small scores was centred (float32
+    # at 2e3: 1.3e-4 of the scores' spread apart from the batch's).
+    X, _, _ = near_flip(1000, 10, 0.2, 1.5, seed=0)
+    X = (X + offset * np.linspace(0.5, 1, 10)).astype(dtype)
+    est = OutlierRobustPCA(eps=0.2, random_state=0).fit(X)
+    C, mean = est.components_, est.mean_
+    batch = est.transform(X)
+    fast = np.array_equal(batch, X @ C.T - mean @ C.T)
+    assert fast == (offset < 1e4)
+    for row in X[:50]:
+        row = row[None, :]
+        form = row @ C.T - mean @ C.T if fast else (row - mean) @ C.T
+        assert np.array_equal(est.transform(row), form)
+
+
 @pytest.mark.parametrize("magnitude, copies", [(None, 1), (1e6, 2)])
 def test_float32_filter_holds_one_copy_of_x(monkeypatch, magnitude, copies):
     # The float32 rows, shifted, are scaled in place: one copy of X before
-    # the filter (two before). Filtered in float64 (near-flip outliers 1e6
-    # times the inliers' spread), one float64 copy shifted in place (peak
+    # the filter (two before). Filtered in float64 (near-flip outliers at 1e6
+    # times the flip size, 4e6 times the inliers' spread), one float64 copy
+    # shifted in place (peak
     # 3.01 times X.nbytes before: a shifted float32 copy too).
     if magnitude is None:
         X = np.random.RandomState(0).standard_normal((2000, 200)) + 100
@@ -1025,16 +1060,17 @@ def test_float32_filter_holds_one_copy_of_x(monkeypatch, magnitude, copies):
 
 
 @pytest.mark.parametrize("array_namespace, device_name, dtype_name", array_api_params())
-@pytest.mark.parametrize("far", [False, True])
+@pytest.mark.parametrize("case", ["far outliers", "far offset"])
 def test_far_rows_on_array_api_match_numpy(
-    array_namespace, device_name, dtype_name, far
+    array_namespace, device_name, dtype_name, case
 ):
     # The float32 rows filtered in float64 (near-flip outliers 4e10 times
     # the inliers' spread), the rounding weights dropped, and rows far from
     # the origin (float32 1e6, float64 1e13) moved: on device as on numpy,
     # in X's dtype, and transform centred there too.
-    X, _, _ = near_flip(600, 12, 0.2, 1.5 if far else 1e10, seed=0)
-    if far:
+    far_offset = case == "far offset"
+    X, _, _ = near_flip(600, 12, 0.2, 1.5 if far_offset else 1e10, seed=0)
+    if far_offset:
         X = X + (1e6 if dtype_name == "float32" else 1e13)
     check_array_api_equivalence(
         OutlierRobustPCA(eps=0.2, random_state=0),
@@ -1048,7 +1084,8 @@ def test_far_rows_on_array_api_match_numpy(
 
 
 def test_float32_shift_is_an_inliers_value():
-    # t3 inliers and outliers 1e6 times their spread, float32: 3 of the 5
+    # t3 inliers and outliers at 1e6 times the flip size (4e6 times their
+    # scatter), float32: 3 of the 5
     # rows that the shift came from were outliers on the same side, so the
     # shift sat at the outliers along their direction, the inliers' spread
     # looked ordinary beside it and the fit kept the outliers silently (sine
@@ -1063,6 +1100,9 @@ def test_float32_shift_is_an_inliers_value():
     ref, est = fits
     assert sin_to(est.components_, ref.components_) < 1e-3
     assert np.all(est.inlier_weights_[outliers] == 0)
+    shift, _ = orpca._origin_shift(X32, np, unit_scale(X32))
+    inliers = X32[~outliers]
+    assert np.all((inliers.min(axis=0) <= shift) & (shift <= inliers.max(axis=0)))
 
 
 @pytest.mark.parametrize("n", [100, 150, 200, 1000, 1001])
@@ -1079,8 +1119,9 @@ def test_spread_rows_cover_all_of_x(n):
 def test_outliers_first_in_x():
     # Near-flip outliers (40 % of 200 rows) sorted first: the shift and the
     # typical row came from the first 101 rows, 80 of them outliers. float32
-    # at 1e6 times the inliers' spread kept them (sine 1.00, silent); now
-    # float64's fit on the same values. float64 past its resolution (1e15)
+    # at 1e6 times the flip size (2.45e6 times the inliers' spread) kept
+    # them (sine 1.00, silent); now float64's fit on the same values.
+    # float64 past its resolution (1e15 times the flip size)
     # lost its warning; now it warns.
     X, U, out = near_flip(200, 10, 0.4, 1e6, seed=0)
     first = np.r_[np.flatnonzero(out), np.flatnonzero(~out)]

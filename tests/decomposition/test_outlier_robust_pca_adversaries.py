@@ -226,9 +226,11 @@ def test_t3_inliers_past_their_own_flip():
     # (sin > 0.5 on 88 % of 200 seeds at 1.05 times, 77 % at 1.0; here sin
     # 0.35-1 on every fit), ours stays at u, and its median error is within
     # 1.5 times filter="eigen"'s. The 50-seed rates (d = 20 and 100) are in
-    # the user guide: above 2 % only at 1.05-1.2 times and eps 0.2-0.3 (d =
-    # 20, 0.3, 1.05 times: 12 %; d = 100: 4-6 %), each failure with the
-    # warning that the components are not determined; none on seeds 0, 1.
+    # the user guide. Before the step bound five cells failed (d = 20, eps
+    # 0.3 at 1.05 and 1.2 times; d = 100, 0.2 at 1.05; 0.3 at 1.05 and 1.2):
+    # 6, 1, 2, 3 and 2 of 50 seeds; since, 0, 0, 1, 0 and 0 (d = 100, 0.2 at
+    # 1.05 times, seed 17: sine 0.48, with the warning that the components
+    # are not determined); none on seeds 0, 1.
     mags, seeds = (1.05, 1.2, 2.0, 10.0), range(2)
     for eps in (0.2, 0.3):
         with warnings.catch_warnings():
@@ -777,13 +779,7 @@ def test_burst_path_passes_on_unrelated_warnings(monkeypatch):
         assert len(calls) == 1 + is_burst
 
 
-def t3_at_the_true_flip(n, d, eps, magnitude, *, seed=0):
-    # A multivariate t with 3 dof and scatter I + 4 u u^T has covariance 3
-    # times that: PCA flips at sqrt(3) times near_flip's Gaussian magnitude.
-    return near_flip(n, d, eps, magnitude * np.sqrt(3.0), dof=3, seed=seed)
-
-
-@pytest.mark.parametrize("d, seeds", [(20, (9, 42, 49, 0, 1)), (100, (37,))])
+@pytest.mark.parametrize("d, seeds", [(20, (9, 42, 49)), (100, (37,))])
 def test_heavy_tailed_inliers_at_eps_03_at_the_true_flip(d, seeds):
     # t3 inliers, eps = 0.3 at 1.05 times PCA's true flip. The step was the
     # excess over the threshold divided by the largest one, an inlier's t3
@@ -793,7 +789,7 @@ def test_heavy_tailed_inliers_at_eps_03_at_the_true_flip(d, seeds):
     # 50 seeds failed). The divisor is now at most 5 times the 10th largest,
     # 3 times in the second phase (0 and 0 of 50 failed).
     for seed in seeds:
-        X, U, _ = t3_at_the_true_flip(2000, d, 0.3, 1.05, seed=seed)
+        X, U, _ = t_inliers(2000, d, 0.3, 1.05, seed=seed)
         if seed == seeds[0]:
             assert sin_to(PCA(1).fit(X).components_, U) > 0.5
         with warnings.catch_warnings():
