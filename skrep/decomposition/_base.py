@@ -51,16 +51,13 @@ class _LinearSubspace(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         # fit leaves unmoved: it moves them past an offset 6.7e7 = 1 /
         # sqrt(eps) times their spread); beyond, the rows are centred first
         # (one n x d copy; X is left as given). The choice is the model's, so
-        # a row's scores do not depend on the other rows of the batch; a
-        # model without explained_variance_ centres. Ordinary data (offsets
+        # a row's scores do not depend on the other rows of the batch.
+        # Ordinary data (offsets
         # up to 1e3 times the spread in float32, 1e7 in float64) take the
         # fast form.
         eps = max(float(xp.finfo(X.dtype).eps), float(xp.finfo(C.dtype).eps))
-        variance = getattr(self, "explained_variance_", None)
         carried = xp.abs(self.mean_) @ xp.abs(C.T)
-        if variance is None or bool(
-            xp.any(math.sqrt(eps) * carried > xp.sqrt(variance))
-        ):
+        if bool(xp.any(math.sqrt(eps) * carried > xp.sqrt(self.explained_variance_))):
             return (X - self.mean_) @ C.T
         return X @ C.T - self.mean_ @ C.T  # scikit-learn's PCA: no n x d copy
 

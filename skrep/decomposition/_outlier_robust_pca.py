@@ -1109,7 +1109,7 @@ def _warn_if_undetermined(
             f"OutlierRobustPCA: after filtering, {reason} the components are "
             f"not determined by the data. {advice}",
             UserWarning,
-            stacklevel=4,
+            stacklevel=_user_stacklevel(),
         )
     return undetermined
 
@@ -1793,7 +1793,7 @@ class OutlierRobustPCA(_LinearSubspace):
         # is passed on.
         for warning in caught:
             if self._certified or not issubclass(warning.category, ConvergenceWarning):
-                warnings.warn(warning.message, stacklevel=4)
+                warnings.warn(warning.message, stacklevel=_user_stacklevel())
         if not self._certified:
             # A burst: more than 2 eps of the block's rows are outliers.
             # Filter it again, up to half of its weight (the inliers are the
@@ -1815,7 +1815,7 @@ class OutlierRobustPCA(_LinearSubspace):
                 + "Shuffle the stream so that outliers are spread over it, or "
                 "raise eps.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=_user_stacklevel(),
             )
         self._set_summary(self._merged(self._summary(), (float(xp.sum(w)), *chunk), xp))
         # The running averages of eps_ and of the filters' level eps.
@@ -2406,7 +2406,7 @@ class OutlierRobustPCA(_LinearSubspace):
                     f"OutlierRobustPCA: the filter did not certify a stable "
                     f"covariance in max_iter={self.max_iter} rounds.",
                     ConvergenceWarning,
-                    stacklevel=5,
+                    stacklevel=_user_stacklevel(),
                 )
         if branch == 2 and not self._certified:
             # The third try reached the cap or max_iter: the restart's.
@@ -2433,7 +2433,7 @@ class OutlierRobustPCA(_LinearSubspace):
                 "Gaussian: heavy tails, clusters). Raise eps or check the "
                 "data.",
                 ConvergenceWarning,
-                stacklevel=5,
+                stacklevel=_user_stacklevel(),
             )
         if first is not None and not self._certified:
             # The second phase reached the cap of the removed weight, or
@@ -2449,7 +2449,7 @@ class OutlierRobustPCA(_LinearSubspace):
                 f"or max_iter={self.max_iter}; the first certified weights "
                 "were kept.",
                 ConvergenceWarning,
-                stacklevel=5,
+                stacklevel=_user_stacklevel(),
             )
         if not op_is_final:
             op = op.reweighted(w, _weighted_mean(X, w, xp))

@@ -67,18 +67,11 @@ def test_heavy_tail_calibration_matches_numpy(array_namespace, device_name, dtyp
         warnings.simplefilter("ignore", ConvergenceWarning)
         if dtype_name == "float32":
             # This fit runs 51 rounds on heavy tails, and float32 rounding
-            # alone moves its weights by up to 2.8e-3 from the float64 fit
-            # (127 of 2,000 beyond 1e-3): the device's float32 fit is held
-            # to numpy's within what float32 rounding itself moves it (it
-            # was 2.6e-3 on 11 rows when the session-12 changes met; 1e-3
-            # had held by luck).
-            w32, w64 = (
-                OutlierRobustPCA(eps=0.2, random_state=0)
-                .fit(X.astype(dtype))
-                .inlier_weights_
-                for dtype in (np.float32, np.float64)
-            )
-            atol = max(atol, float(np.abs(w32 - w64).max()))
+            # alone moves numpy's weights by up to 2.8e-3 from its float64
+            # fit (127 of 2,000 beyond 1e-3): the device's float32 fit is
+            # held to numpy's within that (1e-3 had held by luck: 2.6e-3 on
+            # 11 rows once the session-12 changes met).
+            atol = 3e-3
         check_array_api_equivalence(
             OutlierRobustPCA(eps=0.2, random_state=0),
             X,
