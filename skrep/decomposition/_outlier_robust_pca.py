@@ -2517,6 +2517,9 @@ class OutlierRobustPCA(_LinearSubspace):
         if not op_is_final:
             op = op.reweighted(w, _weighted_mean(X, w, xp))
         values, V, total_var = op.top_eig(b, rng=rng, V0=V0, n_iter=4)
+        w, op, (values, V, total_var) = self._drop_far(
+            X, w, op, (values, V, total_var), sq_norms, xp, rng
+        )
         # Weights below eps of the largest are the rounding of a removal
         # (the total weight does not register them), but times the squares
         # of rows far out they can hold more than the rounding of the
@@ -2536,6 +2539,55 @@ class OutlierRobustPCA(_LinearSubspace):
                 op = op.reweighted(w, _weighted_mean(X, w, xp))
                 values, V, total_var = op.top_eig(b, rng=rng, V0=V, n_iter=4)
         return (w, n_iter), op.mean, values, V, total_var
+
+    @staticmethod
+    def _drop_far(X, w, op, eig, sq_norms, xp, rng):
+        """Give weight 0 to the rows that the filter partly removed and that
+        lie beyond twice the largest squared whitened distance of the rows
+        it kept whole (and beyond the Gaussian quantile at ``1 / (100 n)``),
+        refitting until none is: ``(w, op, eig)``.
+
+        The certificate is a tail test: at a few hundred rows its standard
+        error admits tail mass that rows far out hold with a fraction of
+        their weight. Standardised wine with 19 rows added at 3 times the
+        largest distance to the mean, in directions of the positive
+        orthant: after the first step they kept 0.03-0.33 each (3 rows'
+        worth), the tail test passed, and the top component was at sine
+        0.56 to PCA on the wine rows alone, without a warning (0.001 with
+        this step; digits with 199 such rows kept 14 rows' worth). The
+        whitened distance is over the top ``b`` eigenvectors and the mean of
+        the remaining eigenvalues. Heavy-tailed inliers have far rows of
+        their own: standardised breast cancer holds rows at 20 times the
+        99th percentile of the kept rows' distances; the Gaussian quantile
+        alone removed 4-10 % more of its weight and moved the components
+        (k = 3: sine 0.51 -> 0.75 to PCA); against twice the largest kept
+        distance, its 4 farthest rows go.
+        """
+        n, d = X.shape
+        gaussian = float(special.chdtri(d, 0.01 / n))
+        for _ in range(3):
+            values, V, total_var = eig
+            b = V.shape[1]
+            top = float(values[0])
+            if not bool(xp.any((w > 0) & (w < 1.0))) or top <= 0:
+                break
+            XV = X @ xp.concat([V, op.mean[:, None]], axis=1)
+            P = XV[:, :-1] - op.mean @ V
+            P2 = P * P
+            dist = P2 @ (1.0 / xp.clip(values, 1e-12 * top, None))
+            if d > b:
+                residual = sq_norms - 2.0 * XV[:, -1] + float(op.mean @ op.mean)
+                residual = xp.clip(residual - xp.sum(P2, axis=1), 0.0, None)
+                rest = (total_var - float(xp.sum(values))) / (d - b)
+                dist = dist + residual / max(rest, 1e-12 * top)
+            kept = float(xp.max(xp.where(w >= 1.0, dist, 0.0)))
+            far = (w > 0) & (w < 1.0) & (dist > max(2.0 * kept, gaussian))
+            if not bool(xp.any(far)):
+                break
+            w = xp.where(far, 0.0, w)
+            op = op.reweighted(w, _weighted_mean(X, w, xp))
+            eig = op.top_eig(b, rng=rng, V0=V, n_iter=4)
+        return w, op, eig
 
     @classmethod
     def _inflated_scores(
