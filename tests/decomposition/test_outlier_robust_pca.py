@@ -9,9 +9,10 @@ import pytest
 from numpy.testing import assert_allclose
 from outlier_adversaries import near_flip, sin_to
 from sklearn.covariance import MinCovDet
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_digits, load_iris
 from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -112,7 +113,8 @@ def test_streaming_state_does_not_grow_with_n():
     assert {k: np.size(v) for k, v in vars(est).items() if k != "inlier_weights_"} == (
         sizes
     )
-    assert est.n_samples_seen_ > 0.85 * 6000
+    assert est.n_samples_seen_ == 6000
+    assert est.inlier_weights_.mean() > 0.85  # of the last block
     assert sin_largest_angle(est.components_, U) < 0.2
     with pytest.raises(ValueError, match="features"):
         est.partial_fit(X[:10, :5])
@@ -1135,3 +1137,69 @@ def test_outliers_first_in_x():
     first = np.r_[np.flatnonzero(out), np.flatnonzero(~out)]
     with pytest.warns(UserWarning, match="rounding of the filter's float64"):
         OutlierRobustPCA(eps=0.4, random_state=0).fit(X[first])
+
+
+@pytest.mark.parametrize("n_components", [1, 3, 8])
+def test_likelihood_is_pca_without_outliers(n_components):
+    # eps=0 removes no weight: the probabilistic PCA model is PCA's, from
+    # fit and from a stream of full blocks (d = 8: the streaming summary
+    # keeps every direction, so its merge is exact).
+    rng = np.random.RandomState(0)
+    A = rng.randn(8, 8)
+    X, X_new = rng.randn(2000, 8) @ A, rng.randn(50, 8) @ A
+    pca = PCA(n_components).fit(X)
+    fitted = OutlierRobustPCA(n_components, eps=0.0).fit(X)
+    streamed = stream(OutlierRobustPCA(n_components, eps=0.0), X, 100)
+    for est in (fitted, streamed):
+        assert est.inlier_weights_.min() == 1.0
+        assert est.noise_variance_ == pytest.approx(pca.noise_variance_, rel=1e-9)
+        assert_allclose(est.score_samples(X_new), pca.score_samples(X_new), rtol=1e-9)
+        assert est.score(X_new) == pytest.approx(pca.score(X_new), rel=1e-9)
+        assert_allclose(est.get_covariance(), pca.get_covariance(), atol=1e-9)
+        assert_allclose(est.get_precision(), pca.get_precision(), atol=1e-9)
+        assert_allclose(
+            est.get_precision() @ est.get_covariance(), np.eye(8), atol=1e-9
+        )
+
+
+def test_grid_search_over_the_rank_without_scoring():
+    # score leaves out the rows the fit could remove, so that the held-out
+    # outliers do not decide the rank; PCA's own score picks a 4th component
+    # for them.
+    X, _, _ = make_contaminated_gaussian(1000, 20, 0.1, n_components=3, random_state=0)
+    grid = {"n_components": [1, 2, 3, 4, 5]}
+    with warnings.catch_warnings():
+        # Past the rank the components are not determined: it warns so.
+        warnings.simplefilter("ignore", UserWarning)
+        search = GridSearchCV(OutlierRobustPCA(random_state=0), grid, cv=5).fit(X)
+    assert search.best_params_ == {"n_components": 3}
+    assert GridSearchCV(PCA(), grid, cv=5).fit(X).best_params_ == {"n_components": 4}
+
+
+@pytest.mark.parametrize("chunk", [1, 50, None])
+def test_n_samples_seen_counts_the_rows_passed(chunk):
+    # As IncrementalPCA's: every row passed, buffered ones included.
+    X = load_iris().data
+    est = OutlierRobustPCA(random_state=0)
+    est = est.fit(X) if chunk is None else stream(est, X, chunk)
+    assert est.n_samples_seen_ == 150
+    assert isinstance(est.n_samples_seen_, int)
+
+
+def test_likelihood_input_checks():
+    X, _, _ = make_contaminated_gaussian(300, 5, 0.1, random_state=0)
+    est = OutlierRobustPCA(random_state=0)
+    with pytest.raises(NotFittedError):
+        est.score(X)
+    est.fit(X)
+    for method in (est.score, est.score_samples):
+        with pytest.raises(ValueError, match="4 features, but OutlierRobustPCA is"):
+            method(X[:, :4])
+    # Inliers in the span of the components: no noise variance.
+    flat = np.c_[X[:, :2], np.zeros(300)]
+    est = OutlierRobustPCA(2, eps=0.0).fit(flat)
+    assert est.noise_variance_ == 0.0
+    with pytest.raises(ValueError, match="noise_variance_ is 0"):
+        est.score(flat)
+    with pytest.raises(ValueError, match="noise_variance_ is 0"):
+        est.get_precision()

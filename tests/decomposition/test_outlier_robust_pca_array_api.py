@@ -129,13 +129,15 @@ def test_partial_fit_matches_numpy(array_namespace, device_name, dtype_name):
         got = to_numpy(got, xp)
         assert got.dtype == X.dtype, name
         assert_allclose(got, getattr(est_np, name), rtol=rtol, atol=atol, err_msg=name)
-    assert est_xp.n_samples_seen_ == pytest.approx(est_np.n_samples_seen_, rel=1e-4)
+    assert est_xp.n_samples_seen_ == est_np.n_samples_seen_ == 900
+    assert est_xp.noise_variance_ == pytest.approx(est_np.noise_variance_, rel=rtol)
     assert est_xp.eps_ == pytest.approx(est_np.eps_, abs=1e-3)
 
 
 @pytest.mark.parametrize("array_namespace, device_name, dtype_name", array_api_params())
 def test_transform_on_device(array_namespace, device_name, dtype_name):
-    # transform / inverse_transform come from the shared _LinearSubspace base.
+    # transform / inverse_transform come from the shared _LinearSubspace base;
+    # the likelihood of the probabilistic PCA model stays on the device too.
     X, _, _ = make_contaminated_gaussian(400, 8, 0.1, n_components=2, random_state=3)
     rtol, atol = _tolerances(dtype_name)
     est_np, est_xp = check_array_api_equivalence(
@@ -144,11 +146,22 @@ def test_transform_on_device(array_namespace, device_name, dtype_name):
         array_namespace=array_namespace,
         device_name=device_name,
         dtype_name=dtype_name,
-        methods=("transform",),
+        methods=("transform", "score_samples"),
         rtol=rtol,
         atol=100 * atol,
     )
     xp, device = _array_api_for_tests(array_namespace, device_name, dtype_name)
+    with config_context(array_api_dispatch=True):
+        for name in ("get_covariance", "get_precision"):
+            got = getattr(est_xp, name)()
+            assert str(get_namespace_and_device(got)[2]) == str(device), name
+            assert_allclose(
+                to_numpy(got, xp),
+                getattr(est_np, name)(),
+                rtol=rtol,
+                atol=100 * atol,
+                err_msg=name,
+            )
     Z = np.asarray(est_np.transform(X.astype(dtype_name or "float64")))
     with config_context(array_api_dispatch=True):
         back = est_xp.inverse_transform(xp.asarray(Z, device=device))
