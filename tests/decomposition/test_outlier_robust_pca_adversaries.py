@@ -9,7 +9,13 @@ import warnings
 import numpy as np
 import pytest
 from outlier_adversaries import bulk_spread, near_flip, sin_to, t_inliers, top_tail
-from sklearn.datasets import load_breast_cancer, load_digits, load_wine
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_diabetes,
+    load_digits,
+    load_iris,
+    load_wine,
+)
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
@@ -803,6 +809,16 @@ def test_heavy_tailed_inliers_at_eps_03_at_the_true_flip(d, seeds):
         assert sin_to(est.components_, U) < 0.3, seed
 
 
+def with_far_outliers(X, seed):
+    """``X`` and a ninth as many rows at 3 times its largest distance to
+    the mean, in directions of the positive orthant."""
+    Z = np.abs(
+        np.random.default_rng(seed).standard_normal((X.shape[0] // 9, X.shape[1]))
+    )
+    r = 3 * np.linalg.norm(X - X.mean(0), axis=1).max()
+    return np.vstack([X, X.mean(0) + r * Z / np.linalg.norm(Z, axis=1, keepdims=True)])
+
+
 @pytest.mark.parametrize("load", [load_breast_cancer, load_wine])
 @pytest.mark.parametrize("k", [2, 3])
 @pytest.mark.parametrize("eps", [0.1, "auto"])
@@ -815,10 +831,7 @@ def test_deflation_on_raw_features_of_mixed_scales(load, k, eps):
     # removed: components 2 and 3 at |cos| 0.02-0.5 to PCA on the inliers,
     # mostly without a warning. Every component is now PCA's.
     X = load().data
-    rng = np.random.default_rng(0)
-    Z = np.abs(rng.standard_normal((X.shape[0] // 9, X.shape[1])))
-    r = 3 * np.linalg.norm(X - X.mean(0), axis=1).max()
-    Xc = np.vstack([X, X.mean(0) + r * Z / np.linalg.norm(Z, axis=1, keepdims=True)])
+    Xc = with_far_outliers(X, seed=0)
     with warnings.catch_warnings():
         # The inliers are far from Gaussian: it may say it did not certify.
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -827,3 +840,26 @@ def test_deflation_on_raw_features_of_mixed_scales(load, k, eps):
     assert np.all(cos > 0.95), cos
     assert est.inlier_weights_[X.shape[0] :].max() < 0.01
     assert sin_to(PCA(k).fit(Xc).components_, PCA(k).fit(X).components_) > 0.5
+
+
+@pytest.mark.parametrize(
+    "X",
+    [
+        load_iris().data,
+        StandardScaler().fit_transform(load_wine().data),
+        load_diabetes().data,
+    ],
+    ids=["iris", "wine standardised", "diabetes"],
+)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_far_rows_keep_no_part_of_their_weight(X, seed):
+    # At 150-440 rows the tail test's standard error admitted the far rows
+    # with a fraction of their weight after the first step (1-6 rows' worth
+    # in all): the top component at sine 0.14-0.56 to PCA on the data
+    # alone, without a warning. Rows partly removed beyond twice the
+    # largest distance of the rows kept whole now go.
+    Xc = with_far_outliers(X, seed)
+    est = OutlierRobustPCA(random_state=seed).fit(Xc)
+    assert np.all(est.inlier_weights_[X.shape[0] :] == 0)
+    assert est.inlier_weights_[: X.shape[0]].mean() > 0.99
+    assert sin_to(est.components_, PCA(1).fit(X).components_) < 0.05
