@@ -1292,7 +1292,14 @@ class OutlierRobustPCA(_LinearSubspace):
     top ``n_components`` eigenvectors, each scored against its own robust
     (weighted-median) variance, ``max_j (v_j^T (x - mu))^2 / sigma_j^2``
     with the threshold at ``eps / n_components``: the fit stops when all
-    stages are certified in a row with the same weights.
+    stages are certified in a row with the same weights (past
+    ``max_iter``, the stages not yet tested are tested without filtering,
+    and one that fails leaves the fit uncertified, with a warning). A
+    failing deflation stage is filtered along only if no later stage fails
+    by more (else the worst), and its steps are scaled by the rows with
+    weight left. Once the filter stops, a row it partly removed whose
+    squared whitened distance exceeds twice the largest of the rows it kept
+    whole (and the Gaussian quantile at ``1 / (100 n)``) gets weight 0.
     ``filter="eigen"`` runs that last stage alone. For ``d > 512`` the
     eigenpairs come from a block power iteration; before a stage is
     certified they are computed again from a block half made of fresh
@@ -1503,9 +1510,11 @@ class OutlierRobustPCA(_LinearSubspace):
     chi-square law, the 0.2 % level of the ``"auto"`` pass) are practical
     choices checked on contaminated Gaussians, not the paper's; the second
     phase and the deflation to ``n_components > 1`` are ours: tested against
-    outliers aimed at a lower component (the near-flip adversary), not
-    proven. The failure rates measured at the boundary of the guarantee are
-    in the User Guide.
+    outliers aimed at a lower component (the near-flip adversary) and far
+    outliers on real data with features of mixed scales, not proven; the
+    removal of far rows left with part of their weight once the filter
+    stops is ours too. The failure rates measured at the boundary of the
+    guarantee are in the User Guide.
 
     Where the guarantee cannot decide: once filtered, if the variance along
     the ``(k+1)``-th direction is at least ``1 - eps log(1/eps) / 4`` times
