@@ -2725,28 +2725,30 @@ class OutlierRobustPCA(_LinearSubspace):
         """
         n, d = X.shape
         gaussian = float(special.chdtri(d, 0.01 / n))
+
         for _ in range(3):
             values, V, total_var = eig
-            b = V.shape[1]
-            top = float(values[0])
-            if not bool(xp.any((w > 0) & (w < 1.0))) or top <= 0:
+            top, m = float(values[0]), V.shape[1]
+            partial = (w > 0) & (w < 1.0)
+            whole = w >= 1.0
+            if not (bool(xp.any(partial)) and bool(xp.any(whole))) or top <= 0:
                 break
             XV = X @ xp.concat([V, op.mean[:, None]], axis=1)
-            P = XV[:, :-1] - op.mean @ V
-            P2 = P * P
+            P2 = XV[:, :-1] - op.mean @ V
+            P2 = P2 * P2
             dist = P2 @ (1.0 / xp.clip(values, 1e-12 * top, None))
-            if d > b:
+            if d > m:
                 residual = sq_norms - 2.0 * XV[:, -1] + float(op.mean @ op.mean)
                 residual = xp.clip(residual - xp.sum(P2, axis=1), 0.0, None)
-                rest = (total_var - float(xp.sum(values))) / (d - b)
+                rest = (total_var - float(xp.sum(values))) / (d - m)
                 dist = dist + residual / max(rest, 1e-12 * top)
-            kept = float(xp.max(xp.where(w >= 1.0, dist, 0.0)))
-            far = (w > 0) & (w < 1.0) & (dist > max(2.0 * kept, gaussian))
+            kept = float(xp.max(xp.where(whole, dist, 0.0)))
+            far = partial & (dist > max(2.0 * kept, gaussian))
             if not bool(xp.any(far)):
                 break
             w = xp.where(far, 0.0, w)
             op = op.reweighted(w, _weighted_mean(X, w, xp))
-            eig = op.top_eig(b, rng=rng, V0=V, n_iter=4)
+            eig = op.top_eig(m, rng=rng, V0=V, n_iter=4)
         return w, op, eig
 
     @classmethod
