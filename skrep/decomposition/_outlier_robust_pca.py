@@ -1973,7 +1973,7 @@ class OutlierRobustPCA(_LinearSubspace):
                     else "Even removing half of its weight did not certify it. "
                 )
                 + "Shuffle the stream so that outliers are spread over it, or "
-                "raise eps.",
+                f"{self._raise_eps(eps).lower()}.",
                 UserWarning,
                 stacklevel=_user_stacklevel(),
             )
@@ -2004,6 +2004,13 @@ class OutlierRobustPCA(_LinearSubspace):
         return self._merged(self._summary(), (float(xp.sum(w)), *chunk), xp)
 
     # ------------------------------------------------------------ internals
+    def _raise_eps(self, level):
+        """The advice to raise ``eps``, naming the estimate under
+        ``eps="auto"`` (which the user cannot raise as such)."""
+        if isinstance(self.eps, str):
+            return f"Pass an eps above the estimate of eps='auto' ({level:.2f})"
+        return "Raise eps"
+
     def _estimate(self, eps, w, xp):
         """``eps_`` of a fit at level ``eps`` with weights ``w``: ``eps``, or
         with ``eps="auto"`` the detection pass's estimate lowered to the
@@ -2657,14 +2664,14 @@ class OutlierRobustPCA(_LinearSubspace):
                 record.append(scored)
             self._off_atom = 1.0 if detect is None else detect.off
             return (w, n_iter), None, None, None, None
-        if first is None and not self._certified and n_iter < self.max_iter:
+        if first is None and not self._certified and not exhausted:
             warnings.warn(
                 "OutlierRobustPCA: the filter stopped at its cap on the "
                 f"removed weight ({cap:.2f}; {1.0 - op.wsum / n:.2f} removed) "
                 "without certifying a stable covariance: more than 2 * eps of "
                 "the rows score as outliers (or the inliers are far from "
-                "Gaussian: heavy tails, clusters). Raise eps or check the "
-                "data.",
+                f"Gaussian: heavy tails, clusters). {self._raise_eps(level)} or "
+                "check the data.",
                 ConvergenceWarning,
                 stacklevel=_user_stacklevel(),
             )

@@ -130,8 +130,13 @@ def test_warns_when_the_cap_stops_the_filter():
     # eps = 0.1 the filter removes 2 eps of the weight without certifying
     # (sin 0.24 to PCA): it says so. Contaminated Gaussian data: no warning.
     X = StandardScaler().fit_transform(load_breast_cancer().data)
-    with pytest.warns(ConvergenceWarning, match="stopped at its cap"):
+    with pytest.warns(ConvergenceWarning, match="stopped at its cap.*Raise eps"):
         OutlierRobustPCA(eps=0.1, random_state=0).fit(X)
+    # eps="auto" (k = 2: its estimate 0.05, cap 0.1): the advice names the
+    # estimate, not a parameter the user did not set.
+    est = OutlierRobustPCA(2, eps="auto", random_state=0)
+    with pytest.warns(ConvergenceWarning, match=r"above the estimate.*\(0\.05\)"):
+        est.fit(X)
     X, _, _ = make_contaminated_gaussian(2000, 20, eps=0.1, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
