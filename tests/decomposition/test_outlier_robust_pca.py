@@ -1199,7 +1199,11 @@ def test_likelihood_input_checks():
     flat = np.c_[X[:, :2], np.zeros(300)]
     est = OutlierRobustPCA(2, eps=0.0).fit(flat)
     assert est.noise_variance_ == 0.0
-    with pytest.raises(ValueError, match="noise_variance_ is 0"):
+    with pytest.raises(ValueError, match="noise_variance_ or an explained"):
         est.score(flat)
-    with pytest.raises(ValueError, match="noise_variance_ is 0"):
+    with pytest.raises(ValueError, match="noise_variance_ or an explained"):
         est.get_precision()
+    # All components kept, one of them without variance (it returned nan).
+    est = OutlierRobustPCA(3, eps=0.0).fit(flat)
+    with pytest.raises(ValueError, match="noise_variance_ or an explained"):
+        est.score(flat)

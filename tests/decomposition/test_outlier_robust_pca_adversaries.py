@@ -868,3 +868,49 @@ def test_far_rows_keep_no_part_of_their_weight(X, seed):
     assert np.all(est.inlier_weights_[X.shape[0] :] == 0)
     assert est.inlier_weights_[: X.shape[0]].mean() > 0.99
     assert sin_to(est.components_, PCA(1).fit(X).components_) < 0.05
+
+
+@pytest.mark.parametrize("dense", [True, False])
+def test_stages_left_at_max_iter_are_tested(monkeypatch, dense):
+    # Raw breast cancer with far rows, k = 2, eps = 0.1: the filter reaches
+    # max_iter trimming the inliers' skewed tail, and the stages its last
+    # test has not reached are tested after it (past max_iter, without
+    # filtering; the matrix-free path, whose passing stage is first
+    # rechecked with fresh columns, needs one round more): certified, as
+    # before that test, but now only with every stage passed.
+    from skrep.decomposition import _outlier_robust_pca as mod
+
+    if not dense:
+        monkeypatch.setattr(mod, "_MAX_DENSE_FEATURES", 0)
+    X = load_breast_cancer().data
+    Xc = with_far_outliers(X, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est = OutlierRobustPCA(2, eps=0.1, random_state=0).fit(Xc)
+    assert est.n_iter_ == est.max_iter
+    cos = np.abs(np.sum(est.components_ * PCA(2).fit(X).components_, axis=1))
+    assert np.all(cos > 0.95), cos
+
+
+def test_far_rows_step_stays_within_the_cap():
+    # t inliers (3 dof) stop at the cap, 2 eps of the weight removed; rows
+    # past twice the largest kept distance are then mostly the inliers'
+    # tail, and dropping them took the removed weight to 0.24.
+    X, _, _ = t_inliers(1000, 20, 0.1, 0.8, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = OutlierRobustPCA(2, eps=0.1, random_state=0).fit(X)
+    assert 1 - est.inlier_weights_.mean() <= 0.2 + 1e-9
+
+
+def test_far_rows_step_does_not_depend_on_the_offset():
+    # float64 rows 5e7 times their spread from the origin are filtered
+    # where they are: the residual from squared norms cancelled to rounding
+    # there, and no far row was dropped (40 at smaller offsets).
+    X, _, _ = make_contaminated_gaussian(400, 30, 0.1, random_state=0)
+    zero = [
+        OutlierRobustPCA(random_state=0).fit(X + offset).inlier_weights_ == 0
+        for offset in (0.0, 5e7)
+    ]
+    assert zero[0].sum() > 0
+    np.testing.assert_array_equal(zero[0], zero[1])
