@@ -2182,6 +2182,23 @@ class OutlierRobustPCA(_LinearSubspace):
                 X, w, centre, XV, V, values, level, sample, xp, **kwargs
             )
 
+        def power_scores(stage):
+            # Deflation stage ``stage`` with the current round's weights,
+            # centre, eigenpairs, products and bulk.
+            return self._power_scores(
+                X,
+                w,
+                centre,
+                (values, V, total_var, XV),
+                stage,
+                level,
+                sq_norms,
+                xp,
+                memo,
+                bulk=bulk,
+                near_atom=detect,
+            )
+
         self._certified, self._cap, self._restarted = True, cap, False
         if level == 0:
             op = operator(w, _weighted_mean(X, w, xp))
@@ -2399,19 +2416,7 @@ class OutlierRobustPCA(_LinearSubspace):
                 ):
                     inflated = inflated_scores(centre, XV, bar=bar, bulk=bulk)
                 if inflated is None:
-                    inflated = self._power_scores(
-                        X,
-                        w,
-                        centre,
-                        (values, V, total_var, XV),
-                        kind,
-                        level,
-                        sq_norms,
-                        xp,
-                        memo,
-                        bulk=bulk,
-                        near_atom=detect,
-                    )
+                    inflated = power_scores(kind)
                 scores, threshold, inlier_tail, law = inflated
             if last:
                 inlier_tail = inlier_tail[:2]
@@ -2446,19 +2451,7 @@ class OutlierRobustPCA(_LinearSubspace):
                 for later in range(kind + 1, k):
                     if float(values[later]) <= floor:
                         break
-                    cand = self._power_scores(
-                        X,
-                        w,
-                        centre,
-                        (values, V, total_var, XV),
-                        later,
-                        level,
-                        sq_norms,
-                        xp,
-                        memo,
-                        bulk=bulk,
-                        near_atom=detect,
-                    )
+                    cand = power_scores(later)
                     later_tail = cand[2][:2] if last else cand[2]
                     _, cand_mass, cand_bound = _tail_test(
                         w, cand[0], cand[1], later_tail
