@@ -169,14 +169,14 @@ def test_presto_cv_names_the_too_rare_class_under_a_stratified_splitter(cv):
             # Known defect, open: on numpy 2.4 / scipy 1.17 the weighted and
             # the repeated fits end 1.5e-7 apart in the coefficients and
             # 1.7e-8 in predict_proba (the check allows 1e-9), with
-            # objectives equal to 3e-16: the solver stops on the
-            # objective's decrease, which does not resolve a direction this
-            # flat (tol 1e-8, 1e-10 and 1e-14 fail, 1e-12 passes). At 0.02,
-            # 0.1, 0.2 and 0.3 they agree to 4e-15. It passed on the
-            # earlier CI machine.
+            # objectives equal to 3e-16: a direction this flat is not
+            # resolved. Not traced: tol 1e-8, 1e-10 and 1e-14 fail, 1e-12
+            # passes, and 100 times the coordinate-descent sweeps changes
+            # nothing. At 0.02, 0.1, 0.2 and 0.3 they agree to 4e-15. It
+            # passed on the earlier CI machine.
             marks=pytest.mark.xfail(
-                reason="PRESTO stops 1e-8 from the optimum along a flat "
-                "direction at lam=0.05 (objective-decrease stopping rule)",
+                reason="PRESTO's weighted and repeated fits end 1.7e-8 "
+                "apart along a flat direction at lam=0.05 (not traced)",
                 strict=False,
             ),
         ),
