@@ -2,16 +2,25 @@
 
 Pure functions on arrays. ``dpd_fixed_point`` runs the per-row fixed
 point of the density power divergence SVD (``RobustSVD``), an inner loop
-over each row that numpy cannot express as whole-array passes. (Principal
-component pursuit needs no kernel: its steps are a few numpy passes, and a
-fit that imports no numba starts 0.5 s sooner.)
+over each row that numpy cannot express as whole-array passes.
+``weighted_median``, ``weighted_column_medians`` and ``tail_mass`` are the
+order statistics and tail sums of ``OutlierRobustPCA``'s filter, taken by
+selection in O(n) rather than by sorts and masked copies (at 100,000 x 100,
+k = 10, about 20 % of a fit's time). (Principal component pursuit needs no
+kernel: its steps are a few numpy passes, and a fit that imports no numba
+starts 0.5 s sooner.)
 """
 
 import numpy as np
 
 from skrep.utils._numba import njit, prange
 
-__all__ = ["dpd_fixed_point"]
+__all__ = [
+    "dpd_fixed_point",
+    "tail_mass",
+    "weighted_column_medians",
+    "weighted_median",
+]
 
 
 @njit(parallel=True)
@@ -89,3 +98,188 @@ def dpd_fixed_point(E, c, b, width, tol, max_iter):
                 break
         c[i] = ci
     return iters.max()
+
+
+@njit
+def _select(v, w, m, target):
+    """The smallest ``x`` among ``v[:m]`` whose weight at or below it (``w``,
+    positive) reaches ``target`` (``0 < target``; the largest ``x`` if the
+    sum falls short by rounding). ``v[:m]`` and ``w[:m]`` are permuted in
+    place: a three-way quickselect on the median of three, sorting what is
+    left once the range is small or after ``2 log2(m) + 8`` partitions (an
+    order that defeats the median of three)."""
+    lo, hi, below = 0, m - 1, 0.0
+    budget = 2 * int(np.log2(m + 1)) + 8
+    while hi - lo > 16 and budget > 0:
+        budget -= 1
+        a, b, c = v[lo], v[(lo + hi) >> 1], v[hi]
+        if a < b:
+            p = b if b < c else (c if a < c else a)
+        else:
+            p = a if a < c else (c if b < c else b)
+        # [lo, lt) below p, [lt, i) equal to it, (gt, hi] above it.
+        lt, i, gt = lo, lo, hi
+        w_lt, w_eq = 0.0, 0.0
+        while i <= gt:
+            x = v[i]
+            if x < p:
+                v[i], v[lt] = v[lt], x
+                w[i], w[lt] = w[lt], w[i]
+                w_lt += w[lt]
+                lt += 1
+                i += 1
+            elif x > p:
+                v[i], v[gt] = v[gt], x
+                w[i], w[gt] = w[gt], w[i]
+                gt -= 1
+            else:
+                w_eq += w[i]
+                i += 1
+        if below + w_lt >= target:
+            hi = lt - 1
+        elif below + w_lt + w_eq >= target:
+            return p
+        else:
+            below += w_lt + w_eq
+            lo = gt + 1
+    if lo > hi:
+        return v[hi]
+    order = np.argsort(v[lo : hi + 1], kind="mergesort")
+    for j in order:
+        below += w[lo + j]
+        if below >= target:
+            return v[lo + j]
+    return v[lo + order[-1]]
+
+
+@njit
+def _gather(values, w, lower, exclude, lo, hi, v, u):
+    """Store in ``v``, ``u`` the values taken (above ``lower``, of positive
+    weight, not ``exclude``) within ``[lo, hi]``, and their weights, while
+    ``v`` has room (a count past its length means it had none); returns
+    that count, and the number, total weight and weight below ``lo`` of all
+    the values taken.
+
+    Every value is stored and the index advanced past those kept: no branch
+    on a comparison that goes either way (mispredicted, it cost 6 ns a
+    value, five times the loop)."""
+    last = v.shape[0] - 1
+    count, total, below, inside = 0, 0.0, 0.0, 0
+    for i in range(values.shape[0]):
+        x, wi = values[i], w[i]
+        taken = (x > lower) & (wi > 0) & (x != exclude)
+        count += taken
+        total += wi if taken else 0.0
+        below += wi if taken & (x < lo) else 0.0
+        j = min(inside, last)
+        v[j] = x
+        u[j] = wi
+        inside += taken & (x >= lo) & (x <= hi)
+    return inside, count, total, below
+
+
+@njit
+def _quantile(values, w, lower, exclude, q):
+    """:func:`weighted_median`'s result.
+
+    Floyd and Rivest's bracket: the weighted quantile of about 2,000 evenly
+    spaced values, less and plus 4 standard errors of its rank (at the
+    median), bounds the quantile; one pass sums the weight below the bracket
+    and gathers the values in it, among which the quantile is selected.
+    Where the bracket misses (it holds the quantile but for a chance of
+    about 1e-4), or the values are few, every value taken is gathered."""
+    m = values.shape[0]
+    lo, hi = -np.inf, np.inf
+    if m > 8192:
+        step = m // 2048
+        s = 0
+        v = np.empty(m // step + 1, dtype=values.dtype)
+        u = np.empty(m // step + 1, dtype=np.float64)
+        for i in range(0, m, step):
+            x = values[i]
+            v[s] = x
+            u[s] = w[i]
+            s += (x > lower) & (w[i] > 0) & (x != exclude)
+        if s >= 64:
+            order = np.argsort(v[:s])
+            half = q * np.sum(u[:s])
+            acc, j = 0.0, s - 1
+            for r in range(s):
+                acc += u[order[r]]
+                if acc >= half:
+                    j = r
+                    break
+            margin = 2 * int(np.sqrt(s)) + 2
+            if j - margin > 0:
+                lo = v[order[j - margin]]
+            if j + margin < s - 1:
+                hi = v[order[j + margin]]
+    # Room for twice the values the bracket is expected to hold.
+    room = m if lo == -np.inf and hi == np.inf else min(m, m // 5 + 1024)
+    v = np.empty(room, dtype=values.dtype)
+    u = np.empty(room, dtype=np.float64)
+    inside, count, total, below = _gather(values, w, lower, exclude, lo, hi, v, u)
+    if count == 0:
+        return np.nan, 0.0, 0, 0.0, 0
+    target = q * total
+    if not (
+        inside <= room
+        and below < target
+        and inside > 0
+        and below + np.sum(u[:inside]) >= target
+    ):
+        v = np.empty(m, dtype=values.dtype)
+        u = np.empty(m, dtype=np.float64)
+        inside, _, _, below = _gather(values, w, lower, exclude, -np.inf, np.inf, v, u)
+    quantile = _select(v, u, inside, target - below)
+    # Every value equal to the quantile is in the bracket.
+    tied, n_tied = 0.0, 0
+    for i in range(inside):
+        if v[i] == quantile:
+            tied += u[i]
+            n_tied += 1
+    return quantile, total, count, tied, n_tied
+
+
+@njit
+def weighted_median(values, w, lower, exclude, q):
+    """The weighted ``q``-quantile of the ``values`` above ``lower``, of
+    positive weight ``w`` and not equal to ``exclude`` (NaN: none): the
+    smallest such value at or below which their weight reaches ``q`` times
+    their total.
+
+    Returns ``(quantile, total, count, tied, n_tied)``: the total weight and
+    number of the values taken, and the weight and number of those equal to
+    the quantile (``(nan, 0.0, 0, 0.0, 0)`` if none is taken)."""
+    return _quantile(values, w, lower, exclude, q)
+
+
+@njit
+def weighted_column_medians(P, n_columns, rows, w):
+    """The weighted medians (as :func:`weighted_median`, ``q = 1/2``) of the
+    first ``n_columns`` columns of ``P`` over its rows ``rows`` with weights
+    ``w[rows]``, those of zero weight left out (the smallest value where all
+    are)."""
+    m = rows.shape[0]
+    column = np.empty(m, dtype=P.dtype)
+    weights = np.empty(m, dtype=w.dtype)
+    for i in range(m):
+        weights[i] = w[rows[i]]
+    medians = np.empty(n_columns, dtype=np.float64)
+    for j in range(n_columns):
+        for i in range(m):
+            column[i] = P[rows[i], j]
+        median, _, count, _, _ = _quantile(column, weights, -np.inf, np.nan, 0.5)
+        medians[j] = median if count > 0 else column.min()
+    return medians
+
+
+@njit
+def tail_mass(w, scores, threshold):
+    """``(sum(w), sum(w * scores * (scores > threshold)))`` in one pass."""
+    total, tail = 0.0, 0.0
+    for i in range(w.shape[0]):
+        total += w[i]
+        if scores[i] > threshold:
+            tail += w[i] * scores[i]
+    return total, tail

@@ -14,11 +14,13 @@ certified stable.
 import functools
 import math
 import sys
+import threading
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from scipy import special, stats
+from sklearn import config_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -36,6 +38,7 @@ from skrep.utils._compat import (
     StrOptions,
     _fit_context,
     _median,
+    array_namespace,
     check_same_namespace,
 )
 from skrep.utils._compat import device as _device
@@ -364,55 +367,37 @@ def _user_stacklevel():
     return level
 
 
+# The attributes of the model fitted with partial_fit's incomplete block,
+# computed when first read; the second group only before any block is full.
+_PROVISIONAL = (
+    "components_",
+    "explained_variance_",
+    "explained_variance_ratio_",
+    "mean_",
+    "n_components_",
+    "noise_variance_",
+)
+_PROVISIONAL_FIRST = ("eps_", "inlier_weights_", "n_iter_")
+_PROVISIONAL_LOCK = threading.RLock()
+
+
 def _weighted_mean(X, w, xp):
     return (w @ X) / xp.sum(w)
 
 
 def _weighted_median(values, w, xp, q=0.5):
-    """Weighted median (or ``q``-quantile) of a 1-d array (a Python float)."""
-    fast = q == 0.5 and xp is np  # the median's numpy shortcuts
-    if fast and bool(np.all(w == 1.0)):
-        # Unit weights (the first round): the same order statistic,
-        # ceil(m / 2) - 1, by a partial sort (3x faster than argsort).
-        i = (values.shape[0] + 1) // 2 - 1
-        return float(np.partition(values, i)[i])
-    if fast:
-        # Weights in [0, 1]: the median's rank is within the weight removed
-        # (m - sum(w)) above half of the weight. Among 5,000-10,000 evenly
-        # spaced values, those between these ranks (with a margin of 4
-        # standard errors) are sorted and the sample's own weighted median
-        # found there; only the values within the margin of it are sorted
-        # (checked: else the full sort). After a filter step that removed
-        # 10 % of the weight, 4 % of the rows, not 10 % + 4 % (the median
-        # of 100,000 rows: 1.7 -> 0.6 ms).
-        m, total = values.shape[0], float(np.sum(w))
-        lo, hi = max(int(0.5 * total) - 2, 0), min(int(m - 0.5 * total) + 2, m - 1)
-        if hi - lo < m // 2:
-            step = -(-m // 10_000)
-            sample = values[::step]
-            margin = 2 * math.isqrt(sample.shape[0])
-            a = max(lo // step - margin, 0)
-            b = min(hi // step + margin, sample.shape[0] - 1)
-            ranked = np.argpartition(sample, (a, b))
-            band = ranked[a : b + 1]
-            band = band[np.argsort(sample[band])]
-            w_sample = w[::step]
-            cum = float(np.sum(w_sample[ranked[:a]])) + np.cumsum(w_sample[band])
-            j = int(np.searchsorted(cum, 0.5 * float(np.sum(w_sample))))
-            j = min(j, band.shape[0] - 1)
-            v_lo = sample[band[max(j - margin, 0)]]
-            v_hi = sample[band[min(j + margin, band.shape[0] - 1)]]
-            below = values < v_lo
-            inside = ~below & (values <= v_hi)
-            # np.compress: the same values as w[below] (the same sum), 5x
-            # faster at this density (w @ below: 10x slower)
-            base = float(np.sum(np.compress(below, w)))
-            v = values[inside]
-            order = np.argsort(v)
-            cum = base + np.cumsum(w[inside][order])
-            i = int(np.searchsorted(cum, 0.5 * total))
-            if base < 0.5 * total and i < cum.shape[0]:
-                return float(v[order[i]])
+    """Weighted median (or ``q``-quantile) of a 1-d array (a Python float):
+    the smallest value at or below which the weight reaches ``q`` of the
+    total. On NumPy by selection (:func:`_kernels.weighted_median`, the rows
+    of zero weight left out unless all are); elsewhere by a sort."""
+    if is_numpy_namespace(xp):
+        from skrep.decomposition._kernels import weighted_median
+
+        median, *_, count, _, _ = weighted_median(
+            np.ascontiguousarray(values), w, -math.inf, math.nan, q
+        )
+        if count > 0:
+            return float(median)
     order = xp.argsort(values)
     cum = xp.cumulative_sum(xp.take(w, order))
     at = xp.reshape(q * cum[-1], (1,))
@@ -439,18 +424,32 @@ def _off_centre_median(values, w, tol, xp, near_atom=None):
     finds it then covers only the fractionally weighted rows, not all those
     the filter removed.
     """
+    if near_atom is not None:
+        keep = (values > tol) & (w > 0)
+        if bool(xp.any(keep & (near_atom < _ATOM_SHARE))):
+            keep = keep & (near_atom < _ATOM_SHARE)
+            values, w = values[keep] / (1.0 - near_atom[keep]), w[keep]
+            tol = -math.inf
+    if is_numpy_namespace(xp):
+        from skrep.decomposition._kernels import weighted_median
+
+        values = np.ascontiguousarray(values)
+        median, total, count, mass, n_tied = weighted_median(
+            values, w, tol, math.nan, 0.5
+        )
+        if count == 0:
+            return 0.0
+        # A point mass holding the median (many identical rows: the
+        # all-zero rows once the centre has drifted off them) is left out
+        # likewise.
+        if mass > _POINT_MASS * total and n_tied < count:
+            median = weighted_median(values, w, tol, median, 0.5)[0]
+        return float(median)
     keep = (values > tol) & (w > 0)
-    if near_atom is not None and bool(xp.any(keep & (near_atom < _ATOM_SHARE))):
-        keep = keep & (near_atom < _ATOM_SHARE)
-        values = values[keep] / (1.0 - near_atom[keep])
-    elif not bool(xp.any(keep)):
+    if not bool(xp.any(keep)):
         return 0.0
-    else:
-        values = values[keep]
-    w = w[keep]
+    values, w = values[keep], w[keep]
     median = _weighted_median(values, w, xp)
-    # A point mass holding the median (many identical rows: the all-zero
-    # rows once the centre has drifted off them) is left out likewise.
     tied = values == median
     mass = float(xp.sum(w[tied]))
     if mass > _POINT_MASS * float(xp.sum(w)) and not bool(xp.all(tied)):
@@ -543,16 +542,32 @@ def _coordinate_median(X, xp, is_np, rng):
         idx = rng.choice(n, _MAX_FIRST_CENTRE_ROWS, replace=False)
         X = X[idx] if is_np else xp.take(X, to_namespace(idx, xp, _device(X)), axis=0)
     if is_np:
-        return np.median(np.ascontiguousarray(X.T), axis=1).astype(X.dtype)
+        # np.median's two middle values, from a partition at one of them
+        # (numpy's partition at two ranks cost 6 times more).
+        m = X.shape[0]
+        part = np.partition(np.ascontiguousarray(X.T), m // 2, axis=1)
+        median = part[:, m // 2]
+        if m % 2 == 0:
+            median = (np.max(part[:, : m // 2], axis=1) + median) / 2
+        return median.astype(X.dtype)
     return _median(X, axis=0, xp=xp)
+
+
+def _project(X, V):
+    """``X @ V`` with contiguous columns (on NumPy: the same product, computed
+    as ``(V^T X^T)^T``): the filter reads the projections a direction at a
+    time (its medians, scores and squares), and copying the rows' layout to
+    columns cost 7 ms at 100,000 x 18."""
+    return (V.T @ X.T).T
 
 
 def _robust_centre(XV, w, mean, V, xp, sample=None):
     """The weighted mean with its coordinates on the top eigenvectors ``V``
-    replaced by the weighted medians of the projections ``XV = X @ V`` (of
-    the rows ``sample`` only, when given: at most 20,000 rows, so that the
-    sorts cost O(1) in n; a median of 20,000 rows is within 1 % of a standard
-    deviation of the full one).
+    replaced by the weighted medians of the projections ``XV = X @ V`` (its
+    first ``V.shape[1]`` columns: further ones are ignored) of the rows
+    ``sample`` only, when given: at most 20,000 rows, so that the medians
+    cost O(1) in n; a median of 20,000 rows is within 1 % of a standard
+    deviation of the full one.
 
     Outliers shift a coordinate-wise median by up to ``eps`` times their
     distance in *each* coordinate, O(eps sqrt(d)) in all, and the mean by
@@ -561,18 +576,10 @@ def _robust_centre(XV, w, mean, V, xp, sample=None):
     """
     b = V.shape[1]
     if is_numpy_namespace(xp):
-        # The projections as contiguous rows (one per direction) for the
-        # medians' passes, taken in one copy (np.take of a column slice of
-        # the product costs 3x more); rows of zero weight hold no weighted
-        # median: dropped once (unless all are).
-        rows = sample
-        w = w if rows is None else w[rows]
-        keep = w > 0
-        if keep.any() and not keep.all():
-            w = w[keep]
-            rows = np.flatnonzero(keep) if rows is None else rows[keep]
-        P = np.ascontiguousarray(XV.T) if rows is None else np.take(XV.T, rows, 1)
-        medians = np.array([_weighted_median(P[j], w, xp) for j in range(b)])
+        from skrep.decomposition._kernels import weighted_column_medians
+
+        rows = np.arange(XV.shape[0]) if sample is None else sample
+        medians = weighted_column_medians(XV, b, rows, w)
     else:
         if sample is not None:
             XV, w = xp.take(XV, sample, axis=0), xp.take(w, sample)
@@ -765,9 +772,15 @@ def _tail_test(w, scores, threshold, inlier_tail, n_sd=_TAIL_SD):
     inliers' mass there (``inlier_tail``: its mean and second moment) plus
     ``n_sd`` standard errors of its estimate."""
     xp, _, _ = get_namespace_and_device(scores)
-    wsum = float(xp.sum(w))
-    above = xp.astype(scores > threshold, scores.dtype)
-    tail = float(xp.sum(w * scores * above)) / wsum
+    if is_numpy_namespace(xp):
+        from skrep.decomposition._kernels import tail_mass
+
+        wsum, tail = tail_mass(w, scores, threshold)
+        tail /= wsum
+    else:
+        wsum = float(xp.sum(w))
+        above = xp.astype(scores > threshold, scores.dtype)
+        tail = float(xp.sum(w * scores * above)) / wsum
     certify_at = inlier_tail[0] + n_sd * math.sqrt(inlier_tail[1] / wsum)
     return tail <= certify_at, tail, certify_at
 
@@ -1147,49 +1160,57 @@ class _WeightedCovariance:
         self._eig = None
         if self.dense:
             if scatter is None:
-                total = self._scatter(X, w, mean, xp)
-                scatter = (mean, total, _trace(total, xp))
+                total, first = self._scatter(X, w, mean, xp)
+                scatter = (mean, total, _trace(total, xp), first)
             self.scatter = scatter
-            centre, total, _ = scatter
+            centre, total, _, _ = scatter
             delta = mean - centre
             self.C = total / self.wsum - delta[:, None] * delta[None, :]
 
     @staticmethod
     def _scatter(X, w, centre, xp, rows=None):
-        """``sum_i w_i (x_i - centre)(x_i - centre)^T`` over the rows ``rows``
-        (all if None). On NumPy by blocks of 1,024 rows: a centred copy of
-        the rows is the size of ``X``, and writing it cost as much as the
-        product (100,000 x 100, one thread: 52 ms -> 41 ms; PCA's ``X^T X``
-        38 ms)."""
+        """``sum_i w_i (x_i - centre)(x_i - centre)^T`` and ``sum_i w_i (x_i
+        - centre)`` over the rows ``rows`` (all if None). On NumPy by blocks
+        of 1,024 rows: a centred copy of the rows is the size of ``X``, and
+        writing it cost as much as the product (100,000 x 100, one thread:
+        52 ms -> 41 ms; PCA's ``X^T X`` 38 ms); the first moment is read off
+        the same blocks (a pass over ``X`` for the weighted mean cost 8 ms)."""
         unit = rows is None and bool(xp.all(w == 1.0))  # unit weights: skip a pass
         if not is_numpy_namespace(xp):
             if rows is not None:
                 X, w = xp.take(X, rows, axis=0), xp.take(w, rows)
             Xc = X - centre
-            if not unit:
-                Xc = Xc * xp.sqrt(w)[:, None]
-            return Xc.T @ Xc
+            if unit:
+                return Xc.T @ Xc, xp.sum(Xc, axis=0)
+            first = w @ Xc
+            Xc = Xc * xp.sqrt(w)[:, None]
+            return Xc.T @ Xc, first
         total = np.zeros((X.shape[1], X.shape[1]), dtype=X.dtype)
+        first = np.zeros(X.shape[1], dtype=X.dtype)
         m = X.shape[0] if rows is None else rows.shape[0]
         for start in range(0, m, 1024):
             block = slice(start, start + 1024)
             if rows is not None:
                 block = rows[block]
             Xc = X[block] - centre
-            if not unit:
+            if unit:
+                first += np.sum(Xc, axis=0)
+            else:
+                first += w[block] @ Xc
                 Xc *= np.sqrt(w[block])[:, None]
             total += Xc.T @ Xc
-        return total
+        return total, first
 
-    def reweighted(self, w, mean):
-        """The operator of the weights ``w <= self.w`` (and their mean)."""
+    def reweighted(self, w):
+        """The operator of the weights ``w <= self.w`` and their mean."""
         xp = self.xp
         if not self.dense:
+            mean = _weighted_mean(self.X, w, xp)
             return _WeightedCovariance(self.X, w, mean, xp=xp, sq_norms=self.sq_norms)
-        centre, total, whole = self.scatter
+        centre, total, whole, first = self.scatter
         lowered = self.w - w
         rows = xp.nonzero(lowered > 0)[0]
-        downdate = self._scatter(self.X, lowered, centre, xp, rows)
+        downdate, lowered_first = self._scatter(self.X, lowered, centre, xp, rows)
         # Rows that carried nearly all of the scatter (one row 1e10 times the
         # others): downdating would leave rounding, not the rest's scatter.
         # The rounding is that of the scatter when it was last formed
@@ -1198,20 +1219,24 @@ class _WeightedCovariance:
         # spread, float64: the rest fell to 1.5e-8 of the whole in one
         # round, just above the bound, then to 1e-16 in the next, all
         # rounding; sine 0.97 to the inliers' top direction, 0.05 formed
-        # anew).
+        # anew). The first moment is downdated likewise: past that bound
+        # its rounding is below 1e-11 of the rest's spread.
         rest = _trace(total, xp) - _trace(downdate, xp)
         if (
             whole > 0
             and not rest > math.sqrt(float(xp.finfo(self.X.dtype).eps)) * whole
         ):
+            mean = _weighted_mean(self.X, w, xp)
             return _WeightedCovariance(self.X, w, mean, xp=xp, sq_norms=self.sq_norms)
+        first = first - lowered_first
+        mean = centre + first / float(xp.sum(w))
         return _WeightedCovariance(
             self.X,
             w,
             mean,
             xp=xp,
             sq_norms=self.sq_norms,
-            scatter=(centre, total - downdate, whole),
+            scatter=(centre, total - downdate, whole, first),
         )
 
     def matmat(self, Q):
@@ -1385,7 +1410,8 @@ class OutlierRobustPCA(_LinearSubspace):
     filtered as above (also against the running model's directions),
     summarized by its weighted mean and the top ``n_components + 8``
     eigenpairs of its weighted covariance, and merged into the running
-    summary as in incremental PCA. The state is O(d (n_components + 8)) plus
+    summary as in incremental PCA (the rows of an incomplete block enter
+    the model when it is next read). The state is O(d (n_components + 8)) plus
     the block buffer (``max(1000, 5 d) x d``: quadratic in d above d = 200,
     where the paper's streaming algorithm claims memory nearly linear in d),
     never O(n_samples). A burst (a block with more than
@@ -1680,6 +1706,7 @@ class OutlierRobustPCA(_LinearSubspace):
             trimmed()
         self._set_summary((float(xp.sum(w)), mean, values, V, total_var))
         self._buffer = None  # a later partial_fit starts a new block
+        self._stale = False
         self._stream_restarted = self._restarted
         # Of weight 0 where fit did not read it (a later partial_fit's
         # blocks alone).
@@ -1703,15 +1730,19 @@ class OutlierRobustPCA(_LinearSubspace):
         each full block is filtered (also against the running model's
         directions) and merged into the running summary, so the model does
         not depend on how the stream is cut into chunks. The rows of an
-        incomplete block enter the fitted attributes provisionally (filtered
-        again each time their number doubles) until their block is full: up
-        to half of them are not yet in the attributes (``n_samples_seen_``
-        counts them). With rows sorted by a covariate, a stream shorter than
-        a block then gives the fit of its first rows: standardised wine with
-        far rows added, sorted by its first column and fed one row at a
-        time, ends at the fit of its first 128 of 197 rows (sine 0.74 to PCA
-        on the wine rows; 0.004 fed in one chunk). Shuffle such a stream or
-        pass it in one call.
+        incomplete block enter the fitted attributes when they are next read
+        (an attribute, ``transform``, ``score``...): the block so far is
+        filtered then and merged into the running summary, so the model read
+        holds every row passed, whatever the chunk size, and a stream of
+        single rows read once pays for one fit of the block, not one per
+        row. (It used to refit when their number doubled: standardised wine
+        with far rows added, sorted by its first column and fed one row at a
+        time, ended at the fit of its first 128 of 197 rows, sine 0.74 to PCA
+        on the wine rows against 0.004 in one chunk; now 0.004 either way.)
+        Blocks are filtered in the order they fill: a stream sorted by a
+        covariate over several blocks is filtered block by block, and a block
+        that holds a burst of outliers is filtered again and warns (see the
+        class description).
         Each chunk is checked as ``fit`` checks its data (the same errors)
         before any of its rows enters the buffer; unlike ``fit``, a chunk may
         have fewer rows than ``n_components``. The variance check is
@@ -1769,7 +1800,7 @@ class OutlierRobustPCA(_LinearSubspace):
         if self._buffer is None:
             block = max(_STREAM_BLOCK, 5 * d)
             self._buffer = xp.empty((block, d), dtype=X.dtype, device=device)
-            self._n_buffered = self._n_provisional = 0
+            self._n_buffered = 0
         block = self._buffer.shape[0]
         start, merged = 0, False
         while start < n:
@@ -1781,7 +1812,7 @@ class OutlierRobustPCA(_LinearSubspace):
             start += take
             if self._n_buffered == block:
                 self._fit_block(self._buffer, xp)
-                self._n_buffered = self._n_provisional = 0
+                self._n_buffered = 0
                 # Sticky: the running summary holds the restarted block
                 # whichever call completed it (chunk sizes warn the same).
                 merged = True
@@ -1811,14 +1842,41 @@ class OutlierRobustPCA(_LinearSubspace):
                 restarted=self._stream_restarted,
                 trimmed=lambda: _trimmed_tail(self._stream_shape, self._level),
             )
-        nb = self._n_buffered
-        if nb == 0:
+        if self._n_buffered == 0:
+            self._stale = False
             self._set_public(self._summary(), X.dtype, xp)
-        elif nb >= 2 * self._n_provisional:
-            self._n_provisional = nb
-            self._set_public(self._provisional(xp), X.dtype, xp)
+        else:
+            # The incomplete block enters the model when it is next read
+            # (see __getattr__): a stream of single rows pays for one fit of
+            # the block per read, not one per row.
+            names = _PROVISIONAL + (_PROVISIONAL_FIRST if self._W == 0 else ())
+            for name in names:
+                vars(self).pop(name, None)
+            self._stale = True
         self.n_samples_seen_ = self._n_rows_seen + self._n_buffered
         return self
+
+    def __getattr__(self, name):
+        # Only for attributes not found: the model's attributes after a
+        # partial_fit that left rows in an incomplete block, fitted with
+        # them when first read. One module-wide lock: the fit borrows the
+        # stream's random generator.
+        if name in _PROVISIONAL + _PROVISIONAL_FIRST and vars(self).get("_stale"):
+            with _PROVISIONAL_LOCK:
+                if vars(self).get("_stale"):
+                    # In the buffer's namespace, wherever it is read.
+                    xp = array_namespace(self._buffer)
+                    dispatch = not is_numpy_namespace(xp)
+                    xp = xp if dispatch else np
+                    with config_context(array_api_dispatch=dispatch):
+                        summary = self._provisional(xp)
+                        self._set_public(summary, self._buffer.dtype, xp)
+                    self._stale = False
+            if name in vars(self):
+                return vars(self)[name]
+        raise AttributeError(
+            f"'{type(self).__name__}' object has no attribute '{name}'"
+        )
 
     def score_samples(self, X):
         """Log-likelihood of each row under the probabilistic PCA model.
@@ -1991,7 +2049,9 @@ class OutlierRobustPCA(_LinearSubspace):
         self._set_summary(self._merged(self._summary(), (float(xp.sum(w)), *chunk), xp))
         # The running averages of eps_ and of the filters' level eps.
         seen, estimate = self._n_rows_seen, self._estimate(eps, w, xp)
-        self.eps_ = (self.eps_ * seen + estimate * n) / (seen + n)
+        # (No eps_ before the first block: an incomplete block's is lazy.)
+        previous = self.eps_ if seen else 0.0
+        self.eps_ = (previous * seen + estimate * n) / (seen + n)
         self._level = (self._level * seen + eps * n) / (seen + n)
         self._n_rows_seen += n
         self.inlier_weights_ = w
@@ -2336,9 +2396,9 @@ class OutlierRobustPCA(_LinearSubspace):
                     # With X @ mean in the same product (one pass over X):
                     # X @ centre for the power scores' residual, as the
                     # centre differs from the mean only along V.
-                    XV = X @ xp.concat([V, op.mean[:, None]], axis=1)
-                    XV, X_mean = XV[:, :-1], XV[:, -1]
-                    centre = _robust_centre(XV, w, op.mean, V, xp, sample)
+                    XV_mean = _project(X, xp.concat([V, op.mean[:, None]], axis=1))
+                    XV, X_mean = XV_mean[:, :-1], XV_mean[:, -1]
+                    centre = _robust_centre(XV_mean, w, op.mean, V, xp, sample)
                     X_centre = X_mean + XV @ (V.T @ (centre - op.mean))
                     memo = {"X_centre": X_centre, "X_mean": X_mean}
                     products = (V, w, op.mean, XV, centre, memo)
@@ -2525,7 +2585,7 @@ class OutlierRobustPCA(_LinearSubspace):
                     # 30 % of the rows: ratio 0.77-0.87 about the median,
                     # 0.91-0.97 about the mean; the gate skipped the second
                     # phase on half of such runs).
-                    op = op.reweighted(w, _weighted_mean(X, w, xp))
+                    op = op.reweighted(w)
                     op_is_final = True
                     values, V, total_var = op.top_eig(b, rng=rng, V0=V0, n_iter=4)
                     V0, kind = V, None  # the block stage's scores are stale
@@ -2555,7 +2615,7 @@ class OutlierRobustPCA(_LinearSubspace):
                     if float(values[j + 1]) >= gate * float(values[j])
                 ]
                 if pairs and pairs[-1][0] > 0:
-                    XV_lower = X @ V
+                    XV_lower = _project(X, V)
                     centre_lower = _robust_centre(XV_lower, w, op.mean, V, xp, sample)
                     products = (V, w, op.mean, XV_lower, centre_lower, {})
                     if (
@@ -2650,7 +2710,7 @@ class OutlierRobustPCA(_LinearSubspace):
                 stage, rechecked = stages.index("block"), True
                 continue
             w, certified, stalled = w - step, 0, kind
-            op = op.reweighted(w, _weighted_mean(X, w, xp))
+            op = op.reweighted(w)
             op_is_final, rechecked = True, op.dense
         else:
             exhausted = True
@@ -2714,7 +2774,7 @@ class OutlierRobustPCA(_LinearSubspace):
         ):
             seen = ((values, V, total_var), products[3], products[5]["X_mean"])
         if not op_is_final:
-            op = op.reweighted(w, _weighted_mean(X, w, xp))
+            op = op.reweighted(w)
         values, V, total_var = op.top_eig(b, rng=rng, V0=V0, n_iter=4)
         w, op, (values, V, total_var) = self._drop_far(
             X, w, op, (values, V, total_var), cap, sq_norms, xp, rng, seen
@@ -2735,7 +2795,7 @@ class OutlierRobustPCA(_LinearSubspace):
             held = float(xp.sum(xp.take(w, rows) * xp.sum(R * R, axis=1)))
             if held > eps * op.wsum * total_var:
                 w = xp.where(tiny, 0.0, w)
-                op = op.reweighted(w, _weighted_mean(X, w, xp))
+                op = op.reweighted(w)
                 values, V, total_var = op.top_eig(b, rng=rng, V0=V, n_iter=4)
         return (w, n_iter), op.mean, values, V, total_var
 
@@ -2793,11 +2853,11 @@ class OutlierRobustPCA(_LinearSubspace):
             ):
                 break
             if seen is None:
-                XV = X @ xp.concat([V, op.mean[:, None]], axis=1)
+                XV = _project(X, xp.concat([V, op.mean[:, None]], axis=1))
                 XV, X_mean = XV[:, :-1], XV[:, -1]
             seen = None
             P2 = XV - op.mean @ V
-            P2 = P2 * P2
+            P2 *= P2
             dist = P2 @ (1.0 / xp.clip(values, 1e-12 * top, None))
             if d > m:
                 rest = (total_var - float(xp.sum(values))) / (d - m)
@@ -2806,7 +2866,10 @@ class OutlierRobustPCA(_LinearSubspace):
                 else:
                     R = X - op.mean
                     residual = xp.sum(R * R, axis=1)
-                residual = xp.clip(residual - xp.sum(P2, axis=1), 0.0, None)
+                residual = residual - P2 @ xp.ones(
+                    P2.shape[1], dtype=P2.dtype, device=_device(X)
+                )
+                residual = xp.clip(residual, 0.0, None)
                 dist = dist + residual / max(rest, 1e-12 * top)
             kept = float(xp.max(xp.where(whole, dist, 0.0)))
             far = partial & (dist > max(2.0 * kept, gaussian))
@@ -2820,7 +2883,7 @@ class OutlierRobustPCA(_LinearSubspace):
             if not bool(xp.any(far)):
                 break
             w = xp.where(far, 0.0, w)
-            op = op.reweighted(w, _weighted_mean(X, w, xp))
+            op = op.reweighted(w)
             eig = op.top_eig(m, rng=rng, V0=V, n_iter=4)
         return w, op, eig
 
@@ -3004,17 +3067,23 @@ class OutlierRobustPCA(_LinearSubspace):
         a_rest = float((lam[-1] / top) ** (2 * p)) if b < d else 0.0
         memo = {} if memo is None else memo
         if "P" not in memo:
-            P = XV - mean @ V
+            if is_numpy_namespace(xp):
+                # Columns contiguous: stage s reads only the b - s it weighs.
+                P = np.subtract(XV, mean @ V, order="F")
+            else:
+                P = XV - mean @ V
             P *= P
             memo["P"] = P
         P = memo["P"]
         dtype = X.dtype
-        tau = P @ to_namespace(a, xp, _device(X), dtype=dtype)
+        tau = P[:, stage:] @ to_namespace(a[stage:], xp, _device(X), dtype=dtype)
         if a_rest > 0:
             if "residual" not in memo:
                 X_mean = memo["X_centre"] if "X_centre" in memo else X @ mean
                 residual = sq_norms - 2.0 * X_mean + float(mean @ mean)
-                residual = residual - xp.sum(P, axis=1)
+                residual = residual - P @ xp.ones(
+                    P.shape[1], dtype=dtype, device=_device(X)
+                )
                 memo["residual"] = xp.clip(residual, 0.0, None)
             tau += a_rest * memo["residual"]
         # Gaussian inliers: a generalized chi-square with weights a_l lambda_l

@@ -1,12 +1,13 @@
 """Tests of OutlierRobustPCA (filtering, block variant, streaming)."""
 
 import copy
+import pickle
 import tracemalloc
 import warnings
 
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from outlier_adversaries import near_flip, sin_to
 from sklearn.covariance import MinCovDet
 from sklearn.datasets import load_digits, load_iris
@@ -107,7 +108,7 @@ def test_dense_and_matrix_free_paths_and_float32(n_features):
 def test_streaming_state_does_not_grow_with_n():
     X, U, _ = make_contaminated_gaussian(6000, 30, 0.1, random_state=3)
     est = OutlierRobustPCA(1, eps=0.1, random_state=0)
-    est.partial_fit(X[:500])
+    est.partial_fit(X[:500]).components_  # noqa: B018 (the block so far, read)
     sizes = {k: np.size(v) for k, v in vars(est).items() if k != "inlier_weights_"}
     stream(est, X[500:], 500)
     assert {k: np.size(v) for k, v in vars(est).items() if k != "inlier_weights_"} == (
@@ -793,14 +794,19 @@ def test_partial_fit_later_chunks_need_the_same_features(streamed):
         "sampled_rows_zero",
         "half_exactly",
         "short",
+        "sample_misses",
+        "sorted",
+        "organ_pipe",
+        "quantile",
     ],
 )
-def test_windowed_weighted_median_is_the_sorted_one(kind):
-    # The weighted median sorts only a window of values found on a sample;
-    # where the window misses (every tenth value far above the rest, so the
-    # sample's quantiles bracket none of the median's ranks) it sorts all;
-    # also where the sampled rows weigh nothing, and with dyadic weights
-    # whose running sum hits half exactly.
+def test_bracketed_weighted_median_is_the_sorted_one(kind):
+    # The weighted median selects among the values within a bracket found
+    # on an evenly spaced sample; where the bracket misses (every tenth
+    # value far above the rest; every sampled value far above), it selects
+    # among all. Also where the sampled rows weigh nothing, with dyadic
+    # weights whose running sum hits half exactly, on orders that defeat a
+    # median-of-three pivot, and at another quantile.
     rng = np.random.default_rng(0)
     m = 20 if kind == "short" else 100_000
     values = rng.standard_normal(m)
@@ -808,6 +814,13 @@ def test_windowed_weighted_median_is_the_sorted_one(kind):
         values = rng.integers(0, 5, m).astype(float)
     elif kind == "window_misses":
         values[::10] = 1e6 + values[::10]
+    elif kind == "sample_misses":
+        values[:: m // 2048] += 1e6
+    elif kind == "sorted":
+        values = np.sort(values)
+    elif kind == "organ_pipe":
+        values = np.sort(values)
+        values = np.r_[values[::2], values[1::2][::-1]]
     w = np.ones(m)
     lowered = rng.random(m) < 0.05
     w[lowered] = 0.0 if kind == "zero_weights" else rng.random(lowered.sum())
@@ -815,10 +828,14 @@ def test_windowed_weighted_median_is_the_sorted_one(kind):
         w[::10] = 0.0
     elif kind == "half_exactly":
         w = rng.choice([0.0, 0.25, 0.5, 1.0], m)
+    q = 0.9 if kind == "quantile" else 0.5
     order = np.argsort(values, kind="stable")
     cum = np.cumsum(w[order])
-    expected = values[order[np.searchsorted(cum, 0.5 * cum[-1])]]
-    assert _weighted_median(values, w, np) == expected
+    expected = values[order[np.searchsorted(cum, q * cum[-1])]]
+    kept = values.copy(), w.copy()
+    assert _weighted_median(values, w, np, q=q) == expected
+    assert_array_equal(values, kept[0])
+    assert_array_equal(w, kept[1])
 
 
 def _silent_fit(est, X):
@@ -887,14 +904,16 @@ def test_float64_past_its_resolution_warns(dtype, magnitude):
 
 @pytest.mark.parametrize("rows", [500, 1500])
 def test_resolution_warning_names_the_callers_line(rows):
-    # From fit, and from partial_fit whether its block is provisional (500
-    # rows) or complete (1,500): not a line of scikit-learn's (stacklevel 4
-    # named sklearn/base.py from a provisional block).
+    # From fit, and from partial_fit whether its block is incomplete (500
+    # rows, filtered when the model is read) or complete (1,500): not a
+    # line of scikit-learn's (stacklevel 4 named sklearn/base.py from an
+    # incomplete block), nor of skrep's.
     X, _, _ = near_flip(rows, 5, 0.2, 1e15, seed=0)
     for method in ("fit", "partial_fit"):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            getattr(OutlierRobustPCA(eps=0.2, random_state=0), method)(X)
+            est = getattr(OutlierRobustPCA(eps=0.2, random_state=0), method)(X)
+            assert est.mean_.shape == (5,)
         files = {
             w.filename for w in caught if "rounding of the filter" in str(w.message)
         }
@@ -1184,6 +1203,25 @@ def test_n_samples_seen_counts_the_rows_passed(chunk):
     est = est.fit(X) if chunk is None else stream(est, X, chunk)
     assert est.n_samples_seen_ == 150
     assert isinstance(est.n_samples_seen_, int)
+
+
+def test_reading_a_stream_midway_changes_nothing():
+    # An incomplete block enters the model when it is read, fitted with
+    # its own random generator: reading after every chunk leaves the
+    # stream as it is unread, and a stream pickled unread reads the same.
+    X, _, _ = make_contaminated_gaussian(2500, 10, 0.1, random_state=0)
+    read, unread = OutlierRobustPCA(random_state=0), OutlierRobustPCA(random_state=0)
+    for start in range(0, 2500, 300):
+        chunk = X[start : start + 300]
+        read.partial_fit(chunk).transform(chunk)
+        unread.partial_fit(chunk)
+    copied = pickle.loads(pickle.dumps(unread))
+    for est in (read, copied):
+        assert_array_equal(est.components_, unread.components_)
+        assert_array_equal(est.inlier_weights_, unread.inlier_weights_)
+        assert est.eps_ == unread.eps_
+    with pytest.raises(AttributeError, match="no attribute 'other_'"):
+        unread.other_  # noqa: B018
 
 
 def test_likelihood_input_checks():

@@ -405,14 +405,33 @@ def test_streaming_does_not_depend_on_the_chunk_size():
     assert ests[0]._buffer.shape == (1000, 20)
 
 
-def test_incomplete_block_enters_provisionally():
+def test_incomplete_block_enters_when_read():
+    # 500 rows wait for their block. The model read holds all of them,
+    # whatever the chunk size (it held those of its last refit, when their
+    # number doubled: 400 at chunks of 100, 256 at single rows).
     X, U, _ = make_contaminated_gaussian(1500, 20, eps=0.1, random_state=1)
-    est = stream(X, 100, eps=0.1)
-    # 500 rows wait for their block; the last provisional fit (refreshed
-    # when their number doubles) saw 400 of them. All are counted as seen.
-    assert est._n_buffered == 500
-    assert est.n_samples_seen_ == 1500
-    assert sin_to(est.components_, U) < 0.15
+    ests = [stream(X, c, eps=0.1) for c in (1, 100, 1500)]
+    for est in ests[1:]:
+        np.testing.assert_allclose(est.components_, ests[0].components_, atol=1e-10)
+        np.testing.assert_allclose(est.mean_, ests[0].mean_, atol=1e-10)
+    assert ests[0]._n_buffered == 500
+    assert ests[0].n_samples_seen_ == 1500
+    assert sin_to(ests[0].components_, U) < 0.15
+
+
+@pytest.mark.parametrize("load", [load_wine, load_diabetes])
+def test_short_sorted_stream_of_single_rows_is_one_chunk(load):
+    # A user's trial: a data set with far rows added, sorted by its first
+    # column and fed one row at a time. Shorter than a block, the model
+    # was the fit of its first 128 rows (of 197 for standardised wine:
+    # sine 0.74 to PCA on the wine rows, 0.004 in one chunk; diabetes 0.35
+    # against 0.012), silently. Read after the stream, it holds every row.
+    X = StandardScaler().fit_transform(load().data)
+    Xc = with_far_outliers(X, seed=0)
+    Xc = Xc[np.argsort(Xc[:, 0], kind="stable")]
+    single, whole = (stream(Xc, c, n_components=2) for c in (1, Xc.shape[0]))
+    np.testing.assert_allclose(single.components_, whole.components_, atol=1e-10)
+    assert sin_to(single.components_, PCA(2).fit(X).components_) < 0.05
 
 
 def test_bursty_stream_is_refiltered_and_warned():
