@@ -393,7 +393,7 @@ def _weighted_median(values, w, xp, q=0.5):
     if is_numpy_namespace(xp):
         from skrep.decomposition._kernels import weighted_median
 
-        median, *_, count, _, _ = weighted_median(
+        median, _, count, _, _ = weighted_median(
             np.ascontiguousarray(values), w, -math.inf, math.nan, q
         )
         if count > 0:
@@ -420,9 +420,7 @@ def _off_centre_median(values, w, tol, xp, near_atom=None):
     point mass (:func:`_atom_share`), or None; the rows with a share of at
     least ``_ATOM_SHARE`` are left out too and the others' values divided by
     one minus their share, unless that leaves no row. Rows of zero weight
-    cannot hold a weighted median and are dropped first: the sort that
-    finds it then covers only the fractionally weighted rows, not all those
-    the filter removed.
+    cannot hold a weighted median and are dropped first.
     """
     if near_atom is not None:
         keep = (values > tol) & (w > 0)
@@ -1151,16 +1149,28 @@ class _WeightedCovariance:
     in O(n d b).
     """
 
-    def __init__(self, X, w, mean, *, xp, sq_norms, scatter=None):
+    def __init__(self, X, w, mean, *, xp, sq_norms=None, scatter=None):
+        """``sq_norms``: the rows' squared norms, computed if None (on NumPy
+        in the scatter's blocks, where the rows are in cache)."""
         self.X, self.w, self.mean = X, w, mean
         self.xp = xp
-        self.sq_norms = sq_norms
         self.wsum = float(xp.sum(w))
         self.dense = X.shape[1] <= _MAX_DENSE_FEATURES
         self._eig = None
+        norms = None
+        if (
+            sq_norms is None
+            and self.dense
+            and scatter is None
+            and is_numpy_namespace(xp)
+        ):
+            sq_norms = norms = np.empty(X.shape[0], dtype=X.dtype)
+        elif sq_norms is None:
+            sq_norms = xp.sum(X * X, axis=1)
+        self.sq_norms = sq_norms
         if self.dense:
             if scatter is None:
-                total, first = self._scatter(X, w, mean, xp)
+                total, first = self._scatter(X, w, mean, xp, norms=norms)
                 scatter = (mean, total, _trace(total, xp), first)
             self.scatter = scatter
             centre, total, _, _ = scatter
@@ -1168,13 +1178,15 @@ class _WeightedCovariance:
             self.C = total / self.wsum - delta[:, None] * delta[None, :]
 
     @staticmethod
-    def _scatter(X, w, centre, xp, rows=None):
+    def _scatter(X, w, centre, xp, rows=None, norms=None):
         """``sum_i w_i (x_i - centre)(x_i - centre)^T`` and ``sum_i w_i (x_i
         - centre)`` over the rows ``rows`` (all if None). On NumPy by blocks
         of 1,024 rows: a centred copy of the rows is the size of ``X``, and
         writing it cost as much as the product (100,000 x 100, one thread:
         52 ms -> 41 ms; PCA's ``X^T X`` 38 ms); the first moment is read off
-        the same blocks (a pass over ``X`` for the weighted mean cost 8 ms)."""
+        the same blocks (a pass over ``X`` for the weighted mean cost 8 ms),
+        and so are the rows' squared norms into ``norms`` if given (NumPy,
+        all rows; a pass of their own cost 6 ms)."""
         unit = rows is None and bool(xp.all(w == 1.0))  # unit weights: skip a pass
         if not is_numpy_namespace(xp):
             if rows is not None:
@@ -1192,6 +1204,8 @@ class _WeightedCovariance:
             block = slice(start, start + 1024)
             if rows is not None:
                 block = rows[block]
+            if norms is not None:
+                np.einsum("ij,ij->i", X[block], X[block], out=norms[block])
             Xc = X[block] - centre
             if unit:
                 first += np.sum(Xc, axis=0)
@@ -1238,6 +1252,14 @@ class _WeightedCovariance:
             sq_norms=self.sq_norms,
             scatter=(centre, total - downdate, whole, first),
         )
+
+    def rounding_scale(self, total_var):
+        """The variance whose relative rounding the covariance carries: the
+        weighted scatter's trace when it was formed, over the weight now
+        (``total_var``, the trace now, where it is not downdated)."""
+        if not self.dense:
+            return total_var
+        return self.scatter[2] / self.wsum
 
     def matmat(self, Q):
         if self.dense:
@@ -2127,7 +2149,12 @@ class OutlierRobustPCA(_LinearSubspace):
         float64 data (given or converted to) warn."""
         dtype = X.dtype
         roundoff = float(xp.finfo(dtype).eps)
-        scale = unit_scale(X, xp)
+        if is_numpy_namespace(xp) and (X.flags.c_contiguous or X.flags.f_contiguous):
+            from skrep.decomposition._kernels import abs_max
+
+            scale = unit_scale(np.array(abs_max(X.ravel(order="K"))), xp)
+        else:
+            scale = unit_scale(X, xp)
         shift, typical = _origin_shift(X, xp, scale)
         if shift is not None:
             # unit_scale(X - shift) before any copy, from the columns'
@@ -2238,10 +2265,6 @@ class OutlierRobustPCA(_LinearSubspace):
         rng = self._rng
         device = _device(X)
         w = xp.ones(n, dtype=X.dtype, device=device)
-        sq_norms = np.einsum("ij,ij->i", X, X) if is_np else xp.sum(X * X, axis=1)
-
-        def operator(w, mean):
-            return _WeightedCovariance(X, w, mean, xp=xp, sq_norms=sq_norms)
 
         def inflated_scores(centre, XV, **kwargs):
             # The current round's weights, eigenpairs and level.
@@ -2268,14 +2291,15 @@ class OutlierRobustPCA(_LinearSubspace):
 
         self._certified, self._cap, self._restarted = True, cap, False
         if level == 0:
-            op = operator(w, _weighted_mean(X, w, xp))
+            op = _WeightedCovariance(X, w, _weighted_mean(X, w, xp), xp=xp)
             if progress:
                 progress(1, tail=0.0, removed=0.0, stage="none")
             return (w, 1), op.mean, *op.top_eig(b, rng=rng, n_iter=4)
         stages = ["block"] + (["prior"] if prior is not None else [])
         if self.filter == "power":
             stages = list(range(k)) + stages
-        op = operator(w, _coordinate_median(X, xp, is_np, rng))
+        op = _WeightedCovariance(X, w, _coordinate_median(X, xp, is_np, rng), xp=xp)
+        sq_norms = op.sq_norms  # computed in the scatter's blocks
         # The detection pass of eps="auto", on data with a point mass at the
         # coordinate-wise median, discounts in each robust scale the rows at
         # that point mass along the scored direction (see _atom_share). Not
@@ -2433,9 +2457,18 @@ class OutlierRobustPCA(_LinearSubspace):
                         xp,
                     )
                 )
+            # Directions without variance (k at or past the rank) hold only
+            # the rounding of the projections: no row deviates along them,
+            # and scored they looked like outliers (a column of one value,
+            # 300 x 5, k = 5: 8-20 % of clean rows removed, and the cap's
+            # warning). The block scores the others; their deflation stages
+            # pass. Without variance: below d times the rounding of the
+            # scatter when it was formed (its trace over the weight).
+            flat = d * float(xp.finfo(X.dtype).eps) * op.rounding_scale(total_var)
             if kind == "block":
                 if block is None:
-                    dirs, projections = V[:, :k], XV[:, :k]
+                    c = max(int(np.sum(to_numpy(values[:k], xp) > flat)), 1)
+                    dirs, projections = V[:, :c], XV[:, :c]
                     if prior is not None:
                         dirs = xp.concat([dirs, prior[:, :k]], axis=1)
                         projections = None
@@ -2485,6 +2518,8 @@ class OutlierRobustPCA(_LinearSubspace):
                 if inflated is None:
                     inflated = power_scores(kind)
                 scores, threshold, inlier_tail, law = inflated
+                if float(values[kind]) <= flat:
+                    scores = xp.zeros_like(scores)
             if last:
                 inlier_tail = inlier_tail[:2]
             if record is not None:  # the weights, centre and V of the scores
@@ -2510,13 +2545,10 @@ class OutlierRobustPCA(_LinearSubspace):
                 # outliers lie, never ran: second component at |cos| 0.02
                 # to PCA on the inliers, without a warning (0.995 now).
                 worst = tail / certify_at
-                # Not a stage along a direction without variance (k at or
-                # past the rank: a column of one value at k = 5 of 5 had a
-                # stage at eigenvalue 3e-17 scored on rounding, and 0.20
-                # removed instead of 0.06).
-                floor = math.sqrt(float(xp.finfo(X.dtype).eps)) * float(values[0])
+                # Not a stage along a direction without variance (see
+                # ``flat``).
                 for later in range(kind + 1, k):
-                    if float(values[later]) <= floor:
+                    if float(values[later]) <= flat:
                         break
                     cand = power_scores(later)
                     later_tail = cand[2][:2] if last else cand[2]

@@ -276,6 +276,29 @@ def test_eps_auto_constant_or_indicator_column_does_not_hide_far_outliers():
         assert fitted.eps_ >= 0.8 * n_far / 2000, (rate, fitted.eps_)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_n_components_at_the_rank_leaves_clean_rows(dtype):
+    # A column of one value, n_components = 5 of 5 features: the fifth
+    # direction has no variance, and the block and its deflation stage
+    # scored the rounding of the projections: 8 % and 20 % of the clean
+    # rows removed on seeds 1 and 2, the second with the cap's warning.
+    # With far rows added, they alone lose their weight.
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        X = rng.standard_normal((300, 5))
+        far = rng.standard_normal((30, 5)) + np.r_[20.0, np.zeros(4)]
+        X[:, 2] = far[:, 2] = 3.0
+        clean = _silent_fit(
+            OutlierRobustPCA(5, eps=0.1, random_state=0), X.astype(dtype)
+        )
+        assert np.all(clean.inlier_weights_ == 1), seed
+        est = _silent_fit(
+            OutlierRobustPCA(5, eps=0.1, random_state=0), np.r_[X, far].astype(dtype)
+        )
+        assert np.all(est.inlier_weights_[300:] == 0), seed
+        assert est.inlier_weights_[:300].mean() > 0.99, seed
+
+
 def test_partial_fit_after_fit_continues_the_stream():
     # fit sets the filter's level that partial_fit's running average reads
     # (it raised AttributeError when the fit had not streamed before).
