@@ -385,6 +385,13 @@ def _weighted_mean(X, w, xp):
     return (w @ X) / xp.sum(w)
 
 
+def _float64(a):
+    """``a`` as a contiguous float64 NumPy array: the order-statistic
+    kernels' one signature (a float32 one cost 10 s more of compilation;
+    the conversion is exact)."""
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
 def _weighted_median(values, w, xp, q=0.5):
     """Weighted median (or ``q``-quantile) of a 1-d array (a Python float):
     the smallest value at or below which the weight reaches ``q`` of the
@@ -394,7 +401,7 @@ def _weighted_median(values, w, xp, q=0.5):
         from skrep.decomposition._kernels import weighted_median
 
         median, _, count, _, _ = weighted_median(
-            np.ascontiguousarray(values), w, -math.inf, math.nan, q
+            _float64(values), _float64(w), -math.inf, math.nan, q
         )
         if count > 0:
             return float(median)
@@ -431,7 +438,7 @@ def _off_centre_median(values, w, tol, xp, near_atom=None):
     if is_numpy_namespace(xp):
         from skrep.decomposition._kernels import weighted_median
 
-        values = np.ascontiguousarray(values)
+        values, w = _float64(values), _float64(w)
         median, total, count, mass, n_tied = weighted_median(
             values, w, tol, math.nan, 0.5
         )
@@ -577,7 +584,9 @@ def _robust_centre(XV, w, mean, V, xp, sample=None):
         from skrep.decomposition._kernels import weighted_column_medians
 
         rows = np.arange(XV.shape[0]) if sample is None else sample
-        medians = weighted_column_medians(XV, b, rows, w)
+        medians = weighted_column_medians(
+            XV.astype(np.float64, copy=False), b, rows, _float64(w)
+        )
     else:
         if sample is not None:
             XV, w = xp.take(XV, sample, axis=0), xp.take(w, sample)
@@ -773,7 +782,7 @@ def _tail_test(w, scores, threshold, inlier_tail, n_sd=_TAIL_SD):
     if is_numpy_namespace(xp):
         from skrep.decomposition._kernels import tail_mass
 
-        wsum, tail = tail_mass(w, scores, threshold)
+        wsum, tail = tail_mass(_float64(w), _float64(scores), threshold)
         tail /= wsum
     else:
         wsum = float(xp.sum(w))
