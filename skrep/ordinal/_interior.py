@@ -12,8 +12,10 @@ This module solves the problem exactly instead:
   fixed and the tied rows' gaps as equalities, the sets updated one change
   at a time (a row that would cross or a coordinate that would change sign
   joins; a tie with a negative multiplier or a zero coordinate whose
-  gradient exceeds its threshold leaves); along a path, the previous
-  penalty's ties and zeros usually are the answer's, or nearly;
+  gradient exceeds its threshold leaves; a repeated row's copies join and
+  leave together), each Newton solve run to the optimum's rounding; along
+  a path, the previous penalty's ties and zeros usually are the answer's,
+  or nearly;
 - if that fails within a few changes, a log-barrier interior-point method
   (Boyd and Vandenberghe, Convex Optimization, ch. 11) on
   ``loss + sum thresh * s`` subject to ``-s <= psi <= s`` and every
@@ -33,6 +35,10 @@ from skrep.ordinal._kernels import trial_loss
 
 _STAGE_FACTOR = 20.0
 _MAX_NEWTON = 50
+# Newton decrements below this, relative to the objective, are lost in the
+# objective's rounding: the active-set method then judges a step by the
+# gradient it leaves, not by the objective.
+_ROUNDING = 1e-12
 
 
 def penalty(psi, thresh):
@@ -262,9 +268,12 @@ def _active_set_newton(layout, v, zero, binding, rounds=20):
     """A primal active-set method from ``v``: Newton's method with the
     ``zero`` coordinates fixed at zero and the ``binding`` rows' gaps as
     equalities; a step is cut where another row's gap or a coordinate's sign
-    would change, which joins that set, and at a stationary point a binding
-    row with a negative multiplier, or a zero coordinate whose gradient
-    exceeds its threshold, leaves. Returns the solution once it satisfies
+    would change, which joins that set (with the other rows tied there),
+    and at a stationary point a binding row with a negative multiplier
+    (with its copies), or a zero coordinate whose gradient exceeds its
+    threshold, leaves. Each stationary point is found to rounding: once the
+    Newton decrement is lost in the objective's rounding, steps are taken
+    while they halve the gradient. Returns the solution once it satisfies
     the optimality conditions of the original problem (exact zeros, binding
     rows exactly ordered), or None after ``rounds`` changes of the sets."""
     problem = layout.problem
@@ -300,24 +309,24 @@ def _active_set_newton(layout, v, zero, binding, rounds=20):
         if not np.isfinite(current):
             return None
         blocked = False
+        polishing = None  # the point before a step judged by its gradient
         for _ in range(_MAX_NEWTON):
             problem.derivatives(eta, want_loss=False)
             grad = problem.grad_psi()[:, cols].ravel()[layout.sub]
             g = null.T @ (grad[keep] + linear[keep])
-            if not g.size:
+            size = np.linalg.norm(g)
+            if polishing is not None and size > 0.5 * polishing[0]:
+                # Rounding, no longer the curvature, sets the gradient: the
+                # last step was no better than the point before it.
+                _, v, current, eta = polishing
                 break
-            # Stop where the optimality check below would accept the
-            # gradient (on its scale, ten times inside its tolerance), or
-            # where the decrement is down to rounding.
-            if np.linalg.norm(g) <= 1e-7 * _gradient_scale(layout, grad):
+            if not size:
                 break
             hess = layout.full_to_vector(_loss_hessian(problem, cols))
             dz = -_solve(null.T @ hess[np.ix_(keep, keep)] @ null, g)
             step = np.zeros(len(v))
             step[keep] = null @ dz
             decrement = -(g @ dz)
-            if decrement <= 1e-15 * max(abs(current), 1e-3):
-                break
             # The longest step keeping the other rows ordered and the signs.
             gaps = layout.gaps(eta)
             moved = np.zeros_like(layout.base)
@@ -333,17 +342,35 @@ def _active_set_newton(layout, v, zero, binding, rounds=20):
             t_signs[flips] = np.abs(v[flips]) / np.abs(step[flips])
             limit = min(t_rows.min(initial=np.inf), t_signs.min(initial=np.inf))
             t = min(1.0, limit)
-            while t > 1e-14:
-                new, new_eta = value(v + t * step)
-                if new <= current - 0.01 * t * decrement:
-                    break
-                t *= 0.5
+            if decrement > _ROUNDING * max(abs(current), 1e-3):
+                polishing = None
+                while t > 1e-14:
+                    new, new_eta = value(v + t * step)
+                    if new <= current - 0.01 * t * decrement:
+                        break
+                    t *= 0.5
+                else:
+                    return None
             else:
-                return None
+                # The objective is within rounding of the optimum's, where
+                # its decrease is noise, yet the point may be off the
+                # optimum by the square root of that (1e-7 in psi): Newton
+                # steps continue while they at least halve the gradient (its
+                # quadratic convergence), so that the point found is the
+                # optimum to rounding whatever the route to it (rows
+                # weighted or repeated, a different warm start).
+                new, new_eta = value(v + t * step)
+                if not np.isfinite(new):
+                    break
+                polishing = (size, v, current, eta)
             v, current, eta = v + t * step, new, new_eta
             if t == limit:  # a row or a sign joins its set
                 if t_rows.min(initial=np.inf) <= t_signs.min(initial=np.inf):
                     binding[np.unravel_index(np.argmin(t_rows), t_rows.shape)] = True
+                    # With every other row that ties there now: a repeated
+                    # row's copies reach the boundary together, and a copy
+                    # left out would stop the next step at once.
+                    binding |= closing & _ties(layout, eta)
                 else:
                     index = int(np.argmin(t_signs))
                     zero[index], sign[index], v[index] = True, 0.0, 0.0
@@ -366,8 +393,12 @@ def _active_set_newton(layout, v, zero, binding, rounds=20):
             return None
         excess = np.where(zero, np.abs(residual) - layout.t, -np.inf)
         if len(nu) and nu.min() < -1e-7 * scale and -nu.min() >= excess.max():
-            rows = np.flatnonzero(binding.ravel())
-            binding.ravel()[rows[np.argmin(nu)]] = False
+            # It leaves with its copies (the rows of the same constraint): the
+            # least-squares multipliers share one multiplier among them, so
+            # each copy's is as negative, and a copy left behind would hold
+            # the released row on the boundary.
+            copies = np.all(A == A[np.argmin(nu)], axis=1)
+            binding.ravel()[np.flatnonzero(binding.ravel())[copies]] = False
             continue
         if excess.max() > 1e-7 * scale:
             index = int(np.argmax(excess))
@@ -404,9 +435,14 @@ def _current_sets(layout, psi):
     """The free coordinates of ``psi``, its zero coordinates and its rows
     that tie (a warm start: the previous penalty's solution)."""
     eta = layout.problem.eta(np.cumsum(psi, axis=0))
-    binding = layout.gaps(eta) <= 1e-10 * (1.0 + np.abs(eta[:, :-1].T))
     v = layout.vector(psi)
-    return v, layout.pen & (v == 0), binding
+    return v, layout.pen & (v == 0), _ties(layout, eta)
+
+
+def _ties(layout, eta):
+    """The rows whose adjacent predictors tie at ``eta``, to rounding: shape
+    (K - 2, n), as :meth:`_Layout.gaps`."""
+    return layout.gaps(eta) <= 1e-10 * (1.0 + np.abs(eta[:, :-1].T))
 
 
 def fit_interior(problem, psi, thresh, allowed, *, tol, suboptimality, max_stages):

@@ -163,23 +163,7 @@ def test_presto_cv_names_the_too_rare_class_under_a_stratified_splitter(cv):
 @pytest.mark.parametrize(
     "estimator",
     [
-        pytest.param(
-            PRESTO(lam=0.05, n_lambdas=5),
-            id="PRESTO-0.05",
-            # Known defect, open: on numpy 2.4 / scipy 1.17 the weighted and
-            # the repeated fits end 1.5e-7 apart in the coefficients and
-            # 1.7e-8 in predict_proba (the check allows 1e-9), with
-            # objectives equal to 3e-16: a direction this flat is not
-            # resolved. Not traced: tol 1e-8, 1e-10 and 1e-14 fail, 1e-12
-            # passes, and 100 times the coordinate-descent sweeps changes
-            # nothing. At 0.02, 0.1, 0.2 and 0.3 they agree to 4e-15. It
-            # passed on the earlier CI machine.
-            marks=pytest.mark.xfail(
-                reason="PRESTO's weighted and repeated fits end 1.7e-8 "
-                "apart along a flat direction at lam=0.05 (not traced)",
-                strict=False,
-            ),
-        ),
+        pytest.param(PRESTO(lam=0.05, n_lambdas=5), id="PRESTO-0.05"),
         pytest.param(PRESTO(lam=0.1, n_lambdas=5), id="PRESTO-0.1"),
         pytest.param(PRESTO(lam=0.2, n_lambdas=5), id="PRESTO-0.2"),
         pytest.param(PRESTOCV(n_lambdas=4, lambda_min_ratio=0.2), id="PRESTOCV"),

@@ -389,6 +389,34 @@ def test_objective_equals_cvxpy_on_the_monotone_boundary(case):
                 model.predict_proba(X[sw > 0])
 
 
+@pytest.mark.parametrize("seed, lam", [(42, 0.05), (0, 0.01)])
+def test_repeated_rows_take_the_weighted_route_to_the_same_optimum(seed, lam):
+    # Rows tie at these optima (seed 42: the data of the sklearn check). A
+    # repeated row's copies are one constraint: joining the tied rows one
+    # copy at a time (seed 42), or releasing them so (seed 0), a copy left
+    # behind stopped the active-set method and the repeated fit fell back
+    # to the barrier (9 iterations against 1 at the last lambda). And the
+    # active-set method stopped on a gradient of 1e-7 times its scale, where
+    # the objective no longer tells points 1e-7 apart: at seed 42 the
+    # weighted fit ended 9e-8 from the repeated one in psi, 1.7e-8 in
+    # predict_proba, and 7e-9 from its own fit at tol=1e-14. Polished to
+    # rounding, the solution depends on neither.
+    rng = np.random.RandomState(seed)
+    X, y = rng.rand(15, 30), rng.randint(0, 3, size=15)
+    sw = rng.randint(0, 5, size=15)
+    fits = []
+    for tol in (1e-8, 1e-14):
+        weighted = PRESTO(lam=lam, n_lambdas=5, tol=tol).fit(X, y, sample_weight=sw)
+        repeated = PRESTO(lam=lam, n_lambdas=5, tol=tol).fit(
+            X.repeat(sw, axis=0), y.repeat(sw)
+        )
+        assert_array_equal(weighted.n_iter_, repeated.n_iter_)
+        fits += [weighted, repeated]
+    for model in fits[1:]:
+        assert_allclose(model.coef_, fits[0].coef_, rtol=0, atol=1e-12)
+        assert_allclose(model.intercept_, fits[0].intercept_, rtol=0, atol=1e-12)
+
+
 def test_max_iter_bounds_the_boundary_solve_and_warns_when_it_cuts_it():
     # The interior-point stages count towards max_iter: cut short, the fit
     # says so, n_iter_ stays within max_iter, and its stages improved on
