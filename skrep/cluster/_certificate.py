@@ -47,7 +47,7 @@ import math
 import numpy as np
 from scipy.optimize import minimize
 
-from skrep.cluster._nlr import solve_nlr, warm_multiplier
+from skrep.cluster._nlr import block_metric, solve_nlr, warm_multiplier
 from skrep.utils._array_api import (
     get_namespace,
     is_numpy_namespace,
@@ -121,15 +121,26 @@ class _Slack:
     """Products with ``M_b = C_b + sym(w 1^T) + z_b I`` (namespace ``xp``)."""
 
     def __init__(self, xp, X, omegas, c, w, U, rank, traces):
-        self.xp, self.X, self.omegas = xp, X, omegas
+        # on host numpy itself (an array-API namespace since 2.0): the escape
+        # search's many small products without the compatibility wrappers
+        self.xp = np if is_numpy_namespace(xp) else xp
+        self.X, self.omegas = X, omegas
         self.blocks = _blocks(U, rank)
         n_blocks = len(self.blocks)
         # the linear cost of each block plus the row-sum multiplier, (n, B)
         self.costs = w[:, None] if c is None else c + w[:, None]
-        self.z = [0.0] * n_blocks
+        self.set_z([0.0] * n_blocks)
         UMU = _column_dots(xp, U, self.products(U, rank))
         UMU = to_numpy(xp.sum(xp.reshape(UMU, (n_blocks, rank)), axis=1), xp)
-        self.z = [-float(v) / t for v, t in zip(UMU, traces, strict=True)]
+        self.set_z([-float(v) / t for v, t in zip(UMU, traces, strict=True)])
+
+    def set_z(self, z):
+        """The trace multipliers ``z_b`` (host floats), and as an array."""
+        self.z = z
+        X = self.X
+        z = np.asarray(z, dtype=np.float64)
+        self._z = to_namespace(z, self.xp, X.device, X.dtype)
+        self._singles = {}
 
     def products(self, V, m):
         """``M_b V_b`` for every block at once: ``V`` of shape (n, B * m)
@@ -138,33 +149,31 @@ class _Slack:
         n_blocks = V.shape[1] // m
         G = self.X.T @ V
         if self.omegas is not None:
-            G = xp.concat(
-                [
-                    self.omegas[b, ...] @ G[:, b * m : (b + 1) * m]
-                    for b in range(n_blocks)
-                ],
-                axis=1,
-            )
+            G = block_metric(xp, self.omegas, G, m)
         V3 = xp.reshape(V, (n, n_blocks, m))
         costs = self.costs[:, :, None]
-        if is_numpy_namespace(xp):
+        if xp is np:
             cV = np.einsum("ib,ibj->bj", self.costs, V3)
         else:
             cV = xp.sum(costs * V3, axis=0)
         colsum = xp.reshape(_column_sums(xp, V), (n_blocks, m))
-        z = to_namespace(np.asarray(self.z, dtype=np.float64), xp, V.device, V.dtype)
         out = xp.reshape(-(self.X @ G), (n, n_blocks, m))
         out = out + 0.5 * (costs * colsum[None, :, :] + cV[None, :, :])
-        out = out + z[None, :, None] * V3
+        out = out + self._z[None, :, None] * V3
         return xp.reshape(out, V.shape)
 
     def product(self, b, V, z=None):
         """``M_b V`` for ``V`` of shape (n, m); ``z`` replaces ``z_b``."""
-        single = _Slack.__new__(_Slack)
-        single.xp, single.X = self.xp, self.X
-        single.omegas = None if self.omegas is None else self.omegas[b : b + 1, ...]
-        single.costs = self.costs[:, b : b + 1]
-        single.z = [self.z[b] if z is None else z]
+        key = (b, z)
+        single = self._singles.get(key)
+        if single is None:  # block b's slack, made once per (b, z)
+            single = _Slack.__new__(_Slack)
+            single.xp, single.X = self.xp, self.X
+            omegas = self.omegas
+            single.omegas = None if omegas is None else omegas[b : b + 1, ...]
+            single.costs = self.costs[:, b : b + 1]
+            single.set_z([self.z[b] if z is None else z])
+            self._singles[key] = single
         return single.products(V, V.shape[1])
 
     def diagonal(self):
@@ -180,8 +189,7 @@ class _Slack:
                 ],
                 axis=1,
             )
-        z = to_namespace(np.asarray(self.z, dtype=np.float64), xp, X.device, X.dtype)
-        return -quad + self.costs + z[None, :]
+        return -quad + self.costs + self._z[None, :]
 
 
 def escape_directions(

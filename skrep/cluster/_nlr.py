@@ -45,7 +45,7 @@ from skrep.utils._array_api import (
     to_numpy,
 )
 
-__all__ = ["NLRResult", "project", "solve_nlr", "warm_multiplier"]
+__all__ = ["NLRResult", "block_metric", "project", "solve_nlr", "warm_multiplier"]
 
 # Largest number of step reductions in one backtracking line search.
 _MAX_BACKTRACK = 60
@@ -120,6 +120,17 @@ def project(V, traces, rank, xp=None):
     return xp.reshape(out, V.shape)
 
 
+def block_metric(xp, omegas, G, m):
+    """``[Omega_b G_b]_b`` for ``G`` of shape (p, B * m) whose block ``b`` is
+    its columns ``b * m`` to ``(b + 1) * m``: one batched product (one
+    block: a plain one)."""
+    p, n_blocks = G.shape[0], omegas.shape[0]
+    if n_blocks == 1:
+        return omegas[0, ...] @ G
+    G3 = xp.permute_dims(xp.reshape(G, (p, n_blocks, m)), (1, 0, 2))
+    return xp.reshape(xp.permute_dims(omegas @ G3, (1, 0, 2)), (p, n_blocks * m))
+
+
 def _to_host(xp, *scalars):
     """Python floats of 0-d arrays (device ones in one transfer)."""
     if is_numpy_namespace(xp):
@@ -151,8 +162,10 @@ class _Problem:
     """Evaluates the augmented Lagrangian and its gradient (namespace ``xp``)."""
 
     def __init__(self, xp, X, omegas, c, rank, beta):
-        self.xp = xp
         self.on_host = is_numpy_namespace(xp)
+        # on host numpy itself (an array-API namespace since 2.0): the hot
+        # loop's calls without the compatibility wrappers
+        self.xp = np if self.on_host else xp
         self.X = X
         self.omegas = omegas
         self.c = c
@@ -171,16 +184,9 @@ class _Problem:
 
     def state(self, U, y, s=None):
         """Objective pieces at ``U`` (everything the gradient needs too)."""
-        xp, X, r = self.xp, self.X, self.rank
-        blocks = [slice(b * r, (b + 1) * r) for b in range(U.shape[1] // r)]
+        xp, X = self.xp, self.X
         G = X.T @ U
-        if self.omegas is None:
-            M = G
-        else:
-            M = xp.concat(
-                [self.omegas[b, ...] @ G[:, sl] for b, sl in enumerate(blocks)],
-                axis=1,
-            )
+        M = G if self.omegas is None else block_metric(xp, self.omegas, G, self.rank)
         if s is None:
             s = xp.sum(U, axis=0)
         h = U @ s - 1.0
