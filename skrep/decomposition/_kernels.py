@@ -200,16 +200,23 @@ def _gather(values, w, lower, exclude, lo, hi, v, u):
 
 
 @njit
-def _quantile(values, w, lower, exclude, q):
-    """:func:`weighted_median`'s result.
+def weighted_median(values, w, lower, exclude, q):
+    """The weighted ``q``-quantile of the ``values`` above ``lower``, of
+    positive weight ``w`` and not equal to ``exclude`` (NaN: none): the
+    smallest such value at or below which their weight reaches ``q`` times
+    their total.
+
+    Returns ``(quantile, total, count, tied, n_tied)``: the total weight and
+    number of the values taken, and the weight and number of those equal to
+    the quantile (``(nan, 0.0, 0, 0.0, 0)`` if none is taken).
 
     Floyd and Rivest's bracket: the weighted quantiles of about 2,000 evenly
     spaced values at the target less and plus 4 standard errors of the
     median's rank (in weight) bound the quantile; one pass sums the weight
     below the bracket and gathers the values in it, among which the
-    quantile is selected.
-    Where the bracket misses (it holds the quantile but for a chance of
-    about 1e-4), or the values are few, every value taken is gathered."""
+    quantile is selected. Where the bracket misses (it holds the quantile
+    but for a chance of about 1e-4), or the values are few, every value
+    taken is gathered."""
     m = values.shape[0]
     lo, hi = -np.inf, np.inf
     if m > 8192:
@@ -260,19 +267,6 @@ def _quantile(values, w, lower, exclude, q):
 
 
 @njit
-def weighted_median(values, w, lower, exclude, q):
-    """The weighted ``q``-quantile of the ``values`` above ``lower``, of
-    positive weight ``w`` and not equal to ``exclude`` (NaN: none): the
-    smallest such value at or below which their weight reaches ``q`` times
-    their total.
-
-    Returns ``(quantile, total, count, tied, n_tied)``: the total weight and
-    number of the values taken, and the weight and number of those equal to
-    the quantile (``(nan, 0.0, 0, 0.0, 0)`` if none is taken)."""
-    return _quantile(values, w, lower, exclude, q)
-
-
-@njit
 def weighted_column_medians(P, n_columns, rows, w):
     """The weighted medians (as :func:`weighted_median`, ``q = 1/2``) of the
     first ``n_columns`` columns of ``P`` over its rows ``rows`` with weights
@@ -287,7 +281,7 @@ def weighted_column_medians(P, n_columns, rows, w):
     for j in range(n_columns):
         for i in range(m):
             column[i] = P[rows[i], j]
-        median, _, count, _, _ = _quantile(column, weights, -np.inf, np.nan, 0.5)
+        median, _, count, _, _ = weighted_median(column, weights, -np.inf, np.nan, 0.5)
         medians[j] = median if count > 0 else column.min()
     return medians
 

@@ -1264,8 +1264,8 @@ class _WeightedCovariance:
 
     def rounding_scale(self, total_var):
         """The variance whose relative rounding the covariance carries: the
-        weighted scatter's trace when it was formed, over the weight now
-        (``total_var``, the trace now, where it is not downdated)."""
+        trace of the weighted scatter when it was formed, over the weight
+        now; matrix-free (nothing downdated), ``total_var``, the trace now."""
         if not self.dense:
             return total_var
         return self.scatter[2] / self.wsum
@@ -3108,11 +3108,9 @@ class OutlierRobustPCA(_LinearSubspace):
         a_rest = float((lam[-1] / top) ** (2 * p)) if b < d else 0.0
         memo = {} if memo is None else memo
         if "P" not in memo:
-            if is_numpy_namespace(xp):
-                # Columns contiguous: stage s reads only the b - s it weighs.
-                P = np.subtract(XV, mean @ V, order="F")
-            else:
-                P = XV - mean @ V
+            # Columns contiguous, as XV's (_project): stage s reads only the
+            # b - s it weighs.
+            P = XV - mean @ V
             P *= P
             memo["P"] = P
         P = memo["P"]
